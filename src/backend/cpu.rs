@@ -1,0 +1,440 @@
+//! The CPU backend: rayon over chunks, a register-blocked distance kernel within a chunk.
+//!
+//! Each chunk's statistics are computed independently and merged in chunk order in f64,
+//! so the output is bit-identical for any number of threads. The kernel never uses fused
+//! multiply-add and keeps every sum in a fixed order, so the AVX2 path (chosen at run time)
+//! and the portable path give bit-identical labels too.
+
+use rayon::prelude::*;
+
+use super::{Backend, BackendInfo, Centres, Labels, LloydStats, RowValues};
+use crate::data::{Chunk, Dataset};
+use crate::error::Result;
+
+/// Centres per register block: the kernel computes 16 dot products per row at once.
+const LANES: usize = 16;
+/// Rows per cache tile: a block of centres is reused for this many rows while in L1.
+const TILE: usize = 128;
+/// Chunks finished per window of [`CpuBackend::assign`]: bounds the labels held at once.
+const ASSIGN_WINDOW: usize = 16;
+
+/// Rayon-parallel implementation of every pass.
+#[derive(Debug, Default, Clone)]
+pub struct CpuBackend;
+
+impl CpuBackend {
+    /// The CPU backend on rayon's global pool (`--threads` sizes that pool).
+    pub fn new() -> Self {
+        CpuBackend
+    }
+}
+
+/// Centres transposed into blocks of [`LANES`] (`[dim][LANES]` each) with their squared
+/// norms; padding lanes have norm +∞ so they are never chosen.
+struct PackedCentres {
+    dim: usize,
+    blocks: Vec<Vec<f32>>,
+    norms: Vec<[f32; LANES]>,
+}
+
+impl PackedCentres {
+    fn new(centres: &Centres) -> Self {
+        let (k, dim) = (centres.k, centres.dim);
+        let n_blocks = k.div_ceil(LANES);
+        let mut blocks = vec![vec![0.0f32; dim * LANES]; n_blocks];
+        let mut norms = vec![[f32::INFINITY; LANES]; n_blocks];
+        for c in 0..k {
+            let (b, lane) = (c / LANES, c % LANES);
+            let centre = centres.centre(c);
+            for (j, &v) in centre.iter().enumerate() {
+                blocks[b][j * LANES + lane] = v;
+            }
+            norms[b][lane] = sq_norm(centre);
+        }
+        PackedCentres { dim, blocks, norms }
+    }
+}
+
+/// ‖a‖² with a fixed summation order (eight partial sums, then a fixed tree).
+fn sq_norm(a: &[f32]) -> f32 {
+    let mut acc = [0.0f32; 8];
+    let mut chunks = a.chunks_exact(8);
+    for c in &mut chunks {
+        for l in 0..8 {
+            acc[l] += c[l] * c[l];
+        }
+    }
+    for (l, &v) in chunks.remainder().iter().enumerate() {
+        acc[l] += v * v;
+    }
+    tree_sum8(acc)
+}
+
+/// ‖a − b‖², exact (no norm expansion), with a fixed summation order.
+pub fn sq_dist(a: &[f32], b: &[f32]) -> f32 {
+    debug_assert_eq!(a.len(), b.len());
+    let mut acc = [0.0f32; 8];
+    let mut ca = a.chunks_exact(8);
+    let mut cb = b.chunks_exact(8);
+    for (x, y) in (&mut ca).zip(&mut cb) {
+        for l in 0..8 {
+            let t = x[l] - y[l];
+            acc[l] += t * t;
+        }
+    }
+    for (l, (x, y)) in ca.remainder().iter().zip(cb.remainder()).enumerate() {
+        let t = x - y;
+        acc[l] += t * t;
+    }
+    tree_sum8(acc)
+}
+
+fn tree_sum8(a: [f32; 8]) -> f32 {
+    ((a[0] + a[4]) + (a[2] + a[6])) + ((a[1] + a[5]) + (a[3] + a[7]))
+}
+
+/// Nearest centre of every row of `values` (row-major, `packed.dim` columns) into `out`.
+fn nearest_labels(values: &[f32], packed: &PackedCentres, out: &mut [u32]) {
+    #[cfg(target_arch = "x86_64")]
+    if std::arch::is_x86_feature_detected!("avx2") {
+        // SAFETY: the CPU supports AVX2, checked just above.
+        unsafe { nearest_labels_avx2(values, packed, out) };
+        return;
+    }
+    nearest_labels_blocked::<2>(values, packed, out);
+}
+
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2")]
+unsafe fn nearest_labels_avx2(values: &[f32], packed: &PackedCentres, out: &mut [u32]) {
+    nearest_labels_blocked::<4>(values, packed, out);
+}
+
+/// The blocked kernel: for a tile of rows and each block of 16 centres, `R` rows at a time
+/// accumulate `R × 16` dot products in registers; the score ‖c‖² − 2x·c ranks the centres
+/// (‖x‖² is the same for all of them). Lowest centre index wins exact ties.
+#[inline(always)]
+fn nearest_labels_blocked<const R: usize>(values: &[f32], packed: &PackedCentres, out: &mut [u32]) {
+    let dim = packed.dim;
+    let n = values.len() / dim;
+    let mut best = [f32::INFINITY; TILE];
+    let mut padded = vec![0.0f32; R * dim];
+    for tile_start in (0..n).step_by(TILE) {
+        let tile_end = (tile_start + TILE).min(n);
+        best.fill(f32::INFINITY);
+        out[tile_start..tile_end].fill(0);
+        for (b, (block, norms)) in packed.blocks.iter().zip(&packed.norms).enumerate() {
+            let mut r0 = tile_start;
+            while r0 < tile_end {
+                let rows_here = R.min(tile_end - r0);
+                let xs: &[f32] = if rows_here == R {
+                    &values[r0 * dim..(r0 + R) * dim]
+                } else {
+                    padded[..rows_here * dim]
+                        .copy_from_slice(&values[r0 * dim..(r0 + rows_here) * dim]);
+                    padded[rows_here * dim..].fill(0.0);
+                    &padded
+                };
+                let rows: [&[f32]; R] = std::array::from_fn(|r| &xs[r * dim..(r + 1) * dim]);
+                let mut acc = [[0.0f32; LANES]; R];
+                for (j, c) in block.chunks_exact(LANES).enumerate() {
+                    let c: &[f32; LANES] = c.try_into().expect("block rows hold LANES values");
+                    for r in 0..R {
+                        let x = rows[r][j];
+                        for l in 0..LANES {
+                            acc[r][l] += x * c[l];
+                        }
+                    }
+                }
+                for (r, acc_r) in acc.iter().enumerate().take(rows_here) {
+                    let slot = r0 - tile_start + r;
+                    for l in 0..LANES {
+                        let score = norms[l] - 2.0 * acc_r[l];
+                        if score < best[slot] {
+                            best[slot] = score;
+                            out[r0 + r] = (b * LANES + l) as u32;
+                        }
+                    }
+                }
+                r0 += R;
+            }
+        }
+    }
+}
+
+/// Labels and statistics of one chunk; `previous` is updated in place.
+fn lloyd_chunk(
+    chunk: &Chunk,
+    centres: &Centres,
+    packed: &PackedCentres,
+    previous: &mut [u32],
+) -> LloydStats {
+    let dim = centres.dim;
+    let rows = chunk.rows(dim);
+    let mut labels = vec![0u32; rows];
+    nearest_labels(&chunk.values, packed, &mut labels);
+    let mut stats = LloydStats::zeros(centres.k, dim);
+    for (i, (x, &label)) in chunk.values.chunks_exact(dim).zip(&labels).enumerate() {
+        let c = label as usize;
+        let w = chunk.weight(i) as f64;
+        if previous[i] != label {
+            stats.changed += 1;
+            previous[i] = label;
+        }
+        stats.weights[c] += w;
+        stats.counts[c] += 1;
+        for (s, &v) in stats.sums[c * dim..(c + 1) * dim].iter_mut().zip(x) {
+            *s += w * v as f64;
+        }
+        stats.inertia += w * sq_dist(x, centres.centre(c)) as f64;
+    }
+    stats
+}
+
+/// Merges per-chunk statistics in chunk order (the order is what makes it deterministic).
+fn merge_in_order(k: usize, dim: usize, parts: &[LloydStats]) -> LloydStats {
+    let mut total = LloydStats::zeros(k, dim);
+    for p in parts {
+        total.merge(p);
+    }
+    total
+}
+
+impl Backend for CpuBackend {
+    fn info(&self) -> BackendInfo {
+        BackendInfo {
+            backend: "cpu".into(),
+            device: format!(
+                "{} threads ({})",
+                rayon::current_num_threads(),
+                cpu_features()
+            ),
+        }
+    }
+
+    fn lloyd_pass(
+        &self,
+        data: &Dataset,
+        centres: &Centres,
+        labels: &mut Labels,
+    ) -> Result<LloydStats> {
+        let packed = PackedCentres::new(centres);
+        let parts: Vec<LloydStats> = data
+            .chunks()
+            .par_iter()
+            .zip(labels.per_chunk.par_iter_mut())
+            .map(|(chunk, previous)| lloyd_chunk(chunk, centres, &packed, previous))
+            .collect();
+        Ok(merge_in_order(centres.k, centres.dim, &parts))
+    }
+
+    fn assign(
+        &self,
+        data: &Dataset,
+        centres: &Centres,
+        sink: &mut dyn FnMut(usize, &[u32], &[f32]) -> Result<()>,
+    ) -> Result<()> {
+        let packed = PackedCentres::new(centres);
+        let dim = data.dim();
+        let chunks = data.chunks();
+        for window_start in (0..chunks.len()).step_by(ASSIGN_WINDOW) {
+            let window_end = (window_start + ASSIGN_WINDOW).min(chunks.len());
+            let results: Vec<(Vec<u32>, Vec<f32>)> = chunks[window_start..window_end]
+                .par_iter()
+                .map(|chunk| {
+                    let mut labels = vec![0u32; chunk.rows(dim)];
+                    nearest_labels(&chunk.values, &packed, &mut labels);
+                    let distances = chunk
+                        .values
+                        .chunks_exact(dim)
+                        .zip(&labels)
+                        .map(|(x, &c)| sq_dist(x, centres.centre(c as usize)).sqrt())
+                        .collect();
+                    (labels, distances)
+                })
+                .collect();
+            for (offset, (labels, distances)) in results.iter().enumerate() {
+                sink(window_start + offset, labels, distances)?;
+            }
+        }
+        Ok(())
+    }
+
+    fn farthest_rows(
+        &self,
+        data: &Dataset,
+        centres: &Centres,
+        labels: &Labels,
+        m: usize,
+    ) -> Result<Vec<usize>> {
+        let dim = data.dim();
+        // (squared distance, global row): largest distance first, then lowest row.
+        let order = |a: &(f32, usize), b: &(f32, usize)| b.0.total_cmp(&a.0).then(a.1.cmp(&b.1));
+        let mut candidates: Vec<(f32, usize)> = data
+            .chunks()
+            .par_iter()
+            .enumerate()
+            .flat_map_iter(|(c, chunk)| {
+                let offset = data.chunk_offset(c);
+                let mut local: Vec<(f32, usize)> = chunk
+                    .values
+                    .chunks_exact(dim)
+                    .zip(&labels.per_chunk[c])
+                    .enumerate()
+                    .map(|(i, (x, &l))| (sq_dist(x, centres.centre(l as usize)), offset + i))
+                    .collect();
+                if local.len() > m && m > 0 {
+                    local.select_nth_unstable_by(m - 1, order);
+                    local.truncate(m);
+                }
+                local.into_iter()
+            })
+            .collect();
+        candidates.sort_unstable_by(order);
+        Ok(candidates.into_iter().take(m).map(|(_, row)| row).collect())
+    }
+
+    fn update_min_sq_dist(
+        &self,
+        data: &Dataset,
+        centre: &[f32],
+        min_sq: &mut RowValues,
+    ) -> Result<()> {
+        let dim = data.dim();
+        data.chunks()
+            .par_iter()
+            .zip(min_sq.par_iter_mut())
+            .for_each(|(chunk, mins)| {
+                for (x, m) in chunk.values.chunks_exact(dim).zip(mins.iter_mut()) {
+                    *m = m.min(sq_dist(x, centre));
+                }
+            });
+        Ok(())
+    }
+
+    fn candidate_potentials(
+        &self,
+        data: &Dataset,
+        candidates: &Centres,
+        min_sq: &RowValues,
+    ) -> Result<Vec<f64>> {
+        let dim = data.dim();
+        let parts: Vec<Vec<f64>> = data
+            .chunks()
+            .par_iter()
+            .zip(min_sq.par_iter())
+            .map(|(chunk, mins)| {
+                let mut pot = vec![0.0f64; candidates.k];
+                for (i, (x, &m)) in chunk.values.chunks_exact(dim).zip(mins).enumerate() {
+                    let w = chunk.weight(i) as f64;
+                    for (l, p) in pot.iter_mut().enumerate() {
+                        *p += w * m.min(sq_dist(x, candidates.centre(l))) as f64;
+                    }
+                }
+                pot
+            })
+            .collect();
+        let mut total = vec![0.0f64; candidates.k];
+        for part in &parts {
+            for (t, p) in total.iter_mut().zip(part) {
+                *t += p;
+            }
+        }
+        Ok(total)
+    }
+}
+
+fn cpu_features() -> &'static str {
+    #[cfg(target_arch = "x86_64")]
+    if std::arch::is_x86_feature_detected!("avx2") {
+        return "x86_64 avx2";
+    }
+    std::env::consts::ARCH
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::rng::Rng;
+
+    fn random_rows(n: usize, d: usize, seed: u64) -> Vec<f32> {
+        let mut rng = Rng::new(seed);
+        (0..n * d).map(|_| rng.normal() as f32).collect()
+    }
+
+    fn naive_nearest(x: &[f32], centres: &Centres) -> (usize, f32) {
+        (0..centres.k)
+            .map(|c| (c, sq_dist(x, centres.centre(c))))
+            .fold(
+                (0, f32::INFINITY),
+                |best, cur| if cur.1 < best.1 { cur } else { best },
+            )
+    }
+
+    #[test]
+    fn blocked_kernel_matches_naive_argmin_for_awkward_shapes() {
+        for &(n, d, k) in &[
+            (1, 1, 1),
+            (5, 3, 17),
+            (130, 7, 33),
+            (257, 1, 5),
+            (64, 40, 16),
+        ] {
+            let values = random_rows(n, d, 1);
+            let centres = Centres::new(k, d, random_rows(k, d, 2));
+            let packed = PackedCentres::new(&centres);
+            let mut fast = vec![0u32; n];
+            nearest_labels(&values, &packed, &mut fast);
+            let mut portable = vec![0u32; n];
+            nearest_labels_blocked::<2>(&values, &packed, &mut portable);
+            assert_eq!(fast, portable, "AVX2 and portable paths disagree");
+            for (i, x) in values.chunks_exact(d).enumerate() {
+                let (want, best) = naive_nearest(x, &centres);
+                let got = sq_dist(x, centres.centre(fast[i] as usize));
+                assert!(
+                    fast[i] as usize == want || (got - best).abs() <= 1e-4 * (1.0 + best),
+                    "n={n} d={d} k={k} row {i}: got {} ({got}), want {want} ({best})",
+                    fast[i]
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn exact_ties_go_to_the_lowest_centre_index() {
+        let centres = Centres::new(3, 1, vec![1.0, -1.0, 1.0]);
+        let packed = PackedCentres::new(&centres);
+        let mut labels = vec![9u32; 1];
+        nearest_labels(&[0.0], &packed, &mut labels);
+        assert_eq!(labels, vec![0]);
+    }
+
+    #[test]
+    fn lloyd_pass_counts_changes_and_sums_weights() {
+        let data = Dataset::from_rows(&[0.0, 1.0, 10.0, 11.0], 1, Some(&[1.0, 3.0, 2.0, 2.0]), 3);
+        let centres = Centres::new(2, 1, vec![0.0, 10.0]);
+        let mut labels = Labels::unassigned(&data);
+        let stats = CpuBackend.lloyd_pass(&data, &centres, &mut labels).unwrap();
+        assert_eq!(stats.counts, vec![2, 2]);
+        assert_eq!(stats.weights, vec![4.0, 4.0]);
+        assert_eq!(stats.sums, vec![3.0, 42.0]);
+        assert_eq!(stats.inertia, 3.0 + 2.0);
+        assert_eq!(stats.changed, 4);
+        let again = CpuBackend.lloyd_pass(&data, &centres, &mut labels).unwrap();
+        assert_eq!(again.changed, 0);
+    }
+
+    #[test]
+    fn farthest_rows_prefers_larger_distance_then_lower_row() {
+        let data = Dataset::from_rows(&[0.0, 3.0, -3.0, 1.0], 1, None, 2);
+        let centres = Centres::new(1, 1, vec![0.0]);
+        let mut labels = Labels::unassigned(&data);
+        CpuBackend.lloyd_pass(&data, &centres, &mut labels).unwrap();
+        assert_eq!(
+            CpuBackend
+                .farthest_rows(&data, &centres, &labels, 2)
+                .unwrap(),
+            vec![1, 2]
+        );
+    }
+}

@@ -1,0 +1,168 @@
+//! Backends run the heavy passes; algorithms drive iterations over them.
+//!
+//! Every pass goes once over every chunk of a [`Dataset`] and returns small statistics
+//! that merge in f64, in chunk order, so results never depend on the thread count and a
+//! future GPU or distributed backend can produce the same numbers chunk by chunk.
+
+pub mod cpu;
+
+use crate::data::Dataset;
+use crate::error::Result;
+
+/// Centres in the prepared space, row-major `k × dim`, as the kernels read them.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Centres {
+    pub k: usize,
+    pub dim: usize,
+    pub values: Vec<f32>,
+}
+
+impl Centres {
+    /// Wraps `k × dim` row-major values.
+    pub fn new(k: usize, dim: usize, values: Vec<f32>) -> Self {
+        assert_eq!(values.len(), k * dim, "centres must be k × dim");
+        Centres { k, dim, values }
+    }
+
+    /// Centre `c` as a slice.
+    pub fn centre(&self, c: usize) -> &[f32] {
+        &self.values[c * self.dim..(c + 1) * self.dim]
+    }
+}
+
+/// Per-cluster sufficient statistics of one Lloyd pass (assignment + accumulation).
+#[derive(Debug, Clone, PartialEq)]
+pub struct LloydStats {
+    pub k: usize,
+    pub dim: usize,
+    /// Σ w·x per cluster, `k × dim`.
+    pub sums: Vec<f64>,
+    /// Σ w per cluster.
+    pub weights: Vec<f64>,
+    /// Number of rows per cluster.
+    pub counts: Vec<u64>,
+    /// Σ w·‖x − c‖² against the centres the pass assigned to.
+    pub inertia: f64,
+    /// Rows whose label differs from the previous pass.
+    pub changed: u64,
+}
+
+impl LloydStats {
+    /// Empty statistics for `k` clusters in `dim` dimensions.
+    pub fn zeros(k: usize, dim: usize) -> Self {
+        LloydStats {
+            k,
+            dim,
+            sums: vec![0.0; k * dim],
+            weights: vec![0.0; k],
+            counts: vec![0; k],
+            inertia: 0.0,
+            changed: 0,
+        }
+    }
+
+    /// Adds `other` into `self` (chunk statistics → totals).
+    pub fn merge(&mut self, other: &LloydStats) {
+        debug_assert_eq!((self.k, self.dim), (other.k, other.dim));
+        for (a, b) in self.sums.iter_mut().zip(&other.sums) {
+            *a += b;
+        }
+        for (a, b) in self.weights.iter_mut().zip(&other.weights) {
+            *a += b;
+        }
+        for (a, b) in self.counts.iter_mut().zip(&other.counts) {
+            *a += b;
+        }
+        self.inertia += other.inertia;
+        self.changed += other.changed;
+    }
+}
+
+/// The label of every row, kept between passes (per chunk) so a pass can count changes.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Labels {
+    pub per_chunk: Vec<Vec<u32>>,
+}
+
+impl Labels {
+    /// A label of `u32::MAX` ("none yet") for every row of `data`.
+    pub fn unassigned(data: &Dataset) -> Self {
+        let per_chunk = data
+            .chunks()
+            .iter()
+            .map(|c| vec![u32::MAX; c.rows(data.dim())])
+            .collect();
+        Labels { per_chunk }
+    }
+
+    /// Label of global row `i`.
+    pub fn get(&self, data: &Dataset, i: usize) -> u32 {
+        let c = (0..data.chunks().len())
+            .rev()
+            .find(|&c| data.chunk_offset(c) <= i)
+            .expect("row index within the dataset");
+        self.per_chunk[c][i - data.chunk_offset(c)]
+    }
+}
+
+/// One value per row, kept per chunk (e.g. k-means++'s distance to the nearest chosen centre).
+pub type RowValues = Vec<Vec<f32>>;
+
+/// Name and device of a backend, for logs and the JSON summary.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct BackendInfo {
+    pub backend: String,
+    pub device: String,
+}
+
+/// The passes an algorithm needs. Implementations: [`cpu::CpuBackend`] (rayon); the GPU
+/// backend (wgpu) implements the same passes with WGSL kernels.
+pub trait Backend: Send + Sync {
+    /// Which backend and device this is.
+    fn info(&self) -> BackendInfo;
+
+    /// Assigns every row to its nearest centre (lowest index on exact ties), stores the
+    /// labels in `labels` and returns per-cluster sums, weights, counts and inertia.
+    fn lloyd_pass(
+        &self,
+        data: &Dataset,
+        centres: &Centres,
+        labels: &mut Labels,
+    ) -> Result<LloydStats>;
+
+    /// Final assignment: calls `sink(chunk_index, labels, distances)` once per chunk in
+    /// order, with the exact Euclidean distance to the nearest centre.
+    fn assign(
+        &self,
+        data: &Dataset,
+        centres: &Centres,
+        sink: &mut dyn FnMut(usize, &[u32], &[f32]) -> Result<()>,
+    ) -> Result<()>;
+
+    /// The `m` rows farthest (squared distance, largest first, lowest index on ties) from
+    /// the centre their label names: where empty clusters are re-seeded.
+    fn farthest_rows(
+        &self,
+        data: &Dataset,
+        centres: &Centres,
+        labels: &Labels,
+        m: usize,
+    ) -> Result<Vec<usize>>;
+
+    /// `min_sq[i] = min(min_sq[i], ‖x_i − centre‖²)` for every row.
+    fn update_min_sq_dist(
+        &self,
+        data: &Dataset,
+        centre: &[f32],
+        min_sq: &mut RowValues,
+    ) -> Result<()>;
+
+    /// For each candidate centre, Σ w·min(min_sq, ‖x − candidate‖²): the k-means++
+    /// potential if that candidate were chosen.
+    fn candidate_potentials(
+        &self,
+        data: &Dataset,
+        candidates: &Centres,
+        min_sq: &RowValues,
+    ) -> Result<Vec<f64>>;
+}

@@ -1,0 +1,197 @@
+//! Command-line definitions (clap derive) only; `commands/` validates them into configs.
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+use crate::prep::{Impute, ScaleKind};
+
+/// Segment a customer base: Parquet in, K-Means segments, a reusable model and a JSON
+/// summary out. Logs go to stderr, the summary to stdout.
+#[derive(Debug, Parser)]
+#[command(name = "custseg", version, about)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Fit segments on Parquet files and write assignments.parquet + model.json.
+    Fit(FitArgs),
+    /// Assign new rows to the segments of a saved model.
+    Predict(PredictArgs),
+    /// Generate a synthetic customer base and segment it (no data needed).
+    Demo(DemoArgs),
+    /// Time K-Means passes on generated data or a Parquet file.
+    Bench(BenchArgs),
+}
+
+/// Options shared by every command that computes.
+#[derive(Debug, Args, Clone)]
+pub struct RunArgs {
+    /// Compute backend.
+    #[arg(long, value_enum, default_value_t = BackendChoice::Auto)]
+    pub backend: BackendChoice,
+    /// Worker threads (default: one per core).
+    #[arg(long)]
+    pub threads: Option<usize>,
+    /// Print no JSON summary on stdout.
+    #[arg(long, short)]
+    pub quiet: bool,
+}
+
+/// Which compute backend to use.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum BackendChoice {
+    /// A hardware GPU when one is usable, else the CPU.
+    Auto,
+    Cpu,
+    Gpu,
+}
+
+/// How to read the input table.
+#[derive(Debug, Args, Clone)]
+pub struct InputArgs {
+    /// Parquet file or folder of .parquet files (repeatable).
+    #[arg(long, short, required = true)]
+    pub input: Vec<PathBuf>,
+    /// Id column (integer or string), copied to the outputs. Default: row numbers.
+    #[arg(long)]
+    pub id: Option<String>,
+    /// Rows per record batch and data chunk.
+    #[arg(long, default_value_t = 65_536, hide = true)]
+    pub batch_rows: usize,
+}
+
+#[derive(Debug, Args)]
+pub struct FitArgs {
+    #[command(flatten)]
+    pub input: InputArgs,
+    /// Numeric feature columns (default: every numeric column but the id and weights).
+    #[arg(long, value_delimiter = ',')]
+    pub features: Option<Vec<String>>,
+    /// Columns to one-hot encode (string, dictionary, integer or boolean).
+    #[arg(long, value_delimiter = ',')]
+    pub categorical: Vec<String>,
+    /// Sample-weight column (finite, ≥ 0).
+    #[arg(long)]
+    pub weights: Option<String>,
+    /// Missing (null/NaN) numeric values.
+    #[arg(long, value_enum, default_value_t = Impute::Mean)]
+    pub impute: Impute,
+    /// Scaling of numeric columns.
+    #[arg(long, value_enum, default_value_t = ScaleKind::Zscore)]
+    pub scale: ScaleKind,
+    /// Columns to transform with ln(1 + x) before scaling (skewed money columns).
+    #[arg(long, value_delimiter = ',')]
+    pub log1p: Vec<String>,
+    /// Winsorise numeric columns at the [Q, 1 − Q] quantiles.
+    #[arg(long, value_name = "Q")]
+    pub clip: Option<f64>,
+    /// Keep the first row of each duplicate id (otherwise duplicates are an error).
+    #[arg(long)]
+    pub dedup: bool,
+    /// Number of segments.
+    #[arg(long, short)]
+    pub k: usize,
+    /// Initialisation.
+    #[arg(long, value_enum, default_value_t = InitChoice::KMeansPlusPlus)]
+    pub init: InitChoice,
+    /// Initial centres from a CSV or Parquet file (one row per centre, columns named
+    /// like the prepared features); overrides --init.
+    #[arg(long, value_name = "PATH")]
+    pub init_centroids: Option<PathBuf>,
+    /// Units of --init-centroids: `raw` (original units, transformed by the fitted prep)
+    /// or `prepared` (already scaled).
+    #[arg(long, value_enum, default_value_t = InitSpace::Raw)]
+    pub init_space: InitSpace,
+    /// Independent runs, best inertia wins (default: 1, or 10 with --init random).
+    #[arg(long)]
+    pub n_init: Option<usize>,
+    /// Most Lloyd iterations per run.
+    #[arg(long, default_value_t = 300)]
+    pub max_iter: usize,
+    /// Stop when the squared centre shift ≤ tol × mean feature variance.
+    #[arg(long, default_value_t = 1e-4)]
+    pub tol: f64,
+    /// Random seed.
+    #[arg(long, default_value_t = 0)]
+    pub seed: u64,
+    /// Output folder (created if missing).
+    #[arg(long, short)]
+    pub out: PathBuf,
+    #[command(flatten)]
+    pub run: RunArgs,
+}
+
+/// Initialisation methods.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum InitChoice {
+    #[value(name = "k-means++")]
+    KMeansPlusPlus,
+    Random,
+}
+
+/// Units of an initial-centres file.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum InitSpace {
+    Raw,
+    Prepared,
+}
+
+#[derive(Debug, Args)]
+pub struct PredictArgs {
+    /// model.json written by `custseg fit`.
+    #[arg(long, short)]
+    pub model: PathBuf,
+    #[command(flatten)]
+    pub input: InputArgs,
+    /// Output Parquet file.
+    #[arg(long, short)]
+    pub out: PathBuf,
+    #[command(flatten)]
+    pub run: RunArgs,
+}
+
+#[derive(Debug, Args)]
+pub struct DemoArgs {
+    /// Customers to generate.
+    #[arg(long, short, default_value_t = 1_000_000)]
+    pub n: usize,
+    /// Segments to fit.
+    #[arg(long, short, default_value_t = 6)]
+    pub k: usize,
+    /// Output folder for the data and the results.
+    #[arg(long, short, default_value = "custseg-demo")]
+    pub out: PathBuf,
+    /// Random seed for the data and the fit.
+    #[arg(long, default_value_t = 42)]
+    pub seed: u64,
+    #[command(flatten)]
+    pub run: RunArgs,
+}
+
+#[derive(Debug, Args)]
+pub struct BenchArgs {
+    /// Rows of generated data.
+    #[arg(long, short, default_value_t = 1_000_000)]
+    pub n: usize,
+    /// Columns of generated data.
+    #[arg(long, short, default_value_t = 32)]
+    pub d: usize,
+    /// Centres.
+    #[arg(long, short, default_value_t = 64)]
+    pub k: usize,
+    /// Timed Lloyd passes (after one warm-up).
+    #[arg(long, default_value_t = 10)]
+    pub iters: usize,
+    /// Read the rows from a Parquet file (all numeric columns, unscaled) instead of generating them.
+    #[arg(long)]
+    pub input: Option<PathBuf>,
+    /// Random seed (data and initial centres).
+    #[arg(long, default_value_t = 0)]
+    pub seed: u64,
+    #[command(flatten)]
+    pub run: RunArgs,
+}

@@ -1,0 +1,165 @@
+//! Initial centres: greedy k-means++ and uniform random rows.
+
+use std::collections::HashSet;
+
+use crate::backend::{Backend, Centres, RowValues};
+use crate::data::Dataset;
+use crate::error::Result;
+use crate::rng::Rng;
+
+/// Greedy k-means++ (Arthur & Vassilvitskii 2007, scikit-learn's variant): the first centre
+/// is a row drawn with probability ∝ weight; each next one is the best, by total potential
+/// Σ w·min‖x − c‖², of `2 + ⌊ln k⌋` rows drawn with probability ∝ w·D(x)².
+pub fn kmeans_plus_plus(
+    backend: &dyn Backend,
+    data: &Dataset,
+    k: usize,
+    rng: &mut Rng,
+) -> Result<Centres> {
+    let dim = data.dim();
+    let trials = 2 + (k as f64).ln().floor() as usize;
+    let mut values = Vec::with_capacity(k * dim);
+
+    let first = weighted_row(data, rng.uniform() * data.total_weight());
+    values.extend_from_slice(data.row(first));
+    let mut min_sq: RowValues = data
+        .chunks()
+        .iter()
+        .map(|c| vec![f32::INFINITY; c.rows(dim)])
+        .collect();
+    backend.update_min_sq_dist(data, data.row(first), &mut min_sq)?;
+    let mut potential = total_potential(data, &min_sq);
+
+    for _ in 1..k {
+        let mut targets: Vec<f64> = (0..trials).map(|_| rng.uniform() * potential).collect();
+        let rows = search_cumulative(data, &min_sq, &mut targets);
+        let mut cand = Vec::with_capacity(trials * dim);
+        for &r in &rows {
+            cand.extend_from_slice(data.row(r));
+        }
+        let candidates = Centres::new(trials, dim, cand);
+        let potentials = backend.candidate_potentials(data, &candidates, &min_sq)?;
+        let best = (0..trials).fold(0, |b, i| if potentials[i] < potentials[b] { i } else { b });
+        potential = potentials[best];
+        values.extend_from_slice(candidates.centre(best));
+        backend.update_min_sq_dist(data, candidates.centre(best), &mut min_sq)?;
+    }
+    Ok(Centres::new(k, dim, values))
+}
+
+/// k distinct rows chosen uniformly (Floyd's sampling), in the order drawn.
+pub fn random_rows(data: &Dataset, k: usize, rng: &mut Rng) -> Centres {
+    let n = data.rows() as u64;
+    let mut chosen = HashSet::with_capacity(k);
+    let mut order = Vec::with_capacity(k);
+    for j in n - k as u64..n {
+        let t = rng.below(j + 1);
+        let pick = if chosen.contains(&t) { j } else { t };
+        chosen.insert(pick);
+        order.push(pick as usize);
+    }
+    let mut values = Vec::with_capacity(k * data.dim());
+    for r in order {
+        values.extend_from_slice(data.row(r));
+    }
+    Centres::new(k, data.dim(), values)
+}
+
+/// Σ w·min_sq in chunk order (f64).
+fn total_potential(data: &Dataset, min_sq: &RowValues) -> f64 {
+    data.chunks()
+        .iter()
+        .zip(min_sq)
+        .map(|(chunk, mins)| {
+            mins.iter()
+                .enumerate()
+                .map(|(i, &m)| chunk.weight(i) as f64 * m as f64)
+                .sum::<f64>()
+        })
+        .sum()
+}
+
+/// The first row with positive weight whose running Σ w reaches `target`.
+fn weighted_row(data: &Dataset, target: f64) -> usize {
+    let mut acc = 0.0;
+    for (c, chunk) in data.chunks().iter().enumerate() {
+        for i in 0..chunk.rows(data.dim()) {
+            let w = chunk.weight(i);
+            acc += w as f64;
+            if acc >= target && w > 0.0 {
+                return data.chunk_offset(c) + i;
+            }
+        }
+    }
+    data.rows() - 1
+}
+
+/// For each target, the first row where the running sum of w·value reaches it
+/// (numpy's `searchsorted(cumsum, t)`, clipped to the last row). One scan for all targets.
+fn search_cumulative(data: &Dataset, values: &RowValues, targets: &mut [f64]) -> Vec<usize> {
+    let mut order: Vec<usize> = (0..targets.len()).collect();
+    order.sort_by(|&a, &b| targets[a].total_cmp(&targets[b]));
+    let mut found = vec![data.rows().saturating_sub(1); targets.len()];
+    let mut next = 0;
+    let mut acc = 0.0f64;
+    'scan: for (c, (chunk, vals)) in data.chunks().iter().zip(values).enumerate() {
+        for (i, &v) in vals.iter().enumerate() {
+            acc += chunk.weight(i) as f64 * v as f64;
+            while acc >= targets[order[next]] {
+                found[order[next]] = data.chunk_offset(c) + i;
+                next += 1;
+                if next == order.len() {
+                    break 'scan;
+                }
+            }
+        }
+    }
+    found
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::backend::cpu::CpuBackend;
+
+    #[test]
+    fn kmeans_plus_plus_picks_one_centre_per_well_separated_group() {
+        let mut rows = Vec::new();
+        for g in 0..4 {
+            for i in 0..25 {
+                rows.push(g as f32 * 100.0 + (i % 5) as f32 * 0.1);
+                rows.push(-(g as f32) * 100.0);
+            }
+        }
+        let data = Dataset::from_rows(&rows, 2, None, 16);
+        let centres = kmeans_plus_plus(&CpuBackend, &data, 4, &mut Rng::new(5)).unwrap();
+        let mut groups: Vec<i32> = (0..4)
+            .map(|c| (centres.centre(c)[0] / 100.0).round() as i32)
+            .collect();
+        groups.sort();
+        assert_eq!(groups, vec![0, 1, 2, 3]);
+    }
+
+    #[test]
+    fn random_rows_are_distinct() {
+        let rows: Vec<f32> = (0..50).map(|x| x as f32).collect();
+        let data = Dataset::from_rows(&rows, 1, None, 7);
+        let c = random_rows(&data, 50, &mut Rng::new(9));
+        let mut v = c.values.clone();
+        v.sort_by(f32::total_cmp);
+        v.dedup();
+        assert_eq!(v.len(), 50);
+    }
+
+    #[test]
+    fn cumulative_search_matches_numpy_searchsorted() {
+        let data = Dataset::from_rows(&[0.0; 4], 1, None, 3);
+        let vals: RowValues = vec![vec![1.0, 0.0, 2.0], vec![1.0]];
+        // cumsum = [1, 1, 3, 4]
+        let mut targets = [0.5, 1.0, 3.5, 2.0, 9.0];
+        assert_eq!(
+            search_cumulative(&data, &vals, &mut targets),
+            vec![0, 0, 3, 2, 3]
+        );
+    }
+}

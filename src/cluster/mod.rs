@@ -1,0 +1,4 @@
+//! Clustering algorithms. Each drives iterations over the [`crate::backend::Backend`]
+//! passes; one folder per algorithm with the same files in each.
+
+pub mod kmeans;

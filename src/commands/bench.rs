@@ -1,0 +1,121 @@
+//! `custseg bench`: seconds per Lloyd iteration and a full fit, on generated data or a file.
+
+use std::time::Instant;
+
+use serde_json::json;
+
+use super::{secs, select_backend};
+use crate::backend::{Centres, Labels};
+use crate::cli::BenchArgs;
+use crate::cluster::kmeans::{self, random_rows, KMeansParams};
+use crate::data::Dataset;
+use crate::error::{Error, Result};
+use crate::info;
+use crate::io::reader::{self, ReadSpec};
+use crate::prep::{row_masks, Duplicates, Impute, Prep, PrepParams, ScaleKind};
+use crate::rng::Rng;
+
+/// Runs the benchmark and returns its JSON report.
+pub fn run(args: &BenchArgs) -> Result<serde_json::Value> {
+    if args.iters == 0 || args.k == 0 {
+        return Err(Error::param("iters", "--iters and --k must be at least 1"));
+    }
+    let backend = select_backend(args.run.backend)?;
+    let load_start = Instant::now();
+    let data = match &args.input {
+        Some(path) => load_unscaled(path)?,
+        None => Dataset::from_rows(
+            &crate::synth::blobs(args.n, args.d, args.k, args.seed),
+            args.d,
+            None,
+            65_536,
+        ),
+    };
+    let load_seconds = load_start.elapsed().as_secs_f64();
+    let (n, d, k) = (data.rows(), data.dim(), args.k);
+    if k > n {
+        return Err(Error::param("k", format!("k = {k} exceeds the {n} rows")));
+    }
+    info!(
+        "bench: {n} rows × {d} features, k = {k}, {} timed passes on {}",
+        args.iters,
+        backend.info().backend
+    );
+
+    let mut centres = random_rows(&data, k, &mut Rng::new(args.seed));
+    let mut labels = Labels::unassigned(&data);
+    backend.lloyd_pass(&data, &centres, &mut labels)?; // warm-up
+    let mut times = Vec::with_capacity(args.iters);
+    for _ in 0..args.iters {
+        let t = Instant::now();
+        let stats = backend.lloyd_pass(&data, &centres, &mut labels)?;
+        times.push(t.elapsed().as_secs_f64());
+        let mut next = centres.values.clone();
+        for c in 0..k {
+            if stats.weights[c] > 0.0 {
+                for j in 0..d {
+                    next[c * d + j] = (stats.sums[c * d + j] / stats.weights[c]) as f32;
+                }
+            }
+        }
+        centres = Centres::new(k, d, next);
+    }
+    times.sort_by(f64::total_cmp);
+    let median = times[times.len() / 2];
+
+    let fit_start = Instant::now();
+    let fit = kmeans::fit(
+        backend.as_ref(),
+        &data,
+        &KMeansParams {
+            k,
+            seed: args.seed,
+            ..KMeansParams::new(k)
+        },
+        &mut |_| {},
+    )?;
+    let fit_seconds = fit_start.elapsed().as_secs_f64();
+    let info = backend.info();
+    Ok(json!({
+        "command": "bench",
+        "backend": info.backend,
+        "device": info.device,
+        "n": n, "d": d, "k": k,
+        "iters": args.iters,
+        "seconds_per_iteration": median,
+        "seconds_per_iteration_min": times[0],
+        "rows_iterations_per_second": n as f64 / median,
+        "effective_gb_per_second": (n * d * 4) as f64 / median / 1e9,
+        "gflops": 2.0 * (n * k * d) as f64 / median / 1e9,
+        "load_seconds": secs(load_seconds),
+        "fit": {
+            "seconds": fit_seconds,
+            "iterations": fit.iterations,
+            "inertia": fit.inertia,
+            "seconds_per_iteration": fit_seconds / (fit.iterations + 1) as f64,
+        },
+    }))
+}
+
+/// Every numeric column of a Parquet file, unscaled (missing values → column mean).
+fn load_unscaled(path: &std::path::Path) -> Result<Dataset> {
+    let spec = ReadSpec {
+        inputs: vec![path.to_path_buf()],
+        id: None,
+        features: None,
+        categorical: vec![],
+        weights: None,
+        batch_rows: 65_536,
+    };
+    let table = reader::read(&spec)?;
+    let params = PrepParams {
+        impute: Impute::Mean,
+        scale: ScaleKind::None,
+        log1p: vec![],
+        clip: None,
+        dedup: false,
+    };
+    let masks = row_masks(&table, params.impute, Duplicates::Allow)?;
+    let prep = Prep::fit(&table, &params, &masks, &mut |w| crate::warn!("{w}"))?;
+    Ok(prep.apply(table, &masks)?.data)
+}

@@ -1,0 +1,82 @@
+//! One module per subcommand; each turns parsed arguments into a validated config, runs
+//! the library and returns the JSON summary printed on stdout.
+
+pub mod bench;
+pub mod demo;
+pub mod fit;
+pub mod predict;
+
+use std::path::{Path, PathBuf};
+
+use crate::backend::cpu::CpuBackend;
+use crate::backend::Backend;
+use crate::cli::{BackendChoice, RunArgs};
+use crate::error::{Error, Result};
+
+/// Sizes rayon's global pool (once per process; later calls keep the first size).
+pub fn configure_threads(run: &RunArgs) -> Result<()> {
+    if let Some(n) = run.threads {
+        if n == 0 {
+            return Err(Error::param("threads", "must be at least 1"));
+        }
+        let _ = rayon::ThreadPoolBuilder::new()
+            .num_threads(n)
+            .build_global();
+    }
+    Ok(())
+}
+
+/// The backend for `choice`. `auto` uses the CPU until the GPU backend lands; `gpu` says so.
+pub fn select_backend(choice: BackendChoice) -> Result<Box<dyn Backend>> {
+    match choice {
+        BackendChoice::Cpu => Ok(Box::new(CpuBackend::new())),
+        BackendChoice::Auto => {
+            crate::info!("backend auto: no GPU backend in this build, using the CPU");
+            Ok(Box::new(CpuBackend::new()))
+        }
+        BackendChoice::Gpu => Err(Error::BackendUnavailable(
+            "this build of custseg has no GPU backend yet; use --backend cpu (or auto)".into(),
+        )),
+    }
+}
+
+/// Refuses an output file that is an input or would land in an input folder.
+pub fn ensure_not_input(output: &Path, inputs: &[PathBuf]) -> Result<()> {
+    let out = normalize(output);
+    for input in inputs {
+        let Ok(inp) = input.canonicalize() else {
+            continue;
+        };
+        if inp == out || (inp.is_dir() && out.parent() == Some(inp.as_path())) {
+            return Err(Error::param(
+                "out",
+                format!(
+                    "{} would overwrite or be read back as the input {}; choose an output outside the inputs",
+                    output.display(),
+                    input.display()
+                ),
+            ));
+        }
+    }
+    Ok(())
+}
+
+/// Absolute form of a path that may not exist yet.
+fn normalize(p: &Path) -> PathBuf {
+    if let Ok(c) = p.canonicalize() {
+        return c;
+    }
+    let parent = p
+        .parent()
+        .filter(|d| !d.as_os_str().is_empty())
+        .unwrap_or(Path::new("."));
+    match (parent.canonicalize(), p.file_name()) {
+        (Ok(dir), Some(name)) => dir.join(name),
+        _ => p.to_path_buf(),
+    }
+}
+
+/// Rounds seconds for the summary.
+pub fn secs(s: f64) -> f64 {
+    (s * 1000.0).round() / 1000.0
+}

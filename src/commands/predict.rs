@@ -1,0 +1,82 @@
+//! `custseg predict`: apply a saved model's prep and centres to new rows.
+
+use std::time::Instant;
+
+use serde_json::json;
+
+use super::{ensure_not_input, secs, select_backend};
+use crate::cli::PredictArgs;
+use crate::error::{Error, Result};
+use crate::info;
+use crate::io::reader::{self, ReadSpec};
+use crate::io::writer::AssignmentWriter;
+use crate::model::Model;
+use crate::prep::{row_masks, Duplicates};
+
+/// Runs `predict` and returns the JSON summary.
+pub fn run(args: &PredictArgs) -> Result<serde_json::Value> {
+    let started = Instant::now();
+    let model = Model::load(&args.model)?;
+    let backend = select_backend(args.run.backend)?;
+    if let Some(dir) = args.out.parent().filter(|d| !d.as_os_str().is_empty()) {
+        std::fs::create_dir_all(dir).map_err(|e| Error::io(dir, e))?;
+    }
+    ensure_not_input(&args.out, &args.input.input)?;
+    let spec = ReadSpec {
+        inputs: args.input.input.clone(),
+        id: args.input.id.clone().or_else(|| model.id_column.clone()),
+        features: Some(model.prep.numeric.iter().map(|c| c.name.clone()).collect()),
+        categorical: model
+            .prep
+            .categorical
+            .iter()
+            .map(|c| c.name.clone())
+            .collect(),
+        weights: None,
+        batch_rows: args.input.batch_rows.max(1),
+    };
+    let table = reader::read(&spec)?;
+    let id_name = spec.id.clone().unwrap_or_else(|| "row".into());
+    let id_type = table.batches[0].ids.data_type().clone();
+    let files: Vec<String> = table.files.iter().map(|f| f.path.clone()).collect();
+    let masks = row_masks(&table, model.prep.impute, Duplicates::Allow)?;
+    let prepared = model.prep.apply(table, &masks)?;
+    if prepared.data.rows() == 0 {
+        return Err(Error::data(
+            files.join(", "),
+            "no rows left after dropping rows with missing values",
+        ));
+    }
+    let centres = model.centres()?;
+    let info = backend.info();
+    info!(
+        "assigning {} rows to {} segments on {}",
+        prepared.data.rows(),
+        model.k,
+        info.backend
+    );
+    let mut writer = AssignmentWriter::create(&args.out, &id_name, &id_type)?;
+    let mut inertia = 0.0f64;
+    backend.assign(&prepared.data, &centres, &mut |chunk, labels, distances| {
+        inertia += distances
+            .iter()
+            .map(|&d| (d as f64) * (d as f64))
+            .sum::<f64>();
+        writer.write(&prepared.ids[chunk], labels, distances)
+    })?;
+    writer.finish()?.commit()?;
+    info!("wrote {}", args.out.display());
+    Ok(json!({
+        "command": "predict",
+        "model": args.model.display().to_string(),
+        "rows_read": prepared.rows_read,
+        "rows_used": prepared.data.rows(),
+        "rows_dropped": prepared.dropped_missing,
+        "k": model.k,
+        "inertia": inertia,
+        "backend": info.backend,
+        "device": info.device,
+        "seconds": { "total": secs(started.elapsed().as_secs_f64()) },
+        "outputs": { "assignments": args.out.display().to_string() },
+    }))
+}

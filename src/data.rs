@@ -1,0 +1,220 @@
+//! The prepared data the backends work on: dense row-major f32 chunks with optional weights.
+//!
+//! Chunk boundaries are fixed when the data are built (they follow the reader's batches),
+//! never by the thread count, so every statistic merged in chunk order is reproducible.
+
+use ndarray::ArrayView2;
+
+/// A block of prepared rows.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Chunk {
+    /// Row-major values, `rows × dim`.
+    pub values: Vec<f32>,
+    /// One non-negative weight per row, or `None` when every row weighs 1.
+    pub weights: Option<Vec<f32>>,
+}
+
+impl Chunk {
+    /// Number of rows in this chunk, given the dataset's dimension.
+    pub fn rows(&self, dim: usize) -> usize {
+        self.values.len().checked_div(dim).unwrap_or(0)
+    }
+
+    /// Weight of row `i` (1 when unweighted).
+    pub fn weight(&self, i: usize) -> f32 {
+        self.weights.as_ref().map_or(1.0, |w| w[i])
+    }
+}
+
+/// Prepared rows split into chunks; the unit every backend pass iterates over.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Dataset {
+    dim: usize,
+    chunks: Vec<Chunk>,
+    /// Global index of the first row of each chunk, plus the total at the end.
+    offsets: Vec<usize>,
+}
+
+impl Dataset {
+    /// Builds a dataset from chunks that all have `dim` columns.
+    pub fn from_chunks(dim: usize, chunks: Vec<Chunk>) -> Self {
+        assert!(dim > 0, "a dataset needs at least one column");
+        for c in &chunks {
+            assert_eq!(
+                c.values.len() % dim,
+                0,
+                "chunk length is not a multiple of dim"
+            );
+            if let Some(w) = &c.weights {
+                assert_eq!(w.len(), c.values.len() / dim, "one weight per row");
+            }
+        }
+        let chunks = chunks
+            .into_iter()
+            .filter(|c| !c.values.is_empty())
+            .collect::<Vec<_>>();
+        let mut offsets = Vec::with_capacity(chunks.len() + 1);
+        let mut total = 0;
+        for c in &chunks {
+            offsets.push(total);
+            total += c.values.len() / dim;
+        }
+        offsets.push(total);
+        Dataset {
+            dim,
+            chunks,
+            offsets,
+        }
+    }
+
+    /// Splits one row-major matrix into chunks of `chunk_rows` rows (tests, benches).
+    pub fn from_rows(
+        values: &[f32],
+        dim: usize,
+        weights: Option<&[f32]>,
+        chunk_rows: usize,
+    ) -> Self {
+        let chunk_rows = chunk_rows.max(1);
+        let n = values.len() / dim;
+        let chunks = (0..n)
+            .step_by(chunk_rows)
+            .map(|start| {
+                let end = (start + chunk_rows).min(n);
+                Chunk {
+                    values: values[start * dim..end * dim].to_vec(),
+                    weights: weights.map(|w| w[start..end].to_vec()),
+                }
+            })
+            .collect();
+        Dataset::from_chunks(dim, chunks)
+    }
+
+    /// Number of columns.
+    pub fn dim(&self) -> usize {
+        self.dim
+    }
+
+    /// Total number of rows.
+    pub fn rows(&self) -> usize {
+        *self.offsets.last().unwrap_or(&0)
+    }
+
+    /// The chunks, in row order.
+    pub fn chunks(&self) -> &[Chunk] {
+        &self.chunks
+    }
+
+    /// Global index of the first row of chunk `c`.
+    pub fn chunk_offset(&self, c: usize) -> usize {
+        self.offsets[c]
+    }
+
+    /// Whether any chunk carries weights.
+    pub fn is_weighted(&self) -> bool {
+        self.chunks.iter().any(|c| c.weights.is_some())
+    }
+
+    /// Row `i` (global index) as a slice.
+    pub fn row(&self, i: usize) -> &[f32] {
+        let c = self.offsets.partition_point(|&o| o <= i) - 1;
+        let local = i - self.offsets[c];
+        &self.chunks[c].values[local * self.dim..(local + 1) * self.dim]
+    }
+
+    /// Weight of row `i` (global index).
+    pub fn weight(&self, i: usize) -> f32 {
+        let c = self.offsets.partition_point(|&o| o <= i) - 1;
+        self.chunks[c].weight(i - self.offsets[c])
+    }
+
+    /// Chunk `c` as an ndarray view (`rows × dim`).
+    pub fn chunk_view(&self, c: usize) -> ArrayView2<'_, f32> {
+        let chunk = &self.chunks[c];
+        ArrayView2::from_shape((chunk.rows(self.dim), self.dim), &chunk.values)
+            .expect("chunk shape checked at construction")
+    }
+
+    /// Sum of the weights (the number of rows when unweighted), in f64.
+    pub fn total_weight(&self) -> f64 {
+        self.chunks
+            .iter()
+            .map(|c| match &c.weights {
+                Some(w) => w.iter().map(|&x| x as f64).sum::<f64>(),
+                None => c.rows(self.dim) as f64,
+            })
+            .sum()
+    }
+
+    /// Weighted mean of the per-column variances: scikit-learn's scale for `tol`.
+    pub fn mean_variance(&self) -> f64 {
+        let d = self.dim;
+        let mut sum = vec![0.0f64; d];
+        let mut sum_sq = vec![0.0f64; d];
+        let mut total = 0.0f64;
+        for chunk in &self.chunks {
+            for (i, row) in chunk.values.chunks_exact(d).enumerate() {
+                let w = chunk.weight(i) as f64;
+                total += w;
+                for j in 0..d {
+                    let x = row[j] as f64;
+                    sum[j] += w * x;
+                    sum_sq[j] += w * x * x;
+                }
+            }
+        }
+        if total <= 0.0 {
+            return 0.0;
+        }
+        (0..d)
+            .map(|j| {
+                let mean = sum[j] / total;
+                (sum_sq[j] / total - mean * mean).max(0.0)
+            })
+            .sum::<f64>()
+            / d as f64
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn rows_are_found_across_chunk_boundaries() {
+        let values: Vec<f32> = (0..20).map(|x| x as f32).collect();
+        let data = Dataset::from_rows(&values, 2, None, 3);
+        assert_eq!(data.rows(), 10);
+        assert_eq!(data.chunks().len(), 4);
+        assert_eq!(data.row(0), &[0.0, 1.0]);
+        assert_eq!(data.row(3), &[6.0, 7.0]);
+        assert_eq!(data.row(9), &[18.0, 19.0]);
+        assert_eq!(data.chunk_view(3).shape(), &[1, 2]);
+    }
+
+    #[test]
+    fn empty_chunks_are_skipped() {
+        let data = Dataset::from_chunks(
+            1,
+            vec![
+                Chunk {
+                    values: vec![],
+                    weights: None,
+                },
+                Chunk {
+                    values: vec![1.0, 2.0],
+                    weights: None,
+                },
+            ],
+        );
+        assert_eq!(data.chunks().len(), 1);
+        assert_eq!(data.row(1), &[2.0]);
+    }
+
+    #[test]
+    fn mean_variance_is_weighted() {
+        let data = Dataset::from_rows(&[0.0, 2.0], 1, Some(&[1.0, 1.0]), 8);
+        assert!((data.mean_variance() - 1.0).abs() < 1e-12);
+        let data = Dataset::from_rows(&[0.0, 2.0], 1, Some(&[3.0, 1.0]), 8);
+        assert!((data.mean_variance() - 0.75).abs() < 1e-12);
+    }
+}

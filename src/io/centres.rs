@@ -1,0 +1,90 @@
+//! Reads a table of centres (`--init-centroids`): CSV with a header, or Parquet; one row
+//! per centre, columns named like the prepared features.
+
+use std::fs::File;
+use std::path::Path;
+use std::sync::Arc;
+
+use arrow::array::{Array, AsArray, RecordBatch};
+use arrow::datatypes::{DataType, Float64Type};
+use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
+
+use crate::error::{Error, Result};
+
+/// Reads the columns `names` (in that order) of every row of a CSV or Parquet file.
+/// Extra columns are ignored; a missing one is an error naming it.
+pub fn read_centres(path: &Path, names: &[String]) -> Result<Vec<Vec<f64>>> {
+    let is_csv = path
+        .extension()
+        .is_some_and(|e| e.eq_ignore_ascii_case("csv"));
+    let batches = if is_csv {
+        read_csv(path)?
+    } else {
+        read_parquet(path)?
+    };
+    let mut rows: Vec<Vec<f64>> = Vec::new();
+    for batch in &batches {
+        let mut columns = Vec::with_capacity(names.len());
+        for name in names {
+            let col = batch.column_by_name(name).ok_or_else(|| {
+                Error::param(
+                    "init-centroids",
+                    format!(
+                        "{}: no column '{name}'; the file needs one column per feature: {}",
+                        path.display(),
+                        names.join(", ")
+                    ),
+                )
+            })?;
+            let col = arrow::compute::cast(col, &DataType::Float64).map_err(|e| {
+                Error::param(
+                    "init-centroids",
+                    format!("{}: column '{name}' is not numeric ({e})", path.display()),
+                )
+            })?;
+            columns.push(col);
+        }
+        for i in 0..batch.num_rows() {
+            rows.push(
+                columns
+                    .iter()
+                    .map(|c| {
+                        if c.is_null(i) {
+                            f64::NAN
+                        } else {
+                            c.as_primitive::<Float64Type>().value(i)
+                        }
+                    })
+                    .collect(),
+            );
+        }
+    }
+    Ok(rows)
+}
+
+fn read_csv(path: &Path) -> Result<Vec<RecordBatch>> {
+    let open = || File::open(path).map_err(|e| Error::io(path, e));
+    let format = arrow::csv::reader::Format::default().with_header(true);
+    let (schema, _) = format.infer_schema(open()?, None).map_err(|e| {
+        Error::param(
+            "init-centroids",
+            format!("{}: not a readable CSV ({e})", path.display()),
+        )
+    })?;
+    let reader = arrow::csv::ReaderBuilder::new(Arc::new(schema))
+        .with_format(format)
+        .build(open()?)
+        .map_err(|e| Error::param("init-centroids", format!("{}: {e}", path.display())))?;
+    reader
+        .collect::<std::result::Result<Vec<_>, _>>()
+        .map_err(|e| Error::param("init-centroids", format!("{}: {e}", path.display())))
+}
+
+fn read_parquet(path: &Path) -> Result<Vec<RecordBatch>> {
+    let file = File::open(path).map_err(|e| Error::io(path, e))?;
+    ParquetRecordBatchReaderBuilder::try_new(file)
+        .and_then(|b| b.build())
+        .map_err(|e| Error::parquet(path, e))?
+        .collect::<std::result::Result<Vec<_>, _>>()
+        .map_err(|e| Error::parquet(path, e))
+}

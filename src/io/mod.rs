@@ -1,0 +1,6 @@
+//! Input and output: Parquet reading, assignment writing, atomic files, centre files.
+
+pub mod atomic;
+pub mod centres;
+pub mod reader;
+pub mod writer;

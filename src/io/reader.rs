@@ -1,0 +1,521 @@
+//! Streams the needed columns of one or more Parquet files as record batches and turns each
+//! batch into raw f32 rows (missing = NaN), categorical codes, weights and the id column.
+//!
+//! Only the requested columns are decoded (projection pushdown); each batch is converted
+//! and its Arrow arrays dropped before the next is read, so the whole Arrow table never
+//! exists in memory.
+
+use std::collections::HashMap;
+use std::fs::File;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use arrow::array::{Array, ArrayRef, AsArray, UInt64Array};
+use arrow::compute::cast;
+use arrow::datatypes::{DataType, Float32Type, SchemaRef};
+use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
+use parquet::arrow::ProjectionMask;
+
+use crate::error::{Error, Result};
+
+/// Distinct values above which a categorical column is refused (it is probably an id).
+pub const MAX_LEVELS: usize = 1000;
+
+/// What to read.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ReadSpec {
+    /// Files or folders of `.parquet` files.
+    pub inputs: Vec<PathBuf>,
+    /// Id column, kept as-is in the outputs; `None` numbers the rows from 0.
+    pub id: Option<String>,
+    /// Numeric feature columns; `None` takes every numeric column that is not the id,
+    /// the weights or a categorical.
+    pub features: Option<Vec<String>>,
+    /// Columns to one-hot encode.
+    pub categorical: Vec<String>,
+    /// Sample-weight column.
+    pub weights: Option<String>,
+    /// Rows per record batch (and so per data chunk).
+    pub batch_rows: usize,
+}
+
+/// One record batch converted to what prep needs.
+#[derive(Debug, Clone)]
+pub struct RawBatch {
+    /// Global index (over all files, in order) of the first row.
+    pub first_row: usize,
+    /// Which of [`RawTable::files`] the batch came from.
+    pub file: usize,
+    /// The id column (or row numbers as UInt64).
+    pub ids: ArrayRef,
+    /// Row-major `rows × numeric.len()`, NaN where the value is null or NaN.
+    pub numeric: Vec<f32>,
+    /// Row-major `rows × categorical.len()` level codes into [`RawTable::levels`]; `u32::MAX` = null.
+    pub codes: Vec<u32>,
+    /// Sample weights, when a weight column is given.
+    pub weights: Option<Vec<f32>>,
+}
+
+impl RawBatch {
+    /// Number of rows.
+    pub fn rows(&self) -> usize {
+        self.ids.len()
+    }
+}
+
+/// A Parquet file and how many rows it held.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct InputFile {
+    pub path: String,
+    pub bytes: u64,
+    pub rows: u64,
+}
+
+/// Everything read, batch by batch.
+#[derive(Debug, Clone)]
+pub struct RawTable {
+    pub files: Vec<InputFile>,
+    /// Name and Arrow type of every column in the (first file's) schema.
+    pub schema: Vec<(String, String)>,
+    pub id: Option<String>,
+    pub numeric: Vec<String>,
+    pub categorical: Vec<String>,
+    /// Levels of each categorical column, in first-seen order (codes index these).
+    pub levels: Vec<Vec<String>>,
+    pub batches: Vec<RawBatch>,
+}
+
+impl RawTable {
+    /// Total rows read.
+    pub fn rows(&self) -> usize {
+        self.batches.iter().map(RawBatch::rows).sum()
+    }
+
+    /// The file holding global row `row`, for error messages.
+    pub fn file_of_row(&self, row: usize) -> &str {
+        let b = self
+            .batches
+            .partition_point(|b| b.first_row <= row)
+            .saturating_sub(1);
+        self.batches
+            .get(b)
+            .map_or("input", |b| self.files[b.file].path.as_str())
+    }
+}
+
+/// Expands folders into their `.parquet` files (sorted by name) and checks each exists.
+pub fn list_parquet_files(inputs: &[PathBuf]) -> Result<Vec<PathBuf>> {
+    if inputs.is_empty() {
+        return Err(Error::param(
+            "input",
+            "give at least one --input file or folder",
+        ));
+    }
+    let mut files = Vec::new();
+    for input in inputs {
+        let meta = std::fs::metadata(input).map_err(|e| Error::io(input, e))?;
+        if meta.is_dir() {
+            let mut found: Vec<PathBuf> = std::fs::read_dir(input)
+                .map_err(|e| Error::io(input, e))?
+                .filter_map(|e| e.ok().map(|e| e.path()))
+                .filter(|p| {
+                    p.is_file()
+                        && p.extension()
+                            .is_some_and(|x| x.eq_ignore_ascii_case("parquet"))
+                })
+                .collect();
+            if found.is_empty() {
+                return Err(Error::data(
+                    input.display(),
+                    "this folder holds no .parquet files; point --input at a Parquet file or a folder of them",
+                ));
+            }
+            found.sort();
+            files.extend(found);
+        } else {
+            files.push(input.clone());
+        }
+    }
+    Ok(files)
+}
+
+fn open_builder(path: &Path, batch_rows: usize) -> Result<ParquetRecordBatchReaderBuilder<File>> {
+    let file = File::open(path).map_err(|e| Error::io(path, e))?;
+    Ok(ParquetRecordBatchReaderBuilder::try_new(file)
+        .map_err(|e| Error::parquet(path, e))?
+        .with_batch_size(batch_rows.max(1)))
+}
+
+/// Whether a column type can be coerced to an f32 feature.
+pub fn is_numeric(t: &DataType) -> bool {
+    t.is_integer() || t.is_floating() || matches!(t, DataType::Boolean) || is_decimal(t)
+}
+
+fn is_decimal(t: &DataType) -> bool {
+    matches!(
+        t,
+        DataType::Decimal32(..)
+            | DataType::Decimal64(..)
+            | DataType::Decimal128(..)
+            | DataType::Decimal256(..)
+    )
+}
+
+fn is_string_like(t: &DataType) -> bool {
+    match t {
+        DataType::Utf8 | DataType::LargeUtf8 | DataType::Utf8View => true,
+        DataType::Dictionary(_, v) => is_string_like(v),
+        _ => false,
+    }
+}
+
+/// Works out which columns to read from the first file's schema and checks their types.
+fn resolve_columns(spec: &ReadSpec, schema: &SchemaRef, path: &Path) -> Result<Vec<String>> {
+    let where_ = path.display();
+    let find = |name: &str, role: &str| -> Result<DataType> {
+        schema
+            .field_with_name(name)
+            .map(|f| f.data_type().clone())
+            .map_err(|_| {
+                let names: Vec<&str> = schema.fields().iter().map(|f| f.name().as_str()).collect();
+                Error::data(
+                    where_.to_string(),
+                    format!(
+                        "{role} column '{name}' not found; columns are: {}",
+                        names.join(", ")
+                    ),
+                )
+            })
+    };
+    if let Some(id) = &spec.id {
+        let t = find(id, "id")?;
+        if !(t.is_integer() || is_string_like(&t)) {
+            return Err(Error::data(
+                where_,
+                format!("id column '{id}' has type {t}; an id must be an integer or string column (cast it, or choose another --id)"),
+            ));
+        }
+    }
+    if let Some(w) = &spec.weights {
+        let t = find(w, "weights")?;
+        if !is_numeric(&t) {
+            return Err(Error::data(
+                where_,
+                format!("weights column '{w}' has type {t}; weights must be numeric"),
+            ));
+        }
+    }
+    for c in &spec.categorical {
+        let t = find(c, "categorical")?;
+        if !(is_string_like(&t) || t.is_integer() || matches!(t, DataType::Boolean)) {
+            return Err(Error::data(
+                where_,
+                format!("categorical column '{c}' has type {t}; one-hot needs a string, dictionary, integer or boolean column"),
+            ));
+        }
+    }
+    let taken = |name: &str| {
+        spec.id.as_deref() == Some(name)
+            || spec.weights.as_deref() == Some(name)
+            || spec.categorical.iter().any(|c| c == name)
+    };
+    let numeric = match &spec.features {
+        Some(list) => {
+            for f in list {
+                let t = find(f, "feature")?;
+                if spec.categorical.contains(f) {
+                    return Err(Error::param(
+                        "features",
+                        format!(
+                            "'{f}' is listed in both --features and --categorical; keep it in one"
+                        ),
+                    ));
+                }
+                if !is_numeric(&t) {
+                    let hint = if is_string_like(&t) {
+                        format!("pass it with --categorical {f} to one-hot encode it, or leave it out of --features")
+                    } else {
+                        "convert it to a number first (e.g. days since a date), or leave it out of --features".to_string()
+                    };
+                    return Err(Error::data(
+                        where_,
+                        format!("feature column '{f}' has type {t}, which is not numeric; {hint}"),
+                    ));
+                }
+            }
+            list.clone()
+        }
+        None => schema
+            .fields()
+            .iter()
+            .filter(|f| is_numeric(f.data_type()) && !taken(f.name()))
+            .map(|f| f.name().clone())
+            .collect(),
+    };
+    if numeric.is_empty() && spec.categorical.is_empty() {
+        return Err(Error::data(
+            where_,
+            "no numeric feature columns found; name them with --features (or --categorical)",
+        ));
+    }
+    Ok(numeric)
+}
+
+/// Reads every file of `spec`, batch by batch.
+pub fn read(spec: &ReadSpec) -> Result<RawTable> {
+    let paths = list_parquet_files(&spec.inputs)?;
+    let first = open_builder(&paths[0], spec.batch_rows)?;
+    let first_schema = first.schema().clone();
+    let numeric = resolve_columns(spec, &first_schema, &paths[0])?;
+    drop(first);
+
+    let mut needed: Vec<String> = numeric.clone();
+    needed.extend(spec.categorical.iter().cloned());
+    needed.extend(spec.id.iter().cloned());
+    needed.extend(spec.weights.iter().cloned());
+
+    let mut table = RawTable {
+        files: Vec::with_capacity(paths.len()),
+        schema: first_schema
+            .fields()
+            .iter()
+            .map(|f| (f.name().clone(), f.data_type().to_string()))
+            .collect(),
+        id: spec.id.clone(),
+        numeric,
+        categorical: spec.categorical.clone(),
+        levels: vec![Vec::new(); spec.categorical.len()],
+        batches: Vec::new(),
+    };
+    let mut level_index: Vec<HashMap<String, u32>> = vec![HashMap::new(); spec.categorical.len()];
+    let mut next_row = 0usize;
+
+    for (file_no, path) in paths.iter().enumerate() {
+        let builder = open_builder(path, spec.batch_rows)?;
+        let schema = builder.schema().clone();
+        for name in &needed {
+            let want = first_schema
+                .field_with_name(name)
+                .map(|f| f.data_type().clone())
+                .ok();
+            let got = schema
+                .field_with_name(name)
+                .map(|f| f.data_type().clone())
+                .ok();
+            if want != got {
+                return Err(Error::data(
+                    path.display(),
+                    format!(
+                        "column '{name}' is {} here but {} in {}; files read together must share a schema",
+                        got.map_or("missing".into(), |t| t.to_string()),
+                        want.map_or("missing".into(), |t| t.to_string()),
+                        paths[0].display()
+                    ),
+                ));
+            }
+        }
+        let indices: Vec<usize> = needed
+            .iter()
+            .map(|n| schema.index_of(n).expect("checked above"))
+            .collect();
+        let mask = ProjectionMask::roots(builder.parquet_schema(), indices);
+        let reader = builder
+            .with_projection(mask)
+            .build()
+            .map_err(|e| Error::parquet(path, e))?;
+        let bytes = std::fs::metadata(path)
+            .map_err(|e| Error::io(path, e))?
+            .len();
+        let file_start = next_row;
+        for batch in reader {
+            let batch = batch.map_err(|e| Error::parquet(path, e))?;
+            let rows = batch.num_rows();
+            if rows == 0 {
+                continue;
+            }
+            let ctx = BatchContext {
+                path,
+                first_row: next_row,
+            };
+            let column = |name: &str| {
+                batch
+                    .column_by_name(name)
+                    .expect("projected column")
+                    .clone()
+            };
+            let numeric_values = numeric_rows(&table.numeric, &column, rows, &ctx)?;
+            let codes = categorical_codes(
+                &table.categorical,
+                &column,
+                rows,
+                &mut level_index,
+                &mut table.levels,
+                &ctx,
+            )?;
+            let weights = match &spec.weights {
+                Some(w) => Some(weight_values(w, &column(w), &ctx)?),
+                None => None,
+            };
+            let ids = match &spec.id {
+                Some(id) => {
+                    let ids = column(id);
+                    if let Some(bad) = (0..rows).find(|&i| ids.is_null(i)) {
+                        return Err(ctx.error(
+                            id,
+                            bad,
+                            "is null; every row needs an id (filter those rows out first)",
+                        ));
+                    }
+                    ids
+                }
+                None => Arc::new(UInt64Array::from_iter_values(
+                    next_row as u64..(next_row + rows) as u64,
+                )) as ArrayRef,
+            };
+            table.batches.push(RawBatch {
+                first_row: next_row,
+                file: file_no,
+                ids,
+                numeric: numeric_values,
+                codes,
+                weights,
+            });
+            next_row += rows;
+        }
+        table.files.push(InputFile {
+            path: path.display().to_string(),
+            bytes,
+            rows: (next_row - file_start) as u64,
+        });
+    }
+    if next_row == 0 {
+        let names: Vec<String> = paths.iter().map(|p| p.display().to_string()).collect();
+        return Err(Error::data(names.join(", "), "the input has no rows"));
+    }
+    Ok(table)
+}
+
+/// Where a batch came from, to name the file and global row in errors.
+struct BatchContext<'a> {
+    path: &'a Path,
+    first_row: usize,
+}
+
+impl BatchContext<'_> {
+    fn error(&self, column: &str, local_row: usize, what: &str) -> Error {
+        Error::data(
+            self.path.display(),
+            format!(
+                "column '{column}', row {}: value {what}",
+                self.first_row + local_row
+            ),
+        )
+    }
+}
+
+/// Casts a column to f32 (nulls → NaN), refusing ±inf and values beyond f32's range.
+fn f32_values(name: &str, array: &ArrayRef, ctx: &BatchContext) -> Result<Vec<f32>> {
+    let floats = cast(array, &DataType::Float32).map_err(|e| {
+        Error::data(
+            ctx.path.display(),
+            format!("column '{name}' cannot be read as numbers: {e}"),
+        )
+    })?;
+    let floats = floats.as_primitive::<Float32Type>();
+    let mut out = Vec::with_capacity(floats.len());
+    for i in 0..floats.len() {
+        if floats.is_null(i) {
+            out.push(f32::NAN);
+            continue;
+        }
+        let v = floats.value(i);
+        if v.is_infinite() {
+            return Err(ctx.error(
+                name,
+                i,
+                "is infinite or beyond f32's range (|x| > 3.4e38); replace it with a finite value or null",
+            ));
+        }
+        out.push(v);
+    }
+    Ok(out)
+}
+
+fn numeric_rows(
+    names: &[String],
+    column: &dyn Fn(&str) -> ArrayRef,
+    rows: usize,
+    ctx: &BatchContext,
+) -> Result<Vec<f32>> {
+    let d = names.len();
+    let mut out = vec![0.0f32; rows * d];
+    for (j, name) in names.iter().enumerate() {
+        let values = f32_values(name, &column(name), ctx)?;
+        for (i, v) in values.into_iter().enumerate() {
+            out[i * d + j] = v;
+        }
+    }
+    Ok(out)
+}
+
+fn categorical_codes(
+    names: &[String],
+    column: &dyn Fn(&str) -> ArrayRef,
+    rows: usize,
+    index: &mut [HashMap<String, u32>],
+    levels: &mut [Vec<String>],
+    ctx: &BatchContext,
+) -> Result<Vec<u32>> {
+    let d = names.len();
+    let mut out = vec![u32::MAX; rows * d];
+    for (j, name) in names.iter().enumerate() {
+        let strings = cast(&column(name), &DataType::Utf8).map_err(|e| {
+            Error::data(
+                ctx.path.display(),
+                format!("categorical column '{name}' cannot be read as text: {e}"),
+            )
+        })?;
+        let strings = strings.as_string::<i32>();
+        for i in 0..rows {
+            if strings.is_null(i) {
+                continue;
+            }
+            let value = strings.value(i);
+            let code = match index[j].get(value) {
+                Some(&c) => c,
+                None => {
+                    if levels[j].len() >= MAX_LEVELS {
+                        return Err(Error::data(
+                            ctx.path.display(),
+                            format!(
+                                "categorical column '{name}' has more than {MAX_LEVELS} distinct values; \
+                                 one-hot encoding it would be meaningless (is it an id?); leave it out of --categorical"
+                            ),
+                        ));
+                    }
+                    let c = levels[j].len() as u32;
+                    levels[j].push(value.to_string());
+                    index[j].insert(value.to_string(), c);
+                    c
+                }
+            };
+            out[i * d + j] = code;
+        }
+    }
+    Ok(out)
+}
+
+fn weight_values(name: &str, array: &ArrayRef, ctx: &BatchContext) -> Result<Vec<f32>> {
+    let values = f32_values(name, array, ctx)?;
+    if let Some(bad) = values.iter().position(|w| !(*w >= 0.0)) {
+        return Err(ctx.error(
+            name,
+            bad,
+            &format!(
+                "{} is not a weight; weights must be finite and ≥ 0 (fill or drop those rows)",
+                values[bad]
+            ),
+        ));
+    }
+    Ok(values)
+}

@@ -1,0 +1,23 @@
+//! custseg: batch customer segmentation.
+//!
+//! Parquet in → prep (impute, log1p, clip, scale, one-hot) → K-Means over a pluggable
+//! [`backend::Backend`] → assignments, a reusable model and a JSON summary. See
+//! `DESIGN.md` in the shared folder for the shape: every heavy step is one pass over
+//! chunks of rows returning small, mergeable statistics.
+
+pub mod backend;
+pub mod cli;
+pub mod cluster;
+pub mod commands;
+pub mod data;
+pub mod error;
+pub mod eval;
+pub mod io;
+#[macro_use]
+pub mod log;
+pub mod model;
+pub mod prep;
+pub mod rng;
+pub mod synth;
+
+pub use error::{Error, Result};

@@ -1,0 +1,55 @@
+//! The `custseg` binary: parse arguments, run a command, print its JSON summary on stdout,
+//! map errors to exit codes (0 ok · 2 usage · 3 bad data · 4 I/O · 5 no backend · 1 bug).
+
+use std::io::Write;
+use std::process::ExitCode;
+
+use clap::Parser;
+use custseg::cli::{Cli, Command};
+use custseg::commands::{self, bench, demo, fit, predict};
+
+fn main() -> ExitCode {
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(e) => {
+            let _ = e.print();
+            return ExitCode::from(e.exit_code() as u8);
+        }
+    };
+    custseg::log::start_clock();
+    let (quiet, result) = match cli.command {
+        Command::Fit(args) => {
+            let quiet = args.run.quiet;
+            let r = commands::configure_threads(&args.run)
+                .and_then(|_| fit::FitConfig::from_args(args))
+                .and_then(|cfg| fit::run(&cfg));
+            (quiet, r)
+        }
+        Command::Predict(args) => (
+            args.run.quiet,
+            commands::configure_threads(&args.run).and_then(|_| predict::run(&args)),
+        ),
+        Command::Demo(args) => (
+            args.run.quiet,
+            commands::configure_threads(&args.run).and_then(|_| demo::run(&args)),
+        ),
+        Command::Bench(args) => (
+            args.run.quiet,
+            commands::configure_threads(&args.run).and_then(|_| bench::run(&args)),
+        ),
+    };
+    match result {
+        Ok(summary) => {
+            if !quiet {
+                let mut out = std::io::stdout().lock();
+                let _ = writeln!(out, "{summary}");
+            }
+            ExitCode::SUCCESS
+        }
+        Err(e) => {
+            // Error messages carry their cause (file, column, parameter) and what to do.
+            eprintln!("custseg: error: {e}");
+            ExitCode::from(e.exit_code() as u8)
+        }
+    }
+}

@@ -1,0 +1,291 @@
+//! Fitted per-column transforms.
+
+use serde::{Deserialize, Serialize};
+
+use super::{Impute, PrepParams, RowMasks, ScaleKind};
+use crate::error::{Error, Result};
+use crate::io::reader::RawTable;
+
+/// A column asked for but left out of the prepared data.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct DroppedColumn {
+    pub name: String,
+    pub reason: String,
+}
+
+/// `(x − center) / scale` and the statistics it came from.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Scaling {
+    pub kind: ScaleKind,
+    pub center: f64,
+    pub scale: f64,
+}
+
+/// A fitted numeric column.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct NumericColumn {
+    pub name: String,
+    pub log1p: bool,
+    /// Winsorising bounds, in the log1p'd space when log1p is on.
+    pub clip: Option<[f64; 2]>,
+    /// Value imputed for a missing entry (transformed space, before scaling).
+    pub fill: f64,
+    pub scaling: Scaling,
+    /// Training statistics after log1p/clip/impute, before scaling.
+    pub mean: f64,
+    pub std: f64,
+    pub min: f64,
+    pub max: f64,
+    pub missing: u64,
+}
+
+impl NumericColumn {
+    /// Fits column `j` of `table` on the kept rows. `Ok(Err(reason))`: the column is constant
+    /// and should be dropped.
+    pub fn fit(
+        table: &RawTable,
+        j: usize,
+        params: &PrepParams,
+        masks: &RowMasks,
+    ) -> Result<std::result::Result<NumericColumn, String>> {
+        let name = &table.numeric[j];
+        let d = table.numeric.len();
+        let log1p = params.log1p.contains(name);
+        let mut values: Vec<f64> = Vec::new();
+        let mut missing = 0u64;
+        for (batch, keep) in table.batches.iter().zip(&masks.keep) {
+            for i in (0..batch.rows()).filter(|&i| keep[i]) {
+                let v = batch.numeric[i * d + j];
+                if v.is_nan() {
+                    missing += 1;
+                } else if log1p && v <= -1.0 {
+                    return Err(Error::data(
+                        &table.files[batch.file].path,
+                        format!(
+                            "column '{name}', row {}: value {v} ≤ −1 cannot take --log1p; clean the values or leave the column out of --log1p",
+                            batch.first_row + i
+                        ),
+                    ));
+                } else {
+                    values.push(if log1p { (v as f64).ln_1p() } else { v as f64 });
+                }
+            }
+        }
+        if values.is_empty() {
+            return Err(Error::data(
+                table.files.first().map_or("input", |f| f.path.as_str()),
+                format!("column '{name}' has no values (every row is null or NaN); leave it out of --features"),
+            ));
+        }
+        values.sort_unstable_by(f64::total_cmp);
+        let clip = params
+            .clip
+            .map(|q| [quantile(&values, q), quantile(&values, 1.0 - q)]);
+        if let Some([lo, hi]) = clip {
+            values.iter_mut().for_each(|v| *v = v.clamp(lo, hi));
+        }
+        let fill = match params.impute {
+            Impute::Median => quantile(&values, 0.5),
+            Impute::Mean | Impute::Drop => mean(&values),
+        };
+        if missing > 0 {
+            values.extend(std::iter::repeat_n(fill, missing as usize));
+            values.sort_unstable_by(f64::total_cmp);
+        }
+        let (min, max) = (values[0], values[values.len() - 1]);
+        if min == max {
+            return Ok(Err(format!("constant (every value is {min})")));
+        }
+        let m = mean(&values);
+        let std =
+            (values.iter().map(|v| (v - m) * (v - m)).sum::<f64>() / values.len() as f64).sqrt();
+        let (center, scale) = match params.scale {
+            ScaleKind::Zscore => (m, std),
+            ScaleKind::Minmax => (min, max - min),
+            ScaleKind::Robust => {
+                let iqr = quantile(&values, 0.75) - quantile(&values, 0.25);
+                (quantile(&values, 0.5), if iqr > 0.0 { iqr } else { 1.0 })
+            }
+            ScaleKind::None => (0.0, 1.0),
+        };
+        Ok(Ok(NumericColumn {
+            name: name.clone(),
+            log1p,
+            clip,
+            fill,
+            scaling: Scaling {
+                kind: params.scale,
+                center,
+                scale,
+            },
+            mean: m,
+            std,
+            min,
+            max,
+            missing,
+        }))
+    }
+
+    /// Raw value (NaN = missing) → prepared value. Err says why the value cannot be used.
+    pub fn transform(&self, raw: f32) -> std::result::Result<f32, String> {
+        let mut v = if raw.is_nan() {
+            self.fill
+        } else if self.log1p {
+            if raw <= -1.0 {
+                return Err(format!("value {raw} ≤ −1 cannot take log1p"));
+            }
+            (raw as f64).ln_1p()
+        } else {
+            raw as f64
+        };
+        if let Some([lo, hi]) = self.clip {
+            v = v.clamp(lo, hi);
+        }
+        Ok(((v - self.scaling.center) / self.scaling.scale) as f32)
+    }
+
+    /// Prepared value → original units (clipping is not undone).
+    pub fn inverse(&self, prepared: f64) -> f64 {
+        let v = prepared * self.scaling.scale + self.scaling.center;
+        if self.log1p {
+            v.exp_m1()
+        } else {
+            v
+        }
+    }
+}
+
+/// A fitted categorical column: one 0/1 output column per level.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct CategoricalColumn {
+    pub name: String,
+    /// Levels in output order (sorted); `(null)` stands for missing values when they occurred.
+    pub levels: Vec<String>,
+    /// Training rows per level.
+    pub counts: Vec<u64>,
+}
+
+/// The level name given to nulls.
+pub const NULL_LEVEL: &str = "(null)";
+
+impl CategoricalColumn {
+    /// Fits categorical column `j`; `Err(reason)` when it has a single level.
+    pub fn fit(
+        table: &RawTable,
+        j: usize,
+        masks: &RowMasks,
+    ) -> std::result::Result<CategoricalColumn, String> {
+        let d = table.categorical.len();
+        let levels = &table.levels[j];
+        let mut counts = vec![0u64; levels.len()];
+        let mut nulls = 0u64;
+        for (batch, keep) in table.batches.iter().zip(&masks.keep) {
+            for i in (0..batch.rows()).filter(|&i| keep[i]) {
+                match batch.codes[i * d + j] {
+                    u32::MAX => nulls += 1,
+                    c => counts[c as usize] += 1,
+                }
+            }
+        }
+        let mut seen: Vec<(String, u64)> = levels
+            .iter()
+            .cloned()
+            .zip(counts)
+            .filter(|(_, n)| *n > 0)
+            .collect();
+        if nulls > 0 {
+            seen.push((NULL_LEVEL.to_string(), nulls));
+        }
+        seen.sort();
+        if seen.len() < 2 {
+            return Err(format!(
+                "constant (a single level: {})",
+                seen.first().map_or("none", |s| s.0.as_str())
+            ));
+        }
+        let (levels, counts) = seen.into_iter().unzip();
+        Ok(CategoricalColumn {
+            name: table.categorical[j].clone(),
+            levels,
+            counts,
+        })
+    }
+
+    /// Number of one-hot columns.
+    pub fn width(&self) -> usize {
+        self.levels.len()
+    }
+
+    /// `name=level` for each one-hot column.
+    pub fn onehot_names(&self) -> Vec<String> {
+        self.levels
+            .iter()
+            .map(|l| format!("{}={l}", self.name))
+            .collect()
+    }
+
+    /// For each reader code (index into `reader_levels`), its one-hot column, if any
+    /// (a level unseen in training has none and encodes as all zeros).
+    pub fn code_map(&self, reader_levels: &[String]) -> Vec<Option<usize>> {
+        reader_levels
+            .iter()
+            .map(|l| self.levels.iter().position(|x| x == l))
+            .collect()
+    }
+
+    /// One-hot column of the null level, if nulls were seen in training.
+    pub fn null_column(&self) -> Option<usize> {
+        self.levels.iter().position(|l| l == NULL_LEVEL)
+    }
+}
+
+/// Mean in f64.
+fn mean(sorted: &[f64]) -> f64 {
+    sorted.iter().sum::<f64>() / sorted.len() as f64
+}
+
+/// Quantile of sorted values with linear interpolation (numpy's default).
+pub fn quantile(sorted: &[f64], q: f64) -> f64 {
+    let pos = q * (sorted.len() - 1) as f64;
+    let lo = pos.floor() as usize;
+    let hi = (lo + 1).min(sorted.len() - 1);
+    sorted[lo] + (pos - lo as f64) * (sorted[hi] - sorted[lo])
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn quantile_interpolates_like_numpy() {
+        let v = [1.0, 2.0, 3.0, 4.0];
+        assert_eq!(quantile(&v, 0.5), 2.5);
+        assert_eq!(quantile(&v, 0.25), 1.75);
+        assert_eq!(quantile(&v, 0.0), 1.0);
+        assert_eq!(quantile(&v, 1.0), 4.0);
+    }
+
+    #[test]
+    fn log1p_round_trips_through_inverse() {
+        let col = NumericColumn {
+            name: "m".into(),
+            log1p: true,
+            clip: None,
+            fill: 0.0,
+            scaling: Scaling {
+                kind: ScaleKind::Zscore,
+                center: 2.0,
+                scale: 0.5,
+            },
+            mean: 2.0,
+            std: 0.5,
+            min: 0.0,
+            max: 5.0,
+            missing: 0,
+        };
+        let p = col.transform(99.0).unwrap();
+        assert!((col.inverse(p as f64) - 99.0).abs() < 1e-3);
+        assert!(col.transform(-1.0).is_err());
+        assert_eq!(col.transform(f32::NAN).unwrap(), -4.0);
+    }
+}

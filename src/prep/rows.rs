@@ -1,0 +1,122 @@
+//! Which rows take part: duplicate ids and (with `--impute drop`) rows with missing values.
+
+use std::collections::HashMap;
+
+use arrow::array::{Array, ArrayRef, AsArray};
+use arrow::datatypes::{DataType, Int64Type, UInt64Type};
+
+use super::Impute;
+use crate::error::{Error, Result};
+use crate::io::reader::RawTable;
+
+/// Per batch, per row: whether the row is used.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RowMasks {
+    pub keep: Vec<Vec<bool>>,
+    pub dropped_missing: usize,
+    pub dropped_duplicate: usize,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+enum IdKey {
+    Int(i128),
+    Text(Box<str>),
+}
+
+fn id_keys(ids: &ArrayRef) -> Result<Vec<IdKey>> {
+    let err = |e: arrow::error::ArrowError| Error::Internal(format!("reading ids: {e}"));
+    Ok(match ids.data_type() {
+        DataType::UInt64 => ids
+            .as_primitive::<UInt64Type>()
+            .values()
+            .iter()
+            .map(|&v| IdKey::Int(v as i128))
+            .collect(),
+        t if t.is_integer() => {
+            let ints = arrow::compute::cast(ids, &DataType::Int64).map_err(err)?;
+            ints.as_primitive::<Int64Type>()
+                .values()
+                .iter()
+                .map(|&v| IdKey::Int(v as i128))
+                .collect()
+        }
+        _ => {
+            let text = arrow::compute::cast(ids, &DataType::Utf8).map_err(err)?;
+            let text = text.as_string::<i32>();
+            (0..text.len())
+                .map(|i| IdKey::Text(text.value(i).into()))
+                .collect()
+        }
+    })
+}
+
+/// What to do with rows whose id appeared before.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Duplicates {
+    /// Keep them all (`predict` scores every row).
+    Allow,
+    /// Fail, naming the id and both rows (`fit` without `--dedup`).
+    Refuse,
+    /// Keep the first row of each id (`fit --dedup`).
+    KeepFirst,
+}
+
+/// Works out the rows to keep: duplicate ids as `duplicates` says; with [`Impute::Drop`]
+/// a row with any missing numeric value is dropped.
+pub fn row_masks(table: &RawTable, impute: Impute, duplicates: Duplicates) -> Result<RowMasks> {
+    let d = table.numeric.len();
+    let mut keep: Vec<Vec<bool>> = table.batches.iter().map(|b| vec![true; b.rows()]).collect();
+    let mut dropped_duplicate = 0;
+    match (&table.id, duplicates) {
+        (_, Duplicates::Allow) => {}
+        (None, Duplicates::KeepFirst) => {
+            return Err(Error::param(
+                "dedup",
+                "needs an id column to compare; give --id",
+            ))
+        }
+        (None, Duplicates::Refuse) => {}
+        (Some(id_name), _) => {
+            let mut first_seen: HashMap<IdKey, usize> = HashMap::new();
+            for (batch, keep) in table.batches.iter().zip(keep.iter_mut()) {
+                for (i, key) in id_keys(&batch.ids)?.into_iter().enumerate() {
+                    let row = batch.first_row + i;
+                    if let Some(&first) = first_seen.get(&key) {
+                        if duplicates == Duplicates::Refuse {
+                            let shown = match &key {
+                                IdKey::Int(v) => v.to_string(),
+                                IdKey::Text(s) => format!("'{s}'"),
+                            };
+                            return Err(Error::data(
+                            table.file_of_row(row),
+                            format!(
+                                "id column '{id_name}' has duplicate value {shown} (rows {first} and {row}); pass --dedup to keep the first row of each id"
+                            ),
+                        ));
+                        }
+                        keep[i] = false;
+                        dropped_duplicate += 1;
+                    } else {
+                        first_seen.insert(key, row);
+                    }
+                }
+            }
+        }
+    }
+    let mut dropped_missing = 0;
+    if impute == Impute::Drop {
+        for (batch, keep) in table.batches.iter().zip(keep.iter_mut()) {
+            for (i, k) in keep.iter_mut().enumerate() {
+                if *k && batch.numeric[i * d..(i + 1) * d].iter().any(|v| v.is_nan()) {
+                    *k = false;
+                    dropped_missing += 1;
+                }
+            }
+        }
+    }
+    Ok(RowMasks {
+        keep,
+        dropped_missing,
+        dropped_duplicate,
+    })
+}
