@@ -113,7 +113,7 @@ pub struct FitArgs {
     #[arg(long, default_value_t = 300)]
     pub max_iter: usize,
     /// Stop when the squared centre shift ≤ tol × mean feature variance.
-    #[arg(long, default_value_t = 1e-4)]
+    #[arg(long, default_value_t = 1e-4, allow_negative_numbers = true)]
     pub tol: f64,
     /// Random seed.
     #[arg(long, default_value_t = 0)]

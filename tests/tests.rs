@@ -1,1 +1,8 @@
+//! Integration tests, one binary (linked once) split into modules.
 
+mod common;
+
+mod cli;
+mod reference;
+mod shared_data;
+mod sklearn_cases;

@@ -55,7 +55,7 @@ pub fn run(args: &DemoArgs) -> Result<serde_json::Value> {
         k: args.k,
         init: InitChoice::KMeansPlusPlus,
         init_centroids: None,
-        n_init: 1,
+        n_init: 3,
         max_iter: 300,
         tol: 1e-4,
         seed: args.seed,
@@ -76,7 +76,7 @@ pub fn run(args: &DemoArgs) -> Result<serde_json::Value> {
         "true_segments": SEGMENTS.iter().map(|s| s.name).collect::<Vec<_>>(),
         "adjusted_rand_index": ari,
         "command": format!(
-            "custseg fit --input {} --id customer_id --features {} --categorical region --log1p recency_days,frequency,monetary,basket_size --impute median --k {} --seed {} --out {}",
+            "custseg fit --input {} --id customer_id --features {} --categorical region --log1p recency_days,frequency,monetary,basket_size --impute median --k {} --n-init 3 --seed {} --out {}",
             data_path.display(), NUMERIC_FEATURES.join(","), args.k, args.seed, args.out.display()
         ),
     });

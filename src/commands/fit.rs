@@ -146,6 +146,17 @@ pub fn run(config: &FitConfig) -> Result<serde_json::Value> {
         Duplicates::Refuse
     };
     let masks = row_masks(&table, config.prep.impute, duplicates)?;
+    if masks.keep.iter().all(|k| !k.contains(&true)) {
+        return Err(Error::data(
+            table
+                .files
+                .iter()
+                .map(|f| f.path.as_str())
+                .collect::<Vec<_>>()
+                .join(", "),
+            "no rows left after dropping rows with missing values; use --impute mean or median",
+        ));
+    }
     let prep = Prep::fit(&table, &config.prep, &masks, &mut |w| warn!("{w}"))?;
     let (id_name, id_type) = id_column(&table);
     let files = table.files.clone();

@@ -38,7 +38,7 @@ mod tests {
 
     #[test]
     fn matches_scikit_learn_on_a_small_case() {
-        // sklearn.metrics.adjusted_rand_score([0, 0, 1, 2], [0, 0, 1, 1]) == 0.5714285714285715
+        // sklearn.metrics.adjusted_rand_score([0, 0, 1, 2], [0, 0, 1, 1]) == 0.5714285714285714
         // (scikit-learn 1.9.1)
         let ari = adjusted_rand_index(&[0, 0, 1, 2], &[0, 0, 1, 1]);
         assert!((ari - 0.5714285714285715).abs() < 1e-12, "{ari}");

@@ -1,0 +1,147 @@
+//! Recovery of known structure on the public benchmark sets in CUSTSEG_DATA_DIR
+//! (Fränti's clustering benchmarks; UCI iris). Skipped, loudly, without the folder.
+
+use std::path::Path;
+
+use custseg::backend::cpu::CpuBackend;
+use custseg::backend::{Backend, Centres};
+use custseg::cluster::kmeans::{fit, KMeansParams};
+use custseg::data::Dataset;
+use custseg::eval::adjusted_rand_index;
+
+use crate::common::{data_dir, read_table};
+
+fn load(points: &Path) -> Dataset {
+    let rows = read_table(points);
+    let d = rows[0].len();
+    let values: Vec<f32> = rows.iter().flatten().map(|&v| v as f32).collect();
+    Dataset::from_rows(&values, d, None, 1024)
+}
+
+fn labels(path: &Path) -> Vec<u32> {
+    read_table(path).into_iter().map(|r| r[0] as u32).collect()
+}
+
+fn predicted(data: &Dataset, centres: &Centres) -> Vec<u32> {
+    let mut out = Vec::new();
+    CpuBackend
+        .assign(data, centres, &mut |_, l, _| {
+            out.extend_from_slice(l);
+            Ok(())
+        })
+        .unwrap();
+    out
+}
+
+/// Fränti's centroid index: how many true centres have no fitted centre nearest to them
+/// (the larger of both directions). 0 means every cluster was found.
+fn centroid_index(found: &Centres, truth: &[Vec<f64>]) -> usize {
+    let orphans = |a: &[Vec<f64>], b: &[Vec<f64>]| {
+        let mut hit = vec![false; b.len()];
+        for x in a {
+            let nearest = (0..b.len())
+                .min_by(|&i, &j| {
+                    let d = |k: usize| {
+                        x.iter()
+                            .zip(&b[k])
+                            .map(|(p, q)| (p - q).powi(2))
+                            .sum::<f64>()
+                    };
+                    d(i).total_cmp(&d(j))
+                })
+                .unwrap();
+            hit[nearest] = true;
+        }
+        hit.iter().filter(|h| !**h).count()
+    };
+    let found: Vec<Vec<f64>> = (0..found.k)
+        .map(|c| found.centre(c).iter().map(|&v| v as f64).collect())
+        .collect();
+    orphans(&found, truth).max(orphans(truth, &found))
+}
+
+fn recover(
+    set: &str,
+    points: &str,
+    truth_labels: &str,
+    truth_centres: Option<&str>,
+    k: usize,
+    min_ari: f64,
+) {
+    let Some(dir) = data_dir(set) else { return };
+    let franti = dir.join("franti");
+    let data = load(&franti.join(points));
+    let params = KMeansParams {
+        k,
+        n_init: 10,
+        seed: 0,
+        ..KMeansParams::new(k)
+    };
+    let result = fit(&CpuBackend, &data, &params, &mut |_| {}).unwrap();
+    let ari = adjusted_rand_index(
+        &predicted(&data, &result.centres),
+        &labels(&franti.join(truth_labels)),
+    );
+    eprintln!("{set}: ARI {ari:.4}, inertia {:.6e}", result.inertia);
+    assert!(ari >= min_ari, "{set}: ARI {ari} below {min_ari}");
+    if let Some(gt) = truth_centres {
+        let ci = centroid_index(&result.centres, &read_table(&franti.join(gt)));
+        assert_eq!(ci, 0, "{set}: centroid index {ci}");
+    }
+}
+
+#[test]
+fn s1_clusters_are_recovered() {
+    recover("s1", "s1.txt", "s1-label.pa", Some("s1-cb.txt"), 15, 0.98);
+}
+
+#[test]
+fn a1_clusters_are_recovered() {
+    recover("a1", "a1.txt", "a1-ga.pa", Some("a1-ga-cb.txt"), 20, 0.95);
+}
+
+#[test]
+fn dim032_clusters_are_recovered() {
+    recover(
+        "dim032",
+        "dim032.txt",
+        "dim032-labels.txt",
+        Some("dim032-cb.txt"),
+        16,
+        0.99,
+    );
+}
+
+#[test]
+fn iris_matches_scikit_learn() {
+    // KMeans(n_clusters=3, n_init=10).fit(iris.data): ARI vs the species 0.7302 and
+    // inertia 78.8514 (scikit-learn 1.9.1; the well-known optimum for unscaled iris).
+    let Some(dir) = data_dir("iris") else { return };
+    let text = std::fs::read_to_string(dir.join("uci/sklearn/iris.csv")).unwrap();
+    let mut values = Vec::new();
+    let mut species = Vec::new();
+    for line in text.lines().skip(1).filter(|l| !l.trim().is_empty()) {
+        let fields: Vec<f64> = line.split(',').map(|t| t.trim().parse().unwrap()).collect();
+        values.extend(fields[..4].iter().map(|&v| v as f32));
+        species.push(fields[4] as u32);
+    }
+    let data = Dataset::from_rows(&values, 4, None, 64);
+    let result = fit(
+        &CpuBackend,
+        &data,
+        &KMeansParams {
+            k: 3,
+            n_init: 10,
+            ..KMeansParams::new(3)
+        },
+        &mut |_| {},
+    )
+    .unwrap();
+    let ari = adjusted_rand_index(&predicted(&data, &result.centres), &species);
+    assert!((ari - 0.7302382722834697).abs() < 1e-6, "ARI {ari}");
+    assert!(
+        (result.inertia - 78.85144142614601).abs() < 1e-3,
+        "inertia {}",
+        result.inertia
+    );
+}
