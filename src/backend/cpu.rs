@@ -7,7 +7,7 @@
 
 use rayon::prelude::*;
 
-use super::{Backend, BackendInfo, Centres, Labels, LloydStats, RowValues};
+use super::{AssignSink, Backend, BackendInfo, Centres, Labels, LloydStats, RowValues};
 use crate::data::{Chunk, Dataset};
 use crate::error::Result;
 
@@ -228,12 +228,7 @@ impl Backend for CpuBackend {
         Ok(merge_in_order(centres.k, centres.dim, &parts))
     }
 
-    fn assign(
-        &self,
-        data: &Dataset,
-        centres: &Centres,
-        sink: &mut dyn FnMut(usize, &[u32], &[f32]) -> Result<()>,
-    ) -> Result<()> {
+    fn assign(&self, data: &Dataset, centres: &Centres, sink: &mut AssignSink) -> Result<()> {
         let packed = PackedCentres::new(centres);
         let dim = data.dim();
         let chunks = data.chunks();

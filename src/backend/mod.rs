@@ -108,6 +108,9 @@ impl Labels {
 /// One value per row, kept per chunk (e.g. k-means++'s distance to the nearest chosen centre).
 pub type RowValues = Vec<Vec<f32>>;
 
+/// Receives the final assignment of one chunk: `(chunk index, labels, distances)`.
+pub type AssignSink<'a> = dyn FnMut(usize, &[u32], &[f32]) -> Result<()> + 'a;
+
 /// Name and device of a backend, for logs and the JSON summary.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
 pub struct BackendInfo {
@@ -132,12 +135,7 @@ pub trait Backend: Send + Sync {
 
     /// Final assignment: calls `sink(chunk_index, labels, distances)` once per chunk in
     /// order, with the exact Euclidean distance to the nearest centre.
-    fn assign(
-        &self,
-        data: &Dataset,
-        centres: &Centres,
-        sink: &mut dyn FnMut(usize, &[u32], &[f32]) -> Result<()>,
-    ) -> Result<()>;
+    fn assign(&self, data: &Dataset, centres: &Centres, sink: &mut AssignSink) -> Result<()>;
 
     /// The `m` rows farthest (squared distance, largest first, lowest index on ties) from
     /// the centre their label names: where empty clusters are re-seeded.

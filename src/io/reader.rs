@@ -507,7 +507,7 @@ fn categorical_codes(
 
 fn weight_values(name: &str, array: &ArrayRef, ctx: &BatchContext) -> Result<Vec<f32>> {
     let values = f32_values(name, array, ctx)?;
-    if let Some(bad) = values.iter().position(|w| !(*w >= 0.0)) {
+    if let Some(bad) = values.iter().position(|w| w.is_nan() || *w < 0.0) {
         return Err(ctx.error(
             name,
             bad,

@@ -15,8 +15,6 @@ mod rows;
 pub use column::{CategoricalColumn, DroppedColumn, NumericColumn, Scaling};
 pub use rows::{row_masks, Duplicates, RowMasks};
 
-use std::sync::Arc;
-
 use arrow::array::{ArrayRef, BooleanArray};
 use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
@@ -291,7 +289,6 @@ fn filter_ids(batch: &RawBatch, keep: &[bool]) -> Result<ArrayRef> {
     }
     let mask = BooleanArray::from(keep.to_vec());
     arrow::compute::filter(&batch.ids, &mask)
-        .map(Arc::from)
         .map_err(|e| Error::Internal(format!("filtering ids: {e}")))
 }
 

@@ -147,9 +147,9 @@ fn reseed_empty_clusters(
         let x = data.row(row);
         let w = data.weight(row) as f64;
         let old = labels.get(data, row) as usize;
-        for j in 0..dim {
-            stats.sums[old * dim + j] -= w * x[j] as f64;
-            stats.sums[cluster * dim + j] = w * x[j] as f64;
+        for (j, &v) in x.iter().enumerate() {
+            stats.sums[old * dim + j] -= w * v as f64;
+            stats.sums[cluster * dim + j] = w * v as f64;
         }
         stats.weights[old] -= w;
         stats.weights[cluster] = w;
