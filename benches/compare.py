@@ -28,7 +28,7 @@ import pyarrow.parquet as pq
 
 def blobs(n, d, k, seed):
     rng = np.random.default_rng(seed)
-    centres = rng.normal(scale=4.0, size=(k, d)).astype(np.float32)
+    centres = rng.normal(scale=0.5, size=(k, d)).astype(np.float32)  # overlapping: Lloyd keeps moving
     labels = rng.integers(0, k, size=n)
     return (centres[labels] + rng.normal(size=(n, d)).astype(np.float32)).astype(np.float32)
 
