@@ -17,8 +17,15 @@ use crate::rng::Rng;
 
 /// Runs the benchmark and returns its JSON report.
 pub fn run(args: &BenchArgs) -> Result<serde_json::Value> {
-    if args.iters == 0 || args.k == 0 {
-        return Err(Error::param("iters", "--iters and --k must be at least 1"));
+    for (name, value) in [
+        ("iters", args.iters),
+        ("k", args.k),
+        ("n", args.n),
+        ("d", args.d),
+    ] {
+        if value == 0 {
+            return Err(Error::param(name, "must be at least 1"));
+        }
     }
     let backend = select_backend(args.run.backend)?;
     let load_start = Instant::now();
