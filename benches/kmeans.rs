@@ -36,17 +36,8 @@ fn lloyd_pass(c: &mut Criterion) {
     group.bench_function("cpu:fit/k16/n200k/d16", |b| {
         b.iter(|| {
             black_box(
-                fit(
-                    &CpuBackend,
-                    &small,
-                    &KMeansParams {
-                        k: 16,
-                        seed: 4,
-                        ..KMeansParams::new(16)
-                    },
-                    &mut |_| {},
-                )
-                .unwrap(),
+                fit(&CpuBackend, &small, &KMeansParams { k: 16, seed: 4, ..KMeansParams::new(16) }, &mut |_| {})
+                    .unwrap(),
             )
         })
     });

@@ -25,6 +25,8 @@ pub enum Command {
     Demo(DemoArgs),
     /// Time K-Means passes on generated data or a Parquet file.
     Bench(BenchArgs),
+    /// List the GPU adapters wgpu finds (name, backend, type, limits) as JSON.
+    Devices,
 }
 
 /// Options shared by every command that computes.
@@ -33,6 +35,9 @@ pub struct RunArgs {
     /// Compute backend.
     #[arg(long, value_enum, default_value_t = BackendChoice::Auto)]
     pub backend: BackendChoice,
+    /// GPU adapter to use with --backend gpu (its index in `custseg devices`).
+    #[arg(long)]
+    pub gpu_index: Option<usize>,
     /// Worker threads (default: one per core).
     #[arg(long)]
     pub threads: Option<usize>,
@@ -44,7 +49,7 @@ pub struct RunArgs {
 /// Which compute backend to use.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum BackendChoice {
-    /// A hardware GPU when one is usable, else the CPU.
+    /// A hardware GPU when wgpu finds one (not a software rasteriser), else the CPU.
     Auto,
     Cpu,
     Gpu,

@@ -3,7 +3,15 @@
 //! Chunk boundaries are fixed when the data are built (they follow the reader's batches),
 //! never by the thread count, so every statistic merged in chunk order is reproducible.
 
+use std::sync::atomic::{AtomicU64, Ordering};
+
 use ndarray::ArrayView2;
+
+/// A process-wide counter for [`Dataset::id`] and `Labels::id`.
+pub fn next_id() -> u64 {
+    static NEXT: AtomicU64 = AtomicU64::new(1);
+    NEXT.fetch_add(1, Ordering::Relaxed)
+}
 
 /// A block of prepared rows.
 #[derive(Debug, Clone, PartialEq)]
@@ -29,6 +37,8 @@ impl Chunk {
 /// Prepared rows split into chunks; the unit every backend pass iterates over.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Dataset {
+    /// Identity for backends that keep a copy (the GPU keeps rows resident between passes).
+    id: u64,
     dim: usize,
     chunks: Vec<Chunk>,
     /// Global index of the first row of each chunk, plus the total at the end.
@@ -40,19 +50,12 @@ impl Dataset {
     pub fn from_chunks(dim: usize, chunks: Vec<Chunk>) -> Self {
         assert!(dim > 0, "a dataset needs at least one column");
         for c in &chunks {
-            assert_eq!(
-                c.values.len() % dim,
-                0,
-                "chunk length is not a multiple of dim"
-            );
+            assert_eq!(c.values.len() % dim, 0, "chunk length is not a multiple of dim");
             if let Some(w) = &c.weights {
                 assert_eq!(w.len(), c.values.len() / dim, "one weight per row");
             }
         }
-        let chunks = chunks
-            .into_iter()
-            .filter(|c| !c.values.is_empty())
-            .collect::<Vec<_>>();
+        let chunks = chunks.into_iter().filter(|c| !c.values.is_empty()).collect::<Vec<_>>();
         let mut offsets = Vec::with_capacity(chunks.len() + 1);
         let mut total = 0;
         for c in &chunks {
@@ -60,20 +63,11 @@ impl Dataset {
             total += c.values.len() / dim;
         }
         offsets.push(total);
-        Dataset {
-            dim,
-            chunks,
-            offsets,
-        }
+        Dataset { id: next_id(), dim, chunks, offsets }
     }
 
     /// Splits one row-major matrix into chunks of `chunk_rows` rows (tests, benches).
-    pub fn from_rows(
-        values: &[f32],
-        dim: usize,
-        weights: Option<&[f32]>,
-        chunk_rows: usize,
-    ) -> Self {
+    pub fn from_rows(values: &[f32], dim: usize, weights: Option<&[f32]>, chunk_rows: usize) -> Self {
         let chunk_rows = chunk_rows.max(1);
         let n = values.len() / dim;
         let chunks = (0..n)
@@ -87,6 +81,11 @@ impl Dataset {
             })
             .collect();
         Dataset::from_chunks(dim, chunks)
+    }
+
+    /// A number unique to this dataset within the process (clones share it: same rows).
+    pub fn id(&self) -> u64 {
+        self.id
     }
 
     /// Number of columns.
@@ -195,16 +194,7 @@ mod tests {
     fn empty_chunks_are_skipped() {
         let data = Dataset::from_chunks(
             1,
-            vec![
-                Chunk {
-                    values: vec![],
-                    weights: None,
-                },
-                Chunk {
-                    values: vec![1.0, 2.0],
-                    weights: None,
-                },
-            ],
+            vec![Chunk { values: vec![], weights: None }, Chunk { values: vec![1.0, 2.0], weights: None }],
         );
         assert_eq!(data.chunks().len(), 1);
         assert_eq!(data.row(1), &[2.0]);

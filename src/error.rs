@@ -43,6 +43,10 @@ pub enum Error {
     #[error("backend unavailable: {0}")]
     BackendUnavailable(String),
 
+    /// The GPU failed during a pass (validation error, out of memory, device lost).
+    #[error("GPU error: {0}")]
+    Gpu(String),
+
     /// A bug: an invariant of our own code did not hold.
     #[error("internal error: {0}")]
     Internal(String),
@@ -56,42 +60,27 @@ impl Error {
             Error::Data { .. } | Error::Parquet { .. } => 3,
             Error::Io { .. } => 4,
             Error::BackendUnavailable(_) => 5,
-            Error::Internal(_) => 1,
+            Error::Gpu(_) | Error::Internal(_) => 1,
         }
     }
 
     /// Shorthand for [`Error::Param`].
     pub fn param(name: &'static str, message: impl Into<String>) -> Self {
-        Error::Param {
-            name,
-            message: message.into(),
-        }
+        Error::Param { name, message: message.into() }
     }
 
     /// Shorthand for [`Error::Data`] about a file (or a set of files).
     pub fn data(path: impl std::fmt::Display, message: impl Into<String>) -> Self {
-        Error::Data {
-            path: path.to_string(),
-            message: message.into(),
-        }
+        Error::Data { path: path.to_string(), message: message.into() }
     }
 
     /// Shorthand for [`Error::Io`].
     pub fn io(path: impl Into<PathBuf>, source: std::io::Error) -> Self {
-        Error::Io {
-            path: path.into(),
-            source,
-        }
+        Error::Io { path: path.into(), source }
     }
 
     /// Shorthand for [`Error::Parquet`].
-    pub fn parquet(
-        path: impl Into<PathBuf>,
-        source: impl Into<Box<dyn std::error::Error + Send + Sync>>,
-    ) -> Self {
-        Error::Parquet {
-            path: path.into(),
-            source: source.into(),
-        }
+    pub fn parquet(path: impl Into<PathBuf>, source: impl Into<Box<dyn std::error::Error + Send + Sync>>) -> Self {
+        Error::Parquet { path: path.into(), source: source.into() }
     }
 }

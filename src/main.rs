@@ -6,7 +6,7 @@ use std::process::ExitCode;
 
 use clap::Parser;
 use custseg::cli::{Cli, Command};
-use custseg::commands::{self, bench, demo, fit, predict};
+use custseg::commands::{self, bench, demo, devices, fit, predict};
 
 fn main() -> ExitCode {
     let cli = match Cli::try_parse() {
@@ -25,18 +25,14 @@ fn main() -> ExitCode {
                 .and_then(|cfg| fit::run(&cfg));
             (quiet, r)
         }
-        Command::Predict(args) => (
-            args.run.quiet,
-            commands::configure_threads(&args.run).and_then(|_| predict::run(&args)),
-        ),
-        Command::Demo(args) => (
-            args.run.quiet,
-            commands::configure_threads(&args.run).and_then(|_| demo::run(&args)),
-        ),
-        Command::Bench(args) => (
-            args.run.quiet,
-            commands::configure_threads(&args.run).and_then(|_| bench::run(&args)),
-        ),
+        Command::Predict(args) => {
+            (args.run.quiet, commands::configure_threads(&args.run).and_then(|_| predict::run(&args)))
+        }
+        Command::Demo(args) => (args.run.quiet, commands::configure_threads(&args.run).and_then(|_| demo::run(&args))),
+        Command::Devices => (false, devices::run()),
+        Command::Bench(args) => {
+            (args.run.quiet, commands::configure_threads(&args.run).and_then(|_| bench::run(&args)))
+        }
     };
     match result {
         Ok(summary) => {

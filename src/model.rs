@@ -66,13 +66,7 @@ impl Model {
     pub fn centres(&self) -> Result<Centres> {
         let dim = self.features.len();
         if self.centres.len() != self.k || self.centres.iter().any(|c| c.len() != dim) {
-            return Err(Error::data(
-                "model",
-                format!(
-                    "centres are not {} × {dim}; the model file is damaged",
-                    self.k
-                ),
-            ));
+            return Err(Error::data("model", format!("centres are not {} × {dim}; the model file is damaged", self.k)));
         }
         Ok(Centres::new(self.k, dim, self.centres.concat()))
     }
@@ -87,14 +81,13 @@ impl Model {
     /// Reads and checks a model file.
     pub fn load(path: &Path) -> Result<Model> {
         let text = std::fs::read(path).map_err(|e| Error::io(path, e))?;
-        let probe: serde_json::Value = serde_json::from_slice(&text).map_err(|e| {
+        let probe: serde_json::Value = serde_json::from_slice(&text)
+            .map_err(|e| Error::data(path.display(), format!("not a custseg model (invalid JSON: {e})")))?;
+        let version = probe.get("format_version").and_then(|v| v.as_u64()).ok_or_else(|| {
             Error::data(
                 path.display(),
-                format!("not a custseg model (invalid JSON: {e})"),
+                "not a custseg model (no format_version); pass the model.json that `custseg fit` wrote",
             )
-        })?;
-        let version = probe.get("format_version").and_then(|v| v.as_u64()).ok_or_else(|| {
-            Error::data(path.display(), "not a custseg model (no format_version); pass the model.json that `custseg fit` wrote")
         })?;
         if version > FORMAT_VERSION as u64 {
             return Err(Error::data(
@@ -104,12 +97,9 @@ impl Model {
         }
         let model: Model = serde_json::from_value(probe)
             .map_err(|e| Error::data(path.display(), format!("damaged custseg model: {e}")))?;
-        model.centres().map_err(|_| {
-            Error::data(
-                path.display(),
-                "centres do not match the feature list; the model is damaged",
-            )
-        })?;
+        model
+            .centres()
+            .map_err(|_| Error::data(path.display(), "centres do not match the feature list; the model is damaged"))?;
         Ok(model)
     }
 }

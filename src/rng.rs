@@ -22,12 +22,7 @@ impl Rng {
     /// A generator whose whole stream is determined by `seed`.
     pub fn new(seed: u64) -> Self {
         let mut s = seed;
-        let state = [
-            splitmix64(&mut s),
-            splitmix64(&mut s),
-            splitmix64(&mut s),
-            splitmix64(&mut s),
-        ];
+        let state = [splitmix64(&mut s), splitmix64(&mut s), splitmix64(&mut s), splitmix64(&mut s)];
         Rng { state }
     }
 
@@ -75,19 +70,10 @@ mod tests {
 
     #[test]
     fn same_seed_gives_same_stream() {
-        let a: Vec<u64> = (0..5)
-            .scan(Rng::new(42), |r, _| Some(r.next_u64()))
-            .collect();
-        let b: Vec<u64> = (0..5)
-            .scan(Rng::new(42), |r, _| Some(r.next_u64()))
-            .collect();
+        let a: Vec<u64> = (0..5).scan(Rng::new(42), |r, _| Some(r.next_u64())).collect();
+        let b: Vec<u64> = (0..5).scan(Rng::new(42), |r, _| Some(r.next_u64())).collect();
         assert_eq!(a, b);
-        assert_ne!(
-            a,
-            (0..5)
-                .scan(Rng::new(43), |r, _| Some(r.next_u64()))
-                .collect::<Vec<_>>()
-        );
+        assert_ne!(a, (0..5).scan(Rng::new(43), |r, _| Some(r.next_u64())).collect::<Vec<_>>());
     }
 
     #[test]
@@ -105,9 +91,6 @@ mod tests {
         let xs: Vec<f64> = (0..100_000).map(|_| r.normal()).collect();
         let mean = xs.iter().sum::<f64>() / xs.len() as f64;
         let var = xs.iter().map(|x| (x - mean).powi(2)).sum::<f64>() / xs.len() as f64;
-        assert!(
-            mean.abs() < 0.02 && (var - 1.0).abs() < 0.02,
-            "mean {mean} var {var}"
-        );
+        assert!(mean.abs() < 0.02 && (var - 1.0).abs() < 0.02, "mean {mean} var {var}");
     }
 }

@@ -107,25 +107,15 @@ pub const SEGMENTS: [SegmentSpec; 6] = [
 ];
 
 /// Numeric feature columns of the synthetic base.
-pub const NUMERIC_FEATURES: [&str; 6] = [
-    "recency_days",
-    "frequency",
-    "monetary",
-    "tenure_days",
-    "online_share",
-    "basket_size",
-];
+pub const NUMERIC_FEATURES: [&str; 6] =
+    ["recency_days", "frequency", "monetary", "tenure_days", "online_share", "basket_size"];
 
 /// Rows per record batch written.
 const BATCH: usize = 65_536;
 
 fn schema() -> Arc<Schema> {
     let mut fields = vec![Field::new("customer_id", DataType::Int64, false)];
-    fields.extend(
-        NUMERIC_FEATURES
-            .iter()
-            .map(|n| Field::new(*n, DataType::Float64, true)),
-    );
+    fields.extend(NUMERIC_FEATURES.iter().map(|n| Field::new(*n, DataType::Float64, true)));
     fields.push(Field::new("region", DataType::Utf8, false));
     fields.push(Field::new("true_segment", DataType::Utf8, false));
     Arc::new(Schema::new(fields))
@@ -162,9 +152,7 @@ fn batch(start: usize, rows: usize, seed: u64) -> Result<(RecordBatch, Vec<u32>)
             lognormal(&mut rng, spec.recency).round().max(0.0),
             lognormal(&mut rng, spec.frequency).round().max(1.0),
             (lognormal(&mut rng, spec.monetary) * 100.0).round() / 100.0,
-            (spec.tenure.0 + spec.tenure.1 * rng.normal())
-                .round()
-                .max(1.0),
+            (spec.tenure.0 + spec.tenure.1 * rng.normal()).round().max(1.0),
             (spec.online.0 + spec.online.1 * rng.normal()).clamp(0.0, 1.0),
             (lognormal(&mut rng, spec.basket) * 100.0).round() / 100.0,
         ];
@@ -177,26 +165,19 @@ fn batch(start: usize, rows: usize, seed: u64) -> Result<(RecordBatch, Vec<u32>)
         truth.push(s as u32);
         truth_names.push(spec.name);
     }
-    let mut arrays: Vec<ArrayRef> = vec![Arc::new(Int64Array::from_iter_values(
-        (start as i64 + 1)..=(start + rows) as i64,
-    ))];
-    arrays.extend(
-        cols.into_iter()
-            .map(|c| Arc::new(Float64Array::from(c)) as ArrayRef),
-    );
+    let mut arrays: Vec<ArrayRef> =
+        vec![Arc::new(Int64Array::from_iter_values((start as i64 + 1)..=(start + rows) as i64))];
+    arrays.extend(cols.into_iter().map(|c| Arc::new(Float64Array::from(c)) as ArrayRef));
     arrays.push(Arc::new(StringArray::from(region)));
     arrays.push(Arc::new(StringArray::from(truth_names)));
-    let batch = RecordBatch::try_new(schema(), arrays)
-        .map_err(|e| Error::Internal(format!("synthetic batch: {e}")))?;
+    let batch = RecordBatch::try_new(schema(), arrays).map_err(|e| Error::Internal(format!("synthetic batch: {e}")))?;
     Ok((batch, truth))
 }
 
 /// Writes `n` synthetic customers to `path` (atomically) and returns their true segments.
 pub fn write_customers(path: &Path, n: usize, seed: u64) -> Result<Vec<u32>> {
     let (temp, file) = TempPath::create(path)?;
-    let props = WriterProperties::builder()
-        .set_compression(Compression::SNAPPY)
-        .build();
+    let props = WriterProperties::builder().set_compression(Compression::SNAPPY).build();
     let mut writer = ArrowWriter::try_new(std::io::BufWriter::new(file), schema(), Some(props))
         .map_err(|e| Error::parquet(path, e))?;
     let mut truth = Vec::with_capacity(n);
@@ -206,9 +187,7 @@ pub fn write_customers(path: &Path, n: usize, seed: u64) -> Result<Vec<u32>> {
         truth.extend(t);
     }
     let buffered = writer.into_inner().map_err(|e| Error::parquet(path, e))?;
-    let file = buffered
-        .into_inner()
-        .map_err(|e| Error::io(path, e.into_error()))?;
+    let file = buffered.into_inner().map_err(|e| Error::io(path, e.into_error()))?;
     temp.commit(file)?;
     Ok(truth)
 }

@@ -7,7 +7,7 @@ use arrow::array::{Float64Array, Int64Array, StringArray};
 use custseg::rng::Rng;
 use tempfile::TempDir;
 
-use crate::common::{arr, custseg, outcome, write_parquet};
+use crate::common::{arr, custseg, custseg_without_gpu, outcome, write_parquet};
 
 /// 600 customers in three well-separated groups, with a region and a weight column.
 fn customers(dir: &Path) -> PathBuf {
@@ -15,30 +15,14 @@ fn customers(dir: &Path) -> PathBuf {
     let mut rng = Rng::new(1);
     let n = 600;
     let group = |i: usize| (i % 3) as f64;
-    let spend: Vec<f64> = (0..n)
-        .map(|i| 100.0 + 400.0 * group(i) + 10.0 * rng.normal())
-        .collect();
-    let visits: Vec<Option<f64>> = (0..n)
-        .map(|i| {
-            if i == 4 {
-                None
-            } else {
-                Some(5.0 + 20.0 * group(i) + rng.normal())
-            }
-        })
-        .collect();
-    let region: Vec<&str> = (0..n)
-        .map(|i| if i % 3 == 0 { "north" } else { "south" })
-        .collect();
+    let spend: Vec<f64> = (0..n).map(|i| 100.0 + 400.0 * group(i) + 10.0 * rng.normal()).collect();
+    let visits: Vec<Option<f64>> =
+        (0..n).map(|i| if i == 4 { None } else { Some(5.0 + 20.0 * group(i) + rng.normal()) }).collect();
+    let region: Vec<&str> = (0..n).map(|i| if i % 3 == 0 { "north" } else { "south" }).collect();
     write_parquet(
         &path,
         vec![
-            (
-                "customer_id",
-                arr(Int64Array::from_iter_values(
-                    (0..n as i64).map(|i| 1000 + i),
-                )),
-            ),
+            ("customer_id", arr(Int64Array::from_iter_values((0..n as i64).map(|i| 1000 + i)))),
             ("spend", arr(Float64Array::from(spend))),
             ("visits", arr(Float64Array::from(visits))),
             ("region", arr(StringArray::from(region))),
@@ -49,24 +33,13 @@ fn customers(dir: &Path) -> PathBuf {
 }
 
 fn fit_args<'a>(input: &'a str, out: &'a str, extra: &[&'a str]) -> Vec<&'a str> {
-    let mut args = vec![
-        "fit",
-        "--input",
-        input,
-        "--id",
-        "customer_id",
-        "--k",
-        "3",
-        "--out",
-        out,
-    ];
+    let mut args = vec!["fit", "--input", input, "--id", "customer_id", "--k", "3", "--out", out];
     args.extend_from_slice(extra);
     args
 }
 
 fn summary(stdout: &str) -> serde_json::Value {
-    serde_json::from_str(stdout.trim())
-        .unwrap_or_else(|e| panic!("stdout is not one JSON object ({e}): {stdout}"))
+    serde_json::from_str(stdout.trim()).unwrap_or_else(|e| panic!("stdout is not one JSON object ({e}): {stdout}"))
 }
 
 #[test]
@@ -77,14 +50,7 @@ fn fit_writes_assignments_model_and_a_summary_with_the_promised_keys() {
     let o = custseg(&fit_args(
         input.to_str().unwrap(),
         out.to_str().unwrap(),
-        &[
-            "--categorical",
-            "region",
-            "--weights",
-            "weight",
-            "--features",
-            "spend,visits",
-        ],
+        &["--categorical", "region", "--weights", "weight", "--features", "spend,visits"],
     ));
     let (code, stdout, stderr) = outcome(&o);
     assert_eq!(code, 0, "{stderr}");
@@ -116,29 +82,17 @@ fn fit_writes_assignments_model_and_a_summary_with_the_promised_keys() {
             .sum::<u64>(),
         600
     );
-    let segments =
-        custseg::commands::demo::read_segments(&out.join("assignments.parquet")).unwrap();
+    let segments = custseg::commands::demo::read_segments(&out.join("assignments.parquet")).unwrap();
     assert_eq!(segments.len(), 600);
     // The three groups are recovered: rows i and i+3 always share a segment.
-    let mismatched: Vec<usize> = (0..597)
-        .filter(|&i| segments[i] != segments[i + 3])
-        .collect();
-    assert!(
-        mismatched.is_empty(),
-        "rows not grouped: {mismatched:?} {:?}",
-        &segments[..12]
-    );
+    let mismatched: Vec<usize> = (0..597).filter(|&i| segments[i] != segments[i + 3]).collect();
+    assert!(mismatched.is_empty(), "rows not grouped: {mismatched:?} {:?}", &segments[..12]);
     let model = custseg::model::Model::load(&out.join("model.json")).unwrap();
-    assert_eq!(
-        model.features,
-        vec!["spend", "visits", "region=north", "region=south"]
-    );
+    assert_eq!(model.features, vec!["spend", "visits", "region=north", "region=south"]);
     assert_eq!(model.input.rows_read, 600);
     // Only the two outputs: no temporary files left behind.
-    let mut names: Vec<String> = std::fs::read_dir(&out)
-        .unwrap()
-        .map(|e| e.unwrap().file_name().into_string().unwrap())
-        .collect();
+    let mut names: Vec<String> =
+        std::fs::read_dir(&out).unwrap().map(|e| e.unwrap().file_name().into_string().unwrap()).collect();
     names.sort();
     assert_eq!(names, vec!["assignments.parquet", "model.json"]);
 }
@@ -170,10 +124,7 @@ fn predict_on_the_training_file_reproduces_fit() {
     assert_eq!(summary(&stdout)["rows_used"], 600);
     let fitted = std::fs::read(out.join("assignments.parquet")).unwrap();
     let again = std::fs::read(&predicted).unwrap();
-    assert_eq!(
-        fitted, again,
-        "predict must reproduce fit's assignments byte for byte"
-    );
+    assert_eq!(fitted, again, "predict must reproduce fit's assignments byte for byte");
 }
 
 #[test]
@@ -188,10 +139,7 @@ fn same_seed_gives_byte_identical_outputs() {
             &["--seed", "7", "--threads", threads, "--batch-rows", "100"],
         )));
         assert_eq!(code, 0, "{stderr}");
-        (
-            std::fs::read(out.join("assignments.parquet")).unwrap(),
-            std::fs::read(out.join("model.json")).unwrap(),
-        )
+        (std::fs::read(out.join("assignments.parquet")).unwrap(), std::fs::read(out.join("model.json")).unwrap())
     };
     assert_eq!(run("a", "1"), run("b", "2"));
 }
@@ -200,19 +148,10 @@ fn same_seed_gives_byte_identical_outputs() {
 fn demo_runs_small_and_recovers_its_segments() {
     let dir = TempDir::new().unwrap();
     let out = dir.path().join("demo");
-    let (code, stdout, stderr) = outcome(&custseg(&[
-        "demo",
-        "--n",
-        "20000",
-        "--out",
-        out.to_str().unwrap(),
-    ]));
+    let (code, stdout, stderr) = outcome(&custseg(&["demo", "--n", "20000", "--out", out.to_str().unwrap()]));
     assert_eq!(code, 0, "{stderr}");
     let s = summary(&stdout);
-    assert!(
-        s["demo"]["adjusted_rand_index"].as_f64().unwrap() > 0.9,
-        "{s}"
-    );
+    assert!(s["demo"]["adjusted_rand_index"].as_f64().unwrap() > 0.9, "{s}");
     assert!(out.join("model.json").exists());
 }
 
@@ -221,11 +160,7 @@ fn quiet_prints_nothing_on_stdout() {
     let dir = TempDir::new().unwrap();
     let input = customers(dir.path());
     let out = dir.path().join("out");
-    let (code, stdout, _) = outcome(&custseg(&fit_args(
-        input.to_str().unwrap(),
-        out.to_str().unwrap(),
-        &["--quiet"],
-    )));
+    let (code, stdout, _) = outcome(&custseg(&fit_args(input.to_str().unwrap(), out.to_str().unwrap(), &["--quiet"])));
     assert_eq!((code, stdout.as_str()), (0, ""));
 }
 
@@ -236,25 +171,13 @@ fn constant_column_is_dropped_with_a_warning() {
     write_parquet(
         &input,
         vec![
-            (
-                "a",
-                arr(Float64Array::from(
-                    (0..50).map(|i| i as f64).collect::<Vec<_>>(),
-                )),
-            ),
+            ("a", arr(Float64Array::from((0..50).map(|i| i as f64).collect::<Vec<_>>()))),
             ("flat", arr(Float64Array::from(vec![3.0; 50]))),
         ],
     );
     let out = dir.path().join("out");
-    let (code, stdout, stderr) = outcome(&custseg(&[
-        "fit",
-        "--input",
-        input.to_str().unwrap(),
-        "--k",
-        "2",
-        "--out",
-        out.to_str().unwrap(),
-    ]));
+    let (code, stdout, stderr) =
+        outcome(&custseg(&["fit", "--input", input.to_str().unwrap(), "--k", "2", "--out", out.to_str().unwrap()]));
     assert_eq!(code, 0, "{stderr}");
     assert!(stderr.contains("'flat' dropped"), "{stderr}");
     assert_eq!(summary(&stdout)["features"], serde_json::json!(["a"]));
@@ -268,52 +191,27 @@ fn dedup_drops_repeated_ids_and_reports_them() {
         &input,
         vec![
             ("id", arr(StringArray::from(vec!["a", "b", "a", "c", "d"]))),
-            (
-                "x",
-                arr(Float64Array::from(vec![1.0, 2.0, 3.0, 10.0, 11.0])),
-            ),
+            ("x", arr(Float64Array::from(vec![1.0, 2.0, 3.0, 10.0, 11.0]))),
         ],
     );
     let out = dir.path().join("out");
-    let args = [
-        "fit",
-        "--input",
-        input.to_str().unwrap(),
-        "--id",
-        "id",
-        "--k",
-        "2",
-        "--out",
-        out.to_str().unwrap(),
-    ];
+    let args = ["fit", "--input", input.to_str().unwrap(), "--id", "id", "--k", "2", "--out", out.to_str().unwrap()];
     let (code, _, stderr) = outcome(&custseg(&args));
     assert_eq!(code, 3, "{stderr}");
-    assert!(
-        stderr.contains("duplicate value 'a'") && stderr.contains("--dedup"),
-        "{stderr}"
-    );
+    assert!(stderr.contains("duplicate value 'a'") && stderr.contains("--dedup"), "{stderr}");
     let mut with_dedup = args.to_vec();
     with_dedup.push("--dedup");
     let (code, stdout, stderr) = outcome(&custseg(&with_dedup));
     assert_eq!(code, 0, "{stderr}");
     let s = summary(&stdout);
-    assert_eq!(
-        (
-            s["rows_used"].as_u64(),
-            s["rows_dropped_duplicate_id"].as_u64()
-        ),
-        (Some(4), Some(1))
-    );
+    assert_eq!((s["rows_used"].as_u64(), s["rows_dropped_duplicate_id"].as_u64()), (Some(4), Some(1)));
 }
 
 #[test]
 fn init_centroids_in_raw_units_are_used() {
     let dir = TempDir::new().unwrap();
     let input = dir.path().join("i.parquet");
-    write_parquet(
-        &input,
-        vec![("x", arr(Float64Array::from(vec![0.0, 1.0, 9.0, 10.0])))],
-    );
+    write_parquet(&input, vec![("x", arr(Float64Array::from(vec![0.0, 1.0, 9.0, 10.0])))]);
     let centres = dir.path().join("init.csv");
     std::fs::write(&centres, "x\n0.5\n9.5\n").unwrap();
     let out = dir.path().join("out");
@@ -332,10 +230,7 @@ fn init_centroids_in_raw_units_are_used() {
     let s = summary(&stdout);
     assert_eq!(s["iterations"], 1, "{s}");
     let model = custseg::model::Model::load(&out.join("model.json")).unwrap();
-    assert!(
-        (model.centres_original[0][0] - 0.5).abs() < 1e-5
-            && (model.centres_original[1][0] - 9.5).abs() < 1e-5
-    );
+    assert!((model.centres_original[0][0] - 0.5).abs() < 1e-5 && (model.centres_original[1][0] - 9.5).abs() < 1e-5);
 }
 
 /// Bad input: (what, files to create, arguments, exit code, text the message must contain).
@@ -346,16 +241,12 @@ mod bad_input {
         let o = custseg(args);
         let (got, stdout, stderr) = outcome(&o);
         assert_eq!(got, code, "args {args:?}\nstderr: {stderr}");
-        assert!(
-            stderr.contains(needle),
-            "args {args:?}: message lacks '{needle}': {stderr}"
-        );
+        assert!(stderr.contains(needle), "args {args:?}: message lacks '{needle}': {stderr}");
         assert!(!stderr.contains("panicked"), "{stderr}");
         assert!(stdout.is_empty(), "no summary on failure: {stdout}");
         let out = dir.path().join("out");
-        let leftovers: Vec<_> = std::fs::read_dir(&out)
-            .map(|r| r.map(|e| e.unwrap().path()).collect())
-            .unwrap_or_default();
+        let leftovers: Vec<_> =
+            std::fs::read_dir(&out).map(|r| r.map(|e| e.unwrap().path()).collect()).unwrap_or_default();
         assert!(leftovers.is_empty(), "outputs left behind: {leftovers:?}");
     }
 
@@ -374,15 +265,7 @@ mod bad_input {
         let dir = TempDir::new().unwrap();
         expect_failure(
             &dir,
-            &[
-                "fit",
-                "--input",
-                "/no/such.parquet",
-                "--k",
-                "2",
-                "--out",
-                &out(&dir),
-            ],
+            &["fit", "--input", "/no/such.parquet", "--k", "2", "--out", &out(&dir)],
             4,
             "/no/such.parquet",
         );
@@ -395,15 +278,7 @@ mod bad_input {
         std::fs::create_dir(&empty).unwrap();
         expect_failure(
             &dir,
-            &[
-                "fit",
-                "--input",
-                empty.to_str().unwrap(),
-                "--k",
-                "2",
-                "--out",
-                &out(&dir),
-            ],
+            &["fit", "--input", empty.to_str().unwrap(), "--k", "2", "--out", &out(&dir)],
             3,
             "no .parquet files",
         );
@@ -416,39 +291,21 @@ mod bad_input {
         std::fs::write(&text, "id,x\n1,2\n").unwrap();
         expect_failure(
             &dir,
-            &[
-                "fit",
-                "--input",
-                text.to_str().unwrap(),
-                "--k",
-                "1",
-                "--out",
-                &out(&dir),
-            ],
+            &["fit", "--input", text.to_str().unwrap(), "--k", "1", "--out", &out(&dir)],
             3,
             "cannot read as Parquet",
         );
         let good = one_column(&dir, "x", (0..100).map(|i| Some(i as f64)).collect());
         let bytes = std::fs::read(&good).unwrap();
         std::fs::write(&good, &bytes[..bytes.len() / 2]).unwrap();
-        expect_failure(
-            &dir,
-            &["fit", "--input", &good, "--k", "1", "--out", &out(&dir)],
-            3,
-            "cannot read as Parquet",
-        );
+        expect_failure(&dir, &["fit", "--input", &good, "--k", "1", "--out", &out(&dir)], 3, "cannot read as Parquet");
     }
 
     #[test]
     fn zero_rows() {
         let dir = TempDir::new().unwrap();
         let p = one_column(&dir, "x", vec![]);
-        expect_failure(
-            &dir,
-            &["fit", "--input", &p, "--k", "1", "--out", &out(&dir)],
-            3,
-            "no rows",
-        );
+        expect_failure(&dir, &["fit", "--input", &p, "--k", "1", "--out", &out(&dir)], 3, "no rows");
     }
 
     #[test]
@@ -457,33 +314,13 @@ mod bad_input {
         let p = one_column(&dir, "x", vec![Some(1.0), Some(2.0)]);
         expect_failure(
             &dir,
-            &[
-                "fit",
-                "--input",
-                &p,
-                "--id",
-                "cid",
-                "--k",
-                "1",
-                "--out",
-                &out(&dir),
-            ],
+            &["fit", "--input", &p, "--id", "cid", "--k", "1", "--out", &out(&dir)],
             3,
             "id column 'cid' not found",
         );
         expect_failure(
             &dir,
-            &[
-                "fit",
-                "--input",
-                &p,
-                "--features",
-                "x,y",
-                "--k",
-                "1",
-                "--out",
-                &out(&dir),
-            ],
+            &["fit", "--input", &p, "--features", "x,y", "--k", "1", "--out", &out(&dir)],
             3,
             "feature column 'y' not found",
         );
@@ -495,24 +332,11 @@ mod bad_input {
         let p = dir.path().join("s.parquet");
         write_parquet(
             &p,
-            vec![
-                ("x", arr(Float64Array::from(vec![1.0, 2.0]))),
-                ("city", arr(StringArray::from(vec!["a", "b"]))),
-            ],
+            vec![("x", arr(Float64Array::from(vec![1.0, 2.0]))), ("city", arr(StringArray::from(vec!["a", "b"])))],
         );
         expect_failure(
             &dir,
-            &[
-                "fit",
-                "--input",
-                p.to_str().unwrap(),
-                "--features",
-                "x,city",
-                "--k",
-                "1",
-                "--out",
-                &out(&dir),
-            ],
+            &["fit", "--input", p.to_str().unwrap(), "--features", "x,city", "--k", "1", "--out", &out(&dir)],
             3,
             "--categorical city",
         );
@@ -522,12 +346,7 @@ mod bad_input {
     fn all_null_column() {
         let dir = TempDir::new().unwrap();
         let p = one_column(&dir, "x", vec![None, None, None]);
-        expect_failure(
-            &dir,
-            &["fit", "--input", &p, "--k", "1", "--out", &out(&dir)],
-            3,
-            "column 'x' has no values",
-        );
+        expect_failure(&dir, &["fit", "--input", &p, "--k", "1", "--out", &out(&dir)], 3, "column 'x' has no values");
     }
 
     #[test]
@@ -537,26 +356,13 @@ mod bad_input {
         write_parquet(
             &p,
             vec![
-                (
-                    "a",
-                    arr(Float64Array::from(vec![Some(1.0), None, Some(3.0)])),
-                ),
+                ("a", arr(Float64Array::from(vec![Some(1.0), None, Some(3.0)]))),
                 ("b", arr(Float64Array::from(vec![None, Some(2.0), None]))),
             ],
         );
         expect_failure(
             &dir,
-            &[
-                "fit",
-                "--input",
-                p.to_str().unwrap(),
-                "--impute",
-                "drop",
-                "--k",
-                "1",
-                "--out",
-                &out(&dir),
-            ],
+            &["fit", "--input", p.to_str().unwrap(), "--impute", "drop", "--k", "1", "--out", &out(&dir)],
             3,
             "no rows left",
         );
@@ -565,24 +371,10 @@ mod bad_input {
     #[test]
     fn infinite_value_names_column_and_row() {
         let dir = TempDir::new().unwrap();
-        let p = one_column(
-            &dir,
-            "spend",
-            vec![Some(1.0), Some(2.0), Some(f64::INFINITY)],
-        );
-        expect_failure(
-            &dir,
-            &["fit", "--input", &p, "--k", "1", "--out", &out(&dir)],
-            3,
-            "column 'spend', row 2",
-        );
+        let p = one_column(&dir, "spend", vec![Some(1.0), Some(2.0), Some(f64::INFINITY)]);
+        expect_failure(&dir, &["fit", "--input", &p, "--k", "1", "--out", &out(&dir)], 3, "column 'spend', row 2");
         let p = one_column(&dir, "huge", vec![Some(1.0), Some(1e300)]);
-        expect_failure(
-            &dir,
-            &["fit", "--input", &p, "--k", "1", "--out", &out(&dir)],
-            3,
-            "beyond f32",
-        );
+        expect_failure(&dir, &["fit", "--input", &p, "--k", "1", "--out", &out(&dir)], 3, "beyond f32");
     }
 
     #[test]
@@ -591,31 +383,12 @@ mod bad_input {
         let p = one_column(&dir, "x", vec![Some(1e38), Some(-1e38), Some(0.0)]);
         expect_failure(
             &dir,
-            &[
-                "fit",
-                "--input",
-                &p,
-                "--scale",
-                "none",
-                "--k",
-                "1",
-                "--out",
-                &out(&dir),
-            ],
+            &["fit", "--input", &p, "--scale", "none", "--k", "1", "--out", &out(&dir)],
             3,
             "too large",
         );
         // With scaling the same values are fine.
-        let (code, _, stderr) = outcome(&custseg(&[
-            "fit",
-            "--input",
-            &p,
-            "--k",
-            "1",
-            "--out",
-            &out(&dir),
-            "--quiet",
-        ]));
+        let (code, _, stderr) = outcome(&custseg(&["fit", "--input", &p, "--k", "1", "--out", &out(&dir), "--quiet"]));
         assert_eq!(code, 0, "{stderr}");
     }
 
@@ -624,25 +397,11 @@ mod bad_input {
         let dir = TempDir::new().unwrap();
         let folder = dir.path().join("parts");
         std::fs::create_dir(&folder).unwrap();
-        write_parquet(
-            &folder.join("a.parquet"),
-            vec![("x", arr(Float64Array::from(vec![1.0, 2.0])))],
-        );
-        write_parquet(
-            &folder.join("b.parquet"),
-            vec![("x", arr(StringArray::from(vec!["1", "2"])))],
-        );
+        write_parquet(&folder.join("a.parquet"), vec![("x", arr(Float64Array::from(vec![1.0, 2.0])))]);
+        write_parquet(&folder.join("b.parquet"), vec![("x", arr(StringArray::from(vec!["1", "2"])))]);
         expect_failure(
             &dir,
-            &[
-                "fit",
-                "--input",
-                folder.to_str().unwrap(),
-                "--k",
-                "1",
-                "--out",
-                &out(&dir),
-            ],
+            &["fit", "--input", folder.to_str().unwrap(), "--k", "1", "--out", &out(&dir)],
             3,
             "must share a schema",
         );
@@ -653,94 +412,29 @@ mod bad_input {
         let dir = TempDir::new().unwrap();
         let p = one_column(&dir, "x", vec![Some(1.0), Some(2.0), Some(3.0)]);
         let o = out(&dir);
-        expect_failure(
-            &dir,
-            &["fit", "--input", &p, "--k", "0", "--out", &o],
-            2,
-            "--k",
-        );
-        expect_failure(
-            &dir,
-            &["fit", "--input", &p, "--k", "4", "--out", &o],
-            2,
-            "decrease k",
-        );
-        expect_failure(
-            &dir,
-            &[
-                "fit",
-                "--input",
-                &p,
-                "--k",
-                "1",
-                "--max-iter",
-                "0",
-                "--out",
-                &o,
-            ],
-            2,
-            "--max-iter",
-        );
-        expect_failure(
-            &dir,
-            &["fit", "--input", &p, "--k", "1", "--tol=-1", "--out", &o],
-            2,
-            "--tol",
-        );
-        expect_failure(
-            &dir,
-            &[
-                "fit",
-                "--input",
-                &p,
-                "--k",
-                "1",
-                "--backend",
-                "tpu",
-                "--out",
-                &o,
-            ],
-            2,
-            "tpu",
-        );
-        expect_failure(
-            &dir,
-            &[
-                "fit", "--input", &p, "--k", "1", "--clip", "0.7", "--out", &o,
-            ],
-            2,
-            "--clip",
-        );
-        expect_failure(
-            &dir,
-            &[
-                "fit", "--input", &p, "--k", "1", "--log1p", "y", "--out", &o,
-            ],
-            2,
-            "--log1p",
-        );
+        expect_failure(&dir, &["fit", "--input", &p, "--k", "0", "--out", &o], 2, "--k");
+        expect_failure(&dir, &["fit", "--input", &p, "--k", "4", "--out", &o], 2, "decrease k");
+        expect_failure(&dir, &["fit", "--input", &p, "--k", "1", "--max-iter", "0", "--out", &o], 2, "--max-iter");
+        expect_failure(&dir, &["fit", "--input", &p, "--k", "1", "--tol=-1", "--out", &o], 2, "--tol");
+        expect_failure(&dir, &["fit", "--input", &p, "--k", "1", "--backend", "tpu", "--out", &o], 2, "tpu");
+        expect_failure(&dir, &["fit", "--input", &p, "--k", "1", "--clip", "0.7", "--out", &o], 2, "--clip");
+        expect_failure(&dir, &["fit", "--input", &p, "--k", "1", "--log1p", "y", "--out", &o], 2, "--log1p");
     }
 
     #[test]
-    fn gpu_backend_unavailable_exits_with_code_five() {
+    fn gpu_backend_unavailable_exits_with_code_five_and_auto_falls_back() {
         let dir = TempDir::new().unwrap();
         let p = one_column(&dir, "x", vec![Some(1.0), Some(2.0)]);
-        expect_failure(
-            &dir,
-            &[
-                "fit",
-                "--input",
-                &p,
-                "--k",
-                "1",
-                "--backend",
-                "gpu",
-                "--out",
-                &out(&dir),
-            ],
-            5,
-            "--backend cpu",
-        );
+        let o = out(&dir);
+        let (code, stdout, stderr) =
+            outcome(&custseg_without_gpu(&["fit", "--input", &p, "--k", "1", "--backend", "gpu", "--out", &o]));
+        assert_eq!(code, 5, "{stderr}");
+        assert!(stderr.contains("mesa-vulkan-drivers") && stderr.contains("--backend cpu"), "{stderr}");
+        assert!(stdout.is_empty() && !dir.path().join("out").exists());
+        let (code, stdout, stderr) = outcome(&custseg_without_gpu(&["fit", "--input", &p, "--k", "1", "--out", &o]));
+        assert_eq!(code, 0, "{stderr}");
+        assert!(stderr.contains("backend auto: using the CPU"), "{stderr}");
+        assert_eq!(summary(&stdout)["backend"], "cpu");
     }
 
     #[test]
@@ -749,47 +443,21 @@ mod bad_input {
         let p = dir.path().join("w.parquet");
         write_parquet(
             &p,
-            vec![
-                ("x", arr(Float64Array::from(vec![1.0, 2.0]))),
-                ("w", arr(Float64Array::from(vec![1.0, -2.0]))),
-            ],
+            vec![("x", arr(Float64Array::from(vec![1.0, 2.0]))), ("w", arr(Float64Array::from(vec![1.0, -2.0])))],
         );
         expect_failure(
             &dir,
-            &[
-                "fit",
-                "--input",
-                p.to_str().unwrap(),
-                "--weights",
-                "w",
-                "--k",
-                "1",
-                "--out",
-                &out(&dir),
-            ],
+            &["fit", "--input", p.to_str().unwrap(), "--weights", "w", "--k", "1", "--out", &out(&dir)],
             3,
             "column 'w', row 1",
         );
         write_parquet(
             &p,
-            vec![
-                ("x", arr(Float64Array::from(vec![1.0, 2.0]))),
-                ("w", arr(Float64Array::from(vec![f64::NAN, 1.0]))),
-            ],
+            vec![("x", arr(Float64Array::from(vec![1.0, 2.0]))), ("w", arr(Float64Array::from(vec![f64::NAN, 1.0])))],
         );
         expect_failure(
             &dir,
-            &[
-                "fit",
-                "--input",
-                p.to_str().unwrap(),
-                "--weights",
-                "w",
-                "--k",
-                "1",
-                "--out",
-                &out(&dir),
-            ],
+            &["fit", "--input", p.to_str().unwrap(), "--weights", "w", "--k", "1", "--out", &out(&dir)],
             3,
             "column 'w', row 0",
         );
@@ -837,11 +505,7 @@ mod bad_input {
             input.to_str().unwrap(),
         ]));
         assert_eq!(code, 2, "{stderr}");
-        assert_eq!(
-            std::fs::read(&input).unwrap(),
-            before,
-            "the input must be untouched"
-        );
+        assert_eq!(std::fs::read(&input).unwrap(), before, "the input must be untouched");
     }
 
     #[test]
@@ -852,34 +516,14 @@ mod bad_input {
         std::fs::write(&c, "x\n1\n2\n3\n").unwrap();
         expect_failure(
             &dir,
-            &[
-                "fit",
-                "--input",
-                &p,
-                "--k",
-                "2",
-                "--init-centroids",
-                c.to_str().unwrap(),
-                "--out",
-                &out(&dir),
-            ],
+            &["fit", "--input", &p, "--k", "2", "--init-centroids", c.to_str().unwrap(), "--out", &out(&dir)],
             2,
             "expected 2 centres",
         );
         std::fs::write(&c, "y\n1\n2\n").unwrap();
         expect_failure(
             &dir,
-            &[
-                "fit",
-                "--input",
-                &p,
-                "--k",
-                "2",
-                "--init-centroids",
-                c.to_str().unwrap(),
-                "--out",
-                &out(&dir),
-            ],
+            &["fit", "--input", &p, "--k", "2", "--init-centroids", c.to_str().unwrap(), "--out", &out(&dir)],
             2,
             "no column 'x'",
         );
@@ -890,11 +534,7 @@ mod bad_input {
         let dir = TempDir::new().unwrap();
         let input = customers(dir.path());
         let fitted = dir.path().join("fitted");
-        let (code, _, stderr) = outcome(&custseg(&fit_args(
-            input.to_str().unwrap(),
-            fitted.to_str().unwrap(),
-            &[],
-        )));
+        let (code, _, stderr) = outcome(&custseg(&fit_args(input.to_str().unwrap(), fitted.to_str().unwrap(), &[])));
         assert_eq!(code, 0, "{stderr}");
         let model_path = fitted.join("model.json");
         let other = one_column(&dir, "spend", vec![Some(1.0), Some(2.0)]);
@@ -902,34 +542,17 @@ mod bad_input {
         let pred = pred_out.to_str().unwrap();
         expect_failure(
             &dir,
-            &[
-                "predict",
-                "--model",
-                model_path.to_str().unwrap(),
-                "--input",
-                &other,
-                "--out",
-                pred,
-            ],
+            &["predict", "--model", model_path.to_str().unwrap(), "--input", &other, "--out", pred],
             3,
             "not found",
         );
-        let mut model: serde_json::Value =
-            serde_json::from_slice(&std::fs::read(&model_path).unwrap()).unwrap();
+        let mut model: serde_json::Value = serde_json::from_slice(&std::fs::read(&model_path).unwrap()).unwrap();
         model["format_version"] = serde_json::json!(99);
         let newer = dir.path().join("newer.json");
         std::fs::write(&newer, serde_json::to_vec(&model).unwrap()).unwrap();
         expect_failure(
             &dir,
-            &[
-                "predict",
-                "--model",
-                newer.to_str().unwrap(),
-                "--input",
-                input.to_str().unwrap(),
-                "--out",
-                pred,
-            ],
+            &["predict", "--model", newer.to_str().unwrap(), "--input", input.to_str().unwrap(), "--out", pred],
             3,
             "upgrade custseg",
         );

@@ -15,15 +15,9 @@ fn naive_assign(data: &Dataset, centres: &Centres) -> (Vec<usize>, f64) {
     let mut inertia = 0.0;
     for i in 0..data.rows() {
         let x = data.row(i);
-        let d2 = |c: usize| -> f64 {
-            x.iter()
-                .zip(centres.centre(c))
-                .map(|(a, b)| (*a as f64 - *b as f64).powi(2))
-                .sum()
-        };
-        let best = (0..centres.k)
-            .min_by(|&a, &b| d2(a).total_cmp(&d2(b)))
-            .unwrap();
+        let d2 =
+            |c: usize| -> f64 { x.iter().zip(centres.centre(c)).map(|(a, b)| (*a as f64 - *b as f64).powi(2)).sum() };
+        let best = (0..centres.k).min_by(|&a, &b| d2(a).total_cmp(&d2(b))).unwrap();
         inertia += data.weight(i) as f64 * d2(best);
         labels.push(best);
     }
@@ -40,37 +34,18 @@ fn inertia_matches_a_naive_reference_on_random_data() {
     let mut rng = Rng::new(4);
     let weights: Vec<f32> = (0..20_000).map(|_| rng.uniform() as f32 * 2.0).collect();
     let data = Dataset::from_rows(&values, 12, Some(&weights), 3_000);
-    let result = fit_quiet(
-        &data,
-        &KMeansParams {
-            k: 10,
-            seed: 9,
-            ..KMeansParams::new(10)
-        },
-    );
+    let result = fit_quiet(&data, &KMeansParams { k: 10, seed: 9, ..KMeansParams::new(10) });
     let (_, naive) = naive_assign(&data, &result.centres);
-    assert!(
-        (result.inertia - naive).abs() <= 1e-4 * naive,
-        "inertia {} vs naive {naive}",
-        result.inertia
-    );
+    assert!((result.inertia - naive).abs() <= 1e-4 * naive, "inertia {} vs naive {naive}", result.inertia);
 }
 
 #[test]
 fn output_is_identical_for_one_and_many_threads() {
     let values = blobs(30_000, 8, 16, 5);
     let data = Dataset::from_rows(&values, 8, None, 1_000);
-    let params = KMeansParams {
-        k: 16,
-        seed: 21,
-        n_init: 2,
-        ..KMeansParams::new(16)
-    };
+    let params = KMeansParams { k: 16, seed: 21, n_init: 2, ..KMeansParams::new(16) };
     let run = |threads: usize| {
-        let pool = rayon::ThreadPoolBuilder::new()
-            .num_threads(threads)
-            .build()
-            .unwrap();
+        let pool = rayon::ThreadPoolBuilder::new().num_threads(threads).build().unwrap();
         pool.install(|| {
             let result = fit_quiet(&data, &params);
             let mut labels = Vec::new();
@@ -95,48 +70,17 @@ fn output_is_identical_for_one_and_many_threads() {
 fn same_seed_same_result_other_seed_other_start() {
     let values = blobs(5_000, 4, 8, 7);
     let data = Dataset::from_rows(&values, 4, None, 512);
-    let a = fit_quiet(
-        &data,
-        &KMeansParams {
-            k: 8,
-            seed: 1,
-            max_iter: 1,
-            ..KMeansParams::new(8)
-        },
-    );
-    let b = fit_quiet(
-        &data,
-        &KMeansParams {
-            k: 8,
-            seed: 1,
-            max_iter: 1,
-            ..KMeansParams::new(8)
-        },
-    );
-    let c = fit_quiet(
-        &data,
-        &KMeansParams {
-            k: 8,
-            seed: 2,
-            max_iter: 1,
-            ..KMeansParams::new(8)
-        },
-    );
+    let a = fit_quiet(&data, &KMeansParams { k: 8, seed: 1, max_iter: 1, ..KMeansParams::new(8) });
+    let b = fit_quiet(&data, &KMeansParams { k: 8, seed: 1, max_iter: 1, ..KMeansParams::new(8) });
+    let c = fit_quiet(&data, &KMeansParams { k: 8, seed: 2, max_iter: 1, ..KMeansParams::new(8) });
     assert_eq!(a, b);
     assert_ne!(a.centres, c.centres);
 }
 
 fn small_dataset() -> impl Strategy<Value = (Vec<f32>, usize, usize, u64)> {
     (1usize..50, 1usize..4).prop_flat_map(|(n, d)| {
-        (
-            prop::collection::vec(-100i32..100, n * d),
-            Just(d),
-            1..=n.min(6),
-            any::<u64>(),
-        )
-            .prop_map(|(v, d, k, seed)| {
-                (v.into_iter().map(|x| x as f32 / 4.0).collect(), d, k, seed)
-            })
+        (prop::collection::vec(-100i32..100, n * d), Just(d), 1..=n.min(6), any::<u64>())
+            .prop_map(|(v, d, k, seed)| (v.into_iter().map(|x| x as f32 / 4.0).collect(), d, k, seed))
     })
 }
 

@@ -41,12 +41,7 @@ fn centroid_index(found: &Centres, truth: &[Vec<f64>]) -> usize {
         for x in a {
             let nearest = (0..b.len())
                 .min_by(|&i, &j| {
-                    let d = |k: usize| {
-                        x.iter()
-                            .zip(&b[k])
-                            .map(|(p, q)| (p - q).powi(2))
-                            .sum::<f64>()
-                    };
+                    let d = |k: usize| x.iter().zip(&b[k]).map(|(p, q)| (p - q).powi(2)).sum::<f64>();
                     d(i).total_cmp(&d(j))
                 })
                 .unwrap();
@@ -54,34 +49,17 @@ fn centroid_index(found: &Centres, truth: &[Vec<f64>]) -> usize {
         }
         hit.iter().filter(|h| !**h).count()
     };
-    let found: Vec<Vec<f64>> = (0..found.k)
-        .map(|c| found.centre(c).iter().map(|&v| v as f64).collect())
-        .collect();
+    let found: Vec<Vec<f64>> = (0..found.k).map(|c| found.centre(c).iter().map(|&v| v as f64).collect()).collect();
     orphans(&found, truth).max(orphans(truth, &found))
 }
 
-fn recover(
-    set: &str,
-    points: &str,
-    truth_labels: &str,
-    truth_centres: Option<&str>,
-    k: usize,
-    min_ari: f64,
-) {
+fn recover(set: &str, points: &str, truth_labels: &str, truth_centres: Option<&str>, k: usize, min_ari: f64) {
     let Some(dir) = data_dir(set) else { return };
     let franti = dir.join("franti");
     let data = load(&franti.join(points));
-    let params = KMeansParams {
-        k,
-        n_init: 10,
-        seed: 0,
-        ..KMeansParams::new(k)
-    };
+    let params = KMeansParams { k, n_init: 10, seed: 0, ..KMeansParams::new(k) };
     let result = fit(&CpuBackend, &data, &params, &mut |_| {}).unwrap();
-    let ari = adjusted_rand_index(
-        &predicted(&data, &result.centres),
-        &labels(&franti.join(truth_labels)),
-    );
+    let ari = adjusted_rand_index(&predicted(&data, &result.centres), &labels(&franti.join(truth_labels)));
     eprintln!("{set}: ARI {ari:.4}, inertia {:.6e}", result.inertia);
     assert!(ari >= min_ari, "{set}: ARI {ari} below {min_ari}");
     if let Some(gt) = truth_centres {
@@ -102,14 +80,7 @@ fn a1_clusters_are_recovered() {
 
 #[test]
 fn dim032_clusters_are_recovered() {
-    recover(
-        "dim032",
-        "dim032.txt",
-        "dim032-labels.txt",
-        Some("dim032-cb.txt"),
-        16,
-        0.99,
-    );
+    recover("dim032", "dim032.txt", "dim032-labels.txt", Some("dim032-cb.txt"), 16, 0.99);
 }
 
 #[test]
@@ -126,22 +97,9 @@ fn iris_matches_scikit_learn() {
         species.push(fields[4] as u32);
     }
     let data = Dataset::from_rows(&values, 4, None, 64);
-    let result = fit(
-        &CpuBackend,
-        &data,
-        &KMeansParams {
-            k: 3,
-            n_init: 10,
-            ..KMeansParams::new(3)
-        },
-        &mut |_| {},
-    )
-    .unwrap();
+    let result =
+        fit(&CpuBackend, &data, &KMeansParams { k: 3, n_init: 10, ..KMeansParams::new(3) }, &mut |_| {}).unwrap();
     let ari = adjusted_rand_index(&predicted(&data, &result.centres), &species);
     assert!((ari - 0.7302382722834697).abs() < 1e-6, "ARI {ari}");
-    assert!(
-        (result.inertia - 78.85144142614601).abs() < 1e-3,
-        "inertia {}",
-        result.inertia
-    );
+    assert!((result.inertia - 78.85144142614601).abs() < 1e-3, "inertia {}", result.inertia);
 }

@@ -17,24 +17,12 @@ fn weighted_four_point_case_matches_test_kmeans_results() {
     // X = [[0, 0], [0.5, 0], [0.5, 1], [1, 1]], sample_weight = [3, 1, 1, 3],
     // init = [[0, 0], [1, 1]] → labels [0, 0, 1, 1], inertia 0.375,
     // centres [[0.125, 0], [0.875, 1]], n_iter 2.
-    let data = Dataset::from_rows(
-        &[0.0, 0.0, 0.5, 0.0, 0.5, 1.0, 1.0, 1.0],
-        2,
-        Some(&[3.0, 1.0, 1.0, 3.0]),
-        3,
-    );
+    let data = Dataset::from_rows(&[0.0, 0.0, 0.5, 0.0, 0.5, 1.0, 1.0, 1.0], 2, Some(&[3.0, 1.0, 1.0, 3.0]), 3);
     let init = Centres::new(2, 2, vec![0.0, 0.0, 1.0, 1.0]);
-    let params = KMeansParams {
-        init: Init::Centres(init),
-        ..KMeansParams::new(2)
-    };
+    let params = KMeansParams { init: Init::Centres(init), ..KMeansParams::new(2) };
     let result = fit(&CpuBackend, &data, &params, &mut |_| {}).unwrap();
     assert_eq!(labels_of(&data, &result.centres), vec![0, 0, 1, 1]);
-    assert!(
-        (result.inertia - 0.375).abs() < 1e-12,
-        "inertia {}",
-        result.inertia
-    );
+    assert!((result.inertia - 0.375).abs() < 1e-12, "inertia {}", result.inertia);
     assert_eq!(result.centres.values, vec![0.125, 0.0, 0.875, 1.0]);
     assert_eq!(result.iterations, 2);
     assert!(result.converged);
@@ -48,16 +36,9 @@ fn empty_cluster_is_relocated_as_in_test_kmeans_relocated_clusters() {
     // centres [[0.75, 1], [0.25, 0]].
     let data = Dataset::from_rows(&[0.0, 0.0, 0.5, 0.0, 0.5, 1.0, 1.0, 1.0], 2, None, 4);
     let init = Centres::new(2, 2, vec![0.5, 0.5, 3.0, 3.0]);
-    let params = KMeansParams {
-        init: Init::Centres(init),
-        ..KMeansParams::new(2)
-    };
+    let params = KMeansParams { init: Init::Centres(init), ..KMeansParams::new(2) };
     let result = fit(&CpuBackend, &data, &params, &mut |_| {}).unwrap();
-    assert!(
-        (result.inertia - 0.25).abs() < 1e-12,
-        "inertia {}",
-        result.inertia
-    );
+    assert!((result.inertia - 0.25).abs() < 1e-12, "inertia {}", result.inertia);
     assert_eq!(result.iterations, 3);
     assert_eq!(labels_of(&data, &result.centres), vec![1, 1, 0, 0]);
     assert_eq!(result.centres.values, vec![0.75, 1.0, 0.25, 0.0]);

@@ -3,6 +3,7 @@
 mod common;
 
 mod cli;
+mod gpu;
 mod reference;
 mod shared_data;
 mod sklearn_cases;

@@ -132,8 +132,7 @@ unsafe fn nearest_labels_avx2(values: &[f32], packed: &PackedCentres, out: &mut 
                 let xs: &[f32] = if rows_here == R {
                     &values[r0 * dim..(r0 + R) * dim]
                 } else {
-                    padded[..rows_here * dim]
-                        .copy_from_slice(&values[r0 * dim..(r0 + rows_here) * dim]);
+                    padded[..rows_here * dim].copy_from_slice(&values[r0 * dim..(r0 + rows_here) * dim]);
                     padded[rows_here * dim..].fill(0.0);
                     &padded
                 };
@@ -191,8 +190,7 @@ fn nearest_labels_blocked<const R: usize>(values: &[f32], packed: &PackedCentres
                 let xs: &[f32] = if rows_here == R {
                     &values[r0 * dim..(r0 + R) * dim]
                 } else {
-                    padded[..rows_here * dim]
-                        .copy_from_slice(&values[r0 * dim..(r0 + rows_here) * dim]);
+                    padded[..rows_here * dim].copy_from_slice(&values[r0 * dim..(r0 + rows_here) * dim]);
                     padded[rows_here * dim..].fill(0.0);
                     &padded
                 };
@@ -224,12 +222,7 @@ fn nearest_labels_blocked<const R: usize>(values: &[f32], packed: &PackedCentres
 }
 
 /// Labels and statistics of one chunk; `previous` is updated in place.
-fn lloyd_chunk(
-    chunk: &Chunk,
-    centres: &Centres,
-    packed: &PackedCentres,
-    previous: &mut [u32],
-) -> LloydStats {
+fn lloyd_chunk(chunk: &Chunk, centres: &Centres, packed: &PackedCentres, previous: &mut [u32]) -> LloydStats {
     let dim = centres.dim;
     let rows = chunk.rows(dim);
     let mut labels = vec![0u32; rows];
@@ -265,20 +258,11 @@ impl Backend for CpuBackend {
     fn info(&self) -> BackendInfo {
         BackendInfo {
             backend: "cpu".into(),
-            device: format!(
-                "{} threads ({})",
-                rayon::current_num_threads(),
-                cpu_features()
-            ),
+            device: format!("{} threads ({})", rayon::current_num_threads(), cpu_features()),
         }
     }
 
-    fn lloyd_pass(
-        &self,
-        data: &Dataset,
-        centres: &Centres,
-        labels: &mut Labels,
-    ) -> Result<LloydStats> {
+    fn lloyd_pass(&self, data: &Dataset, centres: &Centres, labels: &mut Labels) -> Result<LloydStats> {
         let packed = PackedCentres::new(centres);
         let parts: Vec<LloydStats> = data
             .chunks()
@@ -316,64 +300,40 @@ impl Backend for CpuBackend {
         Ok(())
     }
 
-    fn farthest_rows(
-        &self,
-        data: &Dataset,
-        centres: &Centres,
-        labels: &Labels,
-        m: usize,
-    ) -> Result<Vec<usize>> {
+    fn farthest_rows(&self, data: &Dataset, centres: &Centres, labels: &Labels, m: usize) -> Result<Vec<(usize, u32)>> {
         let dim = data.dim();
-        // (squared distance, global row): largest distance first, then lowest row.
-        let order = |a: &(f32, usize), b: &(f32, usize)| b.0.total_cmp(&a.0).then(a.1.cmp(&b.1));
-        let mut candidates: Vec<(f32, usize)> = data
+        let mut candidates: Vec<(f32, usize, u32)> = data
             .chunks()
             .par_iter()
             .enumerate()
             .flat_map_iter(|(c, chunk)| {
                 let offset = data.chunk_offset(c);
-                let mut local: Vec<(f32, usize)> = chunk
+                let mut local: Vec<(f32, usize, u32)> = chunk
                     .values
                     .chunks_exact(dim)
                     .zip(&labels.per_chunk[c])
                     .enumerate()
-                    .map(|(i, (x, &l))| (sq_dist(x, centres.centre(l as usize)), offset + i))
+                    .map(|(i, (x, &l))| (sq_dist(x, centres.centre(l as usize)), offset + i, l))
                     .collect();
-                if local.len() > m && m > 0 {
-                    local.select_nth_unstable_by(m - 1, order);
-                    local.truncate(m);
-                }
+                keep_farthest(&mut local, m);
                 local.into_iter()
             })
             .collect();
-        candidates.sort_unstable_by(order);
-        Ok(candidates.into_iter().take(m).map(|(_, row)| row).collect())
+        keep_farthest(&mut candidates, m);
+        Ok(candidates.into_iter().map(|(_, row, label)| (row, label)).collect())
     }
 
-    fn update_min_sq_dist(
-        &self,
-        data: &Dataset,
-        centre: &[f32],
-        min_sq: &mut RowValues,
-    ) -> Result<()> {
+    fn update_min_sq_dist(&self, data: &Dataset, centre: &[f32], min_sq: &mut RowValues) -> Result<()> {
         let dim = data.dim();
-        data.chunks()
-            .par_iter()
-            .zip(min_sq.par_iter_mut())
-            .for_each(|(chunk, mins)| {
-                for (x, m) in chunk.values.chunks_exact(dim).zip(mins.iter_mut()) {
-                    *m = m.min(sq_dist(x, centre));
-                }
-            });
+        data.chunks().par_iter().zip(min_sq.par_iter_mut()).for_each(|(chunk, mins)| {
+            for (x, m) in chunk.values.chunks_exact(dim).zip(mins.iter_mut()) {
+                *m = m.min(sq_dist(x, centre));
+            }
+        });
         Ok(())
     }
 
-    fn candidate_potentials(
-        &self,
-        data: &Dataset,
-        candidates: &Centres,
-        min_sq: &RowValues,
-    ) -> Result<Vec<f64>> {
+    fn candidate_potentials(&self, data: &Dataset, candidates: &Centres, min_sq: &RowValues) -> Result<Vec<f64>> {
         let dim = data.dim();
         let parts: Vec<Vec<f64>> = data
             .chunks()
@@ -400,6 +360,17 @@ impl Backend for CpuBackend {
     }
 }
 
+/// Keeps the `m` entries `(squared distance, row, label)` with the largest distance (lowest
+/// row on ties), sorted that way.
+pub fn keep_farthest(entries: &mut Vec<(f32, usize, u32)>, m: usize) {
+    let order = |a: &(f32, usize, u32), b: &(f32, usize, u32)| b.0.total_cmp(&a.0).then(a.1.cmp(&b.1));
+    if entries.len() > m && m > 0 {
+        entries.select_nth_unstable_by(m - 1, order);
+    }
+    entries.truncate(m);
+    entries.sort_unstable_by(order);
+}
+
 fn cpu_features() -> &'static str {
     #[cfg(target_arch = "x86_64")]
     if std::arch::is_x86_feature_detected!("avx2") {
@@ -419,23 +390,18 @@ mod tests {
     }
 
     fn naive_nearest(x: &[f32], centres: &Centres) -> (usize, f32) {
-        (0..centres.k)
-            .map(|c| (c, sq_dist(x, centres.centre(c))))
-            .fold(
-                (0, f32::INFINITY),
-                |best, cur| if cur.1 < best.1 { cur } else { best },
-            )
+        (0..centres.k).map(|c| (c, sq_dist(x, centres.centre(c)))).fold((0, f32::INFINITY), |best, cur| {
+            if cur.1 < best.1 {
+                cur
+            } else {
+                best
+            }
+        })
     }
 
     #[test]
     fn blocked_kernel_matches_naive_argmin_for_awkward_shapes() {
-        for &(n, d, k) in &[
-            (1, 1, 1),
-            (5, 3, 17),
-            (130, 7, 33),
-            (257, 1, 5),
-            (64, 40, 16),
-        ] {
+        for &(n, d, k) in &[(1, 1, 1), (5, 3, 17), (130, 7, 33), (257, 1, 5), (64, 40, 16)] {
             let values = random_rows(n, d, 1);
             let centres = Centres::new(k, d, random_rows(k, d, 2));
             let packed = PackedCentres::new(&centres);
@@ -486,11 +452,6 @@ mod tests {
         let centres = Centres::new(1, 1, vec![0.0]);
         let mut labels = Labels::unassigned(&data);
         CpuBackend.lloyd_pass(&data, &centres, &mut labels).unwrap();
-        assert_eq!(
-            CpuBackend
-                .farthest_rows(&data, &centres, &labels, 2)
-                .unwrap(),
-            vec![1, 2]
-        );
+        assert_eq!(CpuBackend.farthest_rows(&data, &centres, &labels, 2).unwrap(), vec![(1, 0), (2, 0)]);
     }
 }

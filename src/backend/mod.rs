@@ -5,6 +5,7 @@
 //! future GPU or distributed backend can produce the same numbers chunk by chunk.
 
 pub mod cpu;
+pub mod gpu;
 
 use crate::data::Dataset;
 use crate::error::Result;
@@ -79,29 +80,19 @@ impl LloydStats {
 }
 
 /// The label of every row, kept between passes (per chunk) so a pass can count changes.
+/// The CPU backend keeps them here; the GPU backend keeps them on the device and uses
+/// `id` to know when a new run starts.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Labels {
     pub per_chunk: Vec<Vec<u32>>,
+    pub id: u64,
 }
 
 impl Labels {
     /// A label of `u32::MAX` ("none yet") for every row of `data`.
     pub fn unassigned(data: &Dataset) -> Self {
-        let per_chunk = data
-            .chunks()
-            .iter()
-            .map(|c| vec![u32::MAX; c.rows(data.dim())])
-            .collect();
-        Labels { per_chunk }
-    }
-
-    /// Label of global row `i`.
-    pub fn get(&self, data: &Dataset, i: usize) -> u32 {
-        let c = (0..data.chunks().len())
-            .rev()
-            .find(|&c| data.chunk_offset(c) <= i)
-            .expect("row index within the dataset");
-        self.per_chunk[c][i - data.chunk_offset(c)]
+        let per_chunk = data.chunks().iter().map(|c| vec![u32::MAX; c.rows(data.dim())]).collect();
+        Labels { per_chunk, id: crate::data::next_id() }
     }
 }
 
@@ -126,41 +117,21 @@ pub trait Backend: Send + Sync {
 
     /// Assigns every row to its nearest centre (lowest index on exact ties), stores the
     /// labels in `labels` and returns per-cluster sums, weights, counts and inertia.
-    fn lloyd_pass(
-        &self,
-        data: &Dataset,
-        centres: &Centres,
-        labels: &mut Labels,
-    ) -> Result<LloydStats>;
+    fn lloyd_pass(&self, data: &Dataset, centres: &Centres, labels: &mut Labels) -> Result<LloydStats>;
 
     /// Final assignment: calls `sink(chunk_index, labels, distances)` once per chunk in
     /// order, with the exact Euclidean distance to the nearest centre.
     fn assign(&self, data: &Dataset, centres: &Centres, sink: &mut AssignSink) -> Result<()>;
 
     /// The `m` rows farthest (squared distance, largest first, lowest index on ties) from
-    /// the centre their label names: where empty clusters are re-seeded.
-    fn farthest_rows(
-        &self,
-        data: &Dataset,
-        centres: &Centres,
-        labels: &Labels,
-        m: usize,
-    ) -> Result<Vec<usize>>;
+    /// the centre the last [`Backend::lloyd_pass`] assigned them to, with that label:
+    /// where empty clusters are re-seeded.
+    fn farthest_rows(&self, data: &Dataset, centres: &Centres, labels: &Labels, m: usize) -> Result<Vec<(usize, u32)>>;
 
     /// `min_sq[i] = min(min_sq[i], ‖x_i − centre‖²)` for every row.
-    fn update_min_sq_dist(
-        &self,
-        data: &Dataset,
-        centre: &[f32],
-        min_sq: &mut RowValues,
-    ) -> Result<()>;
+    fn update_min_sq_dist(&self, data: &Dataset, centre: &[f32], min_sq: &mut RowValues) -> Result<()>;
 
     /// For each candidate centre, Σ w·min(min_sq, ‖x − candidate‖²): the k-means++
     /// potential if that candidate were chosen.
-    fn candidate_potentials(
-        &self,
-        data: &Dataset,
-        candidates: &Centres,
-        min_sq: &RowValues,
-    ) -> Result<Vec<f64>>;
+    fn candidate_potentials(&self, data: &Dataset, candidates: &Centres, min_sq: &RowValues) -> Result<Vec<f64>>;
 }

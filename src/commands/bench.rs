@@ -17,37 +17,23 @@ use crate::rng::Rng;
 
 /// Runs the benchmark and returns its JSON report.
 pub fn run(args: &BenchArgs) -> Result<serde_json::Value> {
-    for (name, value) in [
-        ("iters", args.iters),
-        ("k", args.k),
-        ("n", args.n),
-        ("d", args.d),
-    ] {
+    for (name, value) in [("iters", args.iters), ("k", args.k), ("n", args.n), ("d", args.d)] {
         if value == 0 {
             return Err(Error::param(name, "must be at least 1"));
         }
     }
-    let backend = select_backend(args.run.backend)?;
+    let backend = select_backend(&args.run)?;
     let load_start = Instant::now();
     let data = match &args.input {
         Some(path) => load_unscaled(path)?,
-        None => Dataset::from_rows(
-            &crate::synth::blobs(args.n, args.d, args.k, args.seed),
-            args.d,
-            None,
-            65_536,
-        ),
+        None => Dataset::from_rows(&crate::synth::blobs(args.n, args.d, args.k, args.seed), args.d, None, 65_536),
     };
     let load_seconds = load_start.elapsed().as_secs_f64();
     let (n, d, k) = (data.rows(), data.dim(), args.k);
     if k > n {
         return Err(Error::param("k", format!("k = {k} exceeds the {n} rows")));
     }
-    info!(
-        "bench: {n} rows × {d} features, k = {k}, {} timed passes on {}",
-        args.iters,
-        backend.info().backend
-    );
+    info!("bench: {n} rows × {d} features, k = {k}, {} timed passes on {}", args.iters, backend.info().backend);
 
     let mut centres = random_rows(&data, k, &mut Rng::new(args.seed));
     let mut labels = Labels::unassigned(&data);
@@ -74,11 +60,7 @@ pub fn run(args: &BenchArgs) -> Result<serde_json::Value> {
     let fit = kmeans::fit(
         backend.as_ref(),
         &data,
-        &KMeansParams {
-            k,
-            seed: args.seed,
-            ..KMeansParams::new(k)
-        },
+        &KMeansParams { k, seed: args.seed, ..KMeansParams::new(k) },
         &mut |_| {},
     )?;
     let fit_seconds = fit_start.elapsed().as_secs_f64();
@@ -115,13 +97,7 @@ fn load_unscaled(path: &std::path::Path) -> Result<Dataset> {
         batch_rows: 65_536,
     };
     let table = reader::read(&spec)?;
-    let params = PrepParams {
-        impute: Impute::Mean,
-        scale: ScaleKind::None,
-        log1p: vec![],
-        clip: None,
-        dedup: false,
-    };
+    let params = PrepParams { impute: Impute::Mean, scale: ScaleKind::None, log1p: vec![], clip: None, dedup: false };
     let masks = row_masks(&table, params.impute, Duplicates::Allow)?;
     let prep = Prep::fit(&table, &params, &masks, &mut |w| crate::warn!("{w}"))?;
     Ok(prep.apply(table, &masks)?.data)

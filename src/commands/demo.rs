@@ -25,12 +25,7 @@ pub fn run(args: &DemoArgs) -> Result<serde_json::Value> {
     let data_dir = args.out.join("data");
     std::fs::create_dir_all(&data_dir).map_err(|e| Error::io(&data_dir, e))?;
     let data_path = data_dir.join("customers.parquet");
-    info!(
-        "generating {} synthetic customers in {} segments → {}",
-        args.n,
-        SEGMENTS.len(),
-        data_path.display()
-    );
+    info!("generating {} synthetic customers in {} segments → {}", args.n, SEGMENTS.len(), data_path.display());
     let truth = synth::write_customers(&data_path, args.n, args.seed)?;
 
     let config = FitConfig {
@@ -45,10 +40,7 @@ pub fn run(args: &DemoArgs) -> Result<serde_json::Value> {
         prep: PrepParams {
             impute: Impute::Median,
             scale: ScaleKind::Zscore,
-            log1p: ["recency_days", "frequency", "monetary", "basket_size"]
-                .iter()
-                .map(|s| s.to_string())
-                .collect(),
+            log1p: ["recency_days", "frequency", "monetary", "basket_size"].iter().map(|s| s.to_string()).collect(),
             clip: None,
             dedup: false,
         },
@@ -60,16 +52,13 @@ pub fn run(args: &DemoArgs) -> Result<serde_json::Value> {
         tol: 1e-4,
         seed: args.seed,
         out: args.out.clone(),
-        backend: args.run.backend,
+        run: args.run.clone(),
     };
     let mut summary = fit::run(&config)?;
     let assignments = args.out.join(ASSIGNMENTS_FILE);
     let segments = read_segments(&assignments)?;
     let ari = adjusted_rand_index(&truth, &segments);
-    info!(
-        "adjusted Rand index against the {} generating segments: {ari:.3}",
-        SEGMENTS.len()
-    );
+    info!("adjusted Rand index against the {} generating segments: {ari:.3}", SEGMENTS.len());
     summary["demo"] = json!({
         "data": data_path.display().to_string(),
         "customers": args.n,
@@ -86,15 +75,12 @@ pub fn run(args: &DemoArgs) -> Result<serde_json::Value> {
 /// The `segment` column of an assignments file.
 pub fn read_segments(path: &std::path::Path) -> Result<Vec<u32>> {
     let file = File::open(path).map_err(|e| Error::io(path, e))?;
-    let reader = ParquetRecordBatchReaderBuilder::try_new(file)
-        .and_then(|b| b.build())
-        .map_err(|e| Error::parquet(path, e))?;
+    let reader =
+        ParquetRecordBatchReaderBuilder::try_new(file).and_then(|b| b.build()).map_err(|e| Error::parquet(path, e))?;
     let mut out = Vec::new();
     for batch in reader {
         let batch = batch.map_err(|e| Error::parquet(path, e))?;
-        let col = batch
-            .column_by_name("segment")
-            .ok_or_else(|| Error::data(path.display(), "no segment column"))?;
+        let col = batch.column_by_name("segment").ok_or_else(|| Error::data(path.display(), "no segment column"))?;
         let seg = col.as_primitive::<UInt32Type>();
         out.extend((0..seg.len()).map(|i| seg.value(i)));
     }

@@ -8,7 +8,7 @@ use serde_json::json;
 
 use super::{ensure_not_input, secs, select_backend};
 use crate::backend::Centres;
-use crate::cli::{BackendChoice, FitArgs, InitChoice, InitSpace};
+use crate::cli::{FitArgs, InitChoice, InitSpace, RunArgs};
 use crate::cluster::kmeans::{self, Init, KMeansError, KMeansParams};
 use crate::error::{Error, Result};
 use crate::io::atomic::stage_bytes;
@@ -36,18 +36,16 @@ pub struct FitConfig {
     pub tol: f64,
     pub seed: u64,
     pub out: PathBuf,
-    pub backend: BackendChoice,
+    pub run: RunArgs,
 }
 
 impl FitConfig {
     /// Validates what can be checked before reading any data.
     pub fn from_args(args: FitArgs) -> Result<Self> {
-        let n_init = args
-            .n_init
-            .unwrap_or(match (args.init, &args.init_centroids) {
-                (InitChoice::Random, None) => 10,
-                _ => 1,
-            });
+        let n_init = args.n_init.unwrap_or(match (args.init, &args.init_centroids) {
+            (InitChoice::Random, None) => 10,
+            _ => 1,
+        });
         if args.init_centroids.is_some() && n_init > 1 {
             warn!("--n-init {n_init} with --init-centroids: every run would start from the same centres; running once");
         }
@@ -69,17 +67,13 @@ impl FitConfig {
             },
             k: args.k,
             init: args.init,
-            n_init: if args.init_centroids.is_some() {
-                1
-            } else {
-                n_init
-            },
+            n_init: if args.init_centroids.is_some() { 1 } else { n_init },
             init_centroids: args.init_centroids.map(|p| (p, args.init_space)),
             max_iter: args.max_iter,
             tol: args.tol,
             seed: args.seed,
             out: args.out,
-            backend: args.run.backend,
+            run: args.run,
         };
         // Data-independent checks first, so a bad parameter never costs a read.
         let probe = KMeansParams {
@@ -93,10 +87,7 @@ impl FitConfig {
         probe.validate(usize::MAX, 1)?;
         if let Some(q) = config.prep.clip {
             if !(0.0..0.5).contains(&q) {
-                return Err(Error::param(
-                    "clip",
-                    format!("{q} is not a quantile in [0, 0.5); try 0.01"),
-                ));
+                return Err(Error::param("clip", format!("{q} is not a quantile in [0, 0.5); try 0.01")));
             }
         }
         if let Some(id) = &config.read.id {
@@ -114,46 +105,23 @@ impl FitConfig {
 /// Runs a fit and returns the JSON summary.
 pub fn run(config: &FitConfig) -> Result<serde_json::Value> {
     let started = Instant::now();
-    let backend = select_backend(config.backend)?;
+    let backend = select_backend(&config.run)?;
     std::fs::create_dir_all(&config.out).map_err(|e| Error::io(&config.out, e))?;
     let assignments_path = config.out.join(ASSIGNMENTS_FILE);
     let model_path = config.out.join(MODEL_FILE);
     ensure_not_input(&assignments_path, &config.read.inputs)?;
     ensure_not_input(&model_path, &config.read.inputs)?;
 
-    info!(
-        "reading {}",
-        config
-            .read
-            .inputs
-            .iter()
-            .map(|p| p.display().to_string())
-            .collect::<Vec<_>>()
-            .join(", ")
-    );
+    info!("reading {}", config.read.inputs.iter().map(|p| p.display().to_string()).collect::<Vec<_>>().join(", "));
     let table = reader::read(&config.read)?;
     let t_read = started.elapsed().as_secs_f64();
-    info!(
-        "read {} rows from {} file(s) in {:.2}s",
-        table.rows(),
-        table.files.len(),
-        t_read
-    );
+    info!("read {} rows from {} file(s) in {:.2}s", table.rows(), table.files.len(), t_read);
 
-    let duplicates = if config.prep.dedup {
-        Duplicates::KeepFirst
-    } else {
-        Duplicates::Refuse
-    };
+    let duplicates = if config.prep.dedup { Duplicates::KeepFirst } else { Duplicates::Refuse };
     let masks = row_masks(&table, config.prep.impute, duplicates)?;
     if masks.keep.iter().all(|k| !k.contains(&true)) {
         return Err(Error::data(
-            table
-                .files
-                .iter()
-                .map(|f| f.path.as_str())
-                .collect::<Vec<_>>()
-                .join(", "),
+            table.files.iter().map(|f| f.path.as_str()).collect::<Vec<_>>().join(", "),
             "no rows left after dropping rows with missing values; use --impute mean or median",
         ));
     }
@@ -165,33 +133,18 @@ pub fn run(config: &FitConfig) -> Result<serde_json::Value> {
     let data = &prepared.data;
     if data.rows() == 0 {
         return Err(Error::data(
-            files
-                .iter()
-                .map(|f| f.path.as_str())
-                .collect::<Vec<_>>()
-                .join(", "),
+            files.iter().map(|f| f.path.as_str()).collect::<Vec<_>>().join(", "),
             "no rows left after dropping rows with missing values; use --impute mean or median",
         ));
     }
     if prepared.dropped_duplicate > 0 {
-        info!(
-            "--dedup dropped {} rows with a repeated id",
-            prepared.dropped_duplicate
-        );
+        info!("--dedup dropped {} rows with a repeated id", prepared.dropped_duplicate);
     }
     if prepared.dropped_missing > 0 {
-        info!(
-            "--impute drop dropped {} rows with missing values",
-            prepared.dropped_missing
-        );
+        info!("--impute drop dropped {} rows with missing values", prepared.dropped_missing);
     }
     let t_prep = started.elapsed().as_secs_f64() - t_read;
-    info!(
-        "prepared {} rows × {} features in {:.2}s",
-        data.rows(),
-        data.dim(),
-        t_prep
-    );
+    info!("prepared {} rows × {} features in {:.2}s", data.rows(), data.dim(), t_prep);
 
     let init = match &config.init_centroids {
         Some((path, space)) => Init::Centres(load_initial_centres(path, *space, &prep, config.k)?),
@@ -209,10 +162,7 @@ pub fn run(config: &FitConfig) -> Result<serde_json::Value> {
         seed: config.seed,
     };
     let info = backend.info();
-    info!(
-        "fitting K-Means k={} on {} ({})",
-        config.k, info.backend, info.device
-    );
+    info!("fitting K-Means k={} on {} ({})", config.k, info.backend, info.device);
     let bar = crate::log::progress((config.max_iter * config.n_init) as u64, "K-Means");
     let fit_start = Instant::now();
     let fit = kmeans::fit(backend.as_ref(), data, &params, &mut |r| {
@@ -229,11 +179,7 @@ pub fn run(config: &FitConfig) -> Result<serde_json::Value> {
     let t_fit = fit_start.elapsed().as_secs_f64();
     info!(
         "{} after {} iterations (run {} of {}), inertia {:.6e}, in {:.2}s",
-        if fit.converged {
-            "converged"
-        } else {
-            "stopped at --max-iter"
-        },
+        if fit.converged { "converged" } else { "stopped at --max-iter" },
         fit.iterations,
         fit.best_run + 1,
         config.n_init,
@@ -241,16 +187,10 @@ pub fn run(config: &FitConfig) -> Result<serde_json::Value> {
         t_fit
     );
     if fit.reseeded > 0 {
-        warn!(
-            "{} empty cluster(s) were re-seeded from the farthest rows",
-            fit.reseeded
-        );
+        warn!("{} empty cluster(s) were re-seeded from the farthest rows", fit.reseeded);
     }
     if let Some(empty) = fit.sizes.iter().position(|&s| s == 0) {
-        warn!(
-            "segment {empty} is empty: the data may have fewer than k={} distinct rows",
-            config.k
-        );
+        warn!("segment {empty} is empty: the data may have fewer than k={} distinct rows", config.k);
     }
 
     let write_start = Instant::now();
@@ -264,11 +204,7 @@ pub fn run(config: &FitConfig) -> Result<serde_json::Value> {
     assignments.commit()?;
     model_file.commit()?;
     let t_write = write_start.elapsed().as_secs_f64();
-    info!(
-        "wrote {} and {}",
-        assignments_path.display(),
-        model_path.display()
-    );
+    info!("wrote {} and {}", assignments_path.display(), model_path.display());
 
     let dropped = prepared.dropped_missing + prepared.dropped_duplicate;
     Ok(json!({
@@ -306,20 +242,12 @@ pub fn run(config: &FitConfig) -> Result<serde_json::Value> {
 /// The id column's output name and type (row numbers when no `--id`).
 fn id_column(table: &reader::RawTable) -> (String, DataType) {
     let name = table.id.clone().unwrap_or_else(|| "row".to_string());
-    let dtype = table
-        .batches
-        .first()
-        .map_or(DataType::UInt64, |b| b.ids.data_type().clone());
+    let dtype = table.batches.first().map_or(DataType::UInt64, |b| b.ids.data_type().clone());
     (name, dtype)
 }
 
 /// Reads `--init-centroids` and maps it into the prepared space.
-fn load_initial_centres(
-    path: &std::path::Path,
-    space: InitSpace,
-    prep: &Prep,
-    k: usize,
-) -> Result<Centres> {
+fn load_initial_centres(path: &std::path::Path, space: InitSpace, prep: &Prep, k: usize) -> Result<Centres> {
     let names = prep.feature_names();
     let rows = read_centres(path, &names)?;
     if rows.len() != k {
@@ -338,12 +266,10 @@ fn load_initial_centres(
         }
         match space {
             InitSpace::Prepared => values.extend(row.iter().map(|&v| v as f32)),
-            InitSpace::Raw => values.extend(prep.from_original_units(row).map_err(|e| {
-                Error::param(
-                    "init-centroids",
-                    format!("{}: centre {i}: {e}", path.display()),
-                )
-            })?),
+            InitSpace::Raw => values.extend(
+                prep.from_original_units(row)
+                    .map_err(|e| Error::param("init-centroids", format!("{}: centre {i}: {e}", path.display())))?,
+            ),
         }
     }
     Ok(Centres::new(k, names.len(), values))
@@ -358,17 +284,11 @@ fn build_model(
     schema: Vec<(String, String)>,
     params: &KMeansParams,
 ) -> Model {
-    let centres: Vec<Vec<f32>> = (0..fit.centres.k)
-        .map(|c| fit.centres.centre(c).to_vec())
-        .collect();
+    let centres: Vec<Vec<f32>> = (0..fit.centres.k).map(|c| fit.centres.centre(c).to_vec()).collect();
     let centres_original = centres.iter().map(|c| prep.to_original_units(c)).collect();
     let init = match (&params.init, config.init_centroids.as_ref()) {
         (Init::Centres(_), Some((p, space))) => {
-            let units = if *space == InitSpace::Raw {
-                "raw"
-            } else {
-                "prepared"
-            };
+            let units = if *space == InitSpace::Raw { "raw" } else { "prepared" };
             format!("file:{} ({units} units)", p.display())
         }
         (Init::Random, _) => "random".into(),

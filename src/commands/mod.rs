@@ -3,12 +3,15 @@
 
 pub mod bench;
 pub mod demo;
+pub mod devices;
 pub mod fit;
 pub mod predict;
 
 use std::path::{Path, PathBuf};
 
 use crate::backend::cpu::CpuBackend;
+use crate::backend::gpu::context::GpuContext;
+use crate::backend::gpu::GpuBackend;
 use crate::backend::Backend;
 use crate::cli::{BackendChoice, RunArgs};
 use crate::error::{Error, Result};
@@ -19,24 +22,31 @@ pub fn configure_threads(run: &RunArgs) -> Result<()> {
         if n == 0 {
             return Err(Error::param("threads", "must be at least 1"));
         }
-        let _ = rayon::ThreadPoolBuilder::new()
-            .num_threads(n)
-            .build_global();
+        let _ = rayon::ThreadPoolBuilder::new().num_threads(n).build_global();
     }
     Ok(())
 }
 
-/// The backend for `choice`. `auto` uses the CPU until the GPU backend lands; `gpu` says so.
-pub fn select_backend(choice: BackendChoice) -> Result<Box<dyn Backend>> {
-    match choice {
+/// The backend `run` asks for. `auto` takes a hardware GPU when wgpu finds one (a software
+/// adapter such as llvmpipe is slower than the CPU path) and says which it chose and why.
+pub fn select_backend(run: &RunArgs) -> Result<Box<dyn Backend>> {
+    match run.backend {
         BackendChoice::Cpu => Ok(Box::new(CpuBackend::new())),
-        BackendChoice::Auto => {
-            crate::info!("backend auto: no GPU backend in this build, using the CPU");
-            Ok(Box::new(CpuBackend::new()))
+        BackendChoice::Gpu => {
+            let ctx = GpuContext::open(run.gpu_index, false)?;
+            crate::info!("backend gpu: {}", ctx.describe());
+            Ok(Box::new(GpuBackend::new(ctx)))
         }
-        BackendChoice::Gpu => Err(Error::BackendUnavailable(
-            "this build of custseg has no GPU backend yet; use --backend cpu (or auto)".into(),
-        )),
+        BackendChoice::Auto => match GpuContext::open(run.gpu_index, true) {
+            Ok(ctx) => {
+                crate::info!("backend auto: using the GPU {}", ctx.describe());
+                Ok(Box::new(GpuBackend::new(ctx)))
+            }
+            Err(e) => {
+                crate::info!("backend auto: using the CPU ({e})");
+                Ok(Box::new(CpuBackend::new()))
+            }
+        },
     }
 }
 
@@ -66,10 +76,7 @@ fn normalize(p: &Path) -> PathBuf {
     if let Ok(c) = p.canonicalize() {
         return c;
     }
-    let parent = p
-        .parent()
-        .filter(|d| !d.as_os_str().is_empty())
-        .unwrap_or(Path::new("."));
+    let parent = p.parent().filter(|d| !d.as_os_str().is_empty()).unwrap_or(Path::new("."));
     match (parent.canonicalize(), p.file_name()) {
         (Ok(dir), Some(name)) => dir.join(name),
         _ => p.to_path_buf(),

@@ -17,7 +17,7 @@ use crate::prep::{row_masks, Duplicates};
 pub fn run(args: &PredictArgs) -> Result<serde_json::Value> {
     let started = Instant::now();
     let model = Model::load(&args.model)?;
-    let backend = select_backend(args.run.backend)?;
+    let backend = select_backend(&args.run)?;
     if let Some(dir) = args.out.parent().filter(|d| !d.as_os_str().is_empty()) {
         std::fs::create_dir_all(dir).map_err(|e| Error::io(dir, e))?;
     }
@@ -26,12 +26,7 @@ pub fn run(args: &PredictArgs) -> Result<serde_json::Value> {
         inputs: args.input.input.clone(),
         id: args.input.id.clone().or_else(|| model.id_column.clone()),
         features: Some(model.prep.numeric.iter().map(|c| c.name.clone()).collect()),
-        categorical: model
-            .prep
-            .categorical
-            .iter()
-            .map(|c| c.name.clone())
-            .collect(),
+        categorical: model.prep.categorical.iter().map(|c| c.name.clone()).collect(),
         weights: None,
         batch_rows: args.input.batch_rows.max(1),
     };
@@ -42,26 +37,15 @@ pub fn run(args: &PredictArgs) -> Result<serde_json::Value> {
     let masks = row_masks(&table, model.prep.impute, Duplicates::Allow)?;
     let prepared = model.prep.apply(table, &masks)?;
     if prepared.data.rows() == 0 {
-        return Err(Error::data(
-            files.join(", "),
-            "no rows left after dropping rows with missing values",
-        ));
+        return Err(Error::data(files.join(", "), "no rows left after dropping rows with missing values"));
     }
     let centres = model.centres()?;
     let info = backend.info();
-    info!(
-        "assigning {} rows to {} segments on {}",
-        prepared.data.rows(),
-        model.k,
-        info.backend
-    );
+    info!("assigning {} rows to {} segments on {}", prepared.data.rows(), model.k, info.backend);
     let mut writer = AssignmentWriter::create(&args.out, &id_name, &id_type)?;
     let mut inertia = 0.0f64;
     backend.assign(&prepared.data, &centres, &mut |chunk, labels, distances| {
-        inertia += distances
-            .iter()
-            .map(|&d| (d as f64) * (d as f64))
-            .sum::<f64>();
+        inertia += distances.iter().map(|&d| (d as f64) * (d as f64)).sum::<f64>();
         writer.write(&prepared.ids[chunk], labels, distances)
     })?;
     writer.finish()?.commit()?;

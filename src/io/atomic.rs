@@ -19,20 +19,10 @@ pub struct TempPath {
 impl TempPath {
     /// Creates the temporary file for `target` (whose folder must exist).
     pub fn create(target: &Path) -> Result<(Self, File)> {
-        let name = target
-            .file_name()
-            .map(|n| n.to_string_lossy().into_owned())
-            .unwrap_or_default();
+        let name = target.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
         let temp = target.with_file_name(format!(".{name}.{}.tmp", std::process::id()));
         let file = File::create(&temp).map_err(|e| Error::io(&temp, e))?;
-        Ok((
-            TempPath {
-                target: target.to_path_buf(),
-                temp,
-                committed: false,
-            },
-            file,
-        ))
+        Ok((TempPath { target: target.to_path_buf(), temp, committed: false }, file))
     }
 
     /// The final path.
@@ -73,11 +63,7 @@ impl Staged {
         p.committed = true;
         if let Some(dir) = p.target.parent() {
             // Persist the rename itself; not every platform can open a folder, so best effort.
-            if let Ok(d) = File::open(if dir.as_os_str().is_empty() {
-                Path::new(".")
-            } else {
-                dir
-            }) {
+            if let Ok(d) = File::open(if dir.as_os_str().is_empty() { Path::new(".") } else { dir }) {
                 let _ = d.sync_all();
             }
         }
@@ -104,10 +90,7 @@ impl AtomicFile {
     /// Starts writing `target`.
     pub fn create(target: &Path) -> Result<Self> {
         let (path, file) = TempPath::create(target)?;
-        Ok(AtomicFile {
-            path,
-            writer: BufWriter::with_capacity(1 << 20, file),
-        })
+        Ok(AtomicFile { path, writer: BufWriter::with_capacity(1 << 20, file) })
     }
 
     /// The writer.
@@ -122,10 +105,7 @@ impl AtomicFile {
 
     /// Flushes and syncs; [`Staged::commit`] renames.
     pub fn stage(self) -> Result<Staged> {
-        let file = self
-            .writer
-            .into_inner()
-            .map_err(|e| Error::io(&self.path.temp, e.into_error()))?;
+        let file = self.writer.into_inner().map_err(|e| Error::io(&self.path.temp, e.into_error()))?;
         self.path.stage(file)
     }
 }
@@ -133,18 +113,14 @@ impl AtomicFile {
 /// Writes `bytes` under a temporary name; [`Staged::commit`] moves them into place.
 pub fn stage_bytes(target: &Path, bytes: &[u8]) -> Result<Staged> {
     let mut f = AtomicFile::create(target)?;
-    f.writer()
-        .write_all(bytes)
-        .map_err(|e| Error::io(target, e))?;
+    f.writer().write_all(bytes).map_err(|e| Error::io(target, e))?;
     f.stage()
 }
 
 /// Writes `bytes` to `target` atomically.
 pub fn write_bytes(target: &Path, bytes: &[u8]) -> Result<PathBuf> {
     let mut f = AtomicFile::create(target)?;
-    f.writer()
-        .write_all(bytes)
-        .map_err(|e| Error::io(target, e))?;
+    f.writer().write_all(bytes).map_err(|e| Error::io(target, e))?;
     f.commit()
 }
 

@@ -14,14 +14,8 @@ use crate::error::{Error, Result};
 /// Reads the columns `names` (in that order) of every row of a CSV or Parquet file.
 /// Extra columns are ignored; a missing one is an error naming it.
 pub fn read_centres(path: &Path, names: &[String]) -> Result<Vec<Vec<f64>>> {
-    let is_csv = path
-        .extension()
-        .is_some_and(|e| e.eq_ignore_ascii_case("csv"));
-    let batches = if is_csv {
-        read_csv(path)?
-    } else {
-        read_parquet(path)?
-    };
+    let is_csv = path.extension().is_some_and(|e| e.eq_ignore_ascii_case("csv"));
+    let batches = if is_csv { read_csv(path)? } else { read_parquet(path)? };
     let mut rows: Vec<Vec<f64>> = Vec::new();
     for batch in &batches {
         let mut columns = Vec::with_capacity(names.len());
@@ -37,10 +31,7 @@ pub fn read_centres(path: &Path, names: &[String]) -> Result<Vec<Vec<f64>>> {
                 )
             })?;
             let col = arrow::compute::cast(col, &DataType::Float64).map_err(|e| {
-                Error::param(
-                    "init-centroids",
-                    format!("{}: column '{name}' is not numeric ({e})", path.display()),
-                )
+                Error::param("init-centroids", format!("{}: column '{name}' is not numeric ({e})", path.display()))
             })?;
             columns.push(col);
         }
@@ -48,13 +39,7 @@ pub fn read_centres(path: &Path, names: &[String]) -> Result<Vec<Vec<f64>>> {
             rows.push(
                 columns
                     .iter()
-                    .map(|c| {
-                        if c.is_null(i) {
-                            f64::NAN
-                        } else {
-                            c.as_primitive::<Float64Type>().value(i)
-                        }
-                    })
+                    .map(|c| if c.is_null(i) { f64::NAN } else { c.as_primitive::<Float64Type>().value(i) })
                     .collect(),
             );
         }
@@ -65,12 +50,9 @@ pub fn read_centres(path: &Path, names: &[String]) -> Result<Vec<Vec<f64>>> {
 fn read_csv(path: &Path) -> Result<Vec<RecordBatch>> {
     let open = || File::open(path).map_err(|e| Error::io(path, e));
     let format = arrow::csv::reader::Format::default().with_header(true);
-    let (schema, _) = format.infer_schema(open()?, None).map_err(|e| {
-        Error::param(
-            "init-centroids",
-            format!("{}: not a readable CSV ({e})", path.display()),
-        )
-    })?;
+    let (schema, _) = format
+        .infer_schema(open()?, None)
+        .map_err(|e| Error::param("init-centroids", format!("{}: not a readable CSV ({e})", path.display())))?;
     let reader = arrow::csv::ReaderBuilder::new(Arc::new(schema))
         .with_format(format)
         .build(open()?)

@@ -93,23 +93,15 @@ impl RawTable {
 
     /// The file holding global row `row`, for error messages.
     pub fn file_of_row(&self, row: usize) -> &str {
-        let b = self
-            .batches
-            .partition_point(|b| b.first_row <= row)
-            .saturating_sub(1);
-        self.batches
-            .get(b)
-            .map_or("input", |b| self.files[b.file].path.as_str())
+        let b = self.batches.partition_point(|b| b.first_row <= row).saturating_sub(1);
+        self.batches.get(b).map_or("input", |b| self.files[b.file].path.as_str())
     }
 }
 
 /// Expands folders into their `.parquet` files (sorted by name) and checks each exists.
 pub fn list_parquet_files(inputs: &[PathBuf]) -> Result<Vec<PathBuf>> {
     if inputs.is_empty() {
-        return Err(Error::param(
-            "input",
-            "give at least one --input file or folder",
-        ));
+        return Err(Error::param("input", "give at least one --input file or folder"));
     }
     let mut files = Vec::new();
     for input in inputs {
@@ -118,11 +110,7 @@ pub fn list_parquet_files(inputs: &[PathBuf]) -> Result<Vec<PathBuf>> {
             let mut found: Vec<PathBuf> = std::fs::read_dir(input)
                 .map_err(|e| Error::io(input, e))?
                 .filter_map(|e| e.ok().map(|e| e.path()))
-                .filter(|p| {
-                    p.is_file()
-                        && p.extension()
-                            .is_some_and(|x| x.eq_ignore_ascii_case("parquet"))
-                })
+                .filter(|p| p.is_file() && p.extension().is_some_and(|x| x.eq_ignore_ascii_case("parquet")))
                 .collect();
             if found.is_empty() {
                 return Err(Error::data(
@@ -152,13 +140,7 @@ pub fn is_numeric(t: &DataType) -> bool {
 }
 
 fn is_decimal(t: &DataType) -> bool {
-    matches!(
-        t,
-        DataType::Decimal32(..)
-            | DataType::Decimal64(..)
-            | DataType::Decimal128(..)
-            | DataType::Decimal256(..)
-    )
+    matches!(t, DataType::Decimal32(..) | DataType::Decimal64(..) | DataType::Decimal128(..) | DataType::Decimal256(..))
 }
 
 fn is_string_like(t: &DataType) -> bool {
@@ -173,19 +155,13 @@ fn is_string_like(t: &DataType) -> bool {
 fn resolve_columns(spec: &ReadSpec, schema: &SchemaRef, path: &Path) -> Result<Vec<String>> {
     let where_ = path.display();
     let find = |name: &str, role: &str| -> Result<DataType> {
-        schema
-            .field_with_name(name)
-            .map(|f| f.data_type().clone())
-            .map_err(|_| {
-                let names: Vec<&str> = schema.fields().iter().map(|f| f.name().as_str()).collect();
-                Error::data(
-                    where_.to_string(),
-                    format!(
-                        "{role} column '{name}' not found; columns are: {}",
-                        names.join(", ")
-                    ),
-                )
-            })
+        schema.field_with_name(name).map(|f| f.data_type().clone()).map_err(|_| {
+            let names: Vec<&str> = schema.fields().iter().map(|f| f.name().as_str()).collect();
+            Error::data(
+                where_.to_string(),
+                format!("{role} column '{name}' not found; columns are: {}", names.join(", ")),
+            )
+        })
     };
     if let Some(id) = &spec.id {
         let t = find(id, "id")?;
@@ -199,10 +175,7 @@ fn resolve_columns(spec: &ReadSpec, schema: &SchemaRef, path: &Path) -> Result<V
     if let Some(w) = &spec.weights {
         let t = find(w, "weights")?;
         if !is_numeric(&t) {
-            return Err(Error::data(
-                where_,
-                format!("weights column '{w}' has type {t}; weights must be numeric"),
-            ));
+            return Err(Error::data(where_, format!("weights column '{w}' has type {t}; weights must be numeric")));
         }
     }
     for c in &spec.categorical {
@@ -226,16 +199,15 @@ fn resolve_columns(spec: &ReadSpec, schema: &SchemaRef, path: &Path) -> Result<V
                 if spec.categorical.contains(f) {
                     return Err(Error::param(
                         "features",
-                        format!(
-                            "'{f}' is listed in both --features and --categorical; keep it in one"
-                        ),
+                        format!("'{f}' is listed in both --features and --categorical; keep it in one"),
                     ));
                 }
                 if !is_numeric(&t) {
                     let hint = if is_string_like(&t) {
                         format!("pass it with --categorical {f} to one-hot encode it, or leave it out of --features")
                     } else {
-                        "convert it to a number first (e.g. days since a date), or leave it out of --features".to_string()
+                        "convert it to a number first (e.g. days since a date), or leave it out of --features"
+                            .to_string()
                     };
                     return Err(Error::data(
                         where_,
@@ -276,11 +248,7 @@ pub fn read(spec: &ReadSpec) -> Result<RawTable> {
 
     let mut table = RawTable {
         files: Vec::with_capacity(paths.len()),
-        schema: first_schema
-            .fields()
-            .iter()
-            .map(|f| (f.name().clone(), f.data_type().to_string()))
-            .collect(),
+        schema: first_schema.fields().iter().map(|f| (f.name().clone(), f.data_type().to_string())).collect(),
         id: spec.id.clone(),
         numeric,
         categorical: spec.categorical.clone(),
@@ -294,14 +262,8 @@ pub fn read(spec: &ReadSpec) -> Result<RawTable> {
         let builder = open_builder(path, spec.batch_rows)?;
         let schema = builder.schema().clone();
         for name in &needed {
-            let want = first_schema
-                .field_with_name(name)
-                .map(|f| f.data_type().clone())
-                .ok();
-            let got = schema
-                .field_with_name(name)
-                .map(|f| f.data_type().clone())
-                .ok();
+            let want = first_schema.field_with_name(name).map(|f| f.data_type().clone()).ok();
+            let got = schema.field_with_name(name).map(|f| f.data_type().clone()).ok();
             if want != got {
                 return Err(Error::data(
                     path.display(),
@@ -314,18 +276,10 @@ pub fn read(spec: &ReadSpec) -> Result<RawTable> {
                 ));
             }
         }
-        let indices: Vec<usize> = needed
-            .iter()
-            .map(|n| schema.index_of(n).expect("checked above"))
-            .collect();
+        let indices: Vec<usize> = needed.iter().map(|n| schema.index_of(n).expect("checked above")).collect();
         let mask = ProjectionMask::roots(builder.parquet_schema(), indices);
-        let reader = builder
-            .with_projection(mask)
-            .build()
-            .map_err(|e| Error::parquet(path, e))?;
-        let bytes = std::fs::metadata(path)
-            .map_err(|e| Error::io(path, e))?
-            .len();
+        let reader = builder.with_projection(mask).build().map_err(|e| Error::parquet(path, e))?;
+        let bytes = std::fs::metadata(path).map_err(|e| Error::io(path, e))?.len();
         let file_start = next_row;
         for batch in reader {
             let batch = batch.map_err(|e| Error::parquet(path, e))?;
@@ -333,25 +287,11 @@ pub fn read(spec: &ReadSpec) -> Result<RawTable> {
             if rows == 0 {
                 continue;
             }
-            let ctx = BatchContext {
-                path,
-                first_row: next_row,
-            };
-            let column = |name: &str| {
-                batch
-                    .column_by_name(name)
-                    .expect("projected column")
-                    .clone()
-            };
+            let ctx = BatchContext { path, first_row: next_row };
+            let column = |name: &str| batch.column_by_name(name).expect("projected column").clone();
             let numeric_values = numeric_rows(&table.numeric, &column, rows, &ctx)?;
-            let codes = categorical_codes(
-                &table.categorical,
-                &column,
-                rows,
-                &mut level_index,
-                &mut table.levels,
-                &ctx,
-            )?;
+            let codes =
+                categorical_codes(&table.categorical, &column, rows, &mut level_index, &mut table.levels, &ctx)?;
             let weights = match &spec.weights {
                 Some(w) => Some(weight_values(w, &column(w), &ctx)?),
                 None => None,
@@ -360,17 +300,11 @@ pub fn read(spec: &ReadSpec) -> Result<RawTable> {
                 Some(id) => {
                     let ids = column(id);
                     if let Some(bad) = (0..rows).find(|&i| ids.is_null(i)) {
-                        return Err(ctx.error(
-                            id,
-                            bad,
-                            "is null; every row needs an id (filter those rows out first)",
-                        ));
+                        return Err(ctx.error(id, bad, "is null; every row needs an id (filter those rows out first)"));
                     }
                     ids
                 }
-                None => Arc::new(UInt64Array::from_iter_values(
-                    next_row as u64..(next_row + rows) as u64,
-                )) as ArrayRef,
+                None => Arc::new(UInt64Array::from_iter_values(next_row as u64..(next_row + rows) as u64)) as ArrayRef,
             };
             table.batches.push(RawBatch {
                 first_row: next_row,
@@ -382,11 +316,7 @@ pub fn read(spec: &ReadSpec) -> Result<RawTable> {
             });
             next_row += rows;
         }
-        table.files.push(InputFile {
-            path: path.display().to_string(),
-            bytes,
-            rows: (next_row - file_start) as u64,
-        });
+        table.files.push(InputFile { path: path.display().to_string(), bytes, rows: (next_row - file_start) as u64 });
     }
     if next_row == 0 {
         let names: Vec<String> = paths.iter().map(|p| p.display().to_string()).collect();
@@ -403,24 +333,14 @@ struct BatchContext<'a> {
 
 impl BatchContext<'_> {
     fn error(&self, column: &str, local_row: usize, what: &str) -> Error {
-        Error::data(
-            self.path.display(),
-            format!(
-                "column '{column}', row {}: value {what}",
-                self.first_row + local_row
-            ),
-        )
+        Error::data(self.path.display(), format!("column '{column}', row {}: value {what}", self.first_row + local_row))
     }
 }
 
 /// Casts a column to f32 (nulls → NaN), refusing ±inf and values beyond f32's range.
 fn f32_values(name: &str, array: &ArrayRef, ctx: &BatchContext) -> Result<Vec<f32>> {
-    let floats = cast(array, &DataType::Float32).map_err(|e| {
-        Error::data(
-            ctx.path.display(),
-            format!("column '{name}' cannot be read as numbers: {e}"),
-        )
-    })?;
+    let floats = cast(array, &DataType::Float32)
+        .map_err(|e| Error::data(ctx.path.display(), format!("column '{name}' cannot be read as numbers: {e}")))?;
     let floats = floats.as_primitive::<Float32Type>();
     let mut out = Vec::with_capacity(floats.len());
     for i in 0..floats.len() {
@@ -470,10 +390,7 @@ fn categorical_codes(
     let mut out = vec![u32::MAX; rows * d];
     for (j, name) in names.iter().enumerate() {
         let strings = cast(&column(name), &DataType::Utf8).map_err(|e| {
-            Error::data(
-                ctx.path.display(),
-                format!("categorical column '{name}' cannot be read as text: {e}"),
-            )
+            Error::data(ctx.path.display(), format!("categorical column '{name}' cannot be read as text: {e}"))
         })?;
         let strings = strings.as_string::<i32>();
         for i in 0..rows {
@@ -511,10 +428,7 @@ fn weight_values(name: &str, array: &ArrayRef, ctx: &BatchContext) -> Result<Vec
         return Err(ctx.error(
             name,
             bad,
-            &format!(
-                "{} is not a weight; weights must be finite and ≥ 0 (fill or drop those rows)",
-                values[bad]
-            ),
+            &format!("{} is not a weight; weights must be finite and ≥ 0 (fill or drop those rows)", values[bad]),
         ));
     }
     Ok(values)

@@ -31,21 +31,10 @@ impl AssignmentWriter {
             Field::new("distance", DataType::Float32, false),
         ]));
         let (path, file) = TempPath::create(target)?;
-        let props = WriterProperties::builder()
-            .set_compression(Compression::SNAPPY)
-            .build();
-        let writer = ArrowWriter::try_new(
-            BufWriter::with_capacity(1 << 20, file),
-            schema.clone(),
-            Some(props),
-        )
-        .map_err(|e| Error::parquet(target, e))?;
-        Ok(AssignmentWriter {
-            path,
-            writer,
-            schema,
-            rows: 0,
-        })
+        let props = WriterProperties::builder().set_compression(Compression::SNAPPY).build();
+        let writer = ArrowWriter::try_new(BufWriter::with_capacity(1 << 20, file), schema.clone(), Some(props))
+            .map_err(|e| Error::parquet(target, e))?;
+        Ok(AssignmentWriter { path, writer, schema, rows: 0 })
     }
 
     /// Appends one chunk of rows.
@@ -72,24 +61,17 @@ impl AssignmentWriter {
     /// Closes the Parquet file and syncs it; [`Staged::commit`] moves it into place.
     pub fn finish(self) -> Result<Staged> {
         let target = self.path.target().to_path_buf();
-        let buffered = self
-            .writer
-            .into_inner()
-            .map_err(|e| Error::parquet(&target, e))?;
-        let file = buffered
-            .into_inner()
-            .map_err(|e| Error::io(&target, e.into_error()))?;
+        let buffered = self.writer.into_inner().map_err(|e| Error::parquet(&target, e))?;
+        let file = buffered.into_inner().map_err(|e| Error::io(&target, e.into_error()))?;
         self.path.stage(file)
     }
 
     fn write_error(&self, e: parquet::errors::ParquetError) -> Error {
         match e {
-            parquet::errors::ParquetError::External(inner) => {
-                match inner.downcast::<std::io::Error>() {
-                    Ok(io) => Error::io(self.path.target(), *io),
-                    Err(other) => Error::parquet(self.path.target(), other),
-                }
-            }
+            parquet::errors::ParquetError::External(inner) => match inner.downcast::<std::io::Error>() {
+                Ok(io) => Error::io(self.path.target(), *io),
+                Err(other) => Error::parquet(self.path.target(), other),
+            },
             other => Error::parquet(self.path.target(), other),
         }
     }

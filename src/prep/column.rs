@@ -78,9 +78,7 @@ impl NumericColumn {
             ));
         }
         values.sort_unstable_by(f64::total_cmp);
-        let clip = params
-            .clip
-            .map(|q| [quantile(&values, q), quantile(&values, 1.0 - q)]);
+        let clip = params.clip.map(|q| [quantile(&values, q), quantile(&values, 1.0 - q)]);
         if let Some([lo, hi]) = clip {
             values.iter_mut().for_each(|v| *v = v.clamp(lo, hi));
         }
@@ -97,8 +95,7 @@ impl NumericColumn {
             return Ok(Err(format!("constant (every value is {min})")));
         }
         let m = mean(&values);
-        let std =
-            (values.iter().map(|v| (v - m) * (v - m)).sum::<f64>() / values.len() as f64).sqrt();
+        let std = (values.iter().map(|v| (v - m) * (v - m)).sum::<f64>() / values.len() as f64).sqrt();
         let (center, scale) = match params.scale {
             ScaleKind::Zscore => (m, std),
             ScaleKind::Minmax => (min, max - min),
@@ -113,11 +110,7 @@ impl NumericColumn {
             log1p,
             clip,
             fill,
-            scaling: Scaling {
-                kind: params.scale,
-                center,
-                scale,
-            },
+            scaling: Scaling { kind: params.scale, center, scale },
             mean: m,
             std,
             min,
@@ -170,11 +163,7 @@ pub const NULL_LEVEL: &str = "(null)";
 
 impl CategoricalColumn {
     /// Fits categorical column `j`; `Err(reason)` when it has a single level.
-    pub fn fit(
-        table: &RawTable,
-        j: usize,
-        masks: &RowMasks,
-    ) -> std::result::Result<CategoricalColumn, String> {
+    pub fn fit(table: &RawTable, j: usize, masks: &RowMasks) -> std::result::Result<CategoricalColumn, String> {
         let d = table.categorical.len();
         let levels = &table.levels[j];
         let mut counts = vec![0u64; levels.len()];
@@ -187,28 +176,16 @@ impl CategoricalColumn {
                 }
             }
         }
-        let mut seen: Vec<(String, u64)> = levels
-            .iter()
-            .cloned()
-            .zip(counts)
-            .filter(|(_, n)| *n > 0)
-            .collect();
+        let mut seen: Vec<(String, u64)> = levels.iter().cloned().zip(counts).filter(|(_, n)| *n > 0).collect();
         if nulls > 0 {
             seen.push((NULL_LEVEL.to_string(), nulls));
         }
         seen.sort();
         if seen.len() < 2 {
-            return Err(format!(
-                "constant (a single level: {})",
-                seen.first().map_or("none", |s| s.0.as_str())
-            ));
+            return Err(format!("constant (a single level: {})", seen.first().map_or("none", |s| s.0.as_str())));
         }
         let (levels, counts) = seen.into_iter().unzip();
-        Ok(CategoricalColumn {
-            name: table.categorical[j].clone(),
-            levels,
-            counts,
-        })
+        Ok(CategoricalColumn { name: table.categorical[j].clone(), levels, counts })
     }
 
     /// Number of one-hot columns.
@@ -218,19 +195,13 @@ impl CategoricalColumn {
 
     /// `name=level` for each one-hot column.
     pub fn onehot_names(&self) -> Vec<String> {
-        self.levels
-            .iter()
-            .map(|l| format!("{}={l}", self.name))
-            .collect()
+        self.levels.iter().map(|l| format!("{}={l}", self.name)).collect()
     }
 
     /// For each reader code (index into `reader_levels`), its one-hot column, if any
     /// (a level unseen in training has none and encodes as all zeros).
     pub fn code_map(&self, reader_levels: &[String]) -> Vec<Option<usize>> {
-        reader_levels
-            .iter()
-            .map(|l| self.levels.iter().position(|x| x == l))
-            .collect()
+        reader_levels.iter().map(|l| self.levels.iter().position(|x| x == l)).collect()
     }
 
     /// One-hot column of the null level, if nulls were seen in training.
@@ -272,11 +243,7 @@ mod tests {
             log1p: true,
             clip: None,
             fill: 0.0,
-            scaling: Scaling {
-                kind: ScaleKind::Zscore,
-                center: 2.0,
-                scale: 0.5,
-            },
+            scaling: Scaling { kind: ScaleKind::Zscore, center: 2.0, scale: 0.5 },
             mean: 2.0,
             std: 0.5,
             min: 0.0,

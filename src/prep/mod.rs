@@ -63,19 +63,13 @@ impl PrepParams {
     pub fn validate(&self, numeric: &[String]) -> Result<()> {
         if let Some(q) = self.clip {
             if !(0.0..0.5).contains(&q) {
-                return Err(Error::param(
-                    "clip",
-                    format!("{q} is not a quantile in [0, 0.5); try 0.01"),
-                ));
+                return Err(Error::param("clip", format!("{q} is not a quantile in [0, 0.5); try 0.01")));
             }
         }
         if let Some(c) = self.log1p.iter().find(|c| !numeric.contains(c)) {
             return Err(Error::param(
                 "log1p",
-                format!(
-                    "'{c}' is not one of the numeric features ({})",
-                    numeric.join(", ")
-                ),
+                format!("'{c}' is not one of the numeric features ({})", numeric.join(", ")),
             ));
         }
         Ok(())
@@ -107,12 +101,7 @@ pub struct Prepared {
 
 impl Prep {
     /// Fits the prep on the rows `masks` keeps. Warnings (dropped columns) go to `warn`.
-    pub fn fit(
-        table: &RawTable,
-        params: &PrepParams,
-        masks: &RowMasks,
-        warn: &mut dyn FnMut(String),
-    ) -> Result<Prep> {
+    pub fn fit(table: &RawTable, params: &PrepParams, masks: &RowMasks, warn: &mut dyn FnMut(String)) -> Result<Prep> {
         params.validate(&table.numeric)?;
         let mut numeric = Vec::new();
         let mut dropped = Vec::new();
@@ -121,10 +110,7 @@ impl Prep {
                 Ok(col) => numeric.push(col),
                 Err(reason) => {
                     warn(format!("column '{name}' dropped: {reason}"));
-                    dropped.push(DroppedColumn {
-                        name: name.clone(),
-                        reason,
-                    });
+                    dropped.push(DroppedColumn { name: name.clone(), reason });
                 }
             }
         }
@@ -134,10 +120,7 @@ impl Prep {
                 Ok(col) => categorical.push(col),
                 Err(reason) => {
                     warn(format!("column '{name}' dropped: {reason}"));
-                    dropped.push(DroppedColumn {
-                        name: name.clone(),
-                        reason,
-                    });
+                    dropped.push(DroppedColumn { name: name.clone(), reason });
                 }
             }
         }
@@ -147,12 +130,7 @@ impl Prep {
                 "every feature column is constant or empty; nothing is left to segment on",
             ));
         }
-        Ok(Prep {
-            impute: params.impute,
-            numeric,
-            categorical,
-            dropped,
-        })
+        Ok(Prep { impute: params.impute, numeric, categorical, dropped })
     }
 
     /// Names of the prepared columns: numeric names, then `column=level` per one-hot column.
@@ -173,11 +151,8 @@ impl Prep {
     pub fn apply(&self, table: RawTable, masks: &RowMasks) -> Result<Prepared> {
         let rows_read = table.rows();
         let dim = self.dim();
-        let numeric_index = self
-            .numeric
-            .iter()
-            .map(|c| column_index(&table.numeric, &c.name, &table))
-            .collect::<Result<Vec<_>>>()?;
+        let numeric_index =
+            self.numeric.iter().map(|c| column_index(&table.numeric, &c.name, &table)).collect::<Result<Vec<_>>>()?;
         let categorical_maps = self
             .categorical
             .iter()
@@ -187,12 +162,7 @@ impl Prep {
             })
             .collect::<Result<Vec<_>>>()?;
         let files: Vec<String> = table.files.iter().map(|f| f.path.clone()).collect();
-        let RawTable {
-            batches,
-            numeric: raw_numeric,
-            categorical: raw_categorical,
-            ..
-        } = table;
+        let RawTable { batches, numeric: raw_numeric, categorical: raw_categorical, .. } = table;
         let (d_num, d_cat) = (raw_numeric.len(), raw_categorical.len());
 
         let results: Vec<Option<(Chunk, ArrayRef)>> = batches
@@ -211,11 +181,7 @@ impl Prep {
                         let v = col.transform(raw[j]).map_err(|what| {
                             Error::data(
                                 &files[batch.file],
-                                format!(
-                                    "column '{}', row {}: {what}",
-                                    col.name,
-                                    batch.first_row + i
-                                ),
+                                format!("column '{}', row {}: {what}", col.name, batch.first_row + i),
                             )
                         })?;
                         values.push(v);
@@ -226,9 +192,7 @@ impl Prep {
                             u32::MAX => col.null_column(),
                             code => map.get(code as usize).copied().flatten(),
                         };
-                        values.extend(
-                            (0..col.width()).map(|l| if Some(l) == hot { 1.0 } else { 0.0 }),
-                        );
+                        values.extend((0..col.width()).map(|l| if Some(l) == hot { 1.0 } else { 0.0 }));
                     }
                     if let (Some(w), Some(src)) = (weights.as_mut(), batch.weights.as_ref()) {
                         w.push(src[i]);
@@ -266,9 +230,7 @@ impl Prep {
     pub fn from_original_units(&self, point: &[f64]) -> std::result::Result<Vec<f32>, String> {
         let mut out: Vec<f32> = point.iter().map(|&v| v as f32).collect();
         for (j, col) in self.numeric.iter().enumerate() {
-            out[j] = col
-                .transform(point[j] as f32)
-                .map_err(|e| format!("{}: {e}", col.name))?;
+            out[j] = col.transform(point[j] as f32).map_err(|e| format!("{}: {e}", col.name))?;
         }
         Ok(out)
     }
@@ -288,8 +250,7 @@ fn filter_ids(batch: &RawBatch, keep: &[bool]) -> Result<ArrayRef> {
         return Ok(batch.ids.clone());
     }
     let mask = BooleanArray::from(keep.to_vec());
-    arrow::compute::filter(&batch.ids, &mask)
-        .map_err(|e| Error::Internal(format!("filtering ids: {e}")))
+    arrow::compute::filter(&batch.ids, &mask).map_err(|e| Error::Internal(format!("filtering ids: {e}")))
 }
 
 /// Refuses prepared values so large that squared distances would overflow f32.

@@ -26,26 +26,15 @@ enum IdKey {
 fn id_keys(ids: &ArrayRef) -> Result<Vec<IdKey>> {
     let err = |e: arrow::error::ArrowError| Error::Internal(format!("reading ids: {e}"));
     Ok(match ids.data_type() {
-        DataType::UInt64 => ids
-            .as_primitive::<UInt64Type>()
-            .values()
-            .iter()
-            .map(|&v| IdKey::Int(v as i128))
-            .collect(),
+        DataType::UInt64 => ids.as_primitive::<UInt64Type>().values().iter().map(|&v| IdKey::Int(v as i128)).collect(),
         t if t.is_integer() => {
             let ints = arrow::compute::cast(ids, &DataType::Int64).map_err(err)?;
-            ints.as_primitive::<Int64Type>()
-                .values()
-                .iter()
-                .map(|&v| IdKey::Int(v as i128))
-                .collect()
+            ints.as_primitive::<Int64Type>().values().iter().map(|&v| IdKey::Int(v as i128)).collect()
         }
         _ => {
             let text = arrow::compute::cast(ids, &DataType::Utf8).map_err(err)?;
             let text = text.as_string::<i32>();
-            (0..text.len())
-                .map(|i| IdKey::Text(text.value(i).into()))
-                .collect()
+            (0..text.len()).map(|i| IdKey::Text(text.value(i).into())).collect()
         }
     })
 }
@@ -69,12 +58,7 @@ pub fn row_masks(table: &RawTable, impute: Impute, duplicates: Duplicates) -> Re
     let mut dropped_duplicate = 0;
     match (&table.id, duplicates) {
         (_, Duplicates::Allow) => {}
-        (None, Duplicates::KeepFirst) => {
-            return Err(Error::param(
-                "dedup",
-                "needs an id column to compare; give --id",
-            ))
-        }
+        (None, Duplicates::KeepFirst) => return Err(Error::param("dedup", "needs an id column to compare; give --id")),
         (None, Duplicates::Refuse) => {}
         (Some(id_name), _) => {
             let mut first_seen: HashMap<IdKey, usize> = HashMap::new();
@@ -114,9 +98,5 @@ pub fn row_masks(table: &RawTable, impute: Impute, duplicates: Duplicates) -> Re
             }
         }
     }
-    Ok(RowMasks {
-        keep,
-        dropped_missing,
-        dropped_duplicate,
-    })
+    Ok(RowMasks { keep, dropped_missing, dropped_duplicate })
 }

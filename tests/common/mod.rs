@@ -11,8 +11,7 @@ use parquet::arrow::ArrowWriter;
 
 /// Writes `columns` as one Parquet file.
 pub fn write_parquet(path: &Path, columns: Vec<(&str, ArrayRef)>) {
-    let batch =
-        RecordBatch::try_from_iter(columns.into_iter().map(|(n, a)| (n.to_string(), a))).unwrap();
+    let batch = RecordBatch::try_from_iter(columns.into_iter().map(|(n, a)| (n.to_string(), a))).unwrap();
     let file = std::fs::File::create(path).unwrap();
     let mut w = ArrowWriter::try_new(file, batch.schema(), None).unwrap();
     w.write(&batch).unwrap();
@@ -26,8 +25,16 @@ pub fn arr<A: arrow::array::Array + 'static>(a: A) -> ArrayRef {
 
 /// Runs the custseg binary.
 pub fn custseg(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_custseg")).args(args).output().expect("custseg runs")
+}
+
+/// Runs the custseg binary with the Vulkan loader pointed at no driver, so no GPU adapter
+/// exists (as on a machine without one).
+pub fn custseg_without_gpu(args: &[&str]) -> Output {
     Command::new(env!("CARGO_BIN_EXE_custseg"))
         .args(args)
+        .env("VK_ICD_FILENAMES", "/nonexistent.json")
+        .env("VK_DRIVER_FILES", "/nonexistent.json")
         .output()
         .expect("custseg runs")
 }
@@ -56,11 +63,7 @@ pub fn data_dir(test: &str) -> Option<PathBuf> {
 pub fn read_table(path: &Path) -> Vec<Vec<f64>> {
     let bytes = std::fs::read(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
     let text = if path.extension().is_some_and(|e| e == "gz") {
-        let out = Command::new("gzip")
-            .arg("-dc")
-            .arg(path)
-            .output()
-            .expect("gzip available");
+        let out = Command::new("gzip").arg("-dc").arg(path).output().expect("gzip available");
         String::from_utf8(out.stdout).unwrap()
     } else {
         String::from_utf8(bytes).unwrap()

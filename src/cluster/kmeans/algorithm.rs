@@ -46,10 +46,7 @@ pub fn fit(
 ) -> Result<KMeansFit> {
     params.validate(data.rows(), data.dim())?;
     if data.total_weight() <= 0.0 {
-        return Err(Error::data(
-            "--weights",
-            "every row has weight 0; give some rows a positive weight",
-        ));
+        return Err(Error::data("--weights", "every row has weight 0; give some rows a positive weight"));
     }
     let tol = params.tol * data.mean_variance();
     let mut best: Option<KMeansFit> = None;
@@ -60,15 +57,7 @@ pub fn fit(
             Init::Random => init::random_rows(data, params.k, &mut rng),
             Init::Centres(c) => c.clone(),
         };
-        let mut result = lloyd(
-            backend,
-            data,
-            start,
-            params.max_iter,
-            tol,
-            run,
-            on_iteration,
-        )?;
+        let mut result = lloyd(backend, data, start, params.max_iter, tol, run, on_iteration)?;
         result.best_run = run;
         if best.as_ref().is_none_or(|b| result.inertia < b.inertia) {
             best = Some(result);
@@ -95,18 +84,11 @@ fn lloyd(
         let mut stats = backend.lloyd_pass(data, &centres, &mut labels)?;
         iterations = iteration;
         let mut fallback = centres.clone();
-        reseeded +=
-            reseed_empty_clusters(backend, data, &centres, &labels, &mut stats, &mut fallback)?;
+        reseeded += reseed_empty_clusters(backend, data, &centres, &labels, &mut stats, &mut fallback)?;
         let next = weighted_means(&stats, &fallback);
         let shift = squared_shift(&centres, &next);
         centres = next;
-        on_iteration(&IterationReport {
-            run,
-            iteration,
-            inertia: stats.inertia,
-            changed: stats.changed,
-            shift,
-        });
+        on_iteration(&IterationReport { run, iteration, inertia: stats.inertia, changed: stats.changed, shift });
         if stats.changed == 0 || shift <= tol {
             converged = true;
             break;
@@ -143,10 +125,10 @@ fn reseed_empty_clusters(
     }
     let dim = stats.dim;
     let far = backend.farthest_rows(data, centres, labels, empty.len())?;
-    for (&cluster, &row) in empty.iter().zip(&far) {
+    for (&cluster, &(row, old)) in empty.iter().zip(&far) {
         let x = data.row(row);
         let w = data.weight(row) as f64;
-        let old = labels.get(data, row) as usize;
+        let old = old as usize;
         for (j, &v) in x.iter().enumerate() {
             stats.sums[old * dim + j] -= w * v as f64;
             stats.sums[cluster * dim + j] = w * v as f64;
@@ -177,11 +159,7 @@ fn weighted_means(stats: &LloydStats, fallback: &Centres) -> Centres {
 
 /// Σ over clusters of ‖old − new‖², in f64.
 fn squared_shift(old: &Centres, new: &Centres) -> f64 {
-    old.values
-        .iter()
-        .zip(&new.values)
-        .map(|(&a, &b)| (a as f64 - b as f64).powi(2))
-        .sum()
+    old.values.iter().zip(&new.values).map(|(&a, &b)| (a as f64 - b as f64).powi(2)).sum()
 }
 
 #[cfg(test)]
@@ -196,12 +174,7 @@ mod tests {
     #[test]
     fn zero_weight_rows_never_make_nan_centres() {
         let data = Dataset::from_rows(&[0.0, 1.0, 5.0, 6.0], 1, Some(&[0.0, 1.0, 1.0, 0.0]), 2);
-        let params = KMeansParams {
-            k: 4,
-            init: Init::Random,
-            seed: 3,
-            ..KMeansParams::new(4)
-        };
+        let params = KMeansParams { k: 4, init: Init::Random, seed: 3, ..KMeansParams::new(4) };
         let result = fit_quiet(&data, &params);
         assert!(result.centres.values.iter().all(|v| v.is_finite()));
     }
@@ -219,23 +192,8 @@ mod tests {
         let mut rng = Rng::new(11);
         let rows: Vec<f32> = (0..600).map(|_| rng.normal() as f32).collect();
         let data = Dataset::from_rows(&rows, 3, None, 64);
-        let one = fit_quiet(
-            &data,
-            &KMeansParams {
-                k: 8,
-                seed: 1,
-                ..KMeansParams::new(8)
-            },
-        );
-        let five = fit_quiet(
-            &data,
-            &KMeansParams {
-                k: 8,
-                seed: 1,
-                n_init: 5,
-                ..KMeansParams::new(8)
-            },
-        );
+        let one = fit_quiet(&data, &KMeansParams { k: 8, seed: 1, ..KMeansParams::new(8) });
+        let five = fit_quiet(&data, &KMeansParams { k: 8, seed: 1, n_init: 5, ..KMeansParams::new(8) });
         assert!(five.inertia <= one.inertia);
     }
 }

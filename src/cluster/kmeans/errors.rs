@@ -16,12 +16,7 @@ pub enum KMeansError {
     #[error(
         "invalid parameter --init-centroids: expected {expected_k} centres of {expected_dim} features, got {got_k} × {got_dim}"
     )]
-    InitShape {
-        expected_k: usize,
-        expected_dim: usize,
-        got_k: usize,
-        got_dim: usize,
-    },
+    InitShape { expected_k: usize, expected_dim: usize, got_k: usize, got_dim: usize },
     #[error("invalid parameter --init-centroids: centre {centre} has a missing or non-finite value; give every feature a finite value")]
     InitNotFinite { centre: usize },
 }

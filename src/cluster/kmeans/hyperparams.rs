@@ -30,14 +30,7 @@ pub struct KMeansParams {
 impl KMeansParams {
     /// Defaults as scikit-learn's `KMeans(n_clusters=k)`: k-means++, one run, 300 iterations, tol 1e-4.
     pub fn new(k: usize) -> Self {
-        KMeansParams {
-            k,
-            init: Init::KMeansPlusPlus,
-            n_init: 1,
-            max_iter: 300,
-            tol: 1e-4,
-            seed: 0,
-        }
+        KMeansParams { k, init: Init::KMeansPlusPlus, n_init: 1, max_iter: 300, tol: 1e-4, seed: 0 }
     }
 
     /// Checks the parameters against data of `rows × dim`.
@@ -88,27 +81,15 @@ mod tests {
     #[test]
     fn negative_or_nan_tol_is_refused() {
         for tol in [-1.0, f64::NAN, f64::INFINITY] {
-            let p = KMeansParams {
-                tol,
-                ..KMeansParams::new(2)
-            };
-            assert!(matches!(
-                p.validate(5, 1),
-                Err(KMeansError::InvalidTol { .. })
-            ));
+            let p = KMeansParams { tol, ..KMeansParams::new(2) };
+            assert!(matches!(p.validate(5, 1), Err(KMeansError::InvalidTol { .. })));
         }
     }
 
     #[test]
     fn given_centres_must_match_k_and_dim() {
-        let p = KMeansParams {
-            init: Init::Centres(Centres::new(2, 3, vec![0.0; 6])),
-            ..KMeansParams::new(2)
-        };
+        let p = KMeansParams { init: Init::Centres(Centres::new(2, 3, vec![0.0; 6])), ..KMeansParams::new(2) };
         assert!(p.validate(5, 3).is_ok());
-        assert!(matches!(
-            p.validate(5, 2),
-            Err(KMeansError::InitShape { .. })
-        ));
+        assert!(matches!(p.validate(5, 2), Err(KMeansError::InitShape { .. })));
     }
 }

@@ -10,23 +10,14 @@ use crate::rng::Rng;
 /// Greedy k-means++ (Arthur & Vassilvitskii 2007, scikit-learn's variant): the first centre
 /// is a row drawn with probability ∝ weight; each next one is the best, by total potential
 /// Σ w·min‖x − c‖², of `2 + ⌊ln k⌋` rows drawn with probability ∝ w·D(x)².
-pub fn kmeans_plus_plus(
-    backend: &dyn Backend,
-    data: &Dataset,
-    k: usize,
-    rng: &mut Rng,
-) -> Result<Centres> {
+pub fn kmeans_plus_plus(backend: &dyn Backend, data: &Dataset, k: usize, rng: &mut Rng) -> Result<Centres> {
     let dim = data.dim();
     let trials = 2 + (k as f64).ln().floor() as usize;
     let mut values = Vec::with_capacity(k * dim);
 
     let first = weighted_row(data, rng.uniform() * data.total_weight());
     values.extend_from_slice(data.row(first));
-    let mut min_sq: RowValues = data
-        .chunks()
-        .iter()
-        .map(|c| vec![f32::INFINITY; c.rows(dim)])
-        .collect();
+    let mut min_sq: RowValues = data.chunks().iter().map(|c| vec![f32::INFINITY; c.rows(dim)]).collect();
     backend.update_min_sq_dist(data, data.row(first), &mut min_sq)?;
     let mut potential = total_potential(data, &min_sq);
 
@@ -70,12 +61,7 @@ fn total_potential(data: &Dataset, min_sq: &RowValues) -> f64 {
     data.chunks()
         .iter()
         .zip(min_sq)
-        .map(|(chunk, mins)| {
-            mins.iter()
-                .enumerate()
-                .map(|(i, &m)| chunk.weight(i) as f64 * m as f64)
-                .sum::<f64>()
-        })
+        .map(|(chunk, mins)| mins.iter().enumerate().map(|(i, &m)| chunk.weight(i) as f64 * m as f64).sum::<f64>())
         .sum()
 }
 
@@ -133,9 +119,7 @@ mod tests {
         }
         let data = Dataset::from_rows(&rows, 2, None, 16);
         let centres = kmeans_plus_plus(&CpuBackend, &data, 4, &mut Rng::new(5)).unwrap();
-        let mut groups: Vec<i32> = (0..4)
-            .map(|c| (centres.centre(c)[0] / 100.0).round() as i32)
-            .collect();
+        let mut groups: Vec<i32> = (0..4).map(|c| (centres.centre(c)[0] / 100.0).round() as i32).collect();
         groups.sort();
         assert_eq!(groups, vec![0, 1, 2, 3]);
     }
@@ -157,9 +141,6 @@ mod tests {
         let vals: RowValues = vec![vec![1.0, 0.0, 2.0], vec![1.0]];
         // cumsum = [1, 1, 3, 4]
         let mut targets = [0.5, 1.0, 3.5, 2.0, 9.0];
-        assert_eq!(
-            search_cumulative(&data, &vals, &mut targets),
-            vec![0, 0, 3, 2, 3]
-        );
+        assert_eq!(search_cumulative(&data, &vals, &mut targets), vec![0, 0, 3, 2, 3]);
     }
 }

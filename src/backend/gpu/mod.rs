@@ -1,0 +1,541 @@
+//! The GPU backend: the same passes as the CPU backend, as WGSL compute shaders through wgpu.
+//!
+//! Rows are uploaded once and stay on the device between passes, split into chunks that
+//! fit one storage binding. Per Lloyd pass only the centres go up and only the
+//! k×(dim+3)+1 reduced statistics come back; labels stay on the device until the final
+//! assignment reads them back chunk by chunk. Reductions use per-block partials and a
+//! fixed-order Kahan sum (no float atomics), so a pass is deterministic on a given device;
+//! chunks merge in f64 on the host in order.
+
+pub mod context;
+pub mod shaders;
+
+use std::sync::Mutex;
+
+use wgpu::util::DeviceExt;
+
+use self::context::GpuContext;
+use self::shaders::{Params, MAX_DIM, WORKGROUP};
+use super::{AssignSink, Backend, BackendInfo, Centres, Labels, LloydStats, RowValues};
+use crate::backend::cpu::keep_farthest;
+use crate::data::Dataset;
+use crate::error::{Error, Result};
+
+/// Largest per-dispatch partials buffer (bytes), below every adapter's binding limit we target.
+const PARTIALS_BUDGET: u64 = 64 << 20;
+
+/// Rows of one device chunk and their buffers.
+struct DeviceChunk {
+    /// Global index of the first row.
+    start: usize,
+    rows: usize,
+    x: wgpu::Buffer,
+    w: wgpu::Buffer,
+    labels: wgpu::Buffer,
+    dist2: wgpu::Buffer,
+    changed: wgpu::Buffer,
+    min_sq: wgpu::Buffer,
+}
+
+/// The dataset currently on the device.
+struct Resident {
+    data_id: u64,
+    labels_id: u64,
+    chunks: Vec<DeviceChunk>,
+}
+
+/// Backend running every pass on a wgpu device.
+pub struct GpuBackend {
+    ctx: GpuContext,
+    resident: Mutex<Option<Resident>>,
+    /// Most rows per device chunk (also bounded by the adapter's binding size).
+    chunk_rows: usize,
+    /// Rows each statistics thread reduces (bounded so partials fit `PARTIALS_BUDGET`).
+    block_rows: usize,
+}
+
+impl GpuBackend {
+    /// A backend on an opened context.
+    pub fn new(ctx: GpuContext) -> Self {
+        GpuBackend { ctx, resident: Mutex::new(None), chunk_rows: usize::MAX, block_rows: 1024 }
+    }
+
+    /// Caps the rows per device chunk (tests force several chunks with a small value).
+    pub fn with_chunk_rows(mut self, rows: usize) -> Self {
+        self.chunk_rows = rows.max(1);
+        self
+    }
+
+    /// Sets the rows each statistics thread reduces.
+    pub fn with_block_rows(mut self, rows: usize) -> Self {
+        self.block_rows = rows.max(1);
+        self
+    }
+
+    /// The opened device.
+    pub fn context(&self) -> &GpuContext {
+        &self.ctx
+    }
+
+    fn device(&self) -> &wgpu::Device {
+        &self.ctx.device
+    }
+
+    /// Rows per device chunk for `dim` columns.
+    fn rows_per_chunk(&self, dim: usize) -> usize {
+        let binding = self.ctx.limits.max_storage_buffer_binding_size.min(self.ctx.limits.max_buffer_size);
+        let by_limit = (binding / (dim as u64 * 4)).max(1) as usize;
+        // Keep the 2-D dispatch within 65,535 × 65,535 workgroups.
+        by_limit.min(self.chunk_rows).min(1 << 30)
+    }
+
+    /// Runs `f` inside validation and out-of-memory error scopes; an error becomes [`Error::Gpu`].
+    fn checked<T>(&self, what: &str, f: impl FnOnce() -> Result<T>) -> Result<T> {
+        let oom = self.device().push_error_scope(wgpu::ErrorFilter::OutOfMemory);
+        let validation = self.device().push_error_scope(wgpu::ErrorFilter::Validation);
+        let result = f();
+        let v = pollster::block_on(validation.pop());
+        let o = pollster::block_on(oom.pop());
+        if let Some(e) = v.or(o) {
+            return Err(Error::Gpu(format!("{what} on {}: {e}", self.ctx.describe())));
+        }
+        result
+    }
+
+    fn storage_init(&self, label: &str, bytes: &[u8]) -> wgpu::Buffer {
+        self.device().create_buffer_init(&wgpu::util::BufferInitDescriptor {
+            label: Some(label),
+            contents: bytes,
+            usage: wgpu::BufferUsages::STORAGE | wgpu::BufferUsages::COPY_SRC | wgpu::BufferUsages::COPY_DST,
+        })
+    }
+
+    fn storage(&self, label: &str, bytes: u64) -> wgpu::Buffer {
+        self.device().create_buffer(&wgpu::BufferDescriptor {
+            label: Some(label),
+            size: bytes.max(4),
+            usage: wgpu::BufferUsages::STORAGE | wgpu::BufferUsages::COPY_SRC | wgpu::BufferUsages::COPY_DST,
+            mapped_at_creation: false,
+        })
+    }
+
+    fn uniform(&self, params: &Params) -> wgpu::Buffer {
+        self.device().create_buffer_init(&wgpu::util::BufferInitDescriptor {
+            label: Some("params"),
+            contents: bytemuck::bytes_of(params),
+            usage: wgpu::BufferUsages::UNIFORM,
+        })
+    }
+
+    /// Uploads `data` unless it is already on the device; starts fresh labels when
+    /// `labels_id` differs from the last run's.
+    fn ensure_resident(
+        &self,
+        data: &Dataset,
+        labels_id: Option<u64>,
+    ) -> Result<std::sync::MutexGuard<'_, Option<Resident>>> {
+        if data.dim() > MAX_DIM {
+            return Err(Error::param(
+                "backend",
+                format!("the GPU backend handles up to {MAX_DIM} features, not {}; use --backend cpu", data.dim()),
+            ));
+        }
+        let mut guard = self.resident.lock().map_err(|_| Error::Internal("GPU state poisoned".into()))?;
+        if guard.as_ref().is_none_or(|r| r.data_id != data.id()) {
+            *guard = None; // free the old copy first
+            let chunks = self.checked("uploading the rows", || self.upload(data))?;
+            *guard = Some(Resident { data_id: data.id(), labels_id: 0, chunks });
+        }
+        if let (Some(id), Some(resident)) = (labels_id, guard.as_mut()) {
+            if resident.labels_id != id {
+                for chunk in &resident.chunks {
+                    let none = vec![u32::MAX; chunk.rows];
+                    self.ctx.queue.write_buffer(&chunk.labels, 0, bytemuck::cast_slice(&none));
+                }
+                resident.labels_id = id;
+            }
+        }
+        Ok(guard)
+    }
+
+    /// Copies the rows into device chunks.
+    fn upload(&self, data: &Dataset) -> Result<Vec<DeviceChunk>> {
+        let dim = data.dim();
+        let per_chunk = self.rows_per_chunk(dim);
+        let mut out = Vec::new();
+        let mut values: Vec<f32> = Vec::new();
+        let mut weights: Vec<f32> = Vec::new();
+        let mut start = 0usize;
+        let flush = |values: &mut Vec<f32>, weights: &mut Vec<f32>, start: usize, out: &mut Vec<DeviceChunk>| {
+            let rows = weights.len();
+            if rows == 0 {
+                return;
+            }
+            out.push(DeviceChunk {
+                start,
+                rows,
+                x: self.storage_init("rows", bytemuck::cast_slice(values)),
+                w: self.storage_init("weights", bytemuck::cast_slice(weights)),
+                labels: self.storage_init("labels", bytemuck::cast_slice(&vec![u32::MAX; rows])),
+                dist2: self.storage("dist2", rows as u64 * 4),
+                changed: self.storage("changed", rows as u64 * 4),
+                min_sq: self.storage("min_sq", rows as u64 * 4),
+            });
+            values.clear();
+            weights.clear();
+        };
+        for chunk in data.chunks() {
+            for (i, row) in chunk.values.chunks_exact(dim).enumerate() {
+                values.extend_from_slice(row);
+                weights.push(chunk.weight(i));
+                if weights.len() == per_chunk {
+                    let rows = weights.len();
+                    flush(&mut values, &mut weights, start, &mut out);
+                    start += rows;
+                }
+            }
+        }
+        flush(&mut values, &mut weights, start, &mut out);
+        Ok(out)
+    }
+
+    /// 2-D workgroup counts and the thread stride for `threads` threads.
+    fn grid(&self, threads: usize) -> (u32, u32, u32) {
+        let groups = threads.div_ceil(WORKGROUP as usize).max(1);
+        let max = self.ctx.limits.max_compute_workgroups_per_dimension.max(1) as usize;
+        let x = groups.min(max);
+        let y = groups.div_ceil(x);
+        (x as u32, y as u32, x as u32 * WORKGROUP)
+    }
+
+    fn dispatch(
+        &self,
+        encoder: &mut wgpu::CommandEncoder,
+        pipeline: &wgpu::ComputePipeline,
+        mut params: Params,
+        threads: usize,
+        buffers: &[&wgpu::Buffer],
+    ) {
+        let (gx, gy, stride) = self.grid(threads);
+        params.stride = stride;
+        let uniform = self.uniform(&params);
+        let mut entries = vec![wgpu::BindGroupEntry { binding: 0, resource: uniform.as_entire_binding() }];
+        entries.extend(
+            buffers
+                .iter()
+                .enumerate()
+                .map(|(i, b)| wgpu::BindGroupEntry { binding: i as u32 + 1, resource: b.as_entire_binding() }),
+        );
+        let bind_group = self.device().create_bind_group(&wgpu::BindGroupDescriptor {
+            label: None,
+            layout: &pipeline.get_bind_group_layout(0),
+            entries: &entries,
+        });
+        let mut pass = encoder.begin_compute_pass(&wgpu::ComputePassDescriptor { label: None, timestamp_writes: None });
+        pass.set_pipeline(pipeline);
+        pass.set_bind_group(0, &bind_group, &[]);
+        pass.dispatch_workgroups(gx, gy, 1);
+    }
+
+    /// Copies `len` values of `buffer` (after the work in `encoder`) back to the host.
+    fn read_back<T: bytemuck::Pod>(
+        &self,
+        mut encoder: wgpu::CommandEncoder,
+        buffers: &[(&wgpu::Buffer, usize)],
+    ) -> Result<Vec<Vec<T>>> {
+        let size = std::mem::size_of::<T>() as u64;
+        let staging: Vec<wgpu::Buffer> = buffers
+            .iter()
+            .map(|(buffer, len)| {
+                let bytes = (*len as u64 * size).max(4);
+                let s = self.device().create_buffer(&wgpu::BufferDescriptor {
+                    label: Some("staging"),
+                    size: bytes,
+                    usage: wgpu::BufferUsages::MAP_READ | wgpu::BufferUsages::COPY_DST,
+                    mapped_at_creation: false,
+                });
+                encoder.copy_buffer_to_buffer(buffer, 0, &s, 0, bytes);
+                s
+            })
+            .collect();
+        self.ctx.queue.submit([encoder.finish()]);
+        for s in &staging {
+            s.map_async(wgpu::MapMode::Read, .., |_| {});
+        }
+        self.device()
+            .poll(wgpu::PollType::wait_indefinitely())
+            .map_err(|e| Error::Gpu(format!("waiting for {}: {e}", self.ctx.describe())))?;
+        let mut out = Vec::with_capacity(buffers.len());
+        for (s, (_, len)) in staging.iter().zip(buffers) {
+            let view = s.get_mapped_range(..).map_err(|e| Error::Gpu(format!("reading back: {e}")))?;
+            out.push(bytemuck::cast_slice::<u8, T>(&view)[..*len].to_vec());
+            drop(view);
+            s.unmap();
+        }
+        Ok(out)
+    }
+
+    fn encoder(&self) -> wgpu::CommandEncoder {
+        self.device().create_command_encoder(&wgpu::CommandEncoderDescriptor { label: None })
+    }
+
+    fn centre_buffers(&self, centres: &Centres) -> (wgpu::Buffer, wgpu::Buffer) {
+        let norms: Vec<f32> =
+            (0..centres.k).map(|c| super::cpu::sq_dist(centres.centre(c), &vec![0.0; centres.dim])).collect();
+        (
+            self.storage_init("centres", bytemuck::cast_slice(&centres.values)),
+            self.storage_init("norms", bytemuck::cast_slice(&norms)),
+        )
+    }
+
+    /// Rows per statistics block so that `blocks × accumulators` floats fit the budget.
+    fn block_rows_for(&self, rows: usize, accumulators: usize) -> usize {
+        let budget = PARTIALS_BUDGET.min(self.ctx.limits.max_storage_buffer_binding_size) / 4;
+        let max_blocks = (budget / accumulators as u64).max(1) as usize;
+        self.block_rows.max(rows.div_ceil(max_blocks))
+    }
+
+    /// Encodes assign + partials + reduce for one chunk; returns the reduced buffer and its length.
+    fn encode_lloyd(
+        &self,
+        encoder: &mut wgpu::CommandEncoder,
+        chunk: &DeviceChunk,
+        centres: &Centres,
+        bufs: &(wgpu::Buffer, wgpu::Buffer),
+    ) -> (wgpu::Buffer, usize) {
+        let (dim, k) = (centres.dim, centres.k);
+        let n_acc = k * (dim + 3) + 1;
+        let block_rows = self.block_rows_for(chunk.rows, n_acc);
+        let n_blocks = chunk.rows.div_ceil(block_rows);
+        let params = Params {
+            rows: chunk.rows as u32,
+            dim: dim as u32,
+            k: k as u32,
+            rows_per_block: block_rows as u32,
+            n_blocks: n_blocks as u32,
+            stride: 0,
+            n_acc: n_acc as u32,
+            _pad: 0,
+        };
+        let p = &self.ctx.pipelines;
+        self.dispatch(
+            encoder,
+            &p.assign,
+            params,
+            chunk.rows,
+            &[&chunk.x, &bufs.0, &bufs.1, &chunk.labels, &chunk.dist2, &chunk.changed],
+        );
+        let partial = self.storage("partials", (n_blocks * n_acc) as u64 * 4);
+        self.dispatch(
+            encoder,
+            &p.partials,
+            params,
+            n_blocks * n_acc,
+            &[&chunk.x, &chunk.w, &chunk.labels, &chunk.dist2, &chunk.changed, &partial],
+        );
+        let reduced = self.storage("reduced", (2 * n_acc) as u64 * 4);
+        self.dispatch(encoder, &p.reduce, params, n_acc, &[&partial, &reduced]);
+        (reduced, n_acc)
+    }
+}
+
+/// Kahan pair (sum, compensation) → f64.
+fn compensated(pair: &[f32]) -> f64 {
+    pair[0] as f64 - pair[1] as f64
+}
+
+impl Backend for GpuBackend {
+    fn info(&self) -> BackendInfo {
+        BackendInfo { backend: "gpu".into(), device: self.ctx.describe() }
+    }
+
+    fn lloyd_pass(&self, data: &Dataset, centres: &Centres, labels: &mut Labels) -> Result<LloydStats> {
+        let guard = self.ensure_resident(data, Some(labels.id))?;
+        let resident = guard.as_ref().expect("resident after ensure_resident");
+        let (k, dim) = (centres.k, centres.dim);
+        let width = dim + 3;
+        let mut total = LloydStats::zeros(k, dim);
+        self.checked("a Lloyd pass", || {
+            let bufs = self.centre_buffers(centres);
+            for chunk in &resident.chunks {
+                let mut encoder = self.encoder();
+                let (reduced, n_acc) = self.encode_lloyd(&mut encoder, chunk, centres, &bufs);
+                let values = self.read_back::<f32>(encoder, &[(&reduced, 2 * n_acc)])?.remove(0);
+                let mut part = LloydStats::zeros(k, dim);
+                for c in 0..k {
+                    let acc = |j: usize| compensated(&values[2 * (c * width + j)..]);
+                    for j in 0..dim {
+                        part.sums[c * dim + j] = acc(j);
+                    }
+                    part.weights[c] = acc(dim);
+                    part.inertia += acc(dim + 1);
+                    part.counts[c] = acc(dim + 2).round() as u64;
+                }
+                part.changed = compensated(&values[2 * k * width..]).round() as u64;
+                if part.counts.iter().sum::<u64>() != chunk.rows as u64 {
+                    return Err(Error::Gpu(format!(
+                        "a Lloyd pass on {} returned counts for {} of {} rows; the result was not computed",
+                        self.ctx.describe(),
+                        part.counts.iter().sum::<u64>(),
+                        chunk.rows
+                    )));
+                }
+                total.merge(&part);
+            }
+            Ok(())
+        })?;
+        Ok(total)
+    }
+
+    fn assign(&self, data: &Dataset, centres: &Centres, sink: &mut AssignSink) -> Result<()> {
+        let guard = self.ensure_resident(data, None)?;
+        let resident = guard.as_ref().expect("resident after ensure_resident");
+        let dim = data.dim();
+        let host_chunks = data.chunks();
+        let mut host = 0usize;
+        let mut labels_buf: Vec<u32> = Vec::new();
+        let mut dist_buf: Vec<f32> = Vec::new();
+        let bufs = self.centre_buffers(centres);
+        for chunk in &resident.chunks {
+            let (labels, dist2) = self.checked("the assignment pass", || {
+                // NaN sentinels: a kernel that did not run cannot pass for a result.
+                self.ctx.queue.write_buffer(&chunk.dist2, 0, bytemuck::cast_slice(&vec![f32::NAN; chunk.rows]));
+                let mut encoder = self.encoder();
+                let params =
+                    Params { rows: chunk.rows as u32, dim: dim as u32, k: centres.k as u32, ..Params::default() };
+                self.dispatch(
+                    &mut encoder,
+                    &self.ctx.pipelines.assign,
+                    params,
+                    chunk.rows,
+                    &[&chunk.x, &bufs.0, &bufs.1, &chunk.labels, &chunk.dist2, &chunk.changed],
+                );
+                let mut out =
+                    self.read_back::<u32>(encoder, &[(&chunk.labels, chunk.rows), (&chunk.dist2, chunk.rows)])?;
+                let dist2: Vec<f32> = bytemuck::cast_slice(&out.pop().expect("two buffers")).to_vec();
+                Ok((out.pop().expect("two buffers"), dist2))
+            })?;
+            if labels.iter().any(|&l| l as usize >= centres.k) || dist2.iter().any(|d| d.is_nan()) {
+                return Err(Error::Gpu(format!("the assignment pass on {} returned no result", self.ctx.describe())));
+            }
+            for (l, d) in labels.into_iter().zip(dist2) {
+                labels_buf.push(l);
+                dist_buf.push(d.max(0.0).sqrt());
+                if labels_buf.len() == host_chunks[host].rows(dim) {
+                    sink(host, &labels_buf, &dist_buf)?;
+                    labels_buf.clear();
+                    dist_buf.clear();
+                    host += 1;
+                }
+            }
+        }
+        Ok(())
+    }
+
+    fn farthest_rows(
+        &self,
+        data: &Dataset,
+        _centres: &Centres,
+        _labels: &Labels,
+        m: usize,
+    ) -> Result<Vec<(usize, u32)>> {
+        let guard = self.ensure_resident(data, None)?;
+        let resident = guard.as_ref().expect("resident after ensure_resident");
+        let mut candidates = Vec::new();
+        for chunk in &resident.chunks {
+            let mut out = self.checked("reading distances", || {
+                self.read_back::<u32>(self.encoder(), &[(&chunk.labels, chunk.rows), (&chunk.dist2, chunk.rows)])
+            })?;
+            let dist2: Vec<f32> = bytemuck::cast_slice(&out.pop().expect("two buffers")).to_vec();
+            let labels = out.pop().expect("two buffers");
+            let mut local: Vec<(f32, usize, u32)> =
+                dist2.into_iter().zip(labels).enumerate().map(|(i, (d, l))| (d, chunk.start + i, l)).collect();
+            keep_farthest(&mut local, m);
+            candidates.extend(local);
+        }
+        keep_farthest(&mut candidates, m);
+        Ok(candidates.into_iter().map(|(_, row, label)| (row, label)).collect())
+    }
+
+    fn update_min_sq_dist(&self, data: &Dataset, centre: &[f32], min_sq: &mut RowValues) -> Result<()> {
+        let guard = self.ensure_resident(data, None)?;
+        let resident = guard.as_ref().expect("resident after ensure_resident");
+        let flat: Vec<f32> = min_sq.concat();
+        let mut updated = Vec::with_capacity(flat.len());
+        self.checked("the k-means++ distance pass", || {
+            let centre_buf = self.storage_init("centre", bytemuck::cast_slice(centre));
+            for chunk in &resident.chunks {
+                self.ctx.queue.write_buffer(
+                    &chunk.min_sq,
+                    0,
+                    bytemuck::cast_slice(&flat[chunk.start..chunk.start + chunk.rows]),
+                );
+                let mut encoder = self.encoder();
+                let params = Params { rows: chunk.rows as u32, dim: data.dim() as u32, ..Params::default() };
+                self.dispatch(
+                    &mut encoder,
+                    &self.ctx.pipelines.min_dist,
+                    params,
+                    chunk.rows,
+                    &[&chunk.x, &centre_buf, &chunk.min_sq],
+                );
+                updated.extend(self.read_back::<f32>(encoder, &[(&chunk.min_sq, chunk.rows)])?.remove(0));
+            }
+            Ok(())
+        })?;
+        let mut offset = 0;
+        for values in min_sq.iter_mut() {
+            let len = values.len();
+            values.copy_from_slice(&updated[offset..offset + len]);
+            offset += len;
+        }
+        Ok(())
+    }
+
+    fn candidate_potentials(&self, data: &Dataset, candidates: &Centres, min_sq: &RowValues) -> Result<Vec<f64>> {
+        let guard = self.ensure_resident(data, None)?;
+        let resident = guard.as_ref().expect("resident after ensure_resident");
+        let flat: Vec<f32> = min_sq.concat();
+        let l = candidates.k;
+        let mut total = vec![0.0f64; l];
+        self.checked("the k-means++ potential pass", || {
+            let cand = self.storage_init("candidates", bytemuck::cast_slice(&candidates.values));
+            for chunk in &resident.chunks {
+                self.ctx.queue.write_buffer(
+                    &chunk.min_sq,
+                    0,
+                    bytemuck::cast_slice(&flat[chunk.start..chunk.start + chunk.rows]),
+                );
+                let block_rows = self.block_rows_for(chunk.rows, l);
+                let n_blocks = chunk.rows.div_ceil(block_rows);
+                let params = Params {
+                    rows: chunk.rows as u32,
+                    dim: data.dim() as u32,
+                    k: l as u32,
+                    rows_per_block: block_rows as u32,
+                    n_blocks: n_blocks as u32,
+                    stride: 0,
+                    n_acc: l as u32,
+                    _pad: 0,
+                };
+                let partial = self.storage("partials", (n_blocks * l) as u64 * 4);
+                let reduced = self.storage("reduced", (2 * l) as u64 * 4);
+                let mut encoder = self.encoder();
+                self.dispatch(
+                    &mut encoder,
+                    &self.ctx.pipelines.potentials,
+                    params,
+                    n_blocks * l,
+                    &[&chunk.x, &chunk.w, &cand, &chunk.min_sq, &partial],
+                );
+                self.dispatch(&mut encoder, &self.ctx.pipelines.reduce, params, l, &[&partial, &reduced]);
+                let values = self.read_back::<f32>(encoder, &[(&reduced, 2 * l)])?.remove(0);
+                for (i, t) in total.iter_mut().enumerate() {
+                    *t += compensated(&values[2 * i..]);
+                }
+            }
+            Ok(())
+        })?;
+        Ok(total)
+    }
+}

@@ -1,0 +1,171 @@
+//! The GPU backend: every shader validates with naga (no GPU needed), and every pass agrees
+//! with the CPU backend on the same data. Without an adapter these tests say SKIPPED; with
+//! CUSTSEG_REQUIRE_GPU=1 (as in CI, on Mesa's lavapipe) a missing adapter fails them.
+
+use custseg::backend::cpu::CpuBackend;
+use custseg::backend::gpu::context::GpuContext;
+use custseg::backend::gpu::shaders::{source, KERNELS};
+use custseg::backend::gpu::GpuBackend;
+use custseg::backend::{Backend, Centres, Labels, RowValues};
+use custseg::cluster::kmeans::{fit, random_rows, Init, KMeansParams};
+use custseg::data::Dataset;
+use custseg::rng::Rng;
+use custseg::synth::blobs;
+
+#[test]
+fn every_shader_parses_and_validates() {
+    assert!(!KERNELS.is_empty(), "the shader list is empty");
+    for (name, _) in KERNELS {
+        let module = naga::front::wgsl::parse_str(&source(name))
+            .unwrap_or_else(|e| panic!("{name}: {}", e.emit_to_string(&source(name))));
+        naga::valid::Validator::new(naga::valid::ValidationFlags::all(), naga::valid::Capabilities::empty())
+            .validate(&module)
+            .unwrap_or_else(|e| panic!("{name}: {e:?}"));
+    }
+}
+
+/// A GPU backend on any adapter (software ones included), or None with a loud SKIPPED.
+fn gpu(test: &str) -> Option<GpuBackend> {
+    match GpuContext::open(None, false) {
+        Ok(ctx) => Some(GpuBackend::new(ctx)),
+        Err(e) => {
+            if std::env::var("CUSTSEG_REQUIRE_GPU").is_ok_and(|v| v == "1") {
+                panic!("{test}: CUSTSEG_REQUIRE_GPU=1 but no GPU adapter: {e}");
+            }
+            eprintln!("SKIPPED {test}: no GPU adapter ({e}); install mesa-vulkan-drivers to run it");
+            None
+        }
+    }
+}
+
+fn labels_and_distances(backend: &dyn Backend, data: &Dataset, centres: &Centres) -> (Vec<u32>, Vec<f32>) {
+    let (mut labels, mut dists) = (Vec::new(), Vec::new());
+    backend
+        .assign(data, centres, &mut |_, l, d| {
+            labels.extend_from_slice(l);
+            dists.extend_from_slice(d);
+            Ok(())
+        })
+        .unwrap();
+    (labels, dists)
+}
+
+/// Labels equal except where the two nearest centres are (nearly) tied.
+fn assert_same_labels(data: &Dataset, centres: &Centres, cpu: &[u32], gpu: &[u32], case: &str) {
+    for (i, (&a, &b)) in cpu.iter().zip(gpu).enumerate() {
+        if a != b {
+            let x = data.row(i);
+            let d = |c: u32| custseg::backend::cpu::sq_dist(x, centres.centre(c as usize)) as f64;
+            assert!(
+                (d(a) - d(b)).abs() <= 1e-5 * (1.0 + d(a)),
+                "{case}: row {i}: cpu {a} ({}) gpu {b} ({})",
+                d(a),
+                d(b)
+            );
+        }
+    }
+}
+
+/// One Lloyd pass and the final assignment on both backends; stats must agree.
+fn compare_pass(gpu: &GpuBackend, data: &Dataset, centres: &Centres, case: &str) {
+    let mut cpu_labels = Labels::unassigned(data);
+    let mut gpu_labels = Labels::unassigned(data);
+    let c = CpuBackend.lloyd_pass(data, centres, &mut cpu_labels).unwrap();
+    let g = gpu.lloyd_pass(data, centres, &mut gpu_labels).unwrap();
+    let rel = |a: f64, b: f64| (a - b).abs() / a.abs().max(b.abs()).max(1e-12);
+    assert!(rel(c.inertia, g.inertia) <= 1e-5, "{case}: inertia cpu {} gpu {}", c.inertia, g.inertia);
+    assert_eq!(c.counts, g.counts, "{case}: counts");
+    assert_eq!(c.changed, g.changed, "{case}: changed");
+    for (i, (a, b)) in c.sums.iter().zip(&g.sums).enumerate() {
+        assert!((a - b).abs() <= 1e-4 * (1.0 + a.abs()), "{case}: sum {i}: cpu {a} gpu {b}");
+    }
+    for (a, b) in c.weights.iter().zip(&g.weights) {
+        assert!((a - b).abs() <= 1e-5 * (1.0 + a.abs()), "{case}: weights cpu {a} gpu {b}");
+    }
+    let again = gpu.lloyd_pass(data, centres, &mut gpu_labels).unwrap();
+    assert_eq!(again.changed, 0, "{case}: a second pass with the same centres changes nothing");
+    let (cl, cd) = labels_and_distances(&CpuBackend, data, centres);
+    let (gl, gd) = labels_and_distances(gpu, data, centres);
+    assert_same_labels(data, centres, &cl, &gl, case);
+    for (i, (a, b)) in cd.iter().zip(&gd).enumerate() {
+        if cl[i] == gl[i] {
+            assert!((a - b).abs() <= 1e-4 * (1.0 + a), "{case}: distance {i}: cpu {a} gpu {b}");
+        }
+    }
+}
+
+fn case(n: usize, d: usize, k: usize, seed: u64) -> (Dataset, Centres) {
+    let data = Dataset::from_rows(&blobs(n, d, k.max(2), seed), d, None, 300);
+    let centres = random_rows(&data, k, &mut Rng::new(seed + 1));
+    (data, centres)
+}
+
+#[test]
+fn lloyd_pass_agrees_with_cpu_on_awkward_shapes() {
+    let Some(gpu) = gpu("lloyd_pass_agrees_with_cpu_on_awkward_shapes") else { return };
+    for &(n, d, k) in &[(1_000, 5, 1), (257, 3, 7), (50, 2, 50), (3_000, 1, 4), (300, 300, 9), (2_000, 4, 1000)] {
+        let (data, centres) = case(n, d, k, (n + d + k) as u64);
+        compare_pass(&gpu, &data, &centres, &format!("n={n} d={d} k={k}"));
+    }
+}
+
+#[test]
+fn several_device_chunks_and_small_blocks_agree_with_cpu() {
+    let Some(gpu) = gpu("several_device_chunks_and_small_blocks_agree_with_cpu") else { return };
+    let gpu = gpu.with_chunk_rows(333).with_block_rows(17);
+    let (data, centres) = case(2_500, 6, 12, 3);
+    compare_pass(&gpu, &data, &centres, "chunked");
+}
+
+#[test]
+fn weights_and_duplicates_agree_with_cpu() {
+    let Some(gpu) = gpu("weights_and_duplicates_agree_with_cpu") else { return };
+    let mut rng = Rng::new(8);
+    let mut values = blobs(800, 3, 4, 9);
+    values.extend_from_within(..300); // duplicate points
+    let weights: Vec<f32> = (0..900).map(|_| rng.uniform() as f32 * 3.0).collect();
+    let data = Dataset::from_rows(&values, 3, Some(&weights), 128);
+    let centres = random_rows(&data, 5, &mut Rng::new(2));
+    compare_pass(&gpu, &data, &centres, "weighted");
+}
+
+#[test]
+fn full_fit_with_empty_clusters_agrees_with_cpu_and_repeats_exactly() {
+    let Some(gpu) = gpu("full_fit_with_empty_clusters_agrees_with_cpu_and_repeats_exactly") else { return };
+    let (data, _) = case(1_500, 4, 6, 5);
+    // Three centres far from every row: they are empty at the first pass and re-seeded.
+    let mut start = random_rows(&data, 6, &mut Rng::new(6)).values;
+    start[12..].iter_mut().for_each(|v| *v = 1e4);
+    let params = KMeansParams { init: Init::Centres(Centres::new(6, 4, start)), ..KMeansParams::new(6) };
+    let c = fit(&CpuBackend, &data, &params, &mut |_| {}).unwrap();
+    let g = fit(&gpu, &data, &params, &mut |_| {}).unwrap();
+    let g2 = fit(&gpu, &data, &params, &mut |_| {}).unwrap();
+    assert_eq!(g, g2, "same input, same GPU: same result");
+    assert!(c.reseeded >= 3 && g.reseeded >= 3);
+    assert!((c.inertia - g.inertia).abs() <= 1e-5 * c.inertia, "inertia cpu {} gpu {}", c.inertia, g.inertia);
+    for (a, b) in c.centres.values.iter().zip(&g.centres.values) {
+        assert!((a - b).abs() <= 1e-4 * (1.0 + a.abs()), "centres cpu {a} gpu {b}");
+    }
+}
+
+#[test]
+fn kmeans_plus_plus_passes_agree_with_cpu() {
+    let Some(gpu) = gpu("kmeans_plus_plus_passes_agree_with_cpu") else { return };
+    let (data, centres) = case(1_200, 5, 4, 12);
+    let mut cpu_min: RowValues = data.chunks().iter().map(|c| vec![f32::INFINITY; c.rows(5)]).collect();
+    let mut gpu_min = cpu_min.clone();
+    CpuBackend.update_min_sq_dist(&data, centres.centre(0), &mut cpu_min).unwrap();
+    gpu.update_min_sq_dist(&data, centres.centre(0), &mut gpu_min).unwrap();
+    for (a, b) in cpu_min.concat().iter().zip(gpu_min.concat()) {
+        assert!((a - b).abs() <= 1e-4 * (1.0 + a), "min_sq cpu {a} gpu {b}");
+    }
+    let c = CpuBackend.candidate_potentials(&data, &centres, &cpu_min).unwrap();
+    let g = gpu.candidate_potentials(&data, &centres, &gpu_min).unwrap();
+    for (a, b) in c.iter().zip(&g) {
+        assert!((a - b).abs() <= 1e-5 * a.abs().max(1.0), "potential cpu {a} gpu {b}");
+    }
+    let seeded_cpu =
+        fit(&CpuBackend, &data, &KMeansParams { k: 4, seed: 3, ..KMeansParams::new(4) }, &mut |_| {}).unwrap();
+    let seeded_gpu = fit(&gpu, &data, &KMeansParams { k: 4, seed: 3, ..KMeansParams::new(4) }, &mut |_| {}).unwrap();
+    assert!((seeded_cpu.inertia - seeded_gpu.inertia).abs() <= 1e-4 * seeded_cpu.inertia);
+}
