@@ -38,6 +38,11 @@ pub struct RunArgs {
     /// GPU adapter to use with --backend gpu (its index in `custseg devices`).
     #[arg(long)]
     pub gpu_index: Option<usize>,
+    /// Device memory the GPU may use for the rows (e.g. 512MiB, 8GiB); beyond it rows are
+    /// streamed through the GPU each pass. Default: keep them resident, streaming only if
+    /// the device runs out of memory.
+    #[arg(long, value_name = "SIZE", value_parser = parse_size)]
+    pub gpu_memory: Option<u64>,
     /// Worker threads (default: one per core).
     #[arg(long)]
     pub threads: Option<usize>,
@@ -199,4 +204,41 @@ pub struct BenchArgs {
     pub seed: u64,
     #[command(flatten)]
     pub run: RunArgs,
+}
+
+/// Parses a byte size: a number with an optional unit B, KB/KiB, MB/MiB, GB/GiB, TB/TiB
+/// (decimal units are powers of 1000, binary ones of 1024).
+pub fn parse_size(text: &str) -> Result<u64, String> {
+    let t = text.trim();
+    let split = t.find(|c: char| !(c.is_ascii_digit() || c == '.')).unwrap_or(t.len());
+    let (number, unit) = t.split_at(split);
+    let value: f64 = number.parse().map_err(|_| format!("'{text}' is not a size like 512MiB or 8GiB"))?;
+    let scale: f64 = match unit.trim().to_ascii_lowercase().as_str() {
+        "" | "b" => 1.0,
+        "kb" => 1e3,
+        "kib" | "k" => 1024.0,
+        "mb" => 1e6,
+        "mib" | "m" => 1024.0 * 1024.0,
+        "gb" => 1e9,
+        "gib" | "g" => 1024.0 * 1024.0 * 1024.0,
+        "tb" => 1e12,
+        "tib" | "t" => 1024f64.powi(4),
+        other => return Err(format!("unknown unit '{other}' in '{text}'; use B, KiB, MiB, GiB or TiB")),
+    };
+    Ok((value * scale) as u64)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::parse_size;
+
+    #[test]
+    fn sizes_parse_with_binary_and_decimal_units() {
+        assert_eq!(parse_size("128MiB"), Ok(128 << 20));
+        assert_eq!(parse_size("8GiB"), Ok(8 << 30));
+        assert_eq!(parse_size("1.5 GB"), Ok(1_500_000_000));
+        assert_eq!(parse_size("4096"), Ok(4096));
+        assert!(parse_size("lots").is_err());
+        assert!(parse_size("3 parsecs").is_err());
+    }
 }

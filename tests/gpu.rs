@@ -118,6 +118,19 @@ fn several_device_chunks_and_small_blocks_agree_with_cpu() {
 }
 
 #[test]
+fn streamed_rows_agree_with_cpu() {
+    let Some(gpu) = gpu("streamed_rows_agree_with_cpu") else { return };
+    let gpu = gpu.with_chunk_rows(400).with_memory_budget(Some(1));
+    let (data, centres) = case(1_900, 7, 10, 13);
+    compare_pass(&gpu, &data, &centres, "streamed");
+    assert!(gpu.is_streaming(), "a 1-byte budget must stream the rows");
+    let params = KMeansParams { k: 10, seed: 4, ..KMeansParams::new(10) };
+    let c = fit(&CpuBackend, &data, &params, &mut |_| {}).unwrap();
+    let g = fit(&gpu, &data, &params, &mut |_| {}).unwrap();
+    assert!((c.inertia - g.inertia).abs() <= 1e-5 * c.inertia, "inertia cpu {} gpu {}", c.inertia, g.inertia);
+}
+
+#[test]
 fn weights_and_duplicates_agree_with_cpu() {
     let Some(gpu) = gpu("weights_and_duplicates_agree_with_cpu") else { return };
     let mut rng = Rng::new(8);
@@ -168,4 +181,55 @@ fn kmeans_plus_plus_passes_agree_with_cpu() {
         fit(&CpuBackend, &data, &KMeansParams { k: 4, seed: 3, ..KMeansParams::new(4) }, &mut |_| {}).unwrap();
     let seeded_gpu = fit(&gpu, &data, &KMeansParams { k: 4, seed: 3, ..KMeansParams::new(4) }, &mut |_| {}).unwrap();
     assert!((seeded_cpu.inertia - seeded_gpu.inertia).abs() <= 1e-4 * seeded_cpu.inertia);
+}
+
+#[test]
+fn fit_on_the_gpu_from_the_command_line_matches_the_cpu() {
+    if gpu("fit_on_the_gpu_from_the_command_line_matches_the_cpu").is_none() {
+        return;
+    }
+    use crate::common::{custseg, outcome};
+    let dir = tempfile::TempDir::new().unwrap();
+    let out = |name: &str| dir.path().join(name).to_str().unwrap().to_string();
+    let (code, _, stderr) = outcome(&custseg(&["demo", "--n", "30000", "--out", &out("cpu"), "--backend", "cpu"]));
+    assert_eq!(code, 0, "{stderr}");
+    let data = dir.path().join("cpu/data/customers.parquet");
+    let fit = |backend: &str, target: &str| {
+        let o = custseg(&[
+            "fit",
+            "--input",
+            data.to_str().unwrap(),
+            "--id",
+            "customer_id",
+            "--categorical",
+            "region",
+            "--features",
+            "recency_days,frequency,monetary,tenure_days,online_share,basket_size",
+            "--log1p",
+            "monetary,frequency",
+            "--k",
+            "5",
+            "--seed",
+            "3",
+            "--backend",
+            backend,
+            "--out",
+            target,
+        ]);
+        let (code, stdout, stderr) = outcome(&o);
+        assert_eq!(code, 0, "{stderr}");
+        serde_json::from_str::<serde_json::Value>(stdout.trim()).unwrap()
+    };
+    let c = fit("cpu", &out("fit-cpu"));
+    let g = fit("gpu", &out("fit-gpu"));
+    assert_eq!(g["backend"], "gpu");
+    assert!(g["device"].as_str().unwrap().len() > 3, "{g}");
+    assert_eq!(c["iterations"], g["iterations"]);
+    let (ci, gi) = (c["inertia"].as_f64().unwrap(), g["inertia"].as_f64().unwrap());
+    assert!((ci - gi).abs() <= 1e-5 * ci, "inertia cpu {ci} gpu {gi}");
+    let read =
+        |p: &str| custseg::commands::demo::read_segments(&dir.path().join(p).join("assignments.parquet")).unwrap();
+    let (cs, gs) = (read("fit-cpu"), read("fit-gpu"));
+    let differing = cs.iter().zip(&gs).filter(|(a, b)| a != b).count();
+    assert!(differing <= cs.len() / 10_000, "{differing} of {} labels differ", cs.len());
 }

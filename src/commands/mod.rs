@@ -35,12 +35,12 @@ pub fn select_backend(run: &RunArgs) -> Result<Box<dyn Backend>> {
         BackendChoice::Gpu => {
             let ctx = GpuContext::open(run.gpu_index, false)?;
             crate::info!("backend gpu: {}", ctx.describe());
-            Ok(Box::new(GpuBackend::new(ctx)))
+            Ok(Box::new(GpuBackend::new(ctx).with_memory_budget(run.gpu_memory)))
         }
         BackendChoice::Auto => match GpuContext::open(run.gpu_index, true) {
             Ok(ctx) => {
                 crate::info!("backend auto: using the GPU {}", ctx.describe());
-                Ok(Box::new(GpuBackend::new(ctx)))
+                Ok(Box::new(GpuBackend::new(ctx).with_memory_budget(run.gpu_memory)))
             }
             Err(e) => {
                 crate::info!("backend auto: using the CPU ({e})");

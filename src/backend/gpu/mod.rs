@@ -29,8 +29,8 @@ struct DeviceChunk {
     /// Global index of the first row.
     start: usize,
     rows: usize,
-    x: wgpu::Buffer,
-    w: wgpu::Buffer,
+    /// Rows and weights, when the dataset is resident (None: streamed each pass).
+    x_w: Option<(wgpu::Buffer, wgpu::Buffer)>,
     labels: wgpu::Buffer,
     dist2: wgpu::Buffer,
     changed: wgpu::Buffer,
@@ -42,6 +42,9 @@ struct Resident {
     data_id: u64,
     labels_id: u64,
     chunks: Vec<DeviceChunk>,
+    /// Two upload buffers (rows, weights) when the rows are streamed: chunk i uses pair i % 2,
+    /// so the next chunk's upload is queued while the previous one computes.
+    stream: Option<[(wgpu::Buffer, wgpu::Buffer); 2]>,
 }
 
 /// Backend running every pass on a wgpu device.
@@ -52,12 +55,15 @@ pub struct GpuBackend {
     chunk_rows: usize,
     /// Rows each statistics thread reduces (bounded so partials fit `PARTIALS_BUDGET`).
     block_rows: usize,
+    /// Device bytes the rows may occupy; beyond it they are streamed. `None`: keep them
+    /// resident unless the device runs out of memory.
+    memory_budget: Option<u64>,
 }
 
 impl GpuBackend {
     /// A backend on an opened context.
     pub fn new(ctx: GpuContext) -> Self {
-        GpuBackend { ctx, resident: Mutex::new(None), chunk_rows: usize::MAX, block_rows: 1024 }
+        GpuBackend { ctx, resident: Mutex::new(None), chunk_rows: usize::MAX, block_rows: 1024, memory_budget: None }
     }
 
     /// Caps the rows per device chunk (tests force several chunks with a small value).
@@ -70,6 +76,17 @@ impl GpuBackend {
     pub fn with_block_rows(mut self, rows: usize) -> Self {
         self.block_rows = rows.max(1);
         self
+    }
+
+    /// Streams the rows through two upload buffers when they need more than `bytes`.
+    pub fn with_memory_budget(mut self, bytes: Option<u64>) -> Self {
+        self.memory_budget = bytes;
+        self
+    }
+
+    /// Whether the current dataset is streamed rather than resident.
+    pub fn is_streaming(&self) -> bool {
+        self.resident.lock().map(|r| r.as_ref().is_some_and(|r| r.stream.is_some())).unwrap_or(false)
     }
 
     /// The opened device.
@@ -143,8 +160,21 @@ impl GpuBackend {
         let mut guard = self.resident.lock().map_err(|_| Error::Internal("GPU state poisoned".into()))?;
         if guard.as_ref().is_none_or(|r| r.data_id != data.id()) {
             *guard = None; // free the old copy first
-            let chunks = self.checked("uploading the rows", || self.upload(data))?;
-            *guard = Some(Resident { data_id: data.id(), labels_id: 0, chunks });
+            let bytes = data.rows() as u64 * (data.dim() as u64 + 1) * 4;
+            let fits = self.memory_budget.is_none_or(|budget| bytes <= budget);
+            let resident = if fits {
+                match self.checked("uploading the rows", || self.upload(data, true)) {
+                    Ok(r) => r,
+                    Err(e) => {
+                        crate::warn!("{e}; streaming the rows through the GPU instead");
+                        self.checked("uploading the rows", || self.upload(data, false))?
+                    }
+                }
+            } else {
+                crate::info!("rows need {bytes} bytes, above the GPU memory budget: streaming them each pass");
+                self.checked("uploading the rows", || self.upload(data, false))?
+            };
+            *guard = Some(resident);
         }
         if let (Some(id), Some(resident)) = (labels_id, guard.as_mut()) {
             if resident.labels_id != id {
@@ -158,8 +188,9 @@ impl GpuBackend {
         Ok(guard)
     }
 
-    /// Copies the rows into device chunks.
-    fn upload(&self, data: &Dataset) -> Result<Vec<DeviceChunk>> {
+    /// Splits the rows into device chunks; copies them to the device when `resident`,
+    /// otherwise allocates the two stream buffers they are uploaded through each pass.
+    fn upload(&self, data: &Dataset, resident: bool) -> Result<Resident> {
         let dim = data.dim();
         let per_chunk = self.rows_per_chunk(dim);
         let mut out = Vec::new();
@@ -174,8 +205,12 @@ impl GpuBackend {
             out.push(DeviceChunk {
                 start,
                 rows,
-                x: self.storage_init("rows", bytemuck::cast_slice(values)),
-                w: self.storage_init("weights", bytemuck::cast_slice(weights)),
+                x_w: resident.then(|| {
+                    (
+                        self.storage_init("rows", bytemuck::cast_slice(values)),
+                        self.storage_init("weights", bytemuck::cast_slice(weights)),
+                    )
+                }),
                 labels: self.storage_init("labels", bytemuck::cast_slice(&vec![u32::MAX; rows])),
                 dist2: self.storage("dist2", rows as u64 * 4),
                 changed: self.storage("changed", rows as u64 * 4),
@@ -196,7 +231,25 @@ impl GpuBackend {
             }
         }
         flush(&mut values, &mut weights, start, &mut out);
-        Ok(out)
+        let stream = (!resident).then(|| {
+            let rows = out.iter().map(|c| c.rows).max().unwrap_or(1) as u64;
+            [0, 1]
+                .map(|_| (self.storage("stream rows", rows * dim as u64 * 4), self.storage("stream weights", rows * 4)))
+        });
+        Ok(Resident { data_id: data.id(), labels_id: 0, chunks: out, stream })
+    }
+
+    /// The rows and weights buffers of chunk `i`, uploading them first when streaming.
+    fn rows_of<'a>(&self, data: &Dataset, resident: &'a Resident, i: usize) -> (&'a wgpu::Buffer, &'a wgpu::Buffer) {
+        let chunk = &resident.chunks[i];
+        if let Some((x, w)) = &chunk.x_w {
+            return (x, w);
+        }
+        let (x, w) = &resident.stream.as_ref().expect("streamed rows have stream buffers")[i % 2];
+        let (values, weights) = gather_rows(data, chunk.start, chunk.rows);
+        self.ctx.queue.write_buffer(x, 0, bytemuck::cast_slice(&values));
+        self.ctx.queue.write_buffer(w, 0, bytemuck::cast_slice(&weights));
+        (x, w)
     }
 
     /// 2-D workgroup counts and the thread stride for `threads` threads.
@@ -300,6 +353,7 @@ impl GpuBackend {
         &self,
         encoder: &mut wgpu::CommandEncoder,
         chunk: &DeviceChunk,
+        (x, w): (&wgpu::Buffer, &wgpu::Buffer),
         centres: &Centres,
         bufs: &(wgpu::Buffer, wgpu::Buffer),
     ) -> (wgpu::Buffer, usize) {
@@ -323,7 +377,7 @@ impl GpuBackend {
             &p.assign,
             params,
             chunk.rows,
-            &[&chunk.x, &bufs.0, &bufs.1, &chunk.labels, &chunk.dist2, &chunk.changed],
+            &[x, &bufs.0, &bufs.1, &chunk.labels, &chunk.dist2, &chunk.changed],
         );
         let partial = self.storage("partials", (n_blocks * n_acc) as u64 * 4);
         self.dispatch(
@@ -331,12 +385,30 @@ impl GpuBackend {
             &p.partials,
             params,
             n_blocks * n_acc,
-            &[&chunk.x, &chunk.w, &chunk.labels, &chunk.dist2, &chunk.changed, &partial],
+            &[x, w, &chunk.labels, &chunk.dist2, &chunk.changed, &partial],
         );
         let reduced = self.storage("reduced", (2 * n_acc) as u64 * 4);
         self.dispatch(encoder, &p.reduce, params, n_acc, &[&partial, &reduced]);
         (reduced, n_acc)
     }
+}
+
+/// Rows `start..start + rows` (global indices) and their weights, copied out of the chunks.
+fn gather_rows(data: &Dataset, start: usize, rows: usize) -> (Vec<f32>, Vec<f32>) {
+    let dim = data.dim();
+    let mut values = Vec::with_capacity(rows * dim);
+    let mut weights = Vec::with_capacity(rows);
+    for (c, chunk) in data.chunks().iter().enumerate() {
+        let offset = data.chunk_offset(c);
+        let n = chunk.rows(dim);
+        let lo = start.max(offset);
+        let hi = (start + rows).min(offset + n);
+        if lo < hi {
+            values.extend_from_slice(&chunk.values[(lo - offset) * dim..(hi - offset) * dim]);
+            weights.extend((lo..hi).map(|i| chunk.weight(i - offset)));
+        }
+    }
+    (values, weights)
 }
 
 /// Kahan pair (sum, compensation) → f64.
@@ -357,9 +429,10 @@ impl Backend for GpuBackend {
         let mut total = LloydStats::zeros(k, dim);
         self.checked("a Lloyd pass", || {
             let bufs = self.centre_buffers(centres);
-            for chunk in &resident.chunks {
+            for (i, chunk) in resident.chunks.iter().enumerate() {
+                let rows = self.rows_of(data, resident, i);
                 let mut encoder = self.encoder();
-                let (reduced, n_acc) = self.encode_lloyd(&mut encoder, chunk, centres, &bufs);
+                let (reduced, n_acc) = self.encode_lloyd(&mut encoder, chunk, rows, centres, &bufs);
                 let values = self.read_back::<f32>(encoder, &[(&reduced, 2 * n_acc)])?.remove(0);
                 let mut part = LloydStats::zeros(k, dim);
                 for c in 0..k {
@@ -396,7 +469,8 @@ impl Backend for GpuBackend {
         let mut labels_buf: Vec<u32> = Vec::new();
         let mut dist_buf: Vec<f32> = Vec::new();
         let bufs = self.centre_buffers(centres);
-        for chunk in &resident.chunks {
+        for (i, chunk) in resident.chunks.iter().enumerate() {
+            let (x, _) = self.rows_of(data, resident, i);
             let (labels, dist2) = self.checked("the assignment pass", || {
                 // NaN sentinels: a kernel that did not run cannot pass for a result.
                 self.ctx.queue.write_buffer(&chunk.dist2, 0, bytemuck::cast_slice(&vec![f32::NAN; chunk.rows]));
@@ -408,7 +482,7 @@ impl Backend for GpuBackend {
                     &self.ctx.pipelines.assign,
                     params,
                     chunk.rows,
-                    &[&chunk.x, &bufs.0, &bufs.1, &chunk.labels, &chunk.dist2, &chunk.changed],
+                    &[x, &bufs.0, &bufs.1, &chunk.labels, &chunk.dist2, &chunk.changed],
                 );
                 let mut out =
                     self.read_back::<u32>(encoder, &[(&chunk.labels, chunk.rows), (&chunk.dist2, chunk.rows)])?;
@@ -464,7 +538,8 @@ impl Backend for GpuBackend {
         let mut updated = Vec::with_capacity(flat.len());
         self.checked("the k-means++ distance pass", || {
             let centre_buf = self.storage_init("centre", bytemuck::cast_slice(centre));
-            for chunk in &resident.chunks {
+            for (i, chunk) in resident.chunks.iter().enumerate() {
+                let (x, _) = self.rows_of(data, resident, i);
                 self.ctx.queue.write_buffer(
                     &chunk.min_sq,
                     0,
@@ -477,7 +552,7 @@ impl Backend for GpuBackend {
                     &self.ctx.pipelines.min_dist,
                     params,
                     chunk.rows,
-                    &[&chunk.x, &centre_buf, &chunk.min_sq],
+                    &[x, &centre_buf, &chunk.min_sq],
                 );
                 updated.extend(self.read_back::<f32>(encoder, &[(&chunk.min_sq, chunk.rows)])?.remove(0));
             }
@@ -500,7 +575,8 @@ impl Backend for GpuBackend {
         let mut total = vec![0.0f64; l];
         self.checked("the k-means++ potential pass", || {
             let cand = self.storage_init("candidates", bytemuck::cast_slice(&candidates.values));
-            for chunk in &resident.chunks {
+            for (i, chunk) in resident.chunks.iter().enumerate() {
+                let (x, w) = self.rows_of(data, resident, i);
                 self.ctx.queue.write_buffer(
                     &chunk.min_sq,
                     0,
@@ -526,7 +602,7 @@ impl Backend for GpuBackend {
                     &self.ctx.pipelines.potentials,
                     params,
                     n_blocks * l,
-                    &[&chunk.x, &chunk.w, &cand, &chunk.min_sq, &partial],
+                    &[x, w, &cand, &chunk.min_sq, &partial],
                 );
                 self.dispatch(&mut encoder, &self.ctx.pipelines.reduce, params, l, &[&partial, &reduced]);
                 let values = self.read_back::<f32>(encoder, &[(&reduced, 2 * l)])?.remove(0);
