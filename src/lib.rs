@@ -18,6 +18,7 @@ pub mod log;
 pub mod model;
 pub mod prep;
 pub mod rng;
+pub mod signals;
 pub mod synth;
 
 pub use error::{Error, Result};

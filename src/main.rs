@@ -17,6 +17,7 @@ fn main() -> ExitCode {
         }
     };
     custseg::log::start_clock();
+    custseg::signals::install();
     let (quiet, result) = match cli.command {
         Command::Fit(args) => {
             let quiet = args.run.quiet;

@@ -3,6 +3,7 @@
 mod common;
 
 mod cli;
+mod faults;
 mod gpu;
 mod reference;
 mod shared_data;

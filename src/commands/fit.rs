@@ -11,7 +11,7 @@ use crate::backend::Centres;
 use crate::cli::{FitArgs, InitChoice, InitSpace, RunArgs};
 use crate::cluster::kmeans::{self, Init, KMeansError, KMeansParams};
 use crate::error::{Error, Result};
-use crate::io::atomic::stage_bytes;
+use crate::io::atomic::{remove_stale_temp_files, stage_bytes};
 use crate::io::centres::read_centres;
 use crate::io::reader::{self, ReadSpec};
 use crate::io::writer::AssignmentWriter;
@@ -111,6 +111,10 @@ pub fn run(config: &FitConfig) -> Result<serde_json::Value> {
     let model_path = config.out.join(MODEL_FILE);
     ensure_not_input(&assignments_path, &config.read.inputs)?;
     ensure_not_input(&model_path, &config.read.inputs)?;
+    let stale = remove_stale_temp_files(&assignments_path) + remove_stale_temp_files(&model_path);
+    if stale > 0 {
+        warn!("removed {stale} temporary file(s) left in {} by an earlier run that was killed", config.out.display());
+    }
 
     info!("reading {}", config.read.inputs.iter().map(|p| p.display().to_string()).collect::<Vec<_>>().join(", "));
     let table = reader::read(&config.read)?;

@@ -8,6 +8,7 @@ use super::{ensure_not_input, secs, select_backend};
 use crate::cli::PredictArgs;
 use crate::error::{Error, Result};
 use crate::info;
+use crate::io::atomic::remove_stale_temp_files;
 use crate::io::reader::{self, ReadSpec};
 use crate::io::writer::AssignmentWriter;
 use crate::model::Model;
@@ -22,6 +23,7 @@ pub fn run(args: &PredictArgs) -> Result<serde_json::Value> {
         std::fs::create_dir_all(dir).map_err(|e| Error::io(dir, e))?;
     }
     ensure_not_input(&args.out, &args.input.input)?;
+    remove_stale_temp_files(&args.out);
     let spec = ReadSpec {
         inputs: args.input.input.clone(),
         id: args.input.id.clone().or_else(|| model.id_column.clone()),

@@ -5,8 +5,58 @@
 use std::fs::File;
 use std::io::{BufWriter, Write};
 use std::path::{Path, PathBuf};
+use std::sync::Mutex;
 
 use crate::error::{Error, Result};
+
+/// Temporary files being written right now, so a signal handler can remove them.
+static LIVE: Mutex<Vec<PathBuf>> = Mutex::new(Vec::new());
+
+fn set_live(path: &Path, live: bool) {
+    if let Ok(mut files) = LIVE.lock() {
+        files.retain(|p| p != path);
+        if live {
+            files.push(path.to_path_buf());
+        }
+    }
+}
+
+/// Removes every temporary output file still being written (called on SIGINT/SIGTERM).
+pub fn remove_live_temp_files() -> usize {
+    let Ok(files) = LIVE.lock() else { return 0 };
+    files.iter().filter(|p| std::fs::remove_file(p).is_ok()).count()
+}
+
+/// The temporary name used for `target` by process `pid`.
+fn temp_name(target: &Path, pid: u32) -> PathBuf {
+    let name = target.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+    target.with_file_name(format!(".{name}.{pid}.tmp"))
+}
+
+/// Removes temporary files for `target` left by processes that no longer run (a run killed
+/// with SIGKILL cannot clean up after itself). Returns how many were removed.
+pub fn remove_stale_temp_files(target: &Path) -> usize {
+    let (Some(dir), Some(name)) = (target.parent(), target.file_name()) else { return 0 };
+    let dir = if dir.as_os_str().is_empty() { Path::new(".") } else { dir };
+    let prefix = format!(".{}.", name.to_string_lossy());
+    let Ok(entries) = std::fs::read_dir(dir) else { return 0 };
+    let mut removed = 0;
+    for entry in entries.flatten() {
+        let file = entry.file_name().to_string_lossy().into_owned();
+        let Some(pid) = file.strip_prefix(&prefix).and_then(|r| r.strip_suffix(".tmp")) else { continue };
+        let Ok(pid) = pid.parse::<u32>() else { continue };
+        if pid != std::process::id() && !process_alive(pid) && std::fs::remove_file(entry.path()).is_ok() {
+            removed += 1;
+        }
+    }
+    removed
+}
+
+/// Whether process `pid` still runs (Linux: /proc; elsewhere assume it does, keeping the file).
+fn process_alive(pid: u32) -> bool {
+    let proc = Path::new("/proc");
+    !proc.join("self").exists() || proc.join(pid.to_string()).exists()
+}
 
 /// The temporary name of an output being written; removed on drop unless committed.
 #[derive(Debug)]
@@ -19,9 +69,12 @@ pub struct TempPath {
 impl TempPath {
     /// Creates the temporary file for `target` (whose folder must exist).
     pub fn create(target: &Path) -> Result<(Self, File)> {
-        let name = target.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
-        let temp = target.with_file_name(format!(".{name}.{}.tmp", std::process::id()));
-        let file = File::create(&temp).map_err(|e| Error::io(&temp, e))?;
+        let temp = temp_name(target, std::process::id());
+        set_live(&temp, true);
+        let file = File::create(&temp).map_err(|e| {
+            set_live(&temp, false);
+            Error::io(&temp, e)
+        })?;
         Ok((TempPath { target: target.to_path_buf(), temp, committed: false }, file))
     }
 
@@ -61,6 +114,7 @@ impl Staged {
         let p = &mut self.path;
         std::fs::rename(&p.temp, &p.target).map_err(|e| Error::io(&p.target, e))?;
         p.committed = true;
+        set_live(&p.temp, false);
         if let Some(dir) = p.target.parent() {
             // Persist the rename itself; not every platform can open a folder, so best effort.
             if let Ok(d) = File::open(if dir.as_os_str().is_empty() { Path::new(".") } else { dir }) {
@@ -75,6 +129,7 @@ impl Drop for TempPath {
     fn drop(&mut self) {
         if !self.committed {
             let _ = std::fs::remove_file(&self.temp);
+            set_live(&self.temp, false);
         }
     }
 }
@@ -138,6 +193,19 @@ mod tests {
         }
         assert!(!target.exists());
         assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 0);
+    }
+
+    #[test]
+    fn stale_temp_files_of_dead_processes_are_removed_and_live_ones_kept() {
+        let dir = tempfile::tempdir().unwrap();
+        let target = dir.path().join("model.json");
+        // PIDs above the kernel's maximum (4194304) never run.
+        std::fs::write(dir.path().join(".model.json.4999999.tmp"), b"torn").unwrap();
+        std::fs::write(dir.path().join(".model.json.1.tmp"), b"pid 1 is alive").unwrap();
+        std::fs::write(dir.path().join("other.txt"), b"not ours").unwrap();
+        assert_eq!(remove_stale_temp_files(&target), 1);
+        assert!(dir.path().join(".model.json.1.tmp").exists());
+        assert!(dir.path().join("other.txt").exists());
     }
 
     #[test]
