@@ -233,3 +233,22 @@ fn fit_on_the_gpu_from_the_command_line_matches_the_cpu() {
     let differing = cs.iter().zip(&gs).filter(|(a, b)| a != b).count();
     assert!(differing <= cs.len() / 10_000, "{differing} of {} labels differ", cs.len());
 }
+
+#[test]
+fn a_gpu_failure_under_auto_falls_back_to_the_cpu_and_is_a_typed_error_otherwise() {
+    let Some(gpu) = gpu("a_gpu_failure_under_auto_falls_back_to_the_cpu_and_is_a_typed_error_otherwise") else {
+        return;
+    };
+    use custseg::commands::Engine;
+    let (data, _) = case(2_000, 3, 5, 21);
+    let params = KMeansParams { k: 5, seed: 2, ..KMeansParams::new(5) };
+    let mut strict = Engine { backend: Box::new(gpu.with_injected_fault_after(2)), fallback: false };
+    let err = strict.run("fit", |b| fit(b, &data, &params, &mut |_| {})).unwrap_err();
+    assert!(matches!(err, custseg::Error::Gpu(_)) && err.exit_code() == 1, "{err}");
+    let Some(gpu) = self::gpu("fallback") else { return };
+    let mut auto = Engine { backend: Box::new(gpu.with_injected_fault_after(2)), fallback: true };
+    let result = auto.run("fit", |b| fit(b, &data, &params, &mut |_| {})).unwrap();
+    assert_eq!(auto.backend.info().backend, "cpu");
+    let cpu = fit(&CpuBackend, &data, &params, &mut |_| {}).unwrap();
+    assert_eq!(result, cpu, "the fallback run is the CPU run");
+}

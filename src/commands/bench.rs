@@ -22,7 +22,7 @@ pub fn run(args: &BenchArgs) -> Result<serde_json::Value> {
             return Err(Error::param(name, "must be at least 1"));
         }
     }
-    let backend = select_backend(&args.run)?;
+    let backend = select_backend(&args.run)?.backend;
     let load_start = Instant::now();
     let data = match &args.input {
         Some(path) => load_unscaled(path)?,

@@ -105,7 +105,7 @@ impl FitConfig {
 /// Runs a fit and returns the JSON summary.
 pub fn run(config: &FitConfig) -> Result<serde_json::Value> {
     let started = Instant::now();
-    let backend = select_backend(&config.run)?;
+    let mut engine = select_backend(&config.run)?;
     std::fs::create_dir_all(&config.out).map_err(|e| Error::io(&config.out, e))?;
     let assignments_path = config.out.join(ASSIGNMENTS_FILE);
     let model_path = config.out.join(MODEL_FILE);
@@ -165,19 +165,22 @@ pub fn run(config: &FitConfig) -> Result<serde_json::Value> {
         tol: config.tol,
         seed: config.seed,
     };
-    let info = backend.info();
-    info!("fitting K-Means k={} on {} ({})", config.k, info.backend, info.device);
+    let planned = engine.backend.info();
+    info!("fitting K-Means k={} on {} ({})", config.k, planned.backend, planned.device);
     let bar = crate::log::progress((config.max_iter * config.n_init) as u64, "K-Means");
     let fit_start = Instant::now();
-    let fit = kmeans::fit(backend.as_ref(), data, &params, &mut |r| {
-        bar.inc(1);
-        bar.set_message(format!(
-            "run {} iteration {} inertia {:.6e} changed {}",
-            r.run + 1,
-            r.iteration,
-            r.inertia,
-            r.changed
-        ));
+    let fit = engine.run("the K-Means fit", |backend| {
+        bar.reset();
+        kmeans::fit(backend, data, &params, &mut |r| {
+            bar.inc(1);
+            bar.set_message(format!(
+                "run {} iteration {} inertia {:.6e} changed {}",
+                r.run + 1,
+                r.iteration,
+                r.inertia,
+                r.changed
+            ));
+        })
     })?;
     bar.finish_and_clear();
     let t_fit = fit_start.elapsed().as_secs_f64();
@@ -198,11 +201,14 @@ pub fn run(config: &FitConfig) -> Result<serde_json::Value> {
     }
 
     let write_start = Instant::now();
-    let mut writer = AssignmentWriter::create(&assignments_path, &id_name, &id_type)?;
-    backend.assign(data, &fit.centres, &mut |chunk, labels, distances| {
-        writer.write(&prepared.ids[chunk], labels, distances)
+    let assignments = engine.run("the assignment pass", |backend| {
+        let mut writer = AssignmentWriter::create(&assignments_path, &id_name, &id_type)?;
+        backend.assign(data, &fit.centres, &mut |chunk, labels, distances| {
+            writer.write(&prepared.ids[chunk], labels, distances)
+        })?;
+        writer.finish()
     })?;
-    let assignments = writer.finish()?;
+    let info = engine.backend.info();
     let model = build_model(config, &prep, &prepared, &fit, files, schema, &params);
     let model_file = stage_bytes(&model_path, &model.to_json())?;
     assignments.commit()?;

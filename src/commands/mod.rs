@@ -27,24 +27,48 @@ pub fn configure_threads(run: &RunArgs) -> Result<()> {
     Ok(())
 }
 
+/// The backend a command runs on, and whether a GPU failure may fall back to the CPU.
+pub struct Engine {
+    pub backend: Box<dyn Backend>,
+    /// True when `--backend auto` chose a GPU: if it fails, the run goes on on the CPU.
+    pub fallback: bool,
+}
+
+impl Engine {
+    /// Runs `job`; when the GPU fails (device lost, out of memory, validation) and `auto`
+    /// chose it, logs why and runs `job` again on the CPU, which then serves the rest of the run.
+    pub fn run<T>(&mut self, what: &str, mut job: impl FnMut(&dyn Backend) -> Result<T>) -> Result<T> {
+        match job(self.backend.as_ref()) {
+            Err(Error::Gpu(message)) if self.fallback => {
+                crate::warn!("{what} failed on the GPU ({message}); --backend auto continues on the CPU");
+                self.backend = Box::new(CpuBackend::new());
+                self.fallback = false;
+                job(self.backend.as_ref())
+            }
+            other => other,
+        }
+    }
+}
+
 /// The backend `run` asks for. `auto` takes a hardware GPU when wgpu finds one (a software
 /// adapter such as llvmpipe is slower than the CPU path) and says which it chose and why.
-pub fn select_backend(run: &RunArgs) -> Result<Box<dyn Backend>> {
+pub fn select_backend(run: &RunArgs) -> Result<Engine> {
+    let gpu = |ctx: GpuContext| Box::new(GpuBackend::new(ctx).with_memory_budget(run.gpu_memory));
     match run.backend {
-        BackendChoice::Cpu => Ok(Box::new(CpuBackend::new())),
+        BackendChoice::Cpu => Ok(Engine { backend: Box::new(CpuBackend::new()), fallback: false }),
         BackendChoice::Gpu => {
             let ctx = GpuContext::open(run.gpu_index, false)?;
             crate::info!("backend gpu: {}", ctx.describe());
-            Ok(Box::new(GpuBackend::new(ctx).with_memory_budget(run.gpu_memory)))
+            Ok(Engine { backend: gpu(ctx), fallback: false })
         }
         BackendChoice::Auto => match GpuContext::open(run.gpu_index, true) {
             Ok(ctx) => {
                 crate::info!("backend auto: using the GPU {}", ctx.describe());
-                Ok(Box::new(GpuBackend::new(ctx).with_memory_budget(run.gpu_memory)))
+                Ok(Engine { backend: gpu(ctx), fallback: true })
             }
             Err(e) => {
                 crate::info!("backend auto: using the CPU ({e})");
-                Ok(Box::new(CpuBackend::new()))
+                Ok(Engine { backend: Box::new(CpuBackend::new()), fallback: false })
             }
         },
     }

@@ -18,7 +18,7 @@ use crate::prep::{row_masks, Duplicates};
 pub fn run(args: &PredictArgs) -> Result<serde_json::Value> {
     let started = Instant::now();
     let model = Model::load(&args.model)?;
-    let backend = select_backend(&args.run)?;
+    let mut engine = select_backend(&args.run)?;
     if let Some(dir) = args.out.parent().filter(|d| !d.as_os_str().is_empty()) {
         std::fs::create_dir_all(dir).map_err(|e| Error::io(dir, e))?;
     }
@@ -42,15 +42,18 @@ pub fn run(args: &PredictArgs) -> Result<serde_json::Value> {
         return Err(Error::data(files.join(", "), "no rows left after dropping rows with missing values"));
     }
     let centres = model.centres()?;
-    let info = backend.info();
-    info!("assigning {} rows to {} segments on {}", prepared.data.rows(), model.k, info.backend);
-    let mut writer = AssignmentWriter::create(&args.out, &id_name, &id_type)?;
-    let mut inertia = 0.0f64;
-    backend.assign(&prepared.data, &centres, &mut |chunk, labels, distances| {
-        inertia += distances.iter().map(|&d| (d as f64) * (d as f64)).sum::<f64>();
-        writer.write(&prepared.ids[chunk], labels, distances)
+    info!("assigning {} rows to {} segments on {}", prepared.data.rows(), model.k, engine.backend.info().backend);
+    let (staged, inertia) = engine.run("the assignment pass", |backend| {
+        let mut writer = AssignmentWriter::create(&args.out, &id_name, &id_type)?;
+        let mut inertia = 0.0f64;
+        backend.assign(&prepared.data, &centres, &mut |chunk, labels, distances| {
+            inertia += distances.iter().map(|&d| (d as f64) * (d as f64)).sum::<f64>();
+            writer.write(&prepared.ids[chunk], labels, distances)
+        })?;
+        Ok((writer.finish()?, inertia))
     })?;
-    writer.finish()?.commit()?;
+    staged.commit()?;
+    let info = engine.backend.info();
     info!("wrote {}", args.out.display());
     Ok(json!({
         "command": "predict",

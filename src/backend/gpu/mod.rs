@@ -58,12 +58,23 @@ pub struct GpuBackend {
     /// Device bytes the rows may occupy; beyond it they are streamed. `None`: keep them
     /// resident unless the device runs out of memory.
     memory_budget: Option<u64>,
+    /// Testing hook: Lloyd passes allowed before a simulated device failure.
+    fault_after: Option<usize>,
+    passes: std::sync::atomic::AtomicUsize,
 }
 
 impl GpuBackend {
     /// A backend on an opened context.
     pub fn new(ctx: GpuContext) -> Self {
-        GpuBackend { ctx, resident: Mutex::new(None), chunk_rows: usize::MAX, block_rows: 1024, memory_budget: None }
+        GpuBackend {
+            ctx,
+            resident: Mutex::new(None),
+            chunk_rows: usize::MAX,
+            block_rows: 1024,
+            memory_budget: None,
+            fault_after: None,
+            passes: Default::default(),
+        }
     }
 
     /// Caps the rows per device chunk (tests force several chunks with a small value).
@@ -81,6 +92,13 @@ impl GpuBackend {
     /// Streams the rows through two upload buffers when they need more than `bytes`.
     pub fn with_memory_budget(mut self, bytes: Option<u64>) -> Self {
         self.memory_budget = bytes;
+        self
+    }
+
+    /// Testing hook: make every Lloyd pass after the first `passes` fail as a lost device would.
+    #[doc(hidden)]
+    pub fn with_injected_fault_after(mut self, passes: usize) -> Self {
+        self.fault_after = Some(passes);
         self
     }
 
@@ -422,6 +440,10 @@ impl Backend for GpuBackend {
     }
 
     fn lloyd_pass(&self, data: &Dataset, centres: &Centres, labels: &mut Labels) -> Result<LloydStats> {
+        let pass = self.passes.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        if self.fault_after.is_some_and(|n| pass >= n) {
+            return Err(Error::Gpu(format!("{}: device lost (injected fault, testing)", self.ctx.describe())));
+        }
         let guard = self.ensure_resident(data, Some(labels.id))?;
         let resident = guard.as_ref().expect("resident after ensure_resident");
         let (k, dim) = (centres.k, centres.dim);
