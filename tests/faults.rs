@@ -76,7 +76,7 @@ fn sigint_and_sigterm_stop_cleanly_with_130_and_143() {
         // Signal while the data file is being written: its temporary file exists.
         let data = out.join("data");
         let deadline = std::time::Instant::now() + Duration::from_secs(30);
-        while !(data.exists() && !temp_files(&data).is_empty()) {
+        while !data.exists() || temp_files(&data).is_empty() {
             assert!(std::time::Instant::now() < deadline, "the demo never started writing");
             std::thread::sleep(Duration::from_millis(5));
         }
