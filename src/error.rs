@@ -43,6 +43,13 @@ pub enum Error {
     #[error("backend unavailable: {0}")]
     BackendUnavailable(String),
 
+    /// The request would need more memory than the machine has.
+    #[error(
+        "{what} needs about {} of memory but {} is available; use fewer rows, features or a smaller k, or a larger machine",
+        crate::resources::human(*needed), crate::resources::human(*available)
+    )]
+    TooLarge { what: String, needed: u64, available: u64 },
+
     /// The GPU failed during a pass (validation error, out of memory, device lost).
     #[error("GPU error: {0}")]
     Gpu(String),
@@ -56,7 +63,7 @@ impl Error {
     /// The process exit code for this error (DESIGN.md).
     pub fn exit_code(&self) -> i32 {
         match self {
-            Error::Param { .. } | Error::KMeans(_) => 2,
+            Error::Param { .. } | Error::KMeans(_) | Error::TooLarge { .. } => 2,
             Error::Data { .. } | Error::Parquet { .. } => 3,
             Error::Io { .. } => 4,
             Error::BackendUnavailable(_) => 5,

@@ -557,4 +557,55 @@ mod bad_input {
             "upgrade custseg",
         );
     }
+
+    #[test]
+    fn corrupt_footer_is_invalid_data_not_a_panic() {
+        let dir = TempDir::new().unwrap();
+        let p = one_column(&dir, "x", (0..1000).map(|i| Some(i as f64)).collect());
+        let mut bytes = std::fs::read(&p).unwrap();
+        let n = bytes.len();
+        bytes[n - 40..n - 8].iter_mut().for_each(|b| *b = 0xFF);
+        std::fs::write(&p, &bytes).unwrap();
+        expect_failure(&dir, &["fit", "--input", &p, "--k", "1", "--out", &out(&dir)], 3, "cannot read as Parquet");
+    }
+
+    #[test]
+    fn unwritable_output_is_an_io_error() {
+        let dir = TempDir::new().unwrap();
+        let p = one_column(&dir, "x", vec![Some(1.0), Some(2.0)]);
+        let blocker = dir.path().join("a-file");
+        std::fs::write(&blocker, b"").unwrap();
+        let target = blocker.join("out");
+        let (code, stdout, stderr) = outcome(&custseg(&["fit", "--input", &p, "--k", "1", "--out", target.to_str().unwrap()]));
+        assert_eq!(code, 4, "{stderr}");
+        assert!(stderr.contains("a-file") && stdout.is_empty(), "{stderr}");
+    }
+
+    #[test]
+    fn a_k_that_cannot_fit_in_memory_is_refused_up_front() {
+        let dir = TempDir::new().unwrap();
+        let p = one_column(&dir, "x", vec![Some(1.0), Some(2.0)]);
+        expect_failure(&dir, &["fit", "--input", &p, "--k", "3000000000", "--out", &out(&dir)], 2, "of memory");
+    }
+
+    #[test]
+    fn k_above_the_distinct_rows_warns_and_never_makes_nan() {
+        let dir = TempDir::new().unwrap();
+        let p = dir.path().join("dup.parquet");
+        write_parquet(
+            &p,
+            vec![
+                ("a", arr(Float64Array::from(vec![0.0, 0.0, 1.0, 1.0, 0.0]))),
+                ("b", arr(Float64Array::from(vec![0.0, 0.0, 1.0, 1.0, 0.0]))),
+            ],
+        );
+        let o = dir.path().join("out");
+        let (code, stdout, stderr) =
+            outcome(&custseg(&["fit", "--input", p.to_str().unwrap(), "--k", "3", "--out", o.to_str().unwrap()]));
+        assert_eq!(code, 0, "{stderr}");
+        assert!(stderr.contains("fewer than k=3 distinct rows"), "{stderr}");
+        let model = custseg::model::Model::load(&o.join("model.json")).unwrap();
+        assert!(model.centres.iter().flatten().all(|v| v.is_finite()), "{:?}", model.centres);
+        assert_eq!(summary(&stdout)["inertia"], 0.0);
+    }
 }

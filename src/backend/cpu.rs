@@ -17,6 +17,9 @@ const LANES: usize = 16;
 const TILE: usize = 128;
 /// Chunks finished per window of [`CpuBackend::assign`]: bounds the labels held at once.
 const ASSIGN_WINDOW: usize = 16;
+/// Chunks whose statistics are computed in parallel before being merged (in chunk order):
+/// bounds the per-chunk statistics held at once.
+pub const STATS_WINDOW: usize = 32;
 
 /// Rayon-parallel implementation of every pass.
 #[derive(Debug, Default, Clone)]
@@ -245,15 +248,6 @@ fn lloyd_chunk(chunk: &Chunk, centres: &Centres, packed: &PackedCentres, previou
     stats
 }
 
-/// Merges per-chunk statistics in chunk order (the order is what makes it deterministic).
-fn merge_in_order(k: usize, dim: usize, parts: &[LloydStats]) -> LloydStats {
-    let mut total = LloydStats::zeros(k, dim);
-    for p in parts {
-        total.merge(p);
-    }
-    total
-}
-
 impl Backend for CpuBackend {
     fn info(&self) -> BackendInfo {
         BackendInfo {
@@ -264,13 +258,19 @@ impl Backend for CpuBackend {
 
     fn lloyd_pass(&self, data: &Dataset, centres: &Centres, labels: &mut Labels) -> Result<LloydStats> {
         let packed = PackedCentres::new(centres);
-        let parts: Vec<LloydStats> = data
-            .chunks()
-            .par_iter()
-            .zip(labels.per_chunk.par_iter_mut())
-            .map(|(chunk, previous)| lloyd_chunk(chunk, centres, &packed, previous))
-            .collect();
-        Ok(merge_in_order(centres.k, centres.dim, &parts))
+        let mut total = LloydStats::zeros(centres.k, centres.dim);
+        // Windows of chunks bound the statistics held at once (k × dim f64 each).
+        for (chunks, previous) in data.chunks().chunks(STATS_WINDOW).zip(labels.per_chunk.chunks_mut(STATS_WINDOW)) {
+            let parts: Vec<LloydStats> = chunks
+                .par_iter()
+                .zip(previous.par_iter_mut())
+                .map(|(chunk, previous)| lloyd_chunk(chunk, centres, &packed, previous))
+                .collect();
+            for part in &parts {
+                total.merge(part);
+            }
+        }
+        Ok(total)
     }
 
     fn assign(&self, data: &Dataset, centres: &Centres, sink: &mut AssignSink) -> Result<()> {

@@ -116,6 +116,11 @@ pub fn run(config: &FitConfig) -> Result<serde_json::Value> {
         warn!("removed {stale} temporary file(s) left in {} by an earlier run that was killed", config.out.display());
     }
 
+    let (rows, columns) = reader::plan(&config.read)?;
+    crate::resources::ensure_fits(
+        format!("fitting k={} on {rows} rows × {columns} columns", config.k),
+        crate::resources::fit_estimate(rows, columns, config.k as u64),
+    )?;
     info!("reading {}", config.read.inputs.iter().map(|p| p.display().to_string()).collect::<Vec<_>>().join(", "));
     let table = reader::read(&config.read)?;
     let t_read = started.elapsed().as_secs_f64();

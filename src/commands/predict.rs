@@ -32,6 +32,11 @@ pub fn run(args: &PredictArgs) -> Result<serde_json::Value> {
         weights: None,
         batch_rows: args.input.batch_rows.max(1),
     };
+    let (rows, columns) = reader::plan(&spec)?;
+    crate::resources::ensure_fits(
+        format!("predicting {rows} rows × {columns} columns"),
+        crate::resources::fit_estimate(rows, columns, model.k as u64),
+    )?;
     let table = reader::read(&spec)?;
     let id_name = spec.id.clone().unwrap_or_else(|| "row".into());
     let id_type = table.batches[0].ids.data_type().clone();

@@ -233,6 +233,25 @@ fn resolve_columns(spec: &ReadSpec, schema: &SchemaRef, path: &Path) -> Result<V
     Ok(numeric)
 }
 
+/// Rows (from the Parquet footers, without reading any data) and the number of columns
+/// `spec` will use (every column of the first file when no features are named).
+pub fn plan(spec: &ReadSpec) -> Result<(u64, u64)> {
+    let paths = list_parquet_files(&spec.inputs)?;
+    let mut rows = 0u64;
+    let mut columns = 0u64;
+    for (i, path) in paths.iter().enumerate() {
+        let builder = open_builder(path, 1)?;
+        rows = rows.saturating_add(builder.metadata().file_metadata().num_rows().max(0) as u64);
+        if i == 0 {
+            columns = match &spec.features {
+                Some(f) => (f.len() + spec.categorical.len()) as u64,
+                None => builder.schema().fields().len() as u64,
+            };
+        }
+    }
+    Ok((rows, columns))
+}
+
 /// Reads every file of `spec`, batch by batch.
 pub fn read(spec: &ReadSpec) -> Result<RawTable> {
     let paths = list_parquet_files(&spec.inputs)?;

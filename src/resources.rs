@@ -1,0 +1,54 @@
+//! Work that cannot fit in memory is refused up front, with the figures, instead of the
+//! process being killed by the kernel halfway through a nightly run.
+
+use crate::error::{Error, Result};
+
+/// Bytes of memory available to new allocations (Linux `MemAvailable`); `None` elsewhere.
+pub fn available_memory() -> Option<u64> {
+    let text = std::fs::read_to_string("/proc/meminfo").ok()?;
+    let line = text.lines().find(|l| l.starts_with("MemAvailable:"))?;
+    let kib: u64 = line.split_whitespace().nth(1)?.parse().ok()?;
+    Some(kib * 1024)
+}
+
+/// Fails with [`Error::TooLarge`] when `needed` bytes exceed the available memory.
+pub fn ensure_fits(what: String, needed: u64) -> Result<()> {
+    match available_memory() {
+        Some(available) if needed > available => Err(Error::TooLarge { what, needed, available }),
+        _ => Ok(()),
+    }
+}
+
+/// Rough peak memory of a K-Means fit: raw and prepared rows, ids and labels, plus the
+/// per-chunk statistics of one parallel window.
+pub fn fit_estimate(rows: u64, columns: u64, k: u64) -> u64 {
+    let per_row = columns * 8 + 24;
+    let stats = crate::backend::cpu::STATS_WINDOW as u64 * k * (columns + 3) * 8 + k * columns * 4;
+    rows.saturating_mul(per_row).saturating_add(stats)
+}
+
+/// Formats bytes as GiB/MiB for messages.
+pub fn human(bytes: u64) -> String {
+    if bytes >= 1 << 30 {
+        format!("{:.1} GiB", bytes as f64 / (1u64 << 30) as f64)
+    } else {
+        format!("{:.1} MiB", bytes as f64 / (1u64 << 20) as f64)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_request_beyond_memory_is_refused_with_both_figures() {
+        if available_memory().is_none() {
+            return; // not Linux: nothing to compare with
+        }
+        let err = ensure_fits("a test".into(), u64::MAX).unwrap_err();
+        let text = err.to_string();
+        assert!(text.contains("a test") && text.contains("available"), "{text}");
+        assert_eq!(err.exit_code(), 2);
+        assert!(ensure_fits("small".into(), 1).is_ok());
+    }
+}
