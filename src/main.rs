@@ -18,6 +18,7 @@ fn main() -> ExitCode {
     };
     custseg::log::start_clock();
     custseg::signals::install();
+    custseg::io::reader::install_panic_hook();
     let (quiet, result) = match cli.command {
         Command::Fit(args) => {
             let quiet = args.run.quiet;

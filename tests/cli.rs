@@ -576,7 +576,8 @@ mod bad_input {
         let blocker = dir.path().join("a-file");
         std::fs::write(&blocker, b"").unwrap();
         let target = blocker.join("out");
-        let (code, stdout, stderr) = outcome(&custseg(&["fit", "--input", &p, "--k", "1", "--out", target.to_str().unwrap()]));
+        let (code, stdout, stderr) =
+            outcome(&custseg(&["fit", "--input", &p, "--k", "1", "--out", target.to_str().unwrap()]));
         assert_eq!(code, 4, "{stderr}");
         assert!(stderr.contains("a-file") && stdout.is_empty(), "{stderr}");
     }

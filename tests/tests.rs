@@ -4,6 +4,7 @@ mod common;
 
 mod cli;
 mod faults;
+mod fuzz;
 mod gpu;
 mod reference;
 mod shared_data;

@@ -64,9 +64,11 @@ fn read_csv(path: &Path) -> Result<Vec<RecordBatch>> {
 
 fn read_parquet(path: &Path) -> Result<Vec<RecordBatch>> {
     let file = File::open(path).map_err(|e| Error::io(path, e))?;
-    ParquetRecordBatchReaderBuilder::try_new(file)
-        .and_then(|b| b.build())
-        .map_err(|e| Error::parquet(path, e))?
-        .collect::<std::result::Result<Vec<_>, _>>()
-        .map_err(|e| Error::parquet(path, e))
+    super::reader::guarded(path, || {
+        ParquetRecordBatchReaderBuilder::try_new(file)
+            .and_then(|b| b.build())
+            .map_err(|e| Error::parquet(path, e))?
+            .collect::<std::result::Result<Vec<_>, _>>()
+            .map_err(|e| Error::parquet(path, e))
+    })
 }

@@ -18,6 +18,40 @@ use parquet::arrow::ProjectionMask;
 
 use crate::error::{Error, Result};
 
+thread_local! {
+    /// Set while the Parquet decoder runs, so the panic hook stays quiet about panics that
+    /// [`guarded`] turns into errors.
+    static DECODING: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
+}
+
+/// Installs a panic hook that is silent for decoder panics caught by [`guarded`] and
+/// otherwise reports a bug (the binary calls this once).
+pub fn install_panic_hook() {
+    let default = std::panic::take_hook();
+    std::panic::set_hook(Box::new(move |info| {
+        if !DECODING.with(|d| d.get()) {
+            eprintln!("custseg: internal error (a bug, please report it with the input's shape):");
+            default(info);
+        }
+    }));
+}
+
+/// Runs Parquet decoding, turning a panic inside the decoder (the parquet crate panics on
+/// some corrupt pages) into an error that names the file.
+pub fn guarded<T>(path: &Path, f: impl FnOnce() -> Result<T>) -> Result<T> {
+    DECODING.with(|d| d.set(true));
+    let outcome = std::panic::catch_unwind(std::panic::AssertUnwindSafe(f));
+    DECODING.with(|d| d.set(false));
+    outcome.unwrap_or_else(|panic| {
+        let what = panic
+            .downcast_ref::<&str>()
+            .map(|s| s.to_string())
+            .or_else(|| panic.downcast_ref::<String>().cloned())
+            .unwrap_or_else(|| "unknown failure".into());
+        Err(Error::parquet(path, format!("the decoder failed on corrupt data: {what}")))
+    })
+}
+
 /// Distinct values above which a categorical column is refused (it is probably an id).
 pub const MAX_LEVELS: usize = 1000;
 
@@ -129,9 +163,11 @@ pub fn list_parquet_files(inputs: &[PathBuf]) -> Result<Vec<PathBuf>> {
 
 fn open_builder(path: &Path, batch_rows: usize) -> Result<ParquetRecordBatchReaderBuilder<File>> {
     let file = File::open(path).map_err(|e| Error::io(path, e))?;
-    Ok(ParquetRecordBatchReaderBuilder::try_new(file)
-        .map_err(|e| Error::parquet(path, e))?
-        .with_batch_size(batch_rows.max(1)))
+    guarded(path, || {
+        Ok(ParquetRecordBatchReaderBuilder::try_new(file)
+            .map_err(|e| Error::parquet(path, e))?
+            .with_batch_size(batch_rows.max(1)))
+    })
 }
 
 /// Whether a column type can be coerced to an f32 feature.
@@ -297,10 +333,10 @@ pub fn read(spec: &ReadSpec) -> Result<RawTable> {
         }
         let indices: Vec<usize> = needed.iter().map(|n| schema.index_of(n).expect("checked above")).collect();
         let mask = ProjectionMask::roots(builder.parquet_schema(), indices);
-        let reader = builder.with_projection(mask).build().map_err(|e| Error::parquet(path, e))?;
+        let mut reader = guarded(path, || builder.with_projection(mask).build().map_err(|e| Error::parquet(path, e)))?;
         let bytes = std::fs::metadata(path).map_err(|e| Error::io(path, e))?.len();
         let file_start = next_row;
-        for batch in reader {
+        while let Some(batch) = guarded(path, || Ok(reader.next()))? {
             let batch = batch.map_err(|e| Error::parquet(path, e))?;
             let rows = batch.num_rows();
             if rows == 0 {
