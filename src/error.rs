@@ -19,6 +19,10 @@ pub enum Error {
     #[error(transparent)]
     KMeans(#[from] crate::cluster::kmeans::KMeansError),
 
+    /// A Gaussian-mixture request was invalid or its fit degenerated.
+    #[error(transparent)]
+    Gmm(#[from] crate::cluster::gmm::GmmError),
+
     /// The input data cannot be used as it is.
     #[error("{path}: {message}")]
     Data { path: String, message: String },
@@ -64,6 +68,8 @@ impl Error {
     pub fn exit_code(&self) -> i32 {
         match self {
             Error::Param { .. } | Error::KMeans(_) | Error::TooLarge { .. } => 2,
+            Error::Gmm(crate::cluster::gmm::GmmError::Degenerate { .. }) => 3,
+            Error::Gmm(_) => 2,
             Error::Data { .. } | Error::Parquet { .. } => 3,
             Error::Io { .. } => 4,
             Error::BackendUnavailable(_) => 5,

@@ -5,6 +5,7 @@ mod common;
 mod cli;
 mod faults;
 mod fuzz;
+mod gmm;
 mod gpu;
 mod reference;
 mod shared_data;

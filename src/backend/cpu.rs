@@ -7,7 +7,8 @@
 
 use rayon::prelude::*;
 
-use super::{AssignSink, Backend, BackendInfo, Centres, Labels, LloydStats, RowValues};
+use super::mixture::{component_log_probs, log_sum_exp, MixturePass, MixtureStats};
+use super::{AssignSink, Backend, BackendInfo, Centres, Labels, LloydStats, MixtureSink, RowValues};
 use crate::data::{Chunk, Dataset};
 use crate::error::Result;
 
@@ -333,6 +334,47 @@ impl Backend for CpuBackend {
         Ok(())
     }
 
+    fn mixture_pass(&self, data: &Dataset, mix: &MixturePass) -> Result<MixtureStats> {
+        let mut total = MixtureStats::zeros(mix.k, mix.dim, mix.full);
+        for window in data.chunks().chunks(STATS_WINDOW) {
+            let parts: Vec<MixtureStats> = window.par_iter().map(|chunk| mixture_chunk(chunk, mix)).collect();
+            for part in &parts {
+                total.merge(part);
+            }
+        }
+        Ok(total)
+    }
+
+    fn mixture_assign(&self, data: &Dataset, mix: &MixturePass, sink: &mut MixtureSink) -> Result<()> {
+        let (k, dim) = (mix.k, mix.dim);
+        let chunks = data.chunks();
+        for window_start in (0..chunks.len()).step_by(ASSIGN_WINDOW) {
+            let window_end = (window_start + ASSIGN_WINDOW).min(chunks.len());
+            let results: Vec<(Vec<u32>, Vec<f32>)> = chunks[window_start..window_end]
+                .par_iter()
+                .map(|chunk| {
+                    let rows = chunk.rows(dim);
+                    let mut labels = Vec::with_capacity(rows);
+                    let mut probs = Vec::with_capacity(rows * k);
+                    let mut diff = vec![0.0f64; dim];
+                    let mut logp = vec![0.0f64; k];
+                    for x in chunk.values.chunks_exact(dim) {
+                        component_log_probs(mix, x, &mut diff, &mut logp);
+                        let lse = log_sum_exp(&logp);
+                        let best = (0..k).fold(0, |b, c| if logp[c] > logp[b] { c } else { b });
+                        labels.push(best as u32);
+                        probs.extend(logp.iter().map(|&l| (l - lse).exp() as f32));
+                    }
+                    (labels, probs)
+                })
+                .collect();
+            for (offset, (labels, probs)) in results.iter().enumerate() {
+                sink(window_start + offset, labels, probs)?;
+            }
+        }
+        Ok(())
+    }
+
     fn candidate_potentials(&self, data: &Dataset, candidates: &Centres, min_sq: &RowValues) -> Result<Vec<f64>> {
         let dim = data.dim();
         let parts: Vec<Vec<f64>> = data
@@ -358,6 +400,28 @@ impl Backend for CpuBackend {
         }
         Ok(total)
     }
+}
+
+/// E-step statistics of one chunk, in f64.
+fn mixture_chunk(chunk: &Chunk, mix: &MixturePass) -> MixtureStats {
+    let (k, d) = (mix.k, mix.dim);
+    let mut stats = MixtureStats::zeros(k, d, mix.full);
+    let mut diff = vec![0.0f64; d];
+    let mut logp = vec![0.0f64; k];
+    for (i, x) in chunk.values.chunks_exact(d).enumerate() {
+        let w = chunk.weight(i) as f64;
+        component_log_probs(mix, x, &mut diff, &mut logp);
+        let lse = log_sum_exp(&logp);
+        stats.log_likelihood += w * lse;
+        stats.weight += w;
+        for (c, &lp) in logp.iter().enumerate() {
+            let wr = w * (lp - lse).exp();
+            if wr != 0.0 {
+                stats.add(c, x, wr);
+            }
+        }
+    }
+    stats
 }
 
 /// Keeps the `m` entries `(squared distance, row, label)` with the largest distance (lowest

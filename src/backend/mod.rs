@@ -6,6 +6,7 @@
 
 pub mod cpu;
 pub mod gpu;
+pub mod mixture;
 
 use crate::data::Dataset;
 use crate::error::Result;
@@ -102,6 +103,10 @@ pub type RowValues = Vec<Vec<f32>>;
 /// Receives the final assignment of one chunk: `(chunk index, labels, distances)`.
 pub type AssignSink<'a> = dyn FnMut(usize, &[u32], &[f32]) -> Result<()> + 'a;
 
+/// Receives the mixture assignment of one chunk: `(chunk index, labels, probabilities)`,
+/// probabilities row-major `rows × k`.
+pub type MixtureSink<'a> = dyn FnMut(usize, &[u32], &[f32]) -> Result<()> + 'a;
+
 /// Name and device of a backend, for logs and the JSON summary.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
 pub struct BackendInfo {
@@ -130,6 +135,13 @@ pub trait Backend: Send + Sync {
 
     /// `min_sq[i] = min(min_sq[i], ‖x_i − centre‖²)` for every row.
     fn update_min_sq_dist(&self, data: &Dataset, centre: &[f32], min_sq: &mut RowValues) -> Result<()>;
+
+    /// One EM pass: component responsibilities of every row under `mix`, reduced into
+    /// per-component Σ w·r, Σ w·r·x, Σ w·r·x² (or x·xᵀ) and Σ w·ln p(x).
+    fn mixture_pass(&self, data: &Dataset, mix: &mixture::MixturePass) -> Result<mixture::MixtureStats>;
+
+    /// Final soft assignment: calls `sink(chunk, labels, probabilities)` per chunk in order.
+    fn mixture_assign(&self, data: &Dataset, mix: &mixture::MixturePass, sink: &mut MixtureSink) -> Result<()>;
 
     /// For each candidate centre, Σ w·min(min_sq, ‖x − candidate‖²): the k-means++
     /// potential if that candidate were chosen.

@@ -16,10 +16,14 @@ use wgpu::util::DeviceExt;
 
 use self::context::GpuContext;
 use self::shaders::{Params, MAX_DIM, WORKGROUP};
-use super::{AssignSink, Backend, BackendInfo, Centres, Labels, LloydStats, RowValues};
+use super::mixture::{MixturePass, MixtureStats};
+use super::{AssignSink, Backend, BackendInfo, Centres, Labels, LloydStats, MixtureSink, RowValues};
 use crate::backend::cpu::keep_farthest;
 use crate::data::Dataset;
 use crate::error::{Error, Result};
+
+/// Why Gaussian mixtures do not run on this backend yet.
+pub const MIXTURE_ON_CPU: &str = "the Gaussian-mixture passes have no GPU kernels yet; use --backend cpu";
 
 /// Largest per-dispatch partials buffer (bytes), below every adapter's binding limit we target.
 const PARTIALS_BUDGET: u64 = 64 << 20;
@@ -587,6 +591,14 @@ impl Backend for GpuBackend {
             offset += len;
         }
         Ok(())
+    }
+
+    fn mixture_pass(&self, _data: &Dataset, _mix: &MixturePass) -> Result<MixtureStats> {
+        Err(Error::BackendUnavailable(MIXTURE_ON_CPU.into()))
+    }
+
+    fn mixture_assign(&self, _data: &Dataset, _mix: &MixturePass, _sink: &mut MixtureSink) -> Result<()> {
+        Err(Error::BackendUnavailable(MIXTURE_ON_CPU.into()))
     }
 
     fn candidate_potentials(&self, data: &Dataset, candidates: &Centres, min_sq: &RowValues) -> Result<Vec<f64>> {

@@ -1,0 +1,128 @@
+//! What a backend needs for the Gaussian-mixture passes, and what they return.
+
+/// Component parameters in the form the E-step uses, shared by every covariance type:
+/// `Diag` (diag and spherical: per-component precision Cholesky diagonals) or `Full`
+/// (full and tied: per-component upper-triangular precision Cholesky factors).
+#[derive(Debug, Clone, PartialEq)]
+pub struct MixturePass {
+    pub k: usize,
+    pub dim: usize,
+    pub full: bool,
+    /// `k × dim`.
+    pub means: Vec<f64>,
+    /// Diag: `k × dim` (1/σ). Full: `k × dim × dim`, row-major, upper triangular, with
+    /// `covariance⁻¹ = P Pᵀ`.
+    pub prec_chol: Vec<f64>,
+    /// ln π_c + ln det P_c − (dim/2)·ln 2π per component.
+    pub log_norm: Vec<f64>,
+}
+
+/// Sufficient statistics of one E-step pass, merged over chunks in order.
+#[derive(Debug, Clone, PartialEq)]
+pub struct MixtureStats {
+    pub k: usize,
+    pub dim: usize,
+    pub full: bool,
+    /// Σ w·r per component.
+    pub resp: Vec<f64>,
+    /// Σ w·r·x, `k × dim`.
+    pub sum_x: Vec<f64>,
+    /// Σ w·r·x² (`k × dim`) when diagonal, Σ w·r·x·xᵀ (`k × dim × dim`) when full.
+    pub sum_xx: Vec<f64>,
+    /// Σ w·ln p(x).
+    pub log_likelihood: f64,
+    /// Σ w.
+    pub weight: f64,
+}
+
+impl MixtureStats {
+    /// Empty statistics.
+    pub fn zeros(k: usize, dim: usize, full: bool) -> Self {
+        MixtureStats {
+            k,
+            dim,
+            full,
+            resp: vec![0.0; k],
+            sum_x: vec![0.0; k * dim],
+            sum_xx: vec![0.0; if full { k * dim * dim } else { k * dim }],
+            log_likelihood: 0.0,
+            weight: 0.0,
+        }
+    }
+
+    /// Adds row `x` to component `c` with mass `wr` (weight × responsibility).
+    pub fn add(&mut self, c: usize, x: &[f32], wr: f64) {
+        let d = self.dim;
+        self.resp[c] += wr;
+        for (s, &v) in self.sum_x[c * d..(c + 1) * d].iter_mut().zip(x) {
+            *s += wr * v as f64;
+        }
+        if self.full {
+            // Upper triangle only; the M-step mirrors it.
+            let sxx = &mut self.sum_xx[c * d * d..(c + 1) * d * d];
+            for (a, &xa) in x.iter().enumerate() {
+                let ra = wr * xa as f64;
+                for (s, &xb) in sxx[a * d + a..(a + 1) * d].iter_mut().zip(&x[a..]) {
+                    *s += ra * xb as f64;
+                }
+            }
+        } else {
+            for (s, &v) in self.sum_xx[c * d..(c + 1) * d].iter_mut().zip(x) {
+                *s += wr * (v as f64) * (v as f64);
+            }
+        }
+    }
+
+    /// Adds `other` into `self`.
+    pub fn merge(&mut self, other: &MixtureStats) {
+        for (a, b) in self.resp.iter_mut().zip(&other.resp) {
+            *a += b;
+        }
+        for (a, b) in self.sum_x.iter_mut().zip(&other.sum_x) {
+            *a += b;
+        }
+        for (a, b) in self.sum_xx.iter_mut().zip(&other.sum_xx) {
+            *a += b;
+        }
+        self.log_likelihood += other.log_likelihood;
+        self.weight += other.weight;
+    }
+}
+
+/// Per-row log p(x, c) for every component, into `out` (length k); `diff` is scratch (dim).
+pub fn component_log_probs(mix: &MixturePass, x: &[f32], diff: &mut [f64], out: &mut [f64]) {
+    let d = mix.dim;
+    for (c, out_c) in out.iter_mut().enumerate().take(mix.k) {
+        let mean = &mix.means[c * d..(c + 1) * d];
+        for j in 0..d {
+            diff[j] = x[j] as f64 - mean[j];
+        }
+        let mut q = 0.0;
+        if mix.full {
+            let p = &mix.prec_chol[c * d * d..(c + 1) * d * d];
+            for j in 0..d {
+                let mut y = 0.0;
+                for i in 0..=j {
+                    y += diff[i] * p[i * d + j];
+                }
+                q += y * y;
+            }
+        } else {
+            let p = &mix.prec_chol[c * d..(c + 1) * d];
+            for j in 0..d {
+                let y = diff[j] * p[j];
+                q += y * y;
+            }
+        }
+        *out_c = mix.log_norm[c] - 0.5 * q;
+    }
+}
+
+/// ln Σ exp(v), stable.
+pub fn log_sum_exp(v: &[f64]) -> f64 {
+    let max = v.iter().copied().fold(f64::NEG_INFINITY, f64::max);
+    if !max.is_finite() {
+        return max;
+    }
+    max + v.iter().map(|&x| (x - max).exp()).sum::<f64>().ln()
+}
