@@ -4,6 +4,7 @@ use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
+use crate::cluster::gmm::{CovarianceType, OnDegenerate};
 use crate::prep::{Impute, ScaleKind};
 
 /// Segment a customer base: Parquet in, K-Means segments, a reusable model and a JSON
@@ -105,9 +106,12 @@ pub struct FitArgs {
     /// Number of segments.
     #[arg(long, short)]
     pub k: usize,
-    /// Initialisation.
-    #[arg(long, value_enum, default_value_t = InitChoice::KMeansPlusPlus)]
-    pub init: InitChoice,
+    /// K-Means (hard segments) or a Gaussian mixture (soft segments with probabilities).
+    #[arg(long, value_enum, default_value_t = AlgorithmChoice::Kmeans)]
+    pub algorithm: AlgorithmChoice,
+    /// Initialisation (default: k-means++ for kmeans; a K-Means fit for gmm).
+    #[arg(long, value_enum)]
+    pub init: Option<InitChoice>,
     /// Initial centres from a CSV or Parquet file (one row per centre, columns named
     /// like the prepared features); overrides --init.
     #[arg(long, value_name = "PATH")]
@@ -119,12 +123,25 @@ pub struct FitArgs {
     /// Independent runs, best inertia wins (default: 1, or 10 with --init random).
     #[arg(long)]
     pub n_init: Option<usize>,
-    /// Most Lloyd iterations per run.
-    #[arg(long, default_value_t = 300)]
-    pub max_iter: usize,
-    /// Stop when the squared centre shift ≤ tol × mean feature variance.
-    #[arg(long, default_value_t = 1e-4, allow_negative_numbers = true)]
-    pub tol: f64,
+    /// Most iterations per run (default: 300 for kmeans, 100 for gmm).
+    #[arg(long)]
+    pub max_iter: Option<usize>,
+    /// kmeans: stop when the squared centre shift ≤ tol × mean feature variance (1e-4);
+    /// gmm: stop when the mean log-likelihood lower bound changes by less than tol (1e-3).
+    #[arg(long, allow_negative_numbers = true)]
+    pub tol: Option<f64>,
+    /// gmm: shape of the component covariances.
+    #[arg(long, value_enum, default_value_t = CovarianceType::Full)]
+    pub covariance: CovarianceType,
+    /// gmm: added to the covariance diagonals (scikit-learn's reg_covar).
+    #[arg(long, default_value_t = 1e-6, allow_negative_numbers = true)]
+    pub reg_covar: f64,
+    /// gmm: a component that collapses is an error, or is re-initialised.
+    #[arg(long, value_enum, default_value_t = OnDegenerate::Error)]
+    pub on_degenerate: OnDegenerate,
+    /// gmm: also write p_0 … p_{k-1}, every segment's probability, to assignments.parquet.
+    #[arg(long)]
+    pub probabilities: bool,
     /// Random seed.
     #[arg(long, default_value_t = 0)]
     pub seed: u64,
@@ -135,12 +152,22 @@ pub struct FitArgs {
     pub run: RunArgs,
 }
 
+/// Segmentation algorithms.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum AlgorithmChoice {
+    Kmeans,
+    Gmm,
+}
+
 /// Initialisation methods.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum InitChoice {
     #[value(name = "k-means++")]
     KMeansPlusPlus,
+    /// kmeans: k random rows; gmm: random responsibilities (weak: starts at a saddle).
     Random,
+    /// gmm only: responsibilities from a K-Means fit.
+    Kmeans,
 }
 
 /// Units of an initial-centres file.
@@ -160,6 +187,9 @@ pub struct PredictArgs {
     /// Output Parquet file.
     #[arg(long, short)]
     pub out: PathBuf,
+    /// Gaussian-mixture models: also write p_0 … p_{k-1}.
+    #[arg(long)]
+    pub probabilities: bool,
     #[command(flatten)]
     pub run: RunArgs,
 }

@@ -8,6 +8,7 @@ use std::path::Path;
 use serde::{Deserialize, Serialize};
 
 use crate::backend::Centres;
+use crate::cluster::gmm::Mixture;
 use crate::error::{Error, Result};
 use crate::io::reader::InputFile;
 use crate::prep::Prep;
@@ -27,6 +28,28 @@ pub struct KMeansRecord {
     pub converged: bool,
     /// Σ w·‖x − c‖², prepared space.
     pub inertia: f64,
+}
+
+/// Gaussian-mixture fit as recorded in the model.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct GmmRecord {
+    /// Weights, means and covariances in the prepared space (what `predict` uses).
+    pub mixture: Mixture,
+    /// Covariances in original units: prepared covariances scaled back by each numeric
+    /// column's scale (still in log space for log1p'd columns).
+    pub covariances_original: Vec<Vec<f64>>,
+    pub init: String,
+    pub n_init: usize,
+    pub max_iter: usize,
+    pub tol: f64,
+    pub reg_covar: f64,
+    pub seed: u64,
+    pub iterations: usize,
+    pub converged: bool,
+    pub lower_bound: f64,
+    pub mean_log_likelihood: f64,
+    pub bic: f64,
+    pub aic: f64,
 }
 
 /// What the model was fitted on.
@@ -57,7 +80,10 @@ pub struct Model {
     pub centres_original: Vec<Vec<f64>>,
     pub segment_sizes: Vec<u64>,
     pub segment_weights: Vec<f64>,
-    pub kmeans: KMeansRecord,
+    /// Set when `algorithm` is "kmeans".
+    pub kmeans: Option<KMeansRecord>,
+    /// Set when `algorithm` is "gmm".
+    pub gmm: Option<GmmRecord>,
     pub input: InputFingerprint,
 }
 
@@ -100,6 +126,19 @@ impl Model {
         model
             .centres()
             .map_err(|_| Error::data(path.display(), "centres do not match the feature list; the model is damaged"))?;
+        let complete = match model.algorithm.as_str() {
+            "kmeans" => model.kmeans.is_some(),
+            "gmm" => {
+                model.gmm.as_ref().is_some_and(|g| g.mixture.k == model.k && g.mixture.dim == model.features.len())
+            }
+            _ => false,
+        };
+        if !complete {
+            return Err(Error::data(
+                path.display(),
+                format!("algorithm '{}' without its parameters; the model is damaged", model.algorithm),
+            ));
+        }
         Ok(model)
     }
 }

@@ -610,3 +610,70 @@ mod bad_input {
         assert_eq!(summary(&stdout)["inertia"], 0.0);
     }
 }
+
+mod gmm {
+    use super::*;
+
+    #[test]
+    fn gmm_fit_writes_probabilities_and_predict_reproduces_it() {
+        let dir = TempDir::new().unwrap();
+        let input = customers(dir.path());
+        let out = dir.path().join("out");
+        let args = fit_args(
+            input.to_str().unwrap(),
+            out.to_str().unwrap(),
+            &["--algorithm", "gmm", "--covariance", "diag", "--probabilities", "--features", "spend,visits"],
+        );
+        let (code, stdout, stderr) = outcome(&custseg(&args));
+        assert_eq!(code, 0, "{stderr}");
+        let s = summary(&stdout);
+        for key in ["mean_log_likelihood", "lower_bound", "converged", "iterations", "bic", "aic", "backend", "device"]
+        {
+            assert!(s.get(key).is_some(), "summary lacks {key}: {s}");
+        }
+        assert_eq!(s["algorithm"], "gmm");
+        let file = std::fs::File::open(out.join("assignments.parquet")).unwrap();
+        let reader = parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder::try_new(file).unwrap();
+        let names: Vec<String> = reader.schema().fields().iter().map(|f| f.name().clone()).collect();
+        assert_eq!(names, ["customer_id", "segment", "probability", "p_0", "p_1", "p_2"]);
+        let segments = custseg::commands::demo::read_segments(&out.join("assignments.parquet")).unwrap();
+        let mismatched = (0..597).filter(|&i| segments[i] != segments[i + 3]).count();
+        assert_eq!(mismatched, 0, "the three groups are recovered");
+
+        let predicted = dir.path().join("pred.parquet");
+        let model = out.join("model.json");
+        let (code, stdout, stderr) = outcome(&custseg(&[
+            "predict",
+            "--model",
+            model.to_str().unwrap(),
+            "--input",
+            input.to_str().unwrap(),
+            "--out",
+            predicted.to_str().unwrap(),
+            "--probabilities",
+        ]));
+        assert_eq!(code, 0, "{stderr}");
+        assert!(summary(&stdout)["mean_log_likelihood"].as_f64().is_some());
+        assert_eq!(std::fs::read(out.join("assignments.parquet")).unwrap(), std::fs::read(&predicted).unwrap());
+    }
+
+    #[test]
+    fn gmm_parameters_are_checked_before_reading() {
+        let dir = TempDir::new().unwrap();
+        let o = dir.path().join("out");
+        let o = o.to_str().unwrap();
+        let cases: [(&[&str], &str); 4] = [
+            (&["--algorithm", "gmm", "--reg-covar", "-1"], "--reg-covar"),
+            (&["--init", "kmeans"], "--init"),
+            (&["--algorithm", "gmm", "--init-centroids", "c.csv"], "--init-centroids"),
+            (&["--algorithm", "gmm", "--tol=-2"], "--tol"),
+        ];
+        for (extra, needle) in cases {
+            let mut args = vec!["fit", "--input", "/no/such.parquet", "--k", "2", "--out", o];
+            args.extend_from_slice(extra);
+            let (code, _, stderr) = outcome(&custseg(&args));
+            assert_eq!(code, 2, "{extra:?}: {stderr}");
+            assert!(stderr.contains(needle), "{extra:?}: {stderr}");
+        }
+    }
+}

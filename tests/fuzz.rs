@@ -5,8 +5,9 @@ use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::sync::Arc;
 
 use arrow::array::{ArrayRef, Float64Array, Int64Array, RecordBatch, StringArray};
-use custseg::cli::{BackendChoice, InitChoice, RunArgs};
-use custseg::commands::fit::{self, FitConfig};
+use custseg::cli::{AlgorithmChoice, BackendChoice, InitChoice, RunArgs};
+use custseg::cluster::gmm::CovarianceType;
+use custseg::commands::fit::{self, FitConfig, GmmOptions};
 use custseg::io::reader::ReadSpec;
 use custseg::prep::{Impute, PrepParams, ScaleKind};
 use parquet::arrow::ArrowWriter;
@@ -48,6 +49,8 @@ struct Case {
     categorical: bool,
     batch_rows: usize,
     max_iter: usize,
+    gmm: bool,
+    covariance: CovarianceType,
 }
 
 fn cases() -> impl Strategy<Value = Case> {
@@ -60,12 +63,43 @@ fn cases() -> impl Strategy<Value = Case> {
         prop::option::of(0.0..0.6f64),
         any::<bool>(),
         any::<bool>(),
-        1usize..80,
-        0usize..5,
+        (1usize..80, 0usize..5, any::<bool>()),
+        prop::sample::select(vec![
+            CovarianceType::Full,
+            CovarianceType::Diag,
+            CovarianceType::Spherical,
+            CovarianceType::Tied,
+        ]),
     )
-        .prop_map(|(mutations, truncate, k, impute, scale, clip, weights, categorical, batch_rows, max_iter)| {
-            Case { mutations, truncate, k, impute, scale, clip, weights, categorical, batch_rows, max_iter }
-        })
+        .prop_map(
+            |(
+                mutations,
+                truncate,
+                k,
+                impute,
+                scale,
+                clip,
+                weights,
+                categorical,
+                (batch_rows, max_iter, gmm),
+                covariance,
+            )| {
+                Case {
+                    mutations,
+                    truncate,
+                    k,
+                    impute,
+                    scale,
+                    clip,
+                    weights,
+                    categorical,
+                    batch_rows,
+                    max_iter,
+                    gmm,
+                    covariance,
+                }
+            },
+        )
 }
 
 fn config(input: std::path::PathBuf, out: std::path::PathBuf, case: &Case) -> FitConfig {
@@ -79,13 +113,15 @@ fn config(input: std::path::PathBuf, out: std::path::PathBuf, case: &Case) -> Fi
             batch_rows: case.batch_rows,
         },
         prep: PrepParams { impute: case.impute, scale: case.scale, log1p: vec![], clip: case.clip, dedup: true },
+        algorithm: if case.gmm { AlgorithmChoice::Gmm } else { AlgorithmChoice::Kmeans },
         k: case.k,
-        init: InitChoice::KMeansPlusPlus,
+        init: if case.gmm { InitChoice::Kmeans } else { InitChoice::KMeansPlusPlus },
         init_centroids: None,
         n_init: 1,
         max_iter: case.max_iter,
         tol: 1e-4,
         seed: 1,
+        gmm: GmmOptions { covariance: case.covariance, ..GmmOptions::default() },
         out,
         run: RunArgs { backend: BackendChoice::Cpu, gpu_index: None, gpu_memory: None, threads: None, quiet: true },
     }
@@ -113,6 +149,8 @@ fn corrupt_dictionary_page_is_an_error_not_a_panic() {
         categorical: false,
         batch_rows: 1,
         max_iter: 10,
+        gmm: false,
+        covariance: CovarianceType::Full,
     };
     let err = fit::run(&config(input, dir.path().join("out"), &case)).unwrap_err();
     assert_eq!(err.exit_code(), 3, "{err}");

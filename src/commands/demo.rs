@@ -8,8 +8,8 @@ use arrow::datatypes::UInt32Type;
 use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
 use serde_json::json;
 
-use super::fit::{self, FitConfig, ASSIGNMENTS_FILE};
-use crate::cli::{DemoArgs, InitChoice};
+use super::fit::{self, FitConfig, GmmOptions, ASSIGNMENTS_FILE};
+use crate::cli::{AlgorithmChoice, DemoArgs, InitChoice};
 use crate::error::{Error, Result};
 use crate::eval::adjusted_rand_index;
 use crate::info;
@@ -44,6 +44,7 @@ pub fn run(args: &DemoArgs) -> Result<serde_json::Value> {
             clip: None,
             dedup: false,
         },
+        algorithm: AlgorithmChoice::Kmeans,
         k: args.k,
         init: InitChoice::KMeansPlusPlus,
         init_centroids: None,
@@ -51,6 +52,7 @@ pub fn run(args: &DemoArgs) -> Result<serde_json::Value> {
         max_iter: 300,
         tol: 1e-4,
         seed: args.seed,
+        gmm: GmmOptions::default(),
         out: args.out.clone(),
         run: args.run.clone(),
     };

@@ -1,21 +1,24 @@
-//! `custseg fit`: read → prep → K-Means → assignments.parquet + model.json + summary.
+//! `custseg fit`: read → prep → K-Means or a Gaussian mixture → assignments.parquet +
+//! model.json + summary.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::time::Instant;
 
 use arrow::datatypes::DataType;
-use serde_json::json;
+use serde_json::{json, Value};
 
-use super::{ensure_not_input, secs, select_backend};
+use super::{ensure_not_input, secs, select_backend, Engine};
+use crate::backend::cpu::CpuBackend;
 use crate::backend::Centres;
-use crate::cli::{FitArgs, InitChoice, InitSpace, RunArgs};
+use crate::cli::{AlgorithmChoice, FitArgs, InitChoice, InitSpace, RunArgs};
+use crate::cluster::gmm::{self, CovarianceType, GmmInit, GmmParams, OnDegenerate};
 use crate::cluster::kmeans::{self, Init, KMeansError, KMeansParams};
 use crate::error::{Error, Result};
 use crate::io::atomic::{remove_stale_temp_files, stage_bytes};
 use crate::io::centres::read_centres;
-use crate::io::reader::{self, ReadSpec};
+use crate::io::reader::{self, InputFile, ReadSpec};
 use crate::io::writer::AssignmentWriter;
-use crate::model::{InputFingerprint, KMeansRecord, Model, FORMAT_VERSION};
+use crate::model::{GmmRecord, InputFingerprint, KMeansRecord, Model, FORMAT_VERSION};
 use crate::prep::{row_masks, Duplicates, Prep, PrepParams, Prepared};
 use crate::{info, warn};
 
@@ -23,11 +26,33 @@ use crate::{info, warn};
 pub const ASSIGNMENTS_FILE: &str = "assignments.parquet";
 pub const MODEL_FILE: &str = "model.json";
 
+/// Gaussian-mixture options (used when the algorithm is `gmm`).
+#[derive(Debug, Clone, PartialEq)]
+pub struct GmmOptions {
+    pub covariance: CovarianceType,
+    pub reg_covar: f64,
+    pub on_degenerate: OnDegenerate,
+    /// Write p_0 … p_{k-1} too.
+    pub probabilities: bool,
+}
+
+impl Default for GmmOptions {
+    fn default() -> Self {
+        GmmOptions {
+            covariance: CovarianceType::Full,
+            reg_covar: 1e-6,
+            on_degenerate: OnDegenerate::Error,
+            probabilities: false,
+        }
+    }
+}
+
 /// A validated `fit` request.
 #[derive(Debug, Clone)]
 pub struct FitConfig {
     pub read: ReadSpec,
     pub prep: PrepParams,
+    pub algorithm: AlgorithmChoice,
     pub k: usize,
     pub init: InitChoice,
     pub init_centroids: Option<(PathBuf, InitSpace)>,
@@ -35,6 +60,7 @@ pub struct FitConfig {
     pub max_iter: usize,
     pub tol: f64,
     pub seed: u64,
+    pub gmm: GmmOptions,
     pub out: PathBuf,
     pub run: RunArgs,
 }
@@ -42,10 +68,18 @@ pub struct FitConfig {
 impl FitConfig {
     /// Validates what can be checked before reading any data.
     pub fn from_args(args: FitArgs) -> Result<Self> {
-        let n_init = args.n_init.unwrap_or(match (args.init, &args.init_centroids) {
-            (InitChoice::Random, None) => 10,
-            _ => 1,
-        });
+        let gmm = args.algorithm == AlgorithmChoice::Gmm;
+        let init = args.init.unwrap_or(if gmm { InitChoice::Kmeans } else { InitChoice::KMeansPlusPlus });
+        if init == InitChoice::Kmeans && !gmm {
+            return Err(Error::param(
+                "init",
+                "`kmeans` initialises Gaussian mixtures; K-Means takes k-means++ or random",
+            ));
+        }
+        if gmm && args.init_centroids.is_some() {
+            return Err(Error::param("init-centroids", "is for K-Means; a Gaussian mixture starts from --init"));
+        }
+        let n_init = args.n_init.unwrap_or(if init == InitChoice::Random && !gmm { 10 } else { 1 });
         if args.init_centroids.is_some() && n_init > 1 {
             warn!("--n-init {n_init} with --init-centroids: every run would start from the same centres; running once");
         }
@@ -65,33 +99,36 @@ impl FitConfig {
                 clip: args.clip,
                 dedup: args.dedup,
             },
+            algorithm: args.algorithm,
             k: args.k,
-            init: args.init,
+            init,
             n_init: if args.init_centroids.is_some() { 1 } else { n_init },
             init_centroids: args.init_centroids.map(|p| (p, args.init_space)),
-            max_iter: args.max_iter,
-            tol: args.tol,
+            max_iter: args.max_iter.unwrap_or(if gmm { 100 } else { 300 }),
+            tol: args.tol.unwrap_or(if gmm { 1e-3 } else { 1e-4 }),
             seed: args.seed,
+            gmm: GmmOptions {
+                covariance: args.covariance,
+                reg_covar: args.reg_covar,
+                on_degenerate: args.on_degenerate,
+                probabilities: args.probabilities,
+            },
             out: args.out,
             run: args.run,
         };
         // Data-independent checks first, so a bad parameter never costs a read.
-        let probe = KMeansParams {
-            k: config.k,
-            init: Init::KMeansPlusPlus,
-            n_init: config.n_init,
-            max_iter: config.max_iter,
-            tol: config.tol,
-            seed: config.seed,
-        };
-        probe.validate(usize::MAX, 1)?;
+        if gmm {
+            config.gmm_params(GmmInit::KMeans).validate(usize::MAX)?;
+        } else {
+            config.kmeans_params(Init::KMeansPlusPlus).validate(usize::MAX, 1)?;
+        }
         if let Some(q) = config.prep.clip {
             if !(0.0..0.5).contains(&q) {
                 return Err(Error::param("clip", format!("{q} is not a quantile in [0, 0.5); try 0.01")));
             }
         }
         if let Some(id) = &config.read.id {
-            if id == "segment" || id == "distance" {
+            if ["segment", "distance", "probability"].contains(&id.as_str()) || id.starts_with("p_") {
                 return Err(Error::param(
                     "id",
                     format!("an id column named '{id}' clashes with an output column; rename it"),
@@ -100,10 +137,48 @@ impl FitConfig {
         }
         Ok(config)
     }
+
+    fn kmeans_params(&self, init: Init) -> KMeansParams {
+        KMeansParams { k: self.k, init, n_init: self.n_init, max_iter: self.max_iter, tol: self.tol, seed: self.seed }
+    }
+
+    fn gmm_params(&self, init: GmmInit) -> GmmParams {
+        GmmParams {
+            k: self.k,
+            covariance: self.gmm.covariance,
+            reg_covar: self.gmm.reg_covar,
+            init,
+            n_init: self.n_init,
+            max_iter: self.max_iter,
+            tol: self.tol,
+            seed: self.seed,
+            on_degenerate: self.gmm.on_degenerate,
+        }
+    }
+}
+
+/// What read + prep produced, shared by both algorithms.
+struct Stage {
+    prep: Prep,
+    prepared: Prepared,
+    files: Vec<InputFile>,
+    schema: Vec<(String, String)>,
+    id_name: String,
+    id_type: DataType,
+    t_read: f64,
+    t_prep: f64,
+}
+
+/// What an algorithm hands back: the staged assignments, the model and its summary keys.
+struct Fitted {
+    assignments: crate::io::atomic::Staged,
+    model: Model,
+    summary: Value,
+    t_fit: f64,
 }
 
 /// Runs a fit and returns the JSON summary.
-pub fn run(config: &FitConfig) -> Result<serde_json::Value> {
+pub fn run(config: &FitConfig) -> Result<Value> {
     let started = Instant::now();
     let mut engine = select_backend(&config.run)?;
     std::fs::create_dir_all(&config.out).map_err(|e| Error::io(&config.out, e))?;
@@ -115,7 +190,53 @@ pub fn run(config: &FitConfig) -> Result<serde_json::Value> {
     if stale > 0 {
         warn!("removed {stale} temporary file(s) left in {} by an earlier run that was killed", config.out.display());
     }
+    let stage = read_and_prepare(config, started)?;
 
+    let fitted = match config.algorithm {
+        AlgorithmChoice::Kmeans => fit_kmeans(config, &mut engine, &stage, &assignments_path)?,
+        AlgorithmChoice::Gmm => fit_gmm(config, &mut engine, &stage, &assignments_path)?,
+    };
+    let write_start = Instant::now();
+    let model_file = stage_bytes(&model_path, &fitted.model.to_json())?;
+    fitted.assignments.commit()?;
+    model_file.commit()?;
+    info!("wrote {} and {}", assignments_path.display(), model_path.display());
+    let t_write = write_start.elapsed().as_secs_f64();
+
+    let prepared = &stage.prepared;
+    let info = engine.backend.info();
+    let mut summary = json!({
+        "command": "fit",
+        "rows_read": prepared.rows_read,
+        "rows_used": prepared.data.rows(),
+        "rows_dropped": prepared.dropped_missing + prepared.dropped_duplicate,
+        "rows_dropped_missing": prepared.dropped_missing,
+        "rows_dropped_duplicate_id": prepared.dropped_duplicate,
+        "features": fitted.model.features,
+        "dropped_columns": stage.prep.dropped,
+        "k": config.k,
+        "seed": config.seed,
+        "backend": info.backend,
+        "device": info.device,
+        "seconds": {
+            "read": secs(stage.t_read),
+            "prep": secs(stage.t_prep),
+            "fit": secs(fitted.t_fit),
+            "write": secs(t_write),
+            "total": secs(started.elapsed().as_secs_f64()),
+        },
+        "outputs": {
+            "assignments": assignments_path.display().to_string(),
+            "model": model_path.display().to_string(),
+        },
+    });
+    if let (Some(all), Some(extra)) = (summary.as_object_mut(), fitted.summary.as_object()) {
+        all.extend(extra.clone());
+    }
+    Ok(summary)
+}
+
+fn read_and_prepare(config: &FitConfig, started: Instant) -> Result<Stage> {
     let (rows, columns) = reader::plan(&config.read)?;
     crate::resources::ensure_fits(
         format!("fitting k={} on {rows} rows × {columns} columns", config.k),
@@ -135,17 +256,11 @@ pub fn run(config: &FitConfig) -> Result<serde_json::Value> {
         ));
     }
     let prep = Prep::fit(&table, &config.prep, &masks, &mut |w| warn!("{w}"))?;
-    let (id_name, id_type) = id_column(&table);
+    let id_name = table.id.clone().unwrap_or_else(|| "row".to_string());
+    let id_type = table.batches.first().map_or(DataType::UInt64, |b| b.ids.data_type().clone());
     let files = table.files.clone();
     let schema = table.schema.clone();
     let prepared = prep.apply(table, &masks)?;
-    let data = &prepared.data;
-    if data.rows() == 0 {
-        return Err(Error::data(
-            files.iter().map(|f| f.path.as_str()).collect::<Vec<_>>().join(", "),
-            "no rows left after dropping rows with missing values; use --impute mean or median",
-        ));
-    }
     if prepared.dropped_duplicate > 0 {
         info!("--dedup dropped {} rows with a repeated id", prepared.dropped_duplicate);
     }
@@ -153,23 +268,18 @@ pub fn run(config: &FitConfig) -> Result<serde_json::Value> {
         info!("--impute drop dropped {} rows with missing values", prepared.dropped_missing);
     }
     let t_prep = started.elapsed().as_secs_f64() - t_read;
-    info!("prepared {} rows × {} features in {:.2}s", data.rows(), data.dim(), t_prep);
+    info!("prepared {} rows × {} features in {:.2}s", prepared.data.rows(), prepared.data.dim(), t_prep);
+    Ok(Stage { prep, prepared, files, schema, id_name, id_type, t_read, t_prep })
+}
 
+fn fit_kmeans(config: &FitConfig, engine: &mut Engine, stage: &Stage, target: &Path) -> Result<Fitted> {
+    let data = &stage.prepared.data;
     let init = match &config.init_centroids {
-        Some((path, space)) => Init::Centres(load_initial_centres(path, *space, &prep, config.k)?),
-        None => match config.init {
-            InitChoice::KMeansPlusPlus => Init::KMeansPlusPlus,
-            InitChoice::Random => Init::Random,
-        },
+        Some((path, space)) => Init::Centres(load_initial_centres(path, *space, &stage.prep, config.k)?),
+        None if config.init == InitChoice::Random => Init::Random,
+        None => Init::KMeansPlusPlus,
     };
-    let params = KMeansParams {
-        k: config.k,
-        init,
-        n_init: config.n_init,
-        max_iter: config.max_iter,
-        tol: config.tol,
-        seed: config.seed,
-    };
+    let params = config.kmeans_params(init);
     let planned = engine.backend.info();
     info!("fitting K-Means k={} on {} ({})", config.k, planned.backend, planned.device);
     let bar = crate::log::progress((config.max_iter * config.n_init) as u64, "K-Means");
@@ -188,15 +298,13 @@ pub fn run(config: &FitConfig) -> Result<serde_json::Value> {
         })
     })?;
     bar.finish_and_clear();
-    let t_fit = fit_start.elapsed().as_secs_f64();
     info!(
-        "{} after {} iterations (run {} of {}), inertia {:.6e}, in {:.2}s",
+        "{} after {} iterations (run {} of {}), inertia {:.6e}",
         if fit.converged { "converged" } else { "stopped at --max-iter" },
         fit.iterations,
         fit.best_run + 1,
         config.n_init,
-        fit.inertia,
-        t_fit
+        fit.inertia
     );
     if fit.reseeded > 0 {
         warn!("{} empty cluster(s) were re-seeded from the farthest rows", fit.reseeded);
@@ -204,65 +312,206 @@ pub fn run(config: &FitConfig) -> Result<serde_json::Value> {
     if let Some(empty) = fit.sizes.iter().position(|&s| s == 0) {
         warn!("segment {empty} is empty: the data may have fewer than k={} distinct rows", config.k);
     }
-
-    let write_start = Instant::now();
     let assignments = engine.run("the assignment pass", |backend| {
-        let mut writer = AssignmentWriter::create(&assignments_path, &id_name, &id_type)?;
+        let mut writer = AssignmentWriter::create(target, &stage.id_name, &stage.id_type, &["distance".into()])?;
         backend.assign(data, &fit.centres, &mut |chunk, labels, distances| {
-            writer.write(&prepared.ids[chunk], labels, distances)
+            writer.write(&stage.prepared.ids[chunk], labels, &[distances])
         })?;
         writer.finish()
     })?;
-    let info = engine.backend.info();
-    let model = build_model(config, &prep, &prepared, &fit, files, schema, &params);
-    let model_file = stage_bytes(&model_path, &model.to_json())?;
-    assignments.commit()?;
-    model_file.commit()?;
-    let t_write = write_start.elapsed().as_secs_f64();
-    info!("wrote {} and {}", assignments_path.display(), model_path.display());
-
-    let dropped = prepared.dropped_missing + prepared.dropped_duplicate;
-    Ok(json!({
-        "command": "fit",
-        "rows_read": prepared.rows_read,
-        "rows_used": data.rows(),
-        "rows_dropped": dropped,
-        "rows_dropped_missing": prepared.dropped_missing,
-        "rows_dropped_duplicate_id": prepared.dropped_duplicate,
-        "features": model.features,
-        "dropped_columns": prep.dropped,
+    let t_fit = fit_start.elapsed().as_secs_f64();
+    let init = match (&params.init, config.init_centroids.as_ref()) {
+        (Init::Centres(_), Some((p, space))) => {
+            let units = if *space == InitSpace::Raw { "raw" } else { "prepared" };
+            format!("file:{} ({units} units)", p.display())
+        }
+        (Init::Random, _) => "random".into(),
+        _ => "k-means++".into(),
+    };
+    let mut model = base_model(config, stage, "kmeans", &fit.centres, fit.sizes.clone(), fit.weights.clone());
+    model.kmeans = Some(KMeansRecord {
+        init,
+        n_init: params.n_init,
+        max_iter: params.max_iter,
+        tol: params.tol,
+        seed: params.seed,
+        iterations: fit.iterations,
+        converged: fit.converged,
+        inertia: fit.inertia,
+    });
+    let summary = json!({
         "algorithm": "kmeans",
-        "k": config.k,
         "iterations": fit.iterations,
         "converged": fit.converged,
         "inertia": fit.inertia,
         "segment_sizes": fit.sizes,
-        "seed": config.seed,
-        "backend": info.backend,
-        "device": info.device,
-        "seconds": {
-            "read": secs(t_read),
-            "prep": secs(t_prep),
-            "fit": secs(t_fit),
-            "write": secs(t_write),
-            "total": secs(started.elapsed().as_secs_f64()),
-        },
-        "outputs": {
-            "assignments": assignments_path.display().to_string(),
-            "model": model_path.display().to_string(),
-        },
-    }))
+    });
+    Ok(Fitted { assignments, model, summary, t_fit })
 }
 
-/// The id column's output name and type (row numbers when no `--id`).
-fn id_column(table: &reader::RawTable) -> (String, DataType) {
-    let name = table.id.clone().unwrap_or_else(|| "row".to_string());
-    let dtype = table.batches.first().map_or(DataType::UInt64, |b| b.ids.data_type().clone());
-    (name, dtype)
+fn fit_gmm(config: &FitConfig, engine: &mut Engine, stage: &Stage, target: &Path) -> Result<Fitted> {
+    let data = &stage.prepared.data;
+    if engine.backend.info().backend == "gpu" {
+        info!("Gaussian mixtures run on the CPU: {}", crate::backend::gpu::MIXTURE_ON_CPU);
+        *engine = Engine { backend: Box::new(CpuBackend::new()), fallback: false };
+    }
+    let init = match config.init {
+        InitChoice::Kmeans => GmmInit::KMeans,
+        InitChoice::KMeansPlusPlus => GmmInit::KMeansPlusPlus,
+        InitChoice::Random => GmmInit::Random,
+    };
+    let params = config.gmm_params(init);
+    info!(
+        "fitting a Gaussian mixture k={} ({:?} covariances) on {}",
+        config.k,
+        config.gmm.covariance,
+        engine.backend.info().backend
+    );
+    let bar = crate::log::progress((config.max_iter * config.n_init) as u64, "EM");
+    let fit_start = Instant::now();
+    let fit = engine.run("the mixture fit", |backend| {
+        bar.reset();
+        gmm::fit(backend, data, &params, &mut |r| {
+            bar.inc(1);
+            bar.set_message(format!("run {} iteration {} lower bound {:.6}", r.run + 1, r.iteration, r.lower_bound));
+        })
+    })?;
+    bar.finish_and_clear();
+    info!(
+        "{} after {} iterations (run {} of {}), lower bound {:.6}, BIC {:.6e}",
+        if fit.converged { "converged" } else { "stopped at --max-iter" },
+        fit.iterations,
+        fit.best_run + 1,
+        config.n_init,
+        fit.lower_bound,
+        fit.bic
+    );
+    let k = config.k;
+    let pass = fit.mixture.to_pass().map_err(|(c, reason)| {
+        Error::Gmm(gmm::GmmError::Degenerate { component: c, reason, reg_covar: config.gmm.reg_covar })
+    })?;
+    let mut sizes = vec![0u64; k];
+    let mut columns = vec!["probability".to_string()];
+    if config.gmm.probabilities {
+        columns.extend((0..k).map(|c| format!("p_{c}")));
+    }
+    let assignments = engine.run("the assignment pass", |backend| {
+        sizes.fill(0);
+        let mut writer = AssignmentWriter::create(target, &stage.id_name, &stage.id_type, &columns)?;
+        backend.mixture_assign(data, &pass, &mut |chunk, labels, probs| {
+            labels.iter().for_each(|&l| sizes[l as usize] += 1);
+            write_probabilities(&mut writer, &stage.prepared.ids[chunk], labels, probs, k, config.gmm.probabilities)
+        })?;
+        writer.finish()
+    })?;
+    let t_fit = fit_start.elapsed().as_secs_f64();
+    let means = Centres::new(k, data.dim(), fit.mixture.means.iter().map(|&v| v as f32).collect());
+    let weights = fit.mixture.weights.iter().map(|w| w * data.total_weight()).collect();
+    let mut model = base_model(config, stage, "gmm", &means, sizes.clone(), weights);
+    let scales: Vec<f64> =
+        stage.prep.numeric.iter().map(|c| c.scaling.scale).chain(std::iter::repeat(1.0)).take(data.dim()).collect();
+    let covariances_original = (0..k)
+        .map(|c| {
+            let m = fit.mixture.covariance_matrix(c);
+            let d = data.dim();
+            (0..d * d).map(|i| m[i] * scales[i / d] * scales[i % d]).collect()
+        })
+        .collect();
+    let init_name = match config.init {
+        InitChoice::Kmeans => "kmeans",
+        InitChoice::KMeansPlusPlus => "k-means++",
+        InitChoice::Random => "random",
+    };
+    model.gmm = Some(GmmRecord {
+        mixture: fit.mixture.clone(),
+        covariances_original,
+        init: init_name.into(),
+        n_init: params.n_init,
+        max_iter: params.max_iter,
+        tol: params.tol,
+        reg_covar: params.reg_covar,
+        seed: params.seed,
+        iterations: fit.iterations,
+        converged: fit.converged,
+        lower_bound: fit.lower_bound,
+        mean_log_likelihood: fit.mean_log_likelihood,
+        bic: fit.bic,
+        aic: fit.aic,
+    });
+    if fit.reinitialised > 0 {
+        warn!("{} collapsed component(s) were re-initialised", fit.reinitialised);
+    }
+    let summary = json!({
+        "algorithm": "gmm",
+        "covariance": config.gmm.covariance,
+        "iterations": fit.iterations,
+        "converged": fit.converged,
+        "lower_bound": fit.lower_bound,
+        "mean_log_likelihood": fit.mean_log_likelihood,
+        "bic": fit.bic,
+        "aic": fit.aic,
+        "weights": fit.mixture.weights,
+        "segment_sizes": sizes,
+    });
+    Ok(Fitted { assignments, model, summary, t_fit })
+}
+
+/// Writes one chunk of soft assignments: the winning segment's probability, and every
+/// segment's when `all` (probabilities row-major `rows × k`).
+pub fn write_probabilities(
+    writer: &mut AssignmentWriter,
+    ids: &arrow::array::ArrayRef,
+    labels: &[u32],
+    probs: &[f32],
+    k: usize,
+    all: bool,
+) -> Result<()> {
+    let best: Vec<f32> = labels.iter().enumerate().map(|(i, &l)| probs[i * k + l as usize]).collect();
+    let mut columns: Vec<Vec<f32>> = vec![best];
+    if all {
+        columns.extend((0..k).map(|c| probs.iter().skip(c).step_by(k).copied().collect()));
+    }
+    let slices: Vec<&[f32]> = columns.iter().map(|c| c.as_slice()).collect();
+    writer.write(ids, labels, &slices)
+}
+
+/// The parts of a model both algorithms share.
+fn base_model(
+    config: &FitConfig,
+    stage: &Stage,
+    algorithm: &str,
+    centres: &Centres,
+    sizes: Vec<u64>,
+    weights: Vec<f64>,
+) -> Model {
+    let centres: Vec<Vec<f32>> = (0..centres.k).map(|c| centres.centre(c).to_vec()).collect();
+    let centres_original = centres.iter().map(|c| stage.prep.to_original_units(c)).collect();
+    Model {
+        format_version: FORMAT_VERSION,
+        custseg_version: env!("CARGO_PKG_VERSION").to_string(),
+        algorithm: algorithm.into(),
+        id_column: config.read.id.clone(),
+        weights_column: config.read.weights.clone(),
+        features: stage.prep.feature_names(),
+        prep: stage.prep.clone(),
+        k: centres.len(),
+        centres,
+        centres_original,
+        segment_sizes: sizes,
+        segment_weights: weights,
+        kmeans: None,
+        gmm: None,
+        input: InputFingerprint {
+            files: stage.files.clone(),
+            rows_read: stage.prepared.rows_read as u64,
+            rows_used: stage.prepared.data.rows() as u64,
+            schema: stage.schema.clone(),
+        },
+    }
 }
 
 /// Reads `--init-centroids` and maps it into the prepared space.
-fn load_initial_centres(path: &std::path::Path, space: InitSpace, prep: &Prep, k: usize) -> Result<Centres> {
+fn load_initial_centres(path: &Path, space: InitSpace, prep: &Prep, k: usize) -> Result<Centres> {
     let names = prep.feature_names();
     let rows = read_centres(path, &names)?;
     if rows.len() != k {
@@ -288,55 +537,4 @@ fn load_initial_centres(path: &std::path::Path, space: InitSpace, prep: &Prep, k
         }
     }
     Ok(Centres::new(k, names.len(), values))
-}
-
-fn build_model(
-    config: &FitConfig,
-    prep: &Prep,
-    prepared: &Prepared,
-    fit: &kmeans::KMeansFit,
-    files: Vec<reader::InputFile>,
-    schema: Vec<(String, String)>,
-    params: &KMeansParams,
-) -> Model {
-    let centres: Vec<Vec<f32>> = (0..fit.centres.k).map(|c| fit.centres.centre(c).to_vec()).collect();
-    let centres_original = centres.iter().map(|c| prep.to_original_units(c)).collect();
-    let init = match (&params.init, config.init_centroids.as_ref()) {
-        (Init::Centres(_), Some((p, space))) => {
-            let units = if *space == InitSpace::Raw { "raw" } else { "prepared" };
-            format!("file:{} ({units} units)", p.display())
-        }
-        (Init::Random, _) => "random".into(),
-        _ => "k-means++".into(),
-    };
-    Model {
-        format_version: FORMAT_VERSION,
-        custseg_version: env!("CARGO_PKG_VERSION").to_string(),
-        algorithm: "kmeans".into(),
-        id_column: config.read.id.clone(),
-        weights_column: config.read.weights.clone(),
-        features: prep.feature_names(),
-        prep: prep.clone(),
-        k: fit.centres.k,
-        centres,
-        centres_original,
-        segment_sizes: fit.sizes.clone(),
-        segment_weights: fit.weights.clone(),
-        kmeans: KMeansRecord {
-            init,
-            n_init: params.n_init,
-            max_iter: params.max_iter,
-            tol: params.tol,
-            seed: params.seed,
-            iterations: fit.iterations,
-            converged: fit.converged,
-            inertia: fit.inertia,
-        },
-        input: InputFingerprint {
-            files,
-            rows_read: prepared.rows_read as u64,
-            rows_used: prepared.data.rows() as u64,
-            schema,
-        },
-    }
 }

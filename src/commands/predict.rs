@@ -4,7 +4,9 @@ use std::time::Instant;
 
 use serde_json::json;
 
-use super::{ensure_not_input, secs, select_backend};
+use super::fit::write_probabilities;
+use super::{ensure_not_input, secs, select_backend, Engine};
+use crate::backend::cpu::CpuBackend;
 use crate::cli::PredictArgs;
 use crate::error::{Error, Result};
 use crate::info;
@@ -48,29 +50,60 @@ pub fn run(args: &PredictArgs) -> Result<serde_json::Value> {
     }
     let centres = model.centres()?;
     info!("assigning {} rows to {} segments on {}", prepared.data.rows(), model.k, engine.backend.info().backend);
-    let (staged, inertia) = engine.run("the assignment pass", |backend| {
-        let mut writer = AssignmentWriter::create(&args.out, &id_name, &id_type)?;
-        let mut inertia = 0.0f64;
-        backend.assign(&prepared.data, &centres, &mut |chunk, labels, distances| {
-            inertia += distances.iter().map(|&d| (d as f64) * (d as f64)).sum::<f64>();
-            writer.write(&prepared.ids[chunk], labels, distances)
-        })?;
-        Ok((writer.finish()?, inertia))
-    })?;
+    let (staged, score) = match &model.gmm {
+        None => engine.run("the assignment pass", |backend| {
+            let mut writer = AssignmentWriter::create(&args.out, &id_name, &id_type, &["distance".into()])?;
+            let mut inertia = 0.0f64;
+            backend.assign(&prepared.data, &centres, &mut |chunk, labels, distances| {
+                inertia += distances.iter().map(|&d| (d as f64) * (d as f64)).sum::<f64>();
+                writer.write(&prepared.ids[chunk], labels, &[distances])
+            })?;
+            Ok((writer.finish()?, json!({ "inertia": inertia })))
+        })?,
+        Some(gmm) => {
+            if engine.backend.info().backend == "gpu" {
+                info!("Gaussian mixtures run on the CPU: {}", crate::backend::gpu::MIXTURE_ON_CPU);
+                engine = Engine { backend: Box::new(CpuBackend::new()), fallback: false };
+            }
+            let k = model.k;
+            let pass = gmm.mixture.to_pass().map_err(|(c, reason)| {
+                Error::data(
+                    args.model.display(),
+                    format!("component {c} of the model is unusable ({reason}); the model is damaged"),
+                )
+            })?;
+            let mut columns = vec!["probability".to_string()];
+            if args.probabilities {
+                columns.extend((0..k).map(|c| format!("p_{c}")));
+            }
+            let stats = engine.backend.mixture_pass(&prepared.data, &pass)?;
+            engine.run("the assignment pass", |backend| {
+                let mut writer = AssignmentWriter::create(&args.out, &id_name, &id_type, &columns)?;
+                backend.mixture_assign(&prepared.data, &pass, &mut |chunk, labels, probs| {
+                    write_probabilities(&mut writer, &prepared.ids[chunk], labels, probs, k, args.probabilities)
+                })?;
+                Ok((writer.finish()?, json!({ "mean_log_likelihood": stats.log_likelihood / stats.weight })))
+            })?
+        }
+    };
     staged.commit()?;
     let info = engine.backend.info();
     info!("wrote {}", args.out.display());
-    Ok(json!({
+    let mut summary = json!({
         "command": "predict",
         "model": args.model.display().to_string(),
         "rows_read": prepared.rows_read,
         "rows_used": prepared.data.rows(),
         "rows_dropped": prepared.dropped_missing,
+        "algorithm": model.algorithm,
         "k": model.k,
-        "inertia": inertia,
         "backend": info.backend,
         "device": info.device,
         "seconds": { "total": secs(started.elapsed().as_secs_f64()) },
         "outputs": { "assignments": args.out.display().to_string() },
-    }))
+    });
+    if let (Some(all), Some(extra)) = (summary.as_object_mut(), score.as_object()) {
+        all.extend(extra.clone());
+    }
+    Ok(summary)
 }

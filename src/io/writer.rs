@@ -14,7 +14,8 @@ use parquet::file::properties::WriterProperties;
 use super::atomic::{Staged, TempPath};
 use crate::error::{Error, Result};
 
-/// Streams `id, segment, distance` rows into a Parquet file that appears only on `finish`.
+/// Streams `id, segment` and named Float32 columns (`distance`, or `probability` and
+/// `p_0 …`) into a Parquet file that appears only on `finish`.
 pub struct AssignmentWriter {
     path: TempPath,
     writer: ArrowWriter<BufWriter<File>>,
@@ -23,13 +24,13 @@ pub struct AssignmentWriter {
 }
 
 impl AssignmentWriter {
-    /// Starts `target`; `id_name`/`id_type` describe the id column copied from the input.
-    pub fn create(target: &Path, id_name: &str, id_type: &DataType) -> Result<Self> {
-        let schema = Arc::new(Schema::new(vec![
-            Field::new(id_name, id_type.clone(), false),
-            Field::new("segment", DataType::UInt32, false),
-            Field::new("distance", DataType::Float32, false),
-        ]));
+    /// Starts `target`; `id_name`/`id_type` describe the id column copied from the input,
+    /// `values` name the Float32 columns after `segment`.
+    pub fn create(target: &Path, id_name: &str, id_type: &DataType, values: &[String]) -> Result<Self> {
+        let mut fields =
+            vec![Field::new(id_name, id_type.clone(), false), Field::new("segment", DataType::UInt32, false)];
+        fields.extend(values.iter().map(|name| Field::new(name, DataType::Float32, false)));
+        let schema = Arc::new(Schema::new(fields));
         let (path, file) = TempPath::create(target)?;
         let props = WriterProperties::builder().set_compression(Compression::SNAPPY).build();
         let writer = ArrowWriter::try_new(BufWriter::with_capacity(1 << 20, file), schema.clone(), Some(props))
@@ -37,17 +38,12 @@ impl AssignmentWriter {
         Ok(AssignmentWriter { path, writer, schema, rows: 0 })
     }
 
-    /// Appends one chunk of rows.
-    pub fn write(&mut self, ids: &ArrayRef, segments: &[u32], distances: &[f32]) -> Result<()> {
-        let batch = RecordBatch::try_new(
-            self.schema.clone(),
-            vec![
-                ids.clone(),
-                Arc::new(UInt32Array::from(segments.to_vec())),
-                Arc::new(Float32Array::from(distances.to_vec())),
-            ],
-        )
-        .map_err(|e| Error::Internal(format!("building an output batch: {e}")))?;
+    /// Appends one chunk of rows: ids, segments, then one slice per value column.
+    pub fn write(&mut self, ids: &ArrayRef, segments: &[u32], values: &[&[f32]]) -> Result<()> {
+        let mut columns: Vec<ArrayRef> = vec![ids.clone(), Arc::new(UInt32Array::from(segments.to_vec()))];
+        columns.extend(values.iter().map(|v| Arc::new(Float32Array::from(v.to_vec())) as ArrayRef));
+        let batch = RecordBatch::try_new(self.schema.clone(), columns)
+            .map_err(|e| Error::Internal(format!("building an output batch: {e}")))?;
         self.writer.write(&batch).map_err(|e| self.write_error(e))?;
         self.rows += segments.len() as u64;
         Ok(())
