@@ -43,6 +43,31 @@ def per_iteration(run, iters):
     return best
 
 
+def compare_gmm(args, X, init, rows):
+    """One EM iteration of scikit-learn's GaussianMixture from the same means (identity
+    covariances, equal weights), timed as the difference between 1 and 1 + ITERS iterations."""
+    import warnings
+    from sklearn.mixture import GaussianMixture
+    import sklearn
+
+    warnings.filterwarnings("ignore")
+    d, k = args.d, args.k
+    prec = np.ones((k, d)) if args.covariance == "diag" else np.array([np.eye(d)] * k)
+
+    def sk(iters):
+        GaussianMixture(k, covariance_type=args.covariance, weights_init=np.full(k, 1 / k), means_init=init,
+                        precisions_init=prec, max_iter=iters, tol=0.0).fit(X)
+
+    rows.append((f"scikit-learn {sklearn.__version__} GaussianMixture", per_iteration(sk, args.iters)))
+    ours = rows[0][1]
+    print(f"GMM ({args.covariance}) n={args.n} d={d} k={k}, {os.cpu_count()} cores, numpy {np.__version__}")
+    print()
+    print("| implementation | seconds / EM iteration | time vs custseg |")
+    print("|---|---|---|")
+    for name, s in rows:
+        print(f"| {name} | {s:.4f} | {s / ours:.2f}× |")
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--n", type=int, default=1_000_000)
@@ -50,6 +75,8 @@ def main():
     ap.add_argument("--k", type=int, default=64)
     ap.add_argument("--iters", type=int, default=5)
     ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--algorithm", choices=["kmeans", "gmm"], default="kmeans")
+    ap.add_argument("--covariance", choices=["diag", "full"], default="diag")
     ap.add_argument("--custseg", default=os.path.join(os.path.dirname(__file__), "..", "target", "release", "custseg"))
     args = ap.parse_args()
 
@@ -59,12 +86,15 @@ def main():
     with tempfile.TemporaryDirectory() as tmp:
         path = os.path.join(tmp, "bench.parquet")
         pq.write_table(pa.table({f"f{j}": X[:, j] for j in range(args.d)}), path)
-        out = subprocess.run(
-            [args.custseg, "bench", "--input", path, "--k", str(args.k), "--iters", str(args.iters), "--backend", "cpu"],
-            check=True, capture_output=True, text=True,
-        )
+        cmd = [args.custseg, "bench", "--input", path, "--k", str(args.k), "--iters", str(args.iters), "--backend", "cpu"]
+        if args.algorithm == "gmm":
+            cmd += ["--algorithm", "gmm", "--covariance", args.covariance]
+        out = subprocess.run(cmd, check=True, capture_output=True, text=True)
         report = json.loads(out.stdout)
         rows.append(("custseg (cpu, rayon)", report["seconds_per_iteration"]))
+
+    if args.algorithm == "gmm":
+        return compare_gmm(args, X, init, rows)
 
     from sklearn.cluster import KMeans
     import sklearn

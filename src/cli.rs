@@ -223,9 +223,15 @@ pub struct BenchArgs {
     /// Centres.
     #[arg(long, short, default_value_t = 64)]
     pub k: usize,
-    /// Timed Lloyd passes (after one warm-up).
+    /// Timed passes (after one warm-up).
     #[arg(long, default_value_t = 10)]
     pub iters: usize,
+    /// Time K-Means (Lloyd passes) or Gaussian-mixture EM passes.
+    #[arg(long, value_enum, default_value_t = AlgorithmChoice::Kmeans)]
+    pub algorithm: AlgorithmChoice,
+    /// gmm: covariance type of the timed EM passes.
+    #[arg(long, value_enum, default_value_t = CovarianceType::Diag)]
+    pub covariance: CovarianceType,
     /// Read the rows from a Parquet file (all numeric columns, unscaled) instead of generating them.
     #[arg(long)]
     pub input: Option<PathBuf>,

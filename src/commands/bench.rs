@@ -6,7 +6,9 @@ use serde_json::json;
 
 use super::{secs, select_backend};
 use crate::backend::{Centres, Labels};
-use crate::cli::BenchArgs;
+use crate::backend::Backend;
+use crate::cli::{AlgorithmChoice, BenchArgs};
+use crate::cluster::gmm::{CovarianceType, Mixture};
 use crate::cluster::kmeans::{self, random_rows, KMeansParams};
 use crate::data::Dataset;
 use crate::error::{Error, Result};
@@ -34,6 +36,9 @@ pub fn run(args: &BenchArgs) -> Result<serde_json::Value> {
         return Err(Error::param("k", format!("k = {k} exceeds the {n} rows")));
     }
     info!("bench: {n} rows × {d} features, k = {k}, {} timed passes on {}", args.iters, backend.info().backend);
+    if args.algorithm == AlgorithmChoice::Gmm {
+        return bench_mixture(args, backend.as_ref(), &data, load_seconds);
+    }
 
     let mut centres = random_rows(&data, k, &mut Rng::new(args.seed));
     let mut labels = Labels::unassigned(&data);
@@ -84,6 +89,61 @@ pub fn run(args: &BenchArgs) -> Result<serde_json::Value> {
             "seconds_per_iteration": fit_seconds / (fit.iterations + 1) as f64,
         },
     }))
+}
+
+/// Seconds per EM iteration (E-step pass + M-step) from a K-Means++ start, no full fit.
+fn bench_mixture(args: &BenchArgs, backend: &dyn Backend, data: &Dataset, load_seconds: f64) -> Result<serde_json::Value> {
+    let (n, d, k) = (data.rows(), data.dim(), args.k);
+    let mut rng = Rng::new(args.seed);
+    let seeds = random_rows(data, k, &mut rng);
+    let variances = vec![1.0; d];
+    let covariances = match args.covariance {
+        CovarianceType::Full => (0..k).flat_map(|_| identity(d)).collect(),
+        CovarianceType::Tied => identity(d),
+        CovarianceType::Diag => (0..k).flat_map(|_| variances.clone()).collect(),
+        CovarianceType::Spherical => vec![1.0; k],
+    };
+    let mut mixture = Mixture {
+        covariance: args.covariance,
+        k,
+        dim: d,
+        weights: vec![1.0 / k as f64; k],
+        means: seeds.values.iter().map(|&v| v as f64).collect(),
+        covariances,
+    };
+    let reg = 1e-6;
+    let step = |mixture: &Mixture| -> Result<Mixture> {
+        let pass = mixture.to_pass().map_err(|(c, r)| Error::Internal(format!("bench component {c}: {r}")))?;
+        let stats = backend.mixture_pass(data, &pass)?;
+        Mixture::from_stats(&stats, args.covariance, reg).map_err(|(c, r)| Error::Internal(format!("bench component {c}: {r}")))
+    };
+    mixture = step(&mixture)?; // warm-up
+    let mut times = Vec::with_capacity(args.iters);
+    for _ in 0..args.iters {
+        let t = Instant::now();
+        mixture = step(&mixture)?;
+        times.push(t.elapsed().as_secs_f64());
+    }
+    times.sort_by(f64::total_cmp);
+    let median = times[times.len() / 2];
+    let info = backend.info();
+    Ok(json!({
+        "command": "bench",
+        "algorithm": "gmm",
+        "covariance": args.covariance,
+        "backend": info.backend,
+        "device": info.device,
+        "n": n, "d": d, "k": k,
+        "iters": args.iters,
+        "seconds_per_iteration": median,
+        "seconds_per_iteration_min": times[0],
+        "rows_iterations_per_second": n as f64 / median,
+        "load_seconds": secs(load_seconds),
+    }))
+}
+
+fn identity(d: usize) -> Vec<f64> {
+    (0..d * d).map(|i| if i / d == i % d { 1.0 } else { 0.0 }).collect()
 }
 
 /// Every numeric column of a Parquet file, unscaled (missing values → column mean).
