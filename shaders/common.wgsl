@@ -9,7 +9,11 @@ struct Params {
     n_blocks: u32,        // ceil(rows / rows_per_block)
     stride: u32,          // threads per dispatch row: id = gid.x + gid.y * stride
     n_acc: u32,           // accumulators per block
-    _pad: u32,
+    full: u32,            // mixtures: 1 = full precision Cholesky factors, 0 = diagonal
+    row_offset: u32,      // mixtures: first row of this sub-range within the chunk
+    _pad0: u32,
+    _pad1: u32,
+    _pad2: u32,
 }
 
 const WG: u32 = 256u;

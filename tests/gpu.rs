@@ -252,3 +252,111 @@ fn a_gpu_failure_under_auto_falls_back_to_the_cpu_and_is_a_typed_error_otherwise
     let cpu = fit(&CpuBackend, &data, &params, &mut |_| {}).unwrap();
     assert_eq!(result, cpu, "the fallback run is the CPU run");
 }
+
+fn mixture_case(full: bool, k: usize, d: usize) -> (Dataset, custseg::backend::mixture::MixturePass) {
+    use custseg::cluster::gmm::{CovarianceType, Mixture};
+    let mut rng = Rng::new(31);
+    let n = 2_000;
+    let values = blobs(n, d, k, 17);
+    let weights: Vec<f32> = (0..n).map(|_| 0.5 + rng.uniform() as f32).collect();
+    let data = Dataset::from_rows(&values, d, Some(&weights), 300);
+    let seeds = random_rows(&data, k, &mut Rng::new(5));
+    let covariance = if full { CovarianceType::Full } else { CovarianceType::Diag };
+    let covariances: Vec<f64> = if full {
+        (0..k)
+            .flat_map(|c| {
+                (0..d * d).map(move |i| {
+                    if i / d == i % d {
+                        1.5 + c as f64 * 0.1
+                    } else if i / d + 1 == i % d || i % d + 1 == i / d {
+                        0.2
+                    } else {
+                        0.0
+                    }
+                })
+            })
+            .collect()
+    } else {
+        (0..k * d).map(|i| 0.8 + (i % 5) as f64 * 0.3).collect()
+    };
+    let weights_k: Vec<f64> = (1..=k).map(|c| c as f64).collect();
+    let total: f64 = weights_k.iter().sum();
+    let mixture = Mixture {
+        covariance,
+        k,
+        dim: d,
+        weights: weights_k.iter().map(|w| w / total).collect(),
+        means: seeds.values.iter().map(|&v| v as f64).collect(),
+        covariances,
+    };
+    (data, mixture.to_pass().unwrap())
+}
+
+#[test]
+fn mixture_pass_agrees_with_cpu_for_diag_and_full() {
+    let Some(gpu) = gpu("mixture_pass_agrees_with_cpu_for_diag_and_full") else { return };
+    let gpu = gpu.with_chunk_rows(700);
+    for (full, k, d) in [(false, 4, 3), (true, 4, 3), (false, 7, 9), (true, 3, 6)] {
+        let (data, pass) = mixture_case(full, k, d);
+        let c = CpuBackend.mixture_pass(&data, &pass).unwrap();
+        let g = gpu.mixture_pass(&data, &pass).unwrap();
+        let case = format!("full={full} k={k} d={d}");
+        let rel = |a: f64, b: f64| (a - b).abs() / a.abs().max(b.abs()).max(1.0);
+        assert!(
+            rel(c.log_likelihood, g.log_likelihood) <= 1e-5,
+            "{case}: loglik cpu {} gpu {}",
+            c.log_likelihood,
+            g.log_likelihood
+        );
+        assert!(rel(c.weight, g.weight) <= 1e-6, "{case}: weight");
+        for (name, a, b) in
+            [("resp", &c.resp, &g.resp), ("sum_x", &c.sum_x, &g.sum_x), ("sum_xx", &c.sum_xx, &g.sum_xx)]
+        {
+            for (i, (x, y)) in a.iter().zip(b.iter()).enumerate() {
+                assert!((x - y).abs() <= 1e-4 * (1.0 + x.abs()), "{case}: {name}[{i}] cpu {x} gpu {y}");
+            }
+        }
+        let collect = |b: &dyn Backend| {
+            let (mut labels, mut probs) = (Vec::new(), Vec::new());
+            b.mixture_assign(&data, &pass, &mut |_, l, p| {
+                labels.extend_from_slice(l);
+                probs.extend_from_slice(p);
+                Ok(())
+            })
+            .unwrap();
+            (labels, probs)
+        };
+        let (cl, cp) = collect(&CpuBackend);
+        let (gl, gp) = collect(&gpu);
+        for (i, (a, b)) in cl.iter().zip(&gl).enumerate() {
+            if a != b {
+                let (pa, pb) = (cp[i * k + *a as usize], cp[i * k + *b as usize]);
+                assert!((pa - pb).abs() <= 1e-4, "{case}: row {i}: cpu {a} ({pa}) gpu {b} ({pb})");
+            }
+        }
+        for (a, b) in cp.iter().zip(&gp) {
+            assert!((a - b).abs() <= 1e-4, "{case}: probability cpu {a} gpu {b}");
+        }
+    }
+}
+
+#[test]
+fn mixture_fit_on_the_gpu_matches_the_cpu() {
+    use custseg::cluster::gmm::{fit as fit_gmm, CovarianceType, GmmParams};
+    let Some(gpu) = gpu("mixture_fit_on_the_gpu_matches_the_cpu") else { return };
+    let (data, _) = mixture_case(false, 3, 4);
+    for covariance in [CovarianceType::Diag, CovarianceType::Full] {
+        let params = GmmParams { seed: 2, ..GmmParams::new(3, covariance) };
+        let c = fit_gmm(&CpuBackend, &data, &params, &mut |_| {}).unwrap();
+        let g = fit_gmm(&gpu, &data, &params, &mut |_| {}).unwrap();
+        assert!(
+            (c.mean_log_likelihood - g.mean_log_likelihood).abs() <= 1e-4 * c.mean_log_likelihood.abs(),
+            "{covariance:?}: cpu {} gpu {}",
+            c.mean_log_likelihood,
+            g.mean_log_likelihood
+        );
+        for (a, b) in c.mixture.means.iter().zip(&g.mixture.means) {
+            assert!((a - b).abs() <= 1e-3 * (1.0 + a.abs()), "{covariance:?}: means cpu {a} gpu {b}");
+        }
+    }
+}

@@ -5,8 +5,8 @@ use std::time::Instant;
 use serde_json::json;
 
 use super::{secs, select_backend};
-use crate::backend::{Centres, Labels};
 use crate::backend::Backend;
+use crate::backend::{Centres, Labels};
 use crate::cli::{AlgorithmChoice, BenchArgs};
 use crate::cluster::gmm::{CovarianceType, Mixture};
 use crate::cluster::kmeans::{self, random_rows, KMeansParams};
@@ -92,7 +92,12 @@ pub fn run(args: &BenchArgs) -> Result<serde_json::Value> {
 }
 
 /// Seconds per EM iteration (E-step pass + M-step) from a K-Means++ start, no full fit.
-fn bench_mixture(args: &BenchArgs, backend: &dyn Backend, data: &Dataset, load_seconds: f64) -> Result<serde_json::Value> {
+fn bench_mixture(
+    args: &BenchArgs,
+    backend: &dyn Backend,
+    data: &Dataset,
+    load_seconds: f64,
+) -> Result<serde_json::Value> {
     let (n, d, k) = (data.rows(), data.dim(), args.k);
     let mut rng = Rng::new(args.seed);
     let seeds = random_rows(data, k, &mut rng);
@@ -115,7 +120,8 @@ fn bench_mixture(args: &BenchArgs, backend: &dyn Backend, data: &Dataset, load_s
     let step = |mixture: &Mixture| -> Result<Mixture> {
         let pass = mixture.to_pass().map_err(|(c, r)| Error::Internal(format!("bench component {c}: {r}")))?;
         let stats = backend.mixture_pass(data, &pass)?;
-        Mixture::from_stats(&stats, args.covariance, reg).map_err(|(c, r)| Error::Internal(format!("bench component {c}: {r}")))
+        Mixture::from_stats(&stats, args.covariance, reg)
+            .map_err(|(c, r)| Error::Internal(format!("bench component {c}: {r}")))
     };
     mixture = step(&mixture)?; // warm-up
     let mut times = Vec::with_capacity(args.iters);

@@ -8,7 +8,6 @@ use arrow::datatypes::DataType;
 use serde_json::{json, Value};
 
 use super::{ensure_not_input, secs, select_backend, Engine};
-use crate::backend::cpu::CpuBackend;
 use crate::backend::Centres;
 use crate::cli::{AlgorithmChoice, FitArgs, InitChoice, InitSpace, RunArgs};
 use crate::cluster::gmm::{self, CovarianceType, GmmInit, GmmParams, OnDegenerate};
@@ -351,10 +350,6 @@ fn fit_kmeans(config: &FitConfig, engine: &mut Engine, stage: &Stage, target: &P
 
 fn fit_gmm(config: &FitConfig, engine: &mut Engine, stage: &Stage, target: &Path) -> Result<Fitted> {
     let data = &stage.prepared.data;
-    if engine.backend.info().backend == "gpu" {
-        info!("Gaussian mixtures run on the CPU: {}", crate::backend::gpu::MIXTURE_ON_CPU);
-        *engine = Engine { backend: Box::new(CpuBackend::new()), fallback: false };
-    }
     let init = match config.init {
         InitChoice::Kmeans => GmmInit::KMeans,
         InitChoice::KMeansPlusPlus => GmmInit::KMeansPlusPlus,

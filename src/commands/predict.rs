@@ -5,8 +5,7 @@ use std::time::Instant;
 use serde_json::json;
 
 use super::fit::write_probabilities;
-use super::{ensure_not_input, secs, select_backend, Engine};
-use crate::backend::cpu::CpuBackend;
+use super::{ensure_not_input, secs, select_backend};
 use crate::cli::PredictArgs;
 use crate::error::{Error, Result};
 use crate::info;
@@ -61,10 +60,6 @@ pub fn run(args: &PredictArgs) -> Result<serde_json::Value> {
             Ok((writer.finish()?, json!({ "inertia": inertia })))
         })?,
         Some(gmm) => {
-            if engine.backend.info().backend == "gpu" {
-                info!("Gaussian mixtures run on the CPU: {}", crate::backend::gpu::MIXTURE_ON_CPU);
-                engine = Engine { backend: Box::new(CpuBackend::new()), fallback: false };
-            }
             let k = model.k;
             let pass = gmm.mixture.to_pass().map_err(|(c, reason)| {
                 Error::data(
@@ -76,8 +71,8 @@ pub fn run(args: &PredictArgs) -> Result<serde_json::Value> {
             if args.probabilities {
                 columns.extend((0..k).map(|c| format!("p_{c}")));
             }
-            let stats = engine.backend.mixture_pass(&prepared.data, &pass)?;
             engine.run("the assignment pass", |backend| {
+                let stats = backend.mixture_pass(&prepared.data, &pass)?;
                 let mut writer = AssignmentWriter::create(&args.out, &id_name, &id_type, &columns)?;
                 backend.mixture_assign(&prepared.data, &pass, &mut |chunk, labels, probs| {
                     write_probabilities(&mut writer, &prepared.ids[chunk], labels, probs, k, args.probabilities)

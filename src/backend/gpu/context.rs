@@ -73,6 +73,8 @@ pub struct Pipelines {
     pub reduce: wgpu::ComputePipeline,
     pub min_dist: wgpu::ComputePipeline,
     pub potentials: wgpu::ComputePipeline,
+    pub mixture_resp: wgpu::ComputePipeline,
+    pub mixture_partials: wgpu::ComputePipeline,
 }
 
 /// Device, queue and pipelines.
@@ -141,13 +143,15 @@ impl GpuContext {
                 cache: None,
             })
         };
-        debug_assert_eq!(KERNELS.len(), 5);
+        debug_assert_eq!(KERNELS.len(), 7);
         let pipelines = Pipelines {
             assign: make("assign"),
             partials: make("partials"),
             reduce: make("reduce"),
             min_dist: make("min_dist"),
             potentials: make("potentials"),
+            mixture_resp: make("mixture_resp"),
+            mixture_partials: make("mixture_partials"),
         };
         if let Some(e) = pollster::block_on(scope.pop()) {
             return Err(Error::Gpu(format!("compiling the kernels on {}: {e}", info.name)));

@@ -22,9 +22,6 @@ use crate::backend::cpu::keep_farthest;
 use crate::data::Dataset;
 use crate::error::{Error, Result};
 
-/// Why Gaussian mixtures do not run on this backend yet.
-pub const MIXTURE_ON_CPU: &str = "the Gaussian-mixture passes have no GPU kernels yet; use --backend cpu";
-
 /// Largest per-dispatch partials buffer (bytes), below every adapter's binding limit we target.
 const PARTIALS_BUDGET: u64 = 64 << 20;
 
@@ -363,6 +360,22 @@ impl GpuBackend {
         )
     }
 
+    /// Means, precision factors and log normalisers of a mixture as f32 device buffers.
+    fn mixture_buffers(&self, mix: &MixturePass) -> (wgpu::Buffer, wgpu::Buffer, wgpu::Buffer) {
+        let f32s = |v: &[f64]| v.iter().map(|&x| x as f32).collect::<Vec<f32>>();
+        (
+            self.storage_init("means", bytemuck::cast_slice(&f32s(&mix.means))),
+            self.storage_init("precision factors", bytemuck::cast_slice(&f32s(&mix.prec_chol))),
+            self.storage_init("log normalisers", bytemuck::cast_slice(&f32s(&mix.log_norm))),
+        )
+    }
+
+    /// Rows per mixture sub-range, so the sub-range's responsibilities fit one binding.
+    fn mixture_sub_rows(&self, rows: usize, k: usize) -> usize {
+        let binding = self.ctx.limits.max_storage_buffer_binding_size.min(PARTIALS_BUDGET);
+        rows.min((binding / (k as u64 * 4)).max(1) as usize).clamp(1, 1 << 18)
+    }
+
     /// Rows per statistics block so that `blocks × accumulators` floats fit the budget.
     fn block_rows_for(&self, rows: usize, accumulators: usize) -> usize {
         let budget = PARTIALS_BUDGET.min(self.ctx.limits.max_storage_buffer_binding_size) / 4;
@@ -391,7 +404,7 @@ impl GpuBackend {
             n_blocks: n_blocks as u32,
             stride: 0,
             n_acc: n_acc as u32,
-            _pad: 0,
+            ..Params::default()
         };
         let p = &self.ctx.pipelines;
         self.dispatch(
@@ -593,12 +606,152 @@ impl Backend for GpuBackend {
         Ok(())
     }
 
-    fn mixture_pass(&self, _data: &Dataset, _mix: &MixturePass) -> Result<MixtureStats> {
-        Err(Error::BackendUnavailable(MIXTURE_ON_CPU.into()))
+    fn mixture_pass(&self, data: &Dataset, mix: &MixturePass) -> Result<MixtureStats> {
+        let guard = self.ensure_resident(data, None)?;
+        let resident = guard.as_ref().expect("resident after ensure_resident");
+        let (k, d) = (mix.k, mix.dim);
+        let m = if mix.full { d * (d + 1) / 2 } else { d };
+        let width = 1 + d + m;
+        let n_acc = k * width + 2;
+        let mut total = MixtureStats::zeros(k, d, mix.full);
+        self.checked("a mixture pass", || {
+            let bufs = self.mixture_buffers(mix);
+            for (i, chunk) in resident.chunks.iter().enumerate() {
+                let (x, w) = self.rows_of(data, resident, i);
+                let sub = self.mixture_sub_rows(chunk.rows, k);
+                let resp = self.storage("resp", (sub * k) as u64 * 4);
+                let lse = self.storage("lse", sub as u64 * 4);
+                for start in (0..chunk.rows).step_by(sub) {
+                    let rows = sub.min(chunk.rows - start);
+                    let block_rows = self.block_rows_for(rows, n_acc);
+                    let n_blocks = rows.div_ceil(block_rows);
+                    let params = Params {
+                        rows: rows as u32,
+                        dim: d as u32,
+                        k: k as u32,
+                        rows_per_block: block_rows as u32,
+                        n_blocks: n_blocks as u32,
+                        n_acc: n_acc as u32,
+                        full: mix.full as u32,
+                        row_offset: start as u32,
+                        ..Params::default()
+                    };
+                    let p = &self.ctx.pipelines;
+                    let mut encoder = self.encoder();
+                    self.dispatch(
+                        &mut encoder,
+                        &p.mixture_resp,
+                        params,
+                        rows,
+                        &[x, &bufs.0, &bufs.1, &bufs.2, &resp, &lse],
+                    );
+                    let partial = self.storage("partials", (n_blocks * n_acc) as u64 * 4);
+                    self.dispatch(
+                        &mut encoder,
+                        &p.mixture_partials,
+                        params,
+                        n_blocks * n_acc,
+                        &[x, w, &resp, &lse, &partial],
+                    );
+                    let reduced = self.storage("reduced", (2 * n_acc) as u64 * 4);
+                    self.dispatch(&mut encoder, &p.reduce, params, n_acc, &[&partial, &reduced]);
+                    let values = self.read_back::<f32>(encoder, &[(&reduced, 2 * n_acc)])?.remove(0);
+                    let acc = |a: usize| compensated(&values[2 * a..]);
+                    let mut part = MixtureStats::zeros(k, d, mix.full);
+                    for c in 0..k {
+                        part.resp[c] = acc(c * width);
+                        for j in 0..d {
+                            part.sum_x[c * d + j] = acc(c * width + 1 + j);
+                        }
+                        let mut t = 0;
+                        for s0 in 0..d {
+                            for s1 in if mix.full { s0..d } else { s0..s0 + 1 } {
+                                let v = acc(c * width + 1 + d + t);
+                                if mix.full {
+                                    part.sum_xx[c * d * d + s0 * d + s1] = v;
+                                } else {
+                                    part.sum_xx[c * d + s0] = v;
+                                }
+                                t += 1;
+                            }
+                        }
+                    }
+                    part.log_likelihood = acc(k * width);
+                    part.weight = acc(k * width + 1);
+                    total.merge(&part);
+                }
+            }
+            Ok(())
+        })?;
+        if !total.log_likelihood.is_finite()
+            || (total.weight - data.total_weight()).abs() > 1e-3 * data.total_weight().max(1.0)
+        {
+            return Err(Error::Gpu(format!(
+                "a mixture pass on {} returned weight {} for rows weighing {}; the result was not computed",
+                self.ctx.describe(),
+                total.weight,
+                data.total_weight()
+            )));
+        }
+        Ok(total)
     }
 
-    fn mixture_assign(&self, _data: &Dataset, _mix: &MixturePass, _sink: &mut MixtureSink) -> Result<()> {
-        Err(Error::BackendUnavailable(MIXTURE_ON_CPU.into()))
+    fn mixture_assign(&self, data: &Dataset, mix: &MixturePass, sink: &mut MixtureSink) -> Result<()> {
+        let guard = self.ensure_resident(data, None)?;
+        let resident = guard.as_ref().expect("resident after ensure_resident");
+        let (k, d) = (mix.k, mix.dim);
+        let host_chunks = data.chunks();
+        let mut host = 0usize;
+        let mut labels_buf: Vec<u32> = Vec::new();
+        let mut probs_buf: Vec<f32> = Vec::new();
+        let bufs = self.mixture_buffers(mix);
+        for (i, chunk) in resident.chunks.iter().enumerate() {
+            let (x, _) = self.rows_of(data, resident, i);
+            let sub = self.mixture_sub_rows(chunk.rows, k);
+            let resp = self.storage("resp", (sub * k) as u64 * 4);
+            let lse = self.storage("lse", sub as u64 * 4);
+            for start in (0..chunk.rows).step_by(sub) {
+                let rows = sub.min(chunk.rows - start);
+                let probs = self.checked("the mixture assignment pass", || {
+                    self.ctx.queue.write_buffer(&resp, 0, bytemuck::cast_slice(&vec![f32::NAN; rows * k]));
+                    let params = Params {
+                        rows: rows as u32,
+                        dim: d as u32,
+                        k: k as u32,
+                        full: mix.full as u32,
+                        row_offset: start as u32,
+                        ..Params::default()
+                    };
+                    let mut encoder = self.encoder();
+                    self.dispatch(
+                        &mut encoder,
+                        &self.ctx.pipelines.mixture_resp,
+                        params,
+                        rows,
+                        &[x, &bufs.0, &bufs.1, &bufs.2, &resp, &lse],
+                    );
+                    Ok(self.read_back::<f32>(encoder, &[(&resp, rows * k)])?.remove(0))
+                })?;
+                if probs.iter().any(|p| p.is_nan()) {
+                    return Err(Error::Gpu(format!(
+                        "the mixture assignment pass on {} returned no result",
+                        self.ctx.describe()
+                    )));
+                }
+                for row in probs.chunks_exact(k) {
+                    let best = (0..k).fold(0, |b, c| if row[c] > row[b] { c } else { b });
+                    labels_buf.push(best as u32);
+                    probs_buf.extend_from_slice(row);
+                    if labels_buf.len() == host_chunks[host].rows(d) {
+                        sink(host, &labels_buf, &probs_buf)?;
+                        labels_buf.clear();
+                        probs_buf.clear();
+                        host += 1;
+                    }
+                }
+            }
+        }
+        Ok(())
     }
 
     fn candidate_potentials(&self, data: &Dataset, candidates: &Centres, min_sq: &RowValues) -> Result<Vec<f64>> {
@@ -626,7 +779,7 @@ impl Backend for GpuBackend {
                     n_blocks: n_blocks as u32,
                     stride: 0,
                     n_acc: l as u32,
-                    _pad: 0,
+                    ..Params::default()
                 };
                 let partial = self.storage("partials", (n_blocks * l) as u64 * 4);
                 let reduced = self.storage("reduced", (2 * l) as u64 * 4);

@@ -4,12 +4,14 @@
 const COMMON: &str = include_str!("../../../shaders/common.wgsl");
 
 /// Every kernel: (name, source without the common prelude).
-pub const KERNELS: [(&str, &str); 5] = [
+pub const KERNELS: [(&str, &str); 7] = [
     ("assign", include_str!("../../../shaders/assign.wgsl")),
     ("partials", include_str!("../../../shaders/partials.wgsl")),
     ("reduce", include_str!("../../../shaders/reduce.wgsl")),
     ("min_dist", include_str!("../../../shaders/min_dist.wgsl")),
     ("potentials", include_str!("../../../shaders/potentials.wgsl")),
+    ("mixture_resp", include_str!("../../../shaders/mixture_resp.wgsl")),
+    ("mixture_partials", include_str!("../../../shaders/mixture_partials.wgsl")),
 ];
 
 /// The complete WGSL source of kernel `name` (prelude + body).
@@ -30,7 +32,9 @@ pub struct Params {
     pub n_blocks: u32,
     pub stride: u32,
     pub n_acc: u32,
-    pub _pad: u32,
+    pub full: u32,
+    pub row_offset: u32,
+    pub _pad: [u32; 3],
 }
 
 /// Threads per workgroup in every kernel (`WG` in common.wgsl).
