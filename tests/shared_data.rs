@@ -103,3 +103,41 @@ fn iris_matches_scikit_learn() {
     assert!((ari - 0.7302382722834697).abs() < 1e-6, "ARI {ari}");
     assert!((result.inertia - 78.85144142614601).abs() < 1e-3, "inertia {}", result.inertia);
 }
+
+#[test]
+fn gaussian_mixture_recovers_s1_and_g2() {
+    use custseg::cluster::gmm::{fit as fit_gmm, CovarianceType, GmmParams};
+    let Some(dir) = data_dir("gmm s1/g2") else { return };
+    let franti = dir.join("franti");
+    for (points, truth, k, min_ari) in
+        [("s1.txt", "s1-label.pa", 15, 0.98), ("g2-2-30.txt", "g2-2-30-labels.txt", 2, 0.99)]
+    {
+        // Unscaled coordinates in the hundreds of thousands: standardise as `fit` would.
+        let raw = load(&franti.join(points));
+        let d = raw.dim();
+        let mut values = Vec::new();
+        for c in raw.chunks() {
+            values.extend_from_slice(&c.values);
+        }
+        let n = values.len() / d;
+        for j in 0..d {
+            let mean = (0..n).map(|i| values[i * d + j] as f64).sum::<f64>() / n as f64;
+            let sd = ((0..n).map(|i| (values[i * d + j] as f64 - mean).powi(2)).sum::<f64>() / n as f64).sqrt();
+            (0..n).for_each(|i| values[i * d + j] = ((values[i * d + j] as f64 - mean) / sd) as f32);
+        }
+        let data = Dataset::from_rows(&values, d, None, 1024);
+        let params = GmmParams { n_init: 3, seed: 0, ..GmmParams::new(k, CovarianceType::Full) };
+        let result = fit_gmm(&CpuBackend, &data, &params, &mut |_| {}).unwrap();
+        let pass = result.mixture.to_pass().unwrap();
+        let mut labels = Vec::new();
+        CpuBackend
+            .mixture_assign(&data, &pass, &mut |_, l, _| {
+                labels.extend_from_slice(l);
+                Ok(())
+            })
+            .unwrap();
+        let ari = adjusted_rand_index(&labels, &self::labels(&franti.join(truth)));
+        eprintln!("{points}: GMM ARI {ari:.4}, BIC {:.6e}", result.bic);
+        assert!(ari >= min_ari, "{points}: ARI {ari} below {min_ari}");
+    }
+}
