@@ -110,8 +110,10 @@ fn gaussian_mixture_recovers_s1_and_g2() {
     let Some(dir) = data_dir("gmm s1/g2") else { return };
     let franti = dir.join("franti");
     for (points, truth, k, min_ari) in
-        [("s1.txt", "s1-label.pa", 15, 0.98), ("g2-2-30.txt", "g2-2-30-labels.txt", 2, 0.99)]
+        [("s1.txt", "s1-label.pa", 15, 0.98), ("g2-2-30.txt", "g2-2-30-labels.txt", 2, 0.9613)]
     {
+        // (g2-2-30's two Gaussians overlap: GaussianMixture(2, n_init=3) on the standardised
+        // points scores ARI 0.9613000646915593 against its labels, scikit-learn 1.9.1.)
         // Unscaled coordinates in the hundreds of thousands: standardise as `fit` would.
         let raw = load(&franti.join(points));
         let d = raw.dim();
