@@ -142,6 +142,10 @@ pub struct FitArgs {
     /// gmm: also write p_0 … p_{k-1}, every segment's probability, to assignments.parquet.
     #[arg(long)]
     pub probabilities: bool,
+    /// Silhouette: exact up to this many rows, else estimated on a seeded sample of this
+    /// size (with its standard error); 0 skips it.
+    #[arg(long, default_value_t = 50_000)]
+    pub silhouette_sample: usize,
     /// Random seed.
     #[arg(long, default_value_t = 0)]
     pub seed: u64,

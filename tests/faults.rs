@@ -30,6 +30,7 @@ fn fit_command(data: &Path, out: &Path) -> Command {
     let mut c = Command::new(env!("CARGO_BIN_EXE_custseg"));
     c.args(["fit", "--input", data.to_str().unwrap(), "--id", "customer_id", "--categorical", "region"])
         .args(["--k", "8", "--n-init", "4", "--seed", "1", "--out", out.to_str().unwrap(), "--backend", "cpu"])
+        .args(["--silhouette-sample", "2000"])
         .stdout(Stdio::null())
         .stderr(Stdio::null());
     c

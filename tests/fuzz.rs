@@ -122,6 +122,7 @@ fn config(input: std::path::PathBuf, out: std::path::PathBuf, case: &Case) -> Fi
         tol: 1e-4,
         seed: 1,
         gmm: GmmOptions { covariance: case.covariance, ..GmmOptions::default() },
+        silhouette_sample: 50,
         out,
         run: RunArgs { backend: BackendChoice::Cpu, gpu_index: None, gpu_memory: None, threads: None, quiet: true },
     }

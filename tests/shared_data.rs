@@ -143,3 +143,37 @@ fn gaussian_mixture_recovers_s1_and_g2() {
         assert!(ari >= min_ari, "{points}: ARI {ari} below {min_ari}");
     }
 }
+
+#[test]
+fn metrics_match_scikit_learn_on_iris_species() {
+    // sklearn.metrics on iris (float32 values) with the species as labels, scikit-learn 1.9.1:
+    // calinski_harabasz_score 487.3308947254379, davies_bouldin_score 0.7513706986231686,
+    // silhouette_score 0.5034774462988036, per-species mean silhouette_samples
+    // 0.7893812424236845, 0.4090846304372622, 0.3119664660354646.
+    let Some(dir) = data_dir("iris metrics") else { return };
+    let text = std::fs::read_to_string(dir.join("uci/sklearn/iris.csv")).unwrap();
+    let mut values = Vec::new();
+    let mut species = Vec::new();
+    for line in text.lines().skip(1).filter(|l| !l.trim().is_empty()) {
+        let fields: Vec<f64> = line.split(',').map(|t| t.trim().parse().unwrap()).collect();
+        values.extend(fields[..4].iter().map(|&v| v as f32));
+        species.push(fields[4] as u32);
+    }
+    let data = Dataset::from_rows(&values, 4, None, 64);
+    let labels: Vec<Vec<u32>> = species.chunks(64).map(|c| c.to_vec()).collect();
+    let s = custseg::eval::metrics::score(&data, &labels, 3, 50_000, 0);
+    let close = |a: f64, b: f64, what: &str| assert!((a - b).abs() <= 1e-9 * b.abs(), "{what}: {a} vs {b}");
+    close(s.calinski_harabasz, 487.3308947254379, "Calinski-Harabasz");
+    close(s.davies_bouldin, 0.7513706986231686, "Davies-Bouldin");
+    assert!(s.silhouette.exact && s.silhouette.standard_error.is_none());
+    assert!((s.silhouette.mean - 0.5034774462988036).abs() < 1e-6, "silhouette {}", s.silhouette.mean);
+    for (got, want) in s.silhouette.per_segment.iter().zip([0.7893812424236845, 0.4090846304372622, 0.3119664660354646])
+    {
+        assert!((got.unwrap() - want).abs() < 1e-6, "per-species silhouette {got:?} vs {want}");
+    }
+    // A sample gives an estimate with a standard error that covers the exact value.
+    let sampled = custseg::eval::metrics::score(&data, &labels, 3, 100, 7).silhouette;
+    assert!(!sampled.exact && sampled.rows == 100);
+    let se = sampled.standard_error.unwrap();
+    assert!((sampled.mean - 0.5034774462988036).abs() <= 4.0 * se, "{} ± {se}", sampled.mean);
+}

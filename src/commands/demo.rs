@@ -53,6 +53,7 @@ pub fn run(args: &DemoArgs) -> Result<serde_json::Value> {
         tol: 1e-4,
         seed: args.seed,
         gmm: GmmOptions::default(),
+        silhouette_sample: 50_000,
         out: args.out.clone(),
         run: args.run.clone(),
     };

@@ -60,6 +60,8 @@ pub struct FitConfig {
     pub tol: f64,
     pub seed: u64,
     pub gmm: GmmOptions,
+    /// Rows for the silhouette (exact below, sampled above); 0 skips it.
+    pub silhouette_sample: usize,
     pub out: PathBuf,
     pub run: RunArgs,
 }
@@ -112,6 +114,7 @@ impl FitConfig {
                 on_degenerate: args.on_degenerate,
                 probabilities: args.probabilities,
             },
+            silhouette_sample: args.silhouette_sample,
             out: args.out,
             run: args.run,
         };
@@ -168,9 +171,11 @@ struct Stage {
     t_prep: f64,
 }
 
-/// What an algorithm hands back: the staged assignments, the model and its summary keys.
+/// What an algorithm hands back: the staged assignments, the labels (per chunk), the model
+/// and its summary keys.
 struct Fitted {
     assignments: crate::io::atomic::Staged,
+    labels: Vec<Vec<u32>>,
     model: Model,
     summary: Value,
     t_fit: f64,
@@ -195,6 +200,26 @@ pub fn run(config: &FitConfig) -> Result<Value> {
         AlgorithmChoice::Kmeans => fit_kmeans(config, &mut engine, &stage, &assignments_path)?,
         AlgorithmChoice::Gmm => fit_gmm(config, &mut engine, &stage, &assignments_path)?,
     };
+    let metrics_start = Instant::now();
+    let scores = crate::eval::metrics::score(
+        &stage.prepared.data,
+        &fitted.labels,
+        config.k,
+        config.silhouette_sample.max(2),
+        config.seed,
+    );
+    let silhouette = (config.silhouette_sample > 0).then_some(&scores.silhouette);
+    info!(
+        "Calinski-Harabasz {:.4}, Davies-Bouldin {:.4}{}",
+        scores.calinski_harabasz,
+        scores.davies_bouldin,
+        silhouette.map_or(String::new(), |s| format!(
+            ", silhouette {:.4}{}",
+            s.mean,
+            s.standard_error.map_or(" (exact)".into(), |e| format!(" ± {e:.4} ({} sampled rows)", s.rows))
+        ))
+    );
+    let t_metrics = metrics_start.elapsed().as_secs_f64();
     let write_start = Instant::now();
     let model_file = stage_bytes(&model_path, &fitted.model.to_json())?;
     fitted.assignments.commit()?;
@@ -221,12 +246,18 @@ pub fn run(config: &FitConfig) -> Result<Value> {
             "read": secs(stage.t_read),
             "prep": secs(stage.t_prep),
             "fit": secs(fitted.t_fit),
+            "metrics": secs(t_metrics),
             "write": secs(t_write),
             "total": secs(started.elapsed().as_secs_f64()),
         },
         "outputs": {
             "assignments": assignments_path.display().to_string(),
             "model": model_path.display().to_string(),
+        },
+        "metrics": {
+            "calinski_harabasz": scores.calinski_harabasz,
+            "davies_bouldin": scores.davies_bouldin,
+            "silhouette": silhouette,
         },
     });
     if let (Some(all), Some(extra)) = (summary.as_object_mut(), fitted.summary.as_object()) {
@@ -311,9 +342,12 @@ fn fit_kmeans(config: &FitConfig, engine: &mut Engine, stage: &Stage, target: &P
     if let Some(empty) = fit.sizes.iter().position(|&s| s == 0) {
         warn!("segment {empty} is empty: the data may have fewer than k={} distinct rows", config.k);
     }
+    let mut all_labels = Vec::new();
     let assignments = engine.run("the assignment pass", |backend| {
+        all_labels.clear();
         let mut writer = AssignmentWriter::create(target, &stage.id_name, &stage.id_type, &["distance".into()])?;
         backend.assign(data, &fit.centres, &mut |chunk, labels, distances| {
+            all_labels.push(labels.to_vec());
             writer.write(&stage.prepared.ids[chunk], labels, &[distances])
         })?;
         writer.finish()
@@ -345,7 +379,7 @@ fn fit_kmeans(config: &FitConfig, engine: &mut Engine, stage: &Stage, target: &P
         "inertia": fit.inertia,
         "segment_sizes": fit.sizes,
     });
-    Ok(Fitted { assignments, model, summary, t_fit })
+    Ok(Fitted { assignments, labels: all_labels, model, summary, t_fit })
 }
 
 fn fit_gmm(config: &FitConfig, engine: &mut Engine, stage: &Stage, target: &Path) -> Result<Fitted> {
@@ -390,11 +424,14 @@ fn fit_gmm(config: &FitConfig, engine: &mut Engine, stage: &Stage, target: &Path
     if config.gmm.probabilities {
         columns.extend((0..k).map(|c| format!("p_{c}")));
     }
+    let mut all_labels = Vec::new();
     let assignments = engine.run("the assignment pass", |backend| {
         sizes.fill(0);
+        all_labels.clear();
         let mut writer = AssignmentWriter::create(target, &stage.id_name, &stage.id_type, &columns)?;
         backend.mixture_assign(data, &pass, &mut |chunk, labels, probs| {
             labels.iter().for_each(|&l| sizes[l as usize] += 1);
+            all_labels.push(labels.to_vec());
             write_probabilities(&mut writer, &stage.prepared.ids[chunk], labels, probs, k, config.gmm.probabilities)
         })?;
         writer.finish()
@@ -448,7 +485,7 @@ fn fit_gmm(config: &FitConfig, engine: &mut Engine, stage: &Stage, target: &Path
         "weights": fit.mixture.weights,
         "segment_sizes": sizes,
     });
-    Ok(Fitted { assignments, model, summary, t_fit })
+    Ok(Fitted { assignments, labels: all_labels, model, summary, t_fit })
 }
 
 /// Writes one chunk of soft assignments: the winning segment's probability, and every

@@ -1,4 +1,6 @@
-//! Judging segments. For now: agreement with known labels (adjusted Rand index).
+//! Judging segments: internal validity metrics, and agreement with known labels.
+
+pub mod metrics;
 
 use std::collections::HashMap;
 

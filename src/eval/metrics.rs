@@ -1,0 +1,166 @@
+//! Internal validity metrics of a labelling: Calinski-Harabasz and Davies-Bouldin from two
+//! passes of per-segment statistics (exact, any n), and the silhouette, exact up to
+//! `sample` rows and a seeded-sample estimate with its standard error beyond.
+//! Unweighted, as scikit-learn computes them.
+
+use rayon::prelude::*;
+use serde::Serialize;
+
+use crate::backend::cpu::sq_dist;
+use crate::data::Dataset;
+use crate::rng::Rng;
+
+/// The silhouette and how it was computed.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Silhouette {
+    pub mean: f64,
+    /// Standard error of the mean when estimated from a sample; None when exact.
+    pub standard_error: Option<f64>,
+    pub rows: usize,
+    pub exact: bool,
+    /// Mean silhouette of each segment's rows in the (sampled) rows; None if it has none.
+    pub per_segment: Vec<Option<f64>>,
+}
+
+/// All metrics of one labelling.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Scores {
+    /// Between- over within-segment dispersion, each per degree of freedom (higher is better).
+    pub calinski_harabasz: f64,
+    /// Mean over segments of the worst (s_i + s_j) / d(c_i, c_j) (lower is better).
+    pub davies_bouldin: f64,
+    pub silhouette: Silhouette,
+}
+
+/// Scores labels (one per row, per chunk, values < k) of `data`. The silhouette is exact
+/// when the data have at most `sample` rows, else estimated on `sample` rows drawn with `seed`.
+pub fn score(data: &Dataset, labels: &[Vec<u32>], k: usize, sample: usize, seed: u64) -> Scores {
+    let d = data.dim();
+    let rows = || data.chunks().iter().zip(labels).flat_map(move |(c, l)| c.values.chunks_exact(d).zip(l.iter()));
+    // Pass 1: segment means and the overall mean.
+    let mut sums = vec![0.0f64; k * d];
+    let mut counts = vec![0usize; k];
+    for (x, &l) in rows() {
+        counts[l as usize] += 1;
+        for (s, &v) in sums[l as usize * d..(l as usize + 1) * d].iter_mut().zip(x) {
+            *s += v as f64;
+        }
+    }
+    let n: usize = counts.iter().sum();
+    let overall: Vec<f64> = (0..d).map(|j| (0..k).map(|c| sums[c * d + j]).sum::<f64>() / n as f64).collect();
+    let means: Vec<f64> =
+        (0..k * d).map(|i| if counts[i / d] > 0 { sums[i] / counts[i / d] as f64 } else { 0.0 }).collect();
+    // Pass 2: within-segment squared and plain distances to the segment mean.
+    let mut within = 0.0f64;
+    let mut spread = vec![0.0f64; k];
+    for (x, &l) in rows() {
+        let m = &means[l as usize * d..(l as usize + 1) * d];
+        let d2: f64 = x.iter().zip(m).map(|(&a, &b)| (a as f64 - b).powi(2)).sum();
+        within += d2;
+        spread[l as usize] += d2.sqrt();
+    }
+    let used: Vec<usize> = (0..k).filter(|&c| counts[c] > 0).collect();
+    let kk = used.len();
+    let between: f64 = used
+        .iter()
+        .map(|&c| counts[c] as f64 * (0..d).map(|j| (means[c * d + j] - overall[j]).powi(2)).sum::<f64>())
+        .sum();
+    let calinski_harabasz =
+        if kk < 2 || within == 0.0 { 1.0 } else { between * (n - kk) as f64 / (within * (kk - 1) as f64) };
+    let s: Vec<f64> = (0..k).map(|c| if counts[c] > 0 { spread[c] / counts[c] as f64 } else { 0.0 }).collect();
+    let centre_distance = |a: usize, b: usize| -> f64 {
+        (0..d).map(|j| (means[a * d + j] - means[b * d + j]).powi(2)).sum::<f64>().sqrt()
+    };
+    let davies_bouldin = if kk < 2 {
+        0.0
+    } else {
+        used.iter()
+            .map(|&a| {
+                used.iter()
+                    .filter(|&&b| b != a)
+                    .map(|&b| {
+                        let dist = centre_distance(a, b);
+                        if dist == 0.0 {
+                            f64::INFINITY
+                        } else {
+                            (s[a] + s[b]) / dist
+                        }
+                    })
+                    .fold(0.0, f64::max)
+            })
+            .sum::<f64>()
+            / kk as f64
+    };
+    Scores { calinski_harabasz, davies_bouldin, silhouette: silhouette(data, labels, k, sample, seed) }
+}
+
+fn silhouette(data: &Dataset, labels: &[Vec<u32>], k: usize, sample: usize, seed: u64) -> Silhouette {
+    let d = data.dim();
+    let n = data.rows();
+    let exact = n <= sample;
+    let chosen: Vec<usize> = if exact {
+        (0..n).collect()
+    } else {
+        // Floyd's sampling: `sample` distinct rows, sorted for locality.
+        let mut rng = Rng::new(seed);
+        let mut set = std::collections::HashSet::with_capacity(sample);
+        for j in (n - sample) as u64..n as u64 {
+            let t = rng.below(j + 1);
+            set.insert(if set.contains(&t) { j } else { t });
+        }
+        let mut v: Vec<usize> = set.into_iter().map(|x| x as usize).collect();
+        v.sort_unstable();
+        v
+    };
+    let offsets: Vec<usize> = (0..data.chunks().len()).map(|c| data.chunk_offset(c)).collect();
+    let label_of = |row: usize| {
+        let c = offsets.partition_point(|&o| o <= row) - 1;
+        labels[c][row - offsets[c]]
+    };
+    let points: Vec<f32> = chosen.iter().flat_map(|&r| data.row(r).iter().copied()).collect();
+    let point_labels: Vec<u32> = chosen.iter().map(|&r| label_of(r)).collect();
+    let mut sizes = vec![0usize; k];
+    for &l in &point_labels {
+        sizes[l as usize] += 1;
+    }
+    let m = chosen.len();
+    let values: Vec<f64> = (0..m)
+        .into_par_iter()
+        .map(|i| {
+            let x = &points[i * d..(i + 1) * d];
+            let mut sums = vec![0.0f64; k];
+            for (j, y) in points.chunks_exact(d).enumerate() {
+                if j != i {
+                    sums[point_labels[j] as usize] += (sq_dist(x, y) as f64).sqrt();
+                }
+            }
+            let own = point_labels[i] as usize;
+            if sizes[own] <= 1 {
+                return 0.0;
+            }
+            let a = sums[own] / (sizes[own] - 1) as f64;
+            let b = (0..k)
+                .filter(|&c| c != own && sizes[c] > 0)
+                .map(|c| sums[c] / sizes[c] as f64)
+                .fold(f64::INFINITY, f64::min);
+            if !b.is_finite() || a.max(b) == 0.0 {
+                0.0
+            } else {
+                (b - a) / a.max(b)
+            }
+        })
+        .collect();
+    let mean = values.iter().sum::<f64>() / m.max(1) as f64;
+    let standard_error = (!exact).then(|| {
+        let var = values.iter().map(|v| (v - mean).powi(2)).sum::<f64>() / (m.max(2) - 1) as f64;
+        (var / m as f64).sqrt()
+    });
+    let per_segment = (0..k)
+        .map(|c| {
+            let own: Vec<f64> =
+                values.iter().zip(&point_labels).filter(|(_, &l)| l as usize == c).map(|(v, _)| *v).collect();
+            (!own.is_empty()).then(|| own.iter().sum::<f64>() / own.len() as f64)
+        })
+        .collect();
+    Silhouette { mean, standard_error, rows: m, exact, per_segment }
+}
