@@ -24,6 +24,8 @@ pub enum Command {
     Predict(PredictArgs),
     /// Generate a synthetic customer base and segment it (no data needed).
     Demo(DemoArgs),
+    /// Fit every k of a range on data read and prepared once; table + recommended k.
+    SelectK(SelectKArgs),
     /// Time K-Means passes on generated data or a Parquet file.
     Bench(BenchArgs),
     /// List the GPU adapters wgpu finds (name, backend, type, limits) as JSON.
@@ -103,9 +105,9 @@ pub struct FitArgs {
     /// Keep the first row of each duplicate id (otherwise duplicates are an error).
     #[arg(long)]
     pub dedup: bool,
-    /// Number of segments.
-    #[arg(long, short)]
-    pub k: usize,
+    /// Number of segments (`select-k`: a range such as 2..20, both ends included).
+    #[arg(long, short, value_parser = parse_k)]
+    pub k: KRange,
     /// K-Means (hard segments) or a Gaussian mixture (soft segments with probabilities).
     #[arg(long, value_enum, default_value_t = AlgorithmChoice::Kmeans)]
     pub algorithm: AlgorithmChoice,
@@ -181,6 +183,36 @@ pub enum InitSpace {
     Prepared,
 }
 
+/// `select-k` takes every `fit` option, with `--k` as a range.
+#[derive(Debug, Args)]
+pub struct SelectKArgs {
+    #[command(flatten)]
+    pub fit: FitArgs,
+}
+
+/// A number of segments or an inclusive range of them (`6`, `2..20`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct KRange {
+    pub first: usize,
+    pub last: usize,
+}
+
+/// Parses `--k`: `N` or `A..B` (inclusive).
+pub fn parse_k(text: &str) -> Result<KRange, String> {
+    let number =
+        |t: &str| t.trim().parse::<usize>().map_err(|_| format!("'{text}' is not a k like 6 or a range like 2..20"));
+    match text.split_once("..") {
+        Some((a, b)) => {
+            let (first, last) = (number(a)?, number(b.trim_start_matches('='))?);
+            if first > last {
+                return Err(format!("'{text}': the range is empty"));
+            }
+            Ok(KRange { first, last })
+        }
+        None => number(text).map(|k| KRange { first: k, last: k }),
+    }
+}
+
 #[derive(Debug, Args)]
 pub struct PredictArgs {
     /// model.json written by `custseg fit`.
@@ -212,6 +244,9 @@ pub struct DemoArgs {
     /// Random seed for the data and the fit.
     #[arg(long, default_value_t = 42)]
     pub seed: u64,
+    /// Rows for the silhouette (see `fit --silhouette-sample`); 0 skips it.
+    #[arg(long, default_value_t = 50_000)]
+    pub silhouette_sample: usize,
     #[command(flatten)]
     pub run: RunArgs,
 }

@@ -677,3 +677,47 @@ mod gmm {
         }
     }
 }
+
+#[test]
+fn select_k_recovers_the_demo_segments_and_writes_its_table() {
+    let dir = TempDir::new().unwrap();
+    let demo = dir.path().join("demo");
+    let (code, _, stderr) = outcome(&custseg(&[
+        "demo",
+        "--n",
+        "100000",
+        "--out",
+        demo.to_str().unwrap(),
+        "--quiet",
+        "--silhouette-sample",
+        "0",
+    ]));
+    assert_eq!(code, 0, "{stderr}");
+    let data = demo.join("data/customers.parquet");
+    let out = dir.path().join("select");
+    let (code, stdout, stderr) = outcome(&custseg(&[
+        "select-k",
+        "--input",
+        data.to_str().unwrap(),
+        "--id",
+        "customer_id",
+        "--features",
+        "recency_days,frequency,monetary,tenure_days,online_share,basket_size",
+        "--log1p",
+        "recency_days,frequency,monetary,basket_size",
+        "--k",
+        "2..9",
+        "--silhouette-sample",
+        "5000",
+        "--out",
+        out.to_str().unwrap(),
+    ]));
+    assert_eq!(code, 0, "{stderr}");
+    let s = summary(&stdout);
+    assert_eq!(s["recommended_k"], 6, "{s}");
+    assert_eq!(s["table"].as_array().unwrap().len(), 8);
+    assert!(s["table"][0]["silhouette_standard_error"].as_f64().is_some(), "sampled silhouettes carry their error");
+    let (code, _, stderr) =
+        outcome(&custseg(&["fit", "--input", data.to_str().unwrap(), "--k", "2..9", "--out", out.to_str().unwrap()]));
+    assert_eq!(code, 2, "fit refuses a range: {stderr}");
+}

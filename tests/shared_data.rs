@@ -177,3 +177,36 @@ fn metrics_match_scikit_learn_on_iris_species() {
     let se = sampled.standard_error.unwrap();
     assert!((sampled.mean - 0.5034774462988036).abs() <= 4.0 * se, "{} ± {se}", sampled.mean);
 }
+
+#[test]
+fn select_k_recovers_fifteen_clusters_on_s1() {
+    let Some(dir) = data_dir("select-k s1") else { return };
+    let tmp = tempfile::TempDir::new().unwrap();
+    let rows = read_table(&dir.join("franti/s1.txt"));
+    let input = tmp.path().join("s1.parquet");
+    crate::common::write_parquet(
+        &input,
+        vec![
+            ("x", crate::common::arr(arrow::array::Float64Array::from(rows.iter().map(|r| r[0]).collect::<Vec<_>>()))),
+            ("y", crate::common::arr(arrow::array::Float64Array::from(rows.iter().map(|r| r[1]).collect::<Vec<_>>()))),
+        ],
+    );
+    let out = tmp.path().join("out");
+    let o = crate::common::custseg(&[
+        "select-k",
+        "--input",
+        input.to_str().unwrap(),
+        "--k",
+        "10..20",
+        "--out",
+        out.to_str().unwrap(),
+    ]);
+    let (code, stdout, stderr) = crate::common::outcome(&o);
+    assert_eq!(code, 0, "{stderr}");
+    let s: serde_json::Value = serde_json::from_str(stdout.trim()).unwrap();
+    assert_eq!(s["recommended_k"], 15, "{s}");
+    assert_eq!(s["evidence_weak"], false);
+    let csv = std::fs::read_to_string(out.join("select_k.csv")).unwrap();
+    assert_eq!(csv.lines().count(), 12, "header + 11 ks: {csv}");
+    assert!(out.join("select_k.json").exists());
+}

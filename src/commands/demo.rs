@@ -53,7 +53,7 @@ pub fn run(args: &DemoArgs) -> Result<serde_json::Value> {
         tol: 1e-4,
         seed: args.seed,
         gmm: GmmOptions::default(),
-        silhouette_sample: 50_000,
+        silhouette_sample: args.silhouette_sample,
         out: args.out.clone(),
         run: args.run.clone(),
     };

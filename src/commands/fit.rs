@@ -69,6 +69,14 @@ pub struct FitConfig {
 impl FitConfig {
     /// Validates what can be checked before reading any data.
     pub fn from_args(args: FitArgs) -> Result<Self> {
+        if args.k.first != args.k.last {
+            return Err(Error::param("k", "fit takes one k; use `custseg select-k` for a range"));
+        }
+        Self::from_args_with_k(args)
+    }
+
+    /// Like [`FitConfig::from_args`], with `k` set to the range's first value.
+    pub fn from_args_with_k(args: FitArgs) -> Result<Self> {
         let gmm = args.algorithm == AlgorithmChoice::Gmm;
         let init = args.init.unwrap_or(if gmm { InitChoice::Kmeans } else { InitChoice::KMeansPlusPlus });
         if init == InitChoice::Kmeans && !gmm {
@@ -101,7 +109,7 @@ impl FitConfig {
                 dedup: args.dedup,
             },
             algorithm: args.algorithm,
-            k: args.k,
+            k: args.k.first,
             init,
             n_init: if args.init_centroids.is_some() { 1 } else { n_init },
             init_centroids: args.init_centroids.map(|p| (p, args.init_space)),
@@ -140,11 +148,13 @@ impl FitConfig {
         Ok(config)
     }
 
-    fn kmeans_params(&self, init: Init) -> KMeansParams {
+    /// K-Means parameters of this request.
+    pub fn kmeans_params(&self, init: Init) -> KMeansParams {
         KMeansParams { k: self.k, init, n_init: self.n_init, max_iter: self.max_iter, tol: self.tol, seed: self.seed }
     }
 
-    fn gmm_params(&self, init: GmmInit) -> GmmParams {
+    /// Gaussian-mixture parameters of this request.
+    pub fn gmm_params(&self, init: GmmInit) -> GmmParams {
         GmmParams {
             k: self.k,
             covariance: self.gmm.covariance,
@@ -160,9 +170,9 @@ impl FitConfig {
 }
 
 /// What read + prep produced, shared by both algorithms.
-struct Stage {
-    prep: Prep,
-    prepared: Prepared,
+pub struct Stage {
+    pub prep: Prep,
+    pub prepared: Prepared,
     files: Vec<InputFile>,
     schema: Vec<(String, String)>,
     id_name: String,
@@ -266,7 +276,8 @@ pub fn run(config: &FitConfig) -> Result<Value> {
     Ok(summary)
 }
 
-fn read_and_prepare(config: &FitConfig, started: Instant) -> Result<Stage> {
+/// Reads and prepares the input of `config` (shared by `fit` and `select-k`).
+pub fn read_and_prepare(config: &FitConfig, started: Instant) -> Result<Stage> {
     let (rows, columns) = reader::plan(&config.read)?;
     crate::resources::ensure_fits(
         format!("fitting k={} on {rows} rows × {columns} columns", config.k),

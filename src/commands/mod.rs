@@ -6,6 +6,7 @@ pub mod demo;
 pub mod devices;
 pub mod fit;
 pub mod predict;
+pub mod select_k;
 
 use std::path::{Path, PathBuf};
 

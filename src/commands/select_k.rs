@@ -1,0 +1,208 @@
+//! `custseg select-k`: read and prepare once, fit every k of a range (rows stay resident on
+//! the GPU between fits), score each, write a table and recommend a k.
+//!
+//! Rule: with `--algorithm gmm`, the lowest BIC. With K-Means, the highest silhouette. The
+//! evidence is called weak when the best silhouette is below 0.25 (Kaufman & Rousseeuw's
+//! "no substantial structure"), or the runner-up is within two standard errors of it (0.01
+//! when exact), or, for BIC, the runner-up is within 10 (Kass & Raftery's "very strong").
+
+use std::io::Write;
+use std::time::Instant;
+
+use serde::Serialize;
+use serde_json::json;
+
+use super::fit::{read_and_prepare, FitConfig};
+use super::{secs, select_backend};
+use crate::cli::{AlgorithmChoice, InitChoice, SelectKArgs};
+use crate::cluster::gmm::{self, GmmInit};
+use crate::cluster::kmeans::{self, Init};
+use crate::error::{Error, Result};
+use crate::eval::metrics;
+use crate::info;
+use crate::io::atomic::AtomicFile;
+
+/// One row of the table.
+#[derive(Debug, Clone, Serialize)]
+pub struct Row {
+    pub k: usize,
+    pub inertia: Option<f64>,
+    pub bic: Option<f64>,
+    pub aic: Option<f64>,
+    pub mean_log_likelihood: Option<f64>,
+    pub silhouette: Option<f64>,
+    pub silhouette_standard_error: Option<f64>,
+    pub calinski_harabasz: f64,
+    pub davies_bouldin: f64,
+    pub seconds: f64,
+}
+
+/// Runs select-k and returns the JSON summary.
+pub fn run(args: SelectKArgs) -> Result<serde_json::Value> {
+    let started = Instant::now();
+    let range = args.fit.k;
+    if range.first == 0 {
+        return Err(Error::param("k", "the range must start at 1 or more"));
+    }
+    if args.fit.init_centroids.is_some() || args.fit.probabilities {
+        return Err(Error::param("k", "select-k takes no --init-centroids or --probabilities"));
+    }
+    let mut config = FitConfig::from_args_with_k(args.fit)?;
+    config.k = range.last;
+    let mut engine = select_backend(&config.run)?;
+    std::fs::create_dir_all(&config.out).map_err(|e| Error::io(&config.out, e))?;
+    let csv_path = config.out.join("select_k.csv");
+    let json_path = config.out.join("select_k.json");
+    for p in [&csv_path, &json_path] {
+        super::ensure_not_input(p, &config.read.inputs)?;
+    }
+    let stage = read_and_prepare(&config, started)?;
+    let data = &stage.prepared.data;
+    if range.last > data.rows() {
+        return Err(Error::param(
+            "k",
+            format!("the range ends at {} but only {} rows are left after prep", range.last, data.rows()),
+        ));
+    }
+    let gmm_mode = config.algorithm == AlgorithmChoice::Gmm;
+    let mut rows = Vec::new();
+    for k in range.first..=range.last {
+        let t = Instant::now();
+        config.k = k;
+        let mut labels: Vec<Vec<u32>> = Vec::new();
+        let mut row = Row {
+            k,
+            inertia: None,
+            bic: None,
+            aic: None,
+            mean_log_likelihood: None,
+            silhouette: None,
+            silhouette_standard_error: None,
+            calinski_harabasz: 0.0,
+            davies_bouldin: 0.0,
+            seconds: 0.0,
+        };
+        if gmm_mode {
+            let init = match config.init {
+                InitChoice::Kmeans => GmmInit::KMeans,
+                InitChoice::KMeansPlusPlus => GmmInit::KMeansPlusPlus,
+                InitChoice::Random => GmmInit::Random,
+            };
+            let params = config.gmm_params(init);
+            let fit = engine.run("a mixture fit", |b| gmm::fit(b, data, &params, &mut |_| {}))?;
+            let pass = fit.mixture.to_pass().map_err(|(c, reason)| {
+                Error::Gmm(gmm::GmmError::Degenerate { component: c, reason, reg_covar: params.reg_covar })
+            })?;
+            engine.run("the assignment pass", |b| {
+                labels.clear();
+                b.mixture_assign(data, &pass, &mut |_, l, _| {
+                    labels.push(l.to_vec());
+                    Ok(())
+                })
+            })?;
+            (row.bic, row.aic, row.mean_log_likelihood) = (Some(fit.bic), Some(fit.aic), Some(fit.mean_log_likelihood));
+        } else {
+            let init = if config.init == InitChoice::Random { Init::Random } else { Init::KMeansPlusPlus };
+            let params = config.kmeans_params(init);
+            let fit = engine.run("a K-Means fit", |b| kmeans::fit(b, data, &params, &mut |_| {}))?;
+            engine.run("the assignment pass", |b| {
+                labels.clear();
+                b.assign(data, &fit.centres, &mut |_, l, _| {
+                    labels.push(l.to_vec());
+                    Ok(())
+                })
+            })?;
+            row.inertia = Some(fit.inertia);
+        }
+        let scores = metrics::score(data, &labels, k, config.silhouette_sample.max(2), config.seed);
+        if config.silhouette_sample > 0 && k > 1 {
+            row.silhouette = Some(scores.silhouette.mean);
+            row.silhouette_standard_error = scores.silhouette.standard_error;
+        }
+        row.calinski_harabasz = scores.calinski_harabasz;
+        row.davies_bouldin = scores.davies_bouldin;
+        row.seconds = secs(t.elapsed().as_secs_f64());
+        info!(
+            "k={k}: {} silhouette {} CH {:.1} DB {:.3} ({:.2}s)",
+            row.bic
+                .map_or_else(|| format!("inertia {:.6e}", row.inertia.unwrap_or(f64::NAN)), |b| format!("BIC {b:.6e}")),
+            row.silhouette.map_or("-".into(), |s| format!("{s:.4}")),
+            row.calinski_harabasz,
+            row.davies_bouldin,
+            row.seconds
+        );
+        rows.push(row);
+    }
+    let (recommended, rule, weak) = recommend(&rows, gmm_mode);
+    info!("recommended k = {recommended} ({rule}){}", if weak { "; the evidence is weak" } else { "" });
+
+    let info = engine.backend.info();
+    let summary = json!({
+        "command": "select-k",
+        "algorithm": if gmm_mode { "gmm" } else { "kmeans" },
+        "recommended_k": recommended,
+        "rule": rule,
+        "evidence_weak": weak,
+        "rows_used": data.rows(),
+        "features": stage.prep.feature_names(),
+        "table": rows,
+        "backend": info.backend,
+        "device": info.device,
+        "seconds": { "total": secs(started.elapsed().as_secs_f64()) },
+        "outputs": { "csv": csv_path.display().to_string(), "json": json_path.display().to_string() },
+    });
+    let mut csv = AtomicFile::create(&csv_path)?;
+    write_csv(csv.writer(), &rows).map_err(|e| Error::io(&csv_path, e))?;
+    let csv = csv.stage()?;
+    let mut text = serde_json::to_vec_pretty(&summary).expect("JSON of plain values");
+    text.push(b'\n');
+    let json_file = crate::io::atomic::stage_bytes(&json_path, &text)?;
+    csv.commit()?;
+    json_file.commit()?;
+    Ok(summary)
+}
+
+/// The recommended k, the rule used, and whether the evidence is weak.
+pub fn recommend(rows: &[Row], gmm_mode: bool) -> (usize, &'static str, bool) {
+    let best_by = |key: &dyn Fn(&Row) -> Option<f64>, higher: bool| {
+        let mut scored: Vec<(f64, &Row)> = rows.iter().filter_map(|r| key(r).map(|v| (v, r))).collect();
+        scored.sort_by(|a, b| if higher { b.0.total_cmp(&a.0) } else { a.0.total_cmp(&b.0) });
+        scored
+    };
+    if gmm_mode {
+        let scored = best_by(&|r| r.bic, false);
+        let weak = scored.len() > 1 && scored[1].0 - scored[0].0 < 10.0;
+        return (scored.first().map_or(rows[0].k, |s| s.1.k), "lowest BIC", weak);
+    }
+    let scored = best_by(&|r| r.silhouette, true);
+    match scored.first() {
+        None => (rows[0].k, "no silhouette (a single k or --silhouette-sample 0): smallest k", true),
+        Some(&(best, row)) => {
+            let margin = row.silhouette_standard_error.map_or(0.01, |se| 2.0 * se);
+            let close = scored.get(1).is_some_and(|s| best - s.0 <= margin);
+            (row.k, "highest silhouette", best < 0.25 || close)
+        }
+    }
+}
+
+fn write_csv(out: &mut impl Write, rows: &[Row]) -> std::io::Result<()> {
+    let opt = |v: Option<f64>| v.map_or(String::new(), |x| x.to_string());
+    writeln!(out, "k,inertia,bic,aic,mean_log_likelihood,silhouette,silhouette_standard_error,calinski_harabasz,davies_bouldin,seconds")?;
+    for r in rows {
+        writeln!(
+            out,
+            "{},{},{},{},{},{},{},{},{},{}",
+            r.k,
+            opt(r.inertia),
+            opt(r.bic),
+            opt(r.aic),
+            opt(r.mean_log_likelihood),
+            opt(r.silhouette),
+            opt(r.silhouette_standard_error),
+            r.calinski_harabasz,
+            r.davies_bouldin,
+            r.seconds
+        )?;
+    }
+    Ok(())
+}
