@@ -24,6 +24,8 @@ pub enum Command {
     Predict(PredictArgs),
     /// Generate a synthetic customer base and segment it (no data needed).
     Demo(DemoArgs),
+    /// Score a saved model's segments on a dataset (metrics; mixtures: BIC, AIC).
+    Evaluate(EvaluateArgs),
     /// Fit every k of a range on data read and prepared once; table + recommended k.
     SelectK(SelectKArgs),
     /// Time K-Means passes on generated data or a Parquet file.
@@ -226,6 +228,23 @@ pub struct PredictArgs {
     /// Gaussian-mixture models: also write p_0 … p_{k-1}.
     #[arg(long)]
     pub probabilities: bool,
+    #[command(flatten)]
+    pub run: RunArgs,
+}
+
+#[derive(Debug, Args)]
+pub struct EvaluateArgs {
+    /// model.json written by `custseg fit`.
+    #[arg(long, short)]
+    pub model: PathBuf,
+    #[command(flatten)]
+    pub input: InputArgs,
+    /// Rows for the silhouette (exact below, sampled above); 0 skips it.
+    #[arg(long, default_value_t = 50_000)]
+    pub silhouette_sample: usize,
+    /// Seed of the silhouette sample.
+    #[arg(long, default_value_t = 0)]
+    pub seed: u64,
     #[command(flatten)]
     pub run: RunArgs,
 }

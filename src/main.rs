@@ -6,7 +6,7 @@ use std::process::ExitCode;
 
 use clap::Parser;
 use custseg::cli::{Cli, Command};
-use custseg::commands::{self, bench, demo, devices, fit, predict, select_k};
+use custseg::commands::{self, bench, demo, devices, evaluate, fit, predict, select_k};
 
 fn main() -> ExitCode {
     let cli = match Cli::try_parse() {
@@ -32,6 +32,9 @@ fn main() -> ExitCode {
         }
         Command::Demo(args) => (args.run.quiet, commands::configure_threads(&args.run).and_then(|_| demo::run(&args))),
         Command::Devices => (false, devices::run()),
+        Command::Evaluate(args) => {
+            (args.run.quiet, commands::configure_threads(&args.run).and_then(|_| evaluate::run(&args)))
+        }
         Command::SelectK(args) => {
             let quiet = args.fit.run.quiet;
             (quiet, commands::configure_threads(&args.fit.run).and_then(|_| select_k::run(args)))

@@ -721,3 +721,27 @@ fn select_k_recovers_the_demo_segments_and_writes_its_table() {
         outcome(&custseg(&["fit", "--input", data.to_str().unwrap(), "--k", "2..9", "--out", out.to_str().unwrap()]));
     assert_eq!(code, 2, "fit refuses a range: {stderr}");
 }
+
+#[test]
+fn evaluate_on_the_training_file_reproduces_fit_metrics() {
+    let dir = TempDir::new().unwrap();
+    let input = customers(dir.path());
+    for algorithm in ["kmeans", "gmm"] {
+        let out = dir.path().join(algorithm);
+        let (code, stdout, stderr) =
+            outcome(&custseg(&fit_args(input.to_str().unwrap(), out.to_str().unwrap(), &["--algorithm", algorithm])));
+        assert_eq!(code, 0, "{stderr}");
+        let fitted = summary(&stdout);
+        let model = out.join("model.json");
+        let (code, stdout, stderr) =
+            outcome(&custseg(&["evaluate", "--model", model.to_str().unwrap(), "--input", input.to_str().unwrap()]));
+        assert_eq!(code, 0, "{stderr}");
+        let evaluated = summary(&stdout);
+        assert_eq!(evaluated["metrics"], fitted["metrics"], "{algorithm}");
+        assert_eq!(evaluated["segment_sizes"], fitted["segment_sizes"], "{algorithm}");
+        if algorithm == "gmm" {
+            let (a, b) = (evaluated["bic"].as_f64().unwrap(), fitted["bic"].as_f64().unwrap());
+            assert!((a - b).abs() <= 1e-9 * b.abs(), "bic {a} vs {b}");
+        }
+    }
+}

@@ -4,6 +4,7 @@
 pub mod bench;
 pub mod demo;
 pub mod devices;
+pub mod evaluate;
 pub mod fit;
 pub mod predict;
 pub mod select_k;

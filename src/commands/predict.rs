@@ -6,7 +6,7 @@ use serde_json::json;
 
 use super::fit::write_probabilities;
 use super::{ensure_not_input, secs, select_backend};
-use crate::cli::PredictArgs;
+use crate::cli::{InputArgs, PredictArgs};
 use crate::error::{Error, Result};
 use crate::info;
 use crate::io::atomic::remove_stale_temp_files;
@@ -15,23 +15,19 @@ use crate::io::writer::AssignmentWriter;
 use crate::model::Model;
 use crate::prep::{row_masks, Duplicates};
 
-/// Runs `predict` and returns the JSON summary.
-pub fn run(args: &PredictArgs) -> Result<serde_json::Value> {
-    let started = Instant::now();
-    let model = Model::load(&args.model)?;
-    let mut engine = select_backend(&args.run)?;
-    if let Some(dir) = args.out.parent().filter(|d| !d.as_os_str().is_empty()) {
-        std::fs::create_dir_all(dir).map_err(|e| Error::io(dir, e))?;
-    }
-    ensure_not_input(&args.out, &args.input.input)?;
-    remove_stale_temp_files(&args.out);
+/// Reads `input` with the columns `model` needs and applies its prep: the prepared rows,
+/// the id column's name and type, and the files read.
+pub fn read_for_model(
+    model: &Model,
+    input: &InputArgs,
+) -> Result<(crate::prep::Prepared, String, arrow::datatypes::DataType, Vec<String>)> {
     let spec = ReadSpec {
-        inputs: args.input.input.clone(),
-        id: args.input.id.clone().or_else(|| model.id_column.clone()),
+        inputs: input.input.clone(),
+        id: input.id.clone().or_else(|| model.id_column.clone()),
         features: Some(model.prep.numeric.iter().map(|c| c.name.clone()).collect()),
         categorical: model.prep.categorical.iter().map(|c| c.name.clone()).collect(),
         weights: None,
-        batch_rows: args.input.batch_rows.max(1),
+        batch_rows: input.batch_rows.max(1),
     };
     let (rows, columns) = reader::plan(&spec)?;
     crate::resources::ensure_fits(
@@ -44,6 +40,20 @@ pub fn run(args: &PredictArgs) -> Result<serde_json::Value> {
     let files: Vec<String> = table.files.iter().map(|f| f.path.clone()).collect();
     let masks = row_masks(&table, model.prep.impute, Duplicates::Allow)?;
     let prepared = model.prep.apply(table, &masks)?;
+    Ok((prepared, id_name, id_type, files))
+}
+
+/// Runs `predict` and returns the JSON summary.
+pub fn run(args: &PredictArgs) -> Result<serde_json::Value> {
+    let started = Instant::now();
+    let model = Model::load(&args.model)?;
+    let mut engine = select_backend(&args.run)?;
+    if let Some(dir) = args.out.parent().filter(|d| !d.as_os_str().is_empty()) {
+        std::fs::create_dir_all(dir).map_err(|e| Error::io(dir, e))?;
+    }
+    ensure_not_input(&args.out, &args.input.input)?;
+    remove_stale_temp_files(&args.out);
+    let (prepared, id_name, id_type, files) = read_for_model(&model, &args.input)?;
     if prepared.data.rows() == 0 {
         return Err(Error::data(files.join(", "), "no rows left after dropping rows with missing values"));
     }
