@@ -17,6 +17,7 @@ pub mod io;
 pub mod log;
 pub mod model;
 pub mod prep;
+pub mod report;
 pub mod resources;
 pub mod rng;
 pub mod signals;

@@ -12,6 +12,7 @@ use crate::cluster::gmm::Mixture;
 use crate::error::{Error, Result};
 use crate::io::reader::InputFile;
 use crate::prep::Prep;
+use crate::report::profiles::SegmentProfile;
 
 /// The model.json format this build writes and the newest it reads.
 pub const FORMAT_VERSION: u32 = 1;
@@ -84,6 +85,9 @@ pub struct Model {
     pub kmeans: Option<KMeansRecord>,
     /// Set when `algorithm` is "gmm".
     pub gmm: Option<GmmRecord>,
+    /// Per-segment profiles on the training rows.
+    #[serde(default)]
+    pub profiles: Vec<SegmentProfile>,
     pub input: InputFingerprint,
 }
 

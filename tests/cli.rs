@@ -94,7 +94,7 @@ fn fit_writes_assignments_model_and_a_summary_with_the_promised_keys() {
     let mut names: Vec<String> =
         std::fs::read_dir(&out).unwrap().map(|e| e.unwrap().file_name().into_string().unwrap()).collect();
     names.sort();
-    assert_eq!(names, vec!["assignments.parquet", "model.json"]);
+    assert_eq!(names, vec!["assignments.parquet", "model.json", "profiles.parquet"]);
 }
 
 #[test]
@@ -743,5 +743,63 @@ fn evaluate_on_the_training_file_reproduces_fit_metrics() {
             let (a, b) = (evaluated["bic"].as_f64().unwrap(), fitted["bic"].as_f64().unwrap());
             assert!((a - b).abs() <= 1e-9 * b.abs(), "bic {a} vs {b}");
         }
+    }
+}
+
+#[test]
+fn profiles_equal_a_straightforward_recomputation() {
+    use arrow::array::AsArray;
+    use arrow::datatypes::Float64Type;
+    let dir = TempDir::new().unwrap();
+    let input = customers(dir.path());
+    let out = dir.path().join("out");
+    let (code, stdout, stderr) = outcome(&custseg(&fit_args(
+        input.to_str().unwrap(),
+        out.to_str().unwrap(),
+        &["--categorical", "region", "--features", "spend,visits"],
+    )));
+    assert_eq!(code, 0, "{stderr}");
+    assert_eq!(summary(&stdout)["segments"].as_array().unwrap().len(), 3);
+    let read = |path: &Path| {
+        let file = std::fs::File::open(path).unwrap();
+        let reader =
+            parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder::try_new(file).unwrap().build().unwrap();
+        let schema = arrow::array::RecordBatchReader::schema(&reader);
+        arrow::compute::concat_batches(&schema, &reader.map(|b| b.unwrap()).collect::<Vec<_>>()).unwrap()
+    };
+    let data = read(&input);
+    let spend: Vec<f64> = data.column_by_name("spend").unwrap().as_primitive::<Float64Type>().values().to_vec();
+    let region = data.column_by_name("region").unwrap().as_string::<i32>().clone();
+    let segments = custseg::commands::demo::read_segments(&out.join("assignments.parquet")).unwrap();
+    let profiles = read(&out.join("profiles.parquet"));
+    let column = |name: &str| profiles.column_by_name(name).unwrap().as_primitive::<Float64Type>().values().to_vec();
+    let (means, medians, north) = (column("spend_mean"), column("spend_median"), column("region=north_share"));
+    for c in 0..3u32 {
+        let mut values: Vec<f64> = spend.iter().zip(&segments).filter(|(_, &s)| s == c).map(|(v, _)| *v).collect();
+        values.sort_by(f64::total_cmp);
+        let mean = values.iter().sum::<f64>() / values.len() as f64;
+        let median = if values.len() % 2 == 1 {
+            values[values.len() / 2]
+        } else {
+            (values[values.len() / 2 - 1] + values[values.len() / 2]) / 2.0
+        };
+        let share = (0..spend.len()).filter(|&i| segments[i] == c && region.value(i) == "north").count() as f64
+            / values.len() as f64;
+        // Prepared values are f32: original units come back within f32 rounding.
+        assert!(
+            (means[c as usize] - mean).abs() <= 1e-4 * mean.abs(),
+            "segment {c}: mean {} vs {mean}",
+            means[c as usize]
+        );
+        assert!(
+            (medians[c as usize] - median).abs() <= 1e-4 * median.abs(),
+            "segment {c}: median {} vs {median}",
+            medians[c as usize]
+        );
+        assert!(
+            (north[c as usize] - share).abs() <= 1e-12,
+            "segment {c}: north share {} vs {share}",
+            north[c as usize]
+        );
     }
 }

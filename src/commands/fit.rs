@@ -24,6 +24,7 @@ use crate::{info, warn};
 /// Names the output files take inside `--out`.
 pub const ASSIGNMENTS_FILE: &str = "assignments.parquet";
 pub const MODEL_FILE: &str = "model.json";
+pub const PROFILES_FILE: &str = "profiles.parquet";
 
 /// Gaussian-mixture options (used when the algorithm is `gmm`).
 #[derive(Debug, Clone, PartialEq)]
@@ -199,14 +200,18 @@ pub fn run(config: &FitConfig) -> Result<Value> {
     let assignments_path = config.out.join(ASSIGNMENTS_FILE);
     let model_path = config.out.join(MODEL_FILE);
     ensure_not_input(&assignments_path, &config.read.inputs)?;
+    let profiles_path = config.out.join(PROFILES_FILE);
     ensure_not_input(&model_path, &config.read.inputs)?;
-    let stale = remove_stale_temp_files(&assignments_path) + remove_stale_temp_files(&model_path);
+    ensure_not_input(&profiles_path, &config.read.inputs)?;
+    let stale = remove_stale_temp_files(&assignments_path)
+        + remove_stale_temp_files(&model_path)
+        + remove_stale_temp_files(&profiles_path);
     if stale > 0 {
         warn!("removed {stale} temporary file(s) left in {} by an earlier run that was killed", config.out.display());
     }
     let stage = read_and_prepare(config, started)?;
 
-    let fitted = match config.algorithm {
+    let mut fitted = match config.algorithm {
         AlgorithmChoice::Kmeans => fit_kmeans(config, &mut engine, &stage, &assignments_path)?,
         AlgorithmChoice::Gmm => fit_gmm(config, &mut engine, &stage, &assignments_path)?,
     };
@@ -229,12 +234,19 @@ pub fn run(config: &FitConfig) -> Result<Value> {
             s.standard_error.map_or(" (exact)".into(), |e| format!(" ± {e:.4} ({} sampled rows)", s.rows))
         ))
     );
+    let profiles = crate::report::profiles::profile(&stage.prep, &stage.prepared.data, &fitted.labels, config.k);
+    for p in &profiles {
+        info!("segment {}: {} rows ({:.1}%), {}", p.segment, p.size, 100.0 * p.share, p.descriptor);
+    }
+    fitted.model.profiles = profiles.clone();
     let t_metrics = metrics_start.elapsed().as_secs_f64();
     let write_start = Instant::now();
+    let profiles_file = crate::report::profiles::write_parquet(&profiles_path, &profiles)?;
     let model_file = stage_bytes(&model_path, &fitted.model.to_json())?;
     fitted.assignments.commit()?;
+    profiles_file.commit()?;
     model_file.commit()?;
-    info!("wrote {} and {}", assignments_path.display(), model_path.display());
+    info!("wrote {}, {} and {}", assignments_path.display(), profiles_path.display(), model_path.display());
     let t_write = write_start.elapsed().as_secs_f64();
 
     let prepared = &stage.prepared;
@@ -263,7 +275,12 @@ pub fn run(config: &FitConfig) -> Result<Value> {
         "outputs": {
             "assignments": assignments_path.display().to_string(),
             "model": model_path.display().to_string(),
+            "profiles": profiles_path.display().to_string(),
         },
+        "segments": profiles
+            .iter()
+            .map(|p| json!({ "segment": p.segment, "size": p.size, "share": p.share, "descriptor": p.descriptor }))
+            .collect::<Vec<_>>(),
         "metrics": {
             "calinski_harabasz": scores.calinski_harabasz,
             "davies_bouldin": scores.davies_bouldin,
@@ -544,6 +561,7 @@ fn base_model(
         segment_weights: weights,
         kmeans: None,
         gmm: None,
+        profiles: Vec::new(),
         input: InputFingerprint {
             files: stage.files.clone(),
             rows_read: stage.prepared.rows_read as u64,

@@ -12,7 +12,7 @@
 mod column;
 mod rows;
 
-pub use column::{CategoricalColumn, DroppedColumn, NumericColumn, Scaling};
+pub use column::{quantile, CategoricalColumn, DroppedColumn, NumericColumn, Scaling};
 pub use rows::{row_masks, Duplicates, RowMasks};
 
 use arrow::array::{ArrayRef, BooleanArray};

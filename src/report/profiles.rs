@@ -1,0 +1,202 @@
+//! Segment profiles: size, share, mean and median of every feature in original units, its
+//! z-score against the whole base, the features that set the segment apart, over-represented
+//! categories, and a short generated descriptor ("high frequency · low recency_days").
+//! Unweighted (rows). Numeric values are the prepared values mapped back to original units,
+//! so they include imputed values and winsorising.
+
+use std::path::Path;
+use std::sync::Arc;
+
+use arrow::array::{ArrayRef, Float64Array, RecordBatch, StringArray, UInt32Array, UInt64Array};
+use arrow::datatypes::{DataType, Field, Schema};
+use parquet::arrow::ArrowWriter;
+use serde::{Deserialize, Serialize};
+
+use crate::data::Dataset;
+use crate::error::{Error, Result};
+use crate::io::atomic::{Staged, TempPath};
+use crate::prep::Prep;
+
+/// |z| above which a feature is called high or low in the descriptor.
+const NOTABLE_Z: f64 = 0.5;
+/// Lift above which a category counts as over-represented.
+const NOTABLE_LIFT: f64 = 1.2;
+
+/// One numeric feature within a segment.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct FeatureProfile {
+    pub feature: String,
+    /// None when the segment has no rows.
+    pub mean: Option<f64>,
+    pub median: Option<f64>,
+    /// (segment mean − base mean) / base standard deviation.
+    pub z: f64,
+}
+
+/// A category level that is more common in the segment than in the base.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct CategoryLift {
+    /// `column=level`.
+    pub level: String,
+    pub share: f64,
+    pub base_share: f64,
+    pub lift: f64,
+}
+
+/// One segment's profile.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SegmentProfile {
+    pub segment: u32,
+    pub size: u64,
+    pub share: f64,
+    pub descriptor: String,
+    /// Up to three numeric features with the largest |z|, largest first.
+    pub top_features: Vec<String>,
+    pub features: Vec<FeatureProfile>,
+    /// Every one-hot column's share in the segment (same order as the model's features).
+    pub category_shares: Vec<(String, f64)>,
+    /// Over-represented levels, highest lift first (at most three).
+    pub over_represented: Vec<CategoryLift>,
+}
+
+/// Profiles of the `k` segments that `labels` (per chunk) give the rows of `data`.
+pub fn profile(prep: &Prep, data: &Dataset, labels: &[Vec<u32>], k: usize) -> Vec<SegmentProfile> {
+    let d = data.dim();
+    let n_numeric = prep.numeric.len();
+    let names = prep.feature_names();
+    let mut sizes = vec![0u64; k];
+    let labelled = || data.chunks().iter().zip(labels).flat_map(move |(c, l)| c.values.chunks_exact(d).zip(l.iter()));
+    for (_, &l) in labelled() {
+        sizes[l as usize] += 1;
+    }
+    let n = sizes.iter().sum::<u64>().max(1) as f64;
+    // Numeric features, one at a time: original-unit values grouped by segment.
+    let mut numeric: Vec<Vec<FeatureProfile>> = vec![Vec::with_capacity(n_numeric); k];
+    for (j, column) in prep.numeric.iter().enumerate() {
+        let mut by_segment: Vec<Vec<f64>> = sizes.iter().map(|&s| Vec::with_capacity(s as usize)).collect();
+        for (x, &l) in labelled() {
+            by_segment[l as usize].push(column.inverse(x[j] as f64));
+        }
+        let all: Vec<f64> = by_segment.iter().flatten().copied().collect();
+        let base_mean = all.iter().sum::<f64>() / n;
+        let base_sd = (all.iter().map(|v| (v - base_mean).powi(2)).sum::<f64>() / n).sqrt();
+        for (c, values) in by_segment.iter_mut().enumerate() {
+            let (mean, median) = if values.is_empty() {
+                (None, None)
+            } else {
+                values.sort_unstable_by(f64::total_cmp);
+                let sorted: &[f64] = values;
+                (Some(sorted.iter().sum::<f64>() / sorted.len() as f64), Some(crate::prep::quantile(sorted, 0.5)))
+            };
+            let z = match mean {
+                Some(m) if base_sd > 0.0 => (m - base_mean) / base_sd,
+                _ => 0.0,
+            };
+            numeric[c].push(FeatureProfile { feature: column.name.clone(), mean, median, z });
+        }
+    }
+    // One-hot columns: shares per segment and in the base.
+    let mut shares = vec![vec![0.0f64; d - n_numeric]; k];
+    for (x, &l) in labelled() {
+        for (s, &v) in shares[l as usize].iter_mut().zip(&x[n_numeric..]) {
+            *s += v as f64;
+        }
+    }
+    let base_shares: Vec<f64> = (0..d - n_numeric).map(|j| (0..k).map(|c| shares[c][j]).sum::<f64>() / n).collect();
+    (0..k)
+        .map(|c| {
+            let size = sizes[c];
+            let category_shares: Vec<(String, f64)> = names[n_numeric..]
+                .iter()
+                .zip(&shares[c])
+                .map(|(name, &s)| (name.clone(), if size > 0 { s / size as f64 } else { 0.0 }))
+                .collect();
+            let mut over: Vec<CategoryLift> = category_shares
+                .iter()
+                .zip(&base_shares)
+                .filter(|(_, &b)| b > 0.0)
+                .map(|((level, share), &base)| CategoryLift {
+                    level: level.clone(),
+                    share: *share,
+                    base_share: base,
+                    lift: share / base,
+                })
+                .filter(|l| l.lift > NOTABLE_LIFT)
+                .collect();
+            over.sort_by(|a, b| b.lift.total_cmp(&a.lift));
+            over.truncate(3);
+            let mut ranked: Vec<&FeatureProfile> = numeric[c].iter().collect();
+            ranked.sort_by(|a, b| b.z.abs().total_cmp(&a.z.abs()));
+            let top_features: Vec<String> = ranked.iter().take(3).map(|f| f.feature.clone()).collect();
+            let mut words: Vec<String> = ranked
+                .iter()
+                .take(3)
+                .filter(|f| f.z.abs() >= NOTABLE_Z)
+                .map(|f| format!("{} {}", if f.z > 0.0 { "high" } else { "low" }, f.feature))
+                .collect();
+            if let Some(top) = over.first() {
+                words.push(format!("mostly {}", top.level));
+            }
+            let descriptor = if words.is_empty() { "typical".to_string() } else { words.join(" · ") };
+            SegmentProfile {
+                segment: c as u32,
+                size,
+                share: size as f64 / n,
+                descriptor,
+                top_features,
+                features: numeric[c].clone(),
+                category_shares,
+                over_represented: over,
+            }
+        })
+        .collect()
+}
+
+/// Writes the profiles as one row per segment (wide: `<feature>_mean`, `_median`, `_z`,
+/// `<column=level>_share`) to `target` under a temporary name.
+pub fn write_parquet(target: &Path, profiles: &[SegmentProfile]) -> Result<Staged> {
+    let Some(first) = profiles.first() else {
+        return Err(Error::Internal("no segments to profile".into()));
+    };
+    let mut fields = vec![
+        Field::new("segment", DataType::UInt32, false),
+        Field::new("size", DataType::UInt64, false),
+        Field::new("share", DataType::Float64, false),
+        Field::new("descriptor", DataType::Utf8, false),
+        Field::new("top_features", DataType::Utf8, false),
+        Field::new("over_represented", DataType::Utf8, false),
+    ];
+    let mut columns: Vec<ArrayRef> = vec![
+        Arc::new(UInt32Array::from_iter_values(profiles.iter().map(|p| p.segment))),
+        Arc::new(UInt64Array::from_iter_values(profiles.iter().map(|p| p.size))),
+        Arc::new(Float64Array::from_iter_values(profiles.iter().map(|p| p.share))),
+        Arc::new(StringArray::from_iter_values(profiles.iter().map(|p| p.descriptor.clone()))),
+        Arc::new(StringArray::from_iter_values(profiles.iter().map(|p| p.top_features.join(", ")))),
+        Arc::new(StringArray::from_iter_values(
+            profiles.iter().map(|p| p.over_represented.iter().map(|l| l.level.clone()).collect::<Vec<_>>().join(", ")),
+        )),
+    ];
+    for (j, f) in first.features.iter().enumerate() {
+        for (suffix, get) in [
+            ("mean", (|f: &FeatureProfile| f.mean) as fn(&FeatureProfile) -> Option<f64>),
+            ("median", |f| f.median),
+            ("z", |f| Some(f.z)),
+        ] {
+            fields.push(Field::new(format!("{}_{suffix}", f.feature), DataType::Float64, true));
+            columns.push(Arc::new(Float64Array::from(profiles.iter().map(|p| get(&p.features[j])).collect::<Vec<_>>())));
+        }
+    }
+    for (j, (name, _)) in first.category_shares.iter().enumerate() {
+        fields.push(Field::new(format!("{name}_share"), DataType::Float64, false));
+        columns.push(Arc::new(Float64Array::from_iter_values(profiles.iter().map(|p| p.category_shares[j].1))));
+    }
+    let batch = RecordBatch::try_new(Arc::new(Schema::new(fields)), columns)
+        .map_err(|e| Error::Internal(format!("profiles table: {e}")))?;
+    let (temp, file) = TempPath::create(target)?;
+    let mut writer = ArrowWriter::try_new(std::io::BufWriter::new(file), batch.schema(), None)
+        .map_err(|e| Error::parquet(target, e))?;
+    writer.write(&batch).map_err(|e| Error::parquet(target, e))?;
+    let buffered = writer.into_inner().map_err(|e| Error::parquet(target, e))?;
+    let file = buffered.into_inner().map_err(|e| Error::io(target, e.into_error()))?;
+    temp.stage(file)
+}
