@@ -803,3 +803,47 @@ fn profiles_equal_a_straightforward_recomputation() {
         );
     }
 }
+
+#[test]
+fn integer_decimal_boolean_and_dictionary_columns_are_read() {
+    use arrow::array::{BooleanArray, Decimal128Array, DictionaryArray, Int8Array, UInt64Array};
+    use arrow::datatypes::Int32Type;
+    let dir = TempDir::new().unwrap();
+    let input = dir.path().join("types.parquet");
+    let n = 40;
+    let dict: DictionaryArray<Int32Type> = (0..n).map(|i| ["a", "b"][i % 2]).collect();
+    write_parquet(
+        &input,
+        vec![
+            ("id", arr(UInt64Array::from_iter_values((0..n as u64).map(|i| u64::MAX - i)))),
+            ("small", arr(Int8Array::from_iter_values((0..n).map(|i| (i % 7) as i8 - 3)))),
+            (
+                "price",
+                arr(Decimal128Array::from_iter_values((0..n).map(|i| 1000 + 250 * i as i128))
+                    .with_precision_and_scale(10, 2)
+                    .unwrap()),
+            ),
+            ("member", arr(BooleanArray::from((0..n).map(|i| i % 3 == 0).collect::<Vec<_>>()))),
+            ("channel", arr(dict)),
+        ],
+    );
+    let out = dir.path().join("out");
+    let (code, stdout, stderr) = outcome(&custseg(&[
+        "fit",
+        "--input",
+        input.to_str().unwrap(),
+        "--id",
+        "id",
+        "--categorical",
+        "channel",
+        "--k",
+        "2",
+        "--out",
+        out.to_str().unwrap(),
+    ]));
+    assert_eq!(code, 0, "{stderr}");
+    assert_eq!(summary(&stdout)["features"], serde_json::json!(["small", "price", "member", "channel=a", "channel=b"]));
+    let model = custseg::model::Model::load(&out.join("model.json")).unwrap();
+    let price = model.prep.numeric.iter().find(|c| c.name == "price").unwrap();
+    assert!((price.mean - (10.0 + 2.5 * 19.5)).abs() < 1e-4, "decimal(10,2) read as units: mean {}", price.mean);
+}

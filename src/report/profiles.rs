@@ -183,7 +183,8 @@ pub fn write_parquet(target: &Path, profiles: &[SegmentProfile]) -> Result<Stage
             ("z", |f| Some(f.z)),
         ] {
             fields.push(Field::new(format!("{}_{suffix}", f.feature), DataType::Float64, true));
-            columns.push(Arc::new(Float64Array::from(profiles.iter().map(|p| get(&p.features[j])).collect::<Vec<_>>())));
+            columns
+                .push(Arc::new(Float64Array::from(profiles.iter().map(|p| get(&p.features[j])).collect::<Vec<_>>())));
         }
     }
     for (j, (name, _)) in first.category_shares.iter().enumerate() {
