@@ -113,9 +113,15 @@ pub struct FitArgs {
     /// K-Means (hard segments) or a Gaussian mixture (soft segments with probabilities).
     #[arg(long, value_enum, default_value_t = AlgorithmChoice::Kmeans)]
     pub algorithm: AlgorithmChoice,
-    /// Initialisation (default: k-means++ for kmeans; a K-Means fit for gmm).
+    /// Initialisation (default: auto for kmeans; a K-Means fit for gmm).
     #[arg(long, value_enum)]
     pub init: Option<InitChoice>,
+    /// k-means||: oversampling rounds (Spark uses 2; 5 measured better, see BENCHMARKS.md).
+    #[arg(long, default_value_t = 5)]
+    pub init_rounds: usize,
+    /// k-means||: expected rows kept per round, as a multiple of k.
+    #[arg(long, default_value_t = 2.0)]
+    pub oversampling: f64,
     /// Initial centres from a CSV or Parquet file (one row per centre, columns named
     /// like the prepared features); overrides --init.
     #[arg(long, value_name = "PATH")]
@@ -170,8 +176,13 @@ pub enum AlgorithmChoice {
 /// Initialisation methods.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum InitChoice {
+    /// kmeans: k-means++ up to n·k = 5·10⁷, k-means|| beyond (k-means++ needs k passes).
+    Auto,
     #[value(name = "k-means++")]
     KMeansPlusPlus,
+    /// kmeans only: k-means|| (Bahmani et al.), `--init-rounds` passes.
+    #[value(name = "k-means||")]
+    KMeansParallel,
     /// kmeans: k random rows; gmm: random responsibilities (weak: starts at a saddle).
     Random,
     /// gmm only: responsibilities from a K-Means fit.

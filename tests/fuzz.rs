@@ -121,6 +121,8 @@ fn config(input: std::path::PathBuf, out: std::path::PathBuf, case: &Case) -> Fi
         max_iter: case.max_iter,
         tol: 1e-4,
         seed: 1,
+        init_rounds: 5,
+        oversampling: 2.0,
         gmm: GmmOptions { covariance: case.covariance, ..GmmOptions::default() },
         silhouette_sample: 50,
         out,

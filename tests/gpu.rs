@@ -360,3 +360,14 @@ fn mixture_fit_on_the_gpu_matches_the_cpu() {
         }
     }
 }
+
+#[test]
+fn kmeans_parallel_init_runs_on_the_gpu_like_the_cpu() {
+    let Some(gpu) = gpu("kmeans_parallel_init_runs_on_the_gpu_like_the_cpu") else { return };
+    let (data, _) = case(3_000, 4, 12, 41);
+    let params =
+        KMeansParams { k: 12, seed: 8, init: Init::Parallel { rounds: 5, oversampling: 2.0 }, ..KMeansParams::new(12) };
+    let c = fit(&CpuBackend, &data, &params, &mut |_| {}).unwrap();
+    let g = fit(&gpu, &data, &params, &mut |_| {}).unwrap();
+    assert!((c.inertia - g.inertia).abs() <= 1e-3 * c.inertia, "inertia cpu {} gpu {}", c.inertia, g.inertia);
+}

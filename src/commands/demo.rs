@@ -52,6 +52,8 @@ pub fn run(args: &DemoArgs) -> Result<serde_json::Value> {
         max_iter: 300,
         tol: 1e-4,
         seed: args.seed,
+        init_rounds: 5,
+        oversampling: 2.0,
         gmm: GmmOptions::default(),
         silhouette_sample: args.silhouette_sample,
         out: args.out.clone(),

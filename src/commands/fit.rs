@@ -26,6 +26,10 @@ pub const ASSIGNMENTS_FILE: &str = "assignments.parquet";
 pub const MODEL_FILE: &str = "model.json";
 pub const PROFILES_FILE: &str = "profiles.parquet";
 
+/// Above this n·k, `--init auto` uses k-means|| (one pass per round) instead of k-means++
+/// (k passes).
+pub const AUTO_PARALLEL_WORK: f64 = 5e7;
+
 /// Gaussian-mixture options (used when the algorithm is `gmm`).
 #[derive(Debug, Clone, PartialEq)]
 pub struct GmmOptions {
@@ -60,6 +64,9 @@ pub struct FitConfig {
     pub max_iter: usize,
     pub tol: f64,
     pub seed: u64,
+    /// k-means|| rounds and oversampling factor.
+    pub init_rounds: usize,
+    pub oversampling: f64,
     pub gmm: GmmOptions,
     /// Rows for the silhouette (exact below, sampled above); 0 skips it.
     pub silhouette_sample: usize,
@@ -117,6 +124,8 @@ impl FitConfig {
             max_iter: args.max_iter.unwrap_or(if gmm { 100 } else { 300 }),
             tol: args.tol.unwrap_or(if gmm { 1e-3 } else { 1e-4 }),
             seed: args.seed,
+            init_rounds: args.init_rounds,
+            oversampling: args.oversampling,
             gmm: GmmOptions {
                 covariance: args.covariance,
                 reg_covar: args.reg_covar,
@@ -147,6 +156,17 @@ impl FitConfig {
             }
         }
         Ok(config)
+    }
+
+    /// The K-Means initialisation for `rows` rows (resolving `auto`; not for --init-centroids).
+    pub fn kmeans_init(&self, rows: usize) -> Init {
+        let parallel = Init::Parallel { rounds: self.init_rounds, oversampling: self.oversampling };
+        match self.init {
+            InitChoice::Random => Init::Random,
+            InitChoice::KMeansParallel => parallel,
+            InitChoice::Auto if (rows as f64) * (self.k as f64) > AUTO_PARALLEL_WORK => parallel,
+            _ => Init::KMeansPlusPlus,
+        }
     }
 
     /// K-Means parameters of this request.
@@ -334,8 +354,7 @@ fn fit_kmeans(config: &FitConfig, engine: &mut Engine, stage: &Stage, target: &P
     let data = &stage.prepared.data;
     let init = match &config.init_centroids {
         Some((path, space)) => Init::Centres(load_initial_centres(path, *space, &stage.prep, config.k)?),
-        None if config.init == InitChoice::Random => Init::Random,
-        None => Init::KMeansPlusPlus,
+        None => config.kmeans_init(data.rows()),
     };
     let params = config.kmeans_params(init);
     let planned = engine.backend.info();
@@ -387,6 +406,9 @@ fn fit_kmeans(config: &FitConfig, engine: &mut Engine, stage: &Stage, target: &P
             format!("file:{} ({units} units)", p.display())
         }
         (Init::Random, _) => "random".into(),
+        (Init::Parallel { rounds, oversampling }, _) => {
+            format!("k-means|| ({rounds} rounds, oversampling {oversampling})")
+        }
         _ => "k-means++".into(),
     };
     let mut model = base_model(config, stage, "kmeans", &fit.centres, fit.sizes.clone(), fit.weights.clone());
@@ -414,8 +436,8 @@ fn fit_gmm(config: &FitConfig, engine: &mut Engine, stage: &Stage, target: &Path
     let data = &stage.prepared.data;
     let init = match config.init {
         InitChoice::Kmeans => GmmInit::KMeans,
-        InitChoice::KMeansPlusPlus => GmmInit::KMeansPlusPlus,
         InitChoice::Random => GmmInit::Random,
+        _ => GmmInit::KMeansPlusPlus,
     };
     let params = config.gmm_params(init);
     info!(
@@ -479,8 +501,8 @@ fn fit_gmm(config: &FitConfig, engine: &mut Engine, stage: &Stage, target: &Path
         .collect();
     let init_name = match config.init {
         InitChoice::Kmeans => "kmeans",
-        InitChoice::KMeansPlusPlus => "k-means++",
         InitChoice::Random => "random",
+        _ => "k-means++",
     };
     model.gmm = Some(GmmRecord {
         mixture: fit.mixture.clone(),

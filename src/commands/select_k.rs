@@ -16,7 +16,7 @@ use super::fit::{read_and_prepare, FitConfig};
 use super::{secs, select_backend};
 use crate::cli::{AlgorithmChoice, InitChoice, SelectKArgs};
 use crate::cluster::gmm::{self, GmmInit};
-use crate::cluster::kmeans::{self, Init};
+use crate::cluster::kmeans;
 use crate::error::{Error, Result};
 use crate::eval::metrics;
 use crate::info;
@@ -85,8 +85,8 @@ pub fn run(args: SelectKArgs) -> Result<serde_json::Value> {
         if gmm_mode {
             let init = match config.init {
                 InitChoice::Kmeans => GmmInit::KMeans,
-                InitChoice::KMeansPlusPlus => GmmInit::KMeansPlusPlus,
                 InitChoice::Random => GmmInit::Random,
+                _ => GmmInit::KMeansPlusPlus,
             };
             let params = config.gmm_params(init);
             let fit = engine.run("a mixture fit", |b| gmm::fit(b, data, &params, &mut |_| {}))?;
@@ -102,8 +102,7 @@ pub fn run(args: SelectKArgs) -> Result<serde_json::Value> {
             })?;
             (row.bic, row.aic, row.mean_log_likelihood) = (Some(fit.bic), Some(fit.aic), Some(fit.mean_log_likelihood));
         } else {
-            let init = if config.init == InitChoice::Random { Init::Random } else { Init::KMeansPlusPlus };
-            let params = config.kmeans_params(init);
+            let params = config.kmeans_params(config.kmeans_init(data.rows()));
             let fit = engine.run("a K-Means fit", |b| kmeans::fit(b, data, &params, &mut |_| {}))?;
             engine.run("the assignment pass", |b| {
                 labels.clear();

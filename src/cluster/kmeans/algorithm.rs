@@ -55,6 +55,9 @@ pub fn fit(
         let start = match &params.init {
             Init::KMeansPlusPlus => init::kmeans_plus_plus(backend, data, params.k, &mut rng)?,
             Init::Random => init::random_rows(data, params.k, &mut rng),
+            Init::Parallel { rounds, oversampling } => {
+                init::kmeans_parallel(backend, data, params.k, *rounds, *oversampling, &mut rng)?
+            }
             Init::Centres(c) => c.clone(),
         };
         let mut result = lloyd(backend, data, start, params.max_iter, tol, run, on_iteration)?;

@@ -8,6 +8,8 @@ use crate::backend::Centres;
 pub enum Init {
     /// Greedy k-means++ (scikit-learn's: 2 + ⌊ln k⌋ candidates per step, best potential wins).
     KMeansPlusPlus,
+    /// k-means|| with `rounds` oversampling passes of `oversampling` × k expected rows each.
+    Parallel { rounds: usize, oversampling: f64 },
     /// k distinct rows drawn uniformly.
     Random,
     /// Given centres in the prepared space.

@@ -38,6 +38,79 @@ pub fn kmeans_plus_plus(backend: &dyn Backend, data: &Dataset, k: usize, rng: &m
     Ok(Centres::new(k, dim, values))
 }
 
+/// k-means|| (Bahmani et al. 2012): a first row drawn ∝ weight, then `rounds` passes that
+/// each keep every row independently with probability min(1, ℓ·w·D(x)²/φ) (ℓ = `oversampling`
+/// × k, φ the current potential); the candidates are weighted by the rows nearest to them and
+/// reduced to k centres by weighted k-means++ and Lloyd on the candidates alone. Each round
+/// is one pass over the data instead of k-means++'s k passes. Rows are sampled with one
+/// generator per chunk, seeded from `rng`, so the result does not depend on threads.
+pub fn kmeans_parallel(
+    backend: &dyn Backend,
+    data: &Dataset,
+    k: usize,
+    rounds: usize,
+    oversampling: f64,
+    rng: &mut Rng,
+) -> Result<Centres> {
+    let dim = data.dim();
+    let first = weighted_row(data, rng.uniform() * data.total_weight());
+    let mut candidates: Vec<f32> = data.row(first).to_vec();
+    let mut min_sq: RowValues = data.chunks().iter().map(|c| vec![f32::INFINITY; c.rows(dim)]).collect();
+    let mut fresh = Centres::new(1, dim, candidates.clone());
+    for _ in 0..rounds {
+        nearest_sq_update(backend, data, &fresh, &mut min_sq)?;
+        let potential = total_potential(data, &min_sq);
+        if potential <= 0.0 {
+            break;
+        }
+        let l = oversampling * k as f64;
+        let round_seed = rng.next_u64();
+        let mut picked = Vec::new();
+        for (c, (chunk, mins)) in data.chunks().iter().zip(&min_sq).enumerate() {
+            let mut chunk_rng = Rng::derive(round_seed, c as u64);
+            for (i, &m) in mins.iter().enumerate() {
+                let p = l * chunk.weight(i) as f64 * m as f64 / potential;
+                if chunk_rng.uniform() < p {
+                    picked.extend_from_slice(&chunk.values[i * dim..(i + 1) * dim]);
+                }
+            }
+        }
+        if picked.is_empty() {
+            continue;
+        }
+        fresh = Centres::new(picked.len() / dim, dim, picked.clone());
+        candidates.extend(picked);
+    }
+    let all = Centres::new(candidates.len() / dim, dim, candidates);
+    if all.k <= k {
+        // Too few candidates (tiny or duplicated data): top up with k-means++.
+        return kmeans_plus_plus(backend, data, k, rng);
+    }
+    // Weight each candidate by the rows nearest to it, then reduce the candidates to k.
+    let mut labels = crate::backend::Labels::unassigned(data);
+    let stats = backend.lloyd_pass(data, &all, &mut labels)?;
+    let weights: Vec<f32> = stats.weights.iter().map(|&w| w as f32).collect();
+    let small = Dataset::from_rows(&all.values, dim, Some(&weights), 4096);
+    let local = crate::backend::cpu::CpuBackend;
+    let seeds = kmeans_plus_plus(&local, &small, k, rng)?;
+    let params =
+        super::KMeansParams { k, init: super::Init::Centres(seeds), max_iter: 30, ..super::KMeansParams::new(k) };
+    Ok(super::fit(&local, &small, &params, &mut |_| {})?.centres)
+}
+
+/// `min_sq = min(min_sq, distance² to the nearest of `centres`)` in one assignment pass.
+fn nearest_sq_update(backend: &dyn Backend, data: &Dataset, centres: &Centres, min_sq: &mut RowValues) -> Result<()> {
+    if centres.k == 1 {
+        return backend.update_min_sq_dist(data, centres.centre(0), min_sq);
+    }
+    backend.assign(data, centres, &mut |c, _, distances| {
+        for (m, &d) in min_sq[c].iter_mut().zip(distances) {
+            *m = m.min(d * d);
+        }
+        Ok(())
+    })
+}
+
 /// k distinct rows chosen uniformly (Floyd's sampling), in the order drawn.
 pub fn random_rows(data: &Dataset, k: usize, rng: &mut Rng) -> Centres {
     let n = data.rows() as u64;
@@ -122,6 +195,22 @@ mod tests {
         let mut groups: Vec<i32> = (0..4).map(|c| (centres.centre(c)[0] / 100.0).round() as i32).collect();
         groups.sort();
         assert_eq!(groups, vec![0, 1, 2, 3]);
+    }
+
+    #[test]
+    fn kmeans_parallel_finds_every_well_separated_group_in_few_passes() {
+        let mut rows = Vec::new();
+        let mut rng = Rng::new(2);
+        for i in 0..4000 {
+            let g = (i % 8) as f32;
+            rows.push(g * 50.0 + rng.normal() as f32);
+            rows.push((g % 3.0) * 40.0 + rng.normal() as f32);
+        }
+        let data = Dataset::from_rows(&rows, 2, None, 512);
+        let centres = kmeans_parallel(&CpuBackend, &data, 8, 2, 2.0, &mut Rng::new(5)).unwrap();
+        let mut groups: Vec<i32> = (0..8).map(|c| (centres.centre(c)[0] / 50.0).round() as i32).collect();
+        groups.sort();
+        assert_eq!(groups, (0..8).collect::<Vec<_>>());
     }
 
     #[test]

@@ -15,4 +15,4 @@ mod init;
 pub use algorithm::{fit, IterationReport, KMeansFit};
 pub use errors::KMeansError;
 pub use hyperparams::{Init, KMeansParams};
-pub use init::{kmeans_plus_plus, random_rows};
+pub use init::{kmeans_parallel, kmeans_plus_plus, random_rows};
