@@ -156,6 +156,10 @@ pub struct FitArgs {
     /// size (with its standard error); 0 skips it.
     #[arg(long, default_value_t = 50_000)]
     pub silhouette_sample: usize,
+    /// Refit on this many seeded bootstrap samples and report the mean adjusted Rand index
+    /// against the full fit and each segment's Jaccard stability (0: off).
+    #[arg(long, value_name = "B", default_value_t = 0)]
+    pub stability: usize,
     /// Random seed.
     #[arg(long, default_value_t = 0)]
     pub seed: u64,

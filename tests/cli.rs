@@ -847,3 +847,40 @@ fn integer_decimal_boolean_and_dictionary_columns_are_read() {
     let price = model.prep.numeric.iter().find(|c| c.name == "price").unwrap();
     assert!((price.mean - (10.0 + 2.5 * 19.5)).abs() < 1e-4, "decimal(10,2) read as units: mean {}", price.mean);
 }
+
+#[test]
+fn stability_separates_real_segments_from_artefacts() {
+    let dir = TempDir::new().unwrap();
+    let real = customers(dir.path());
+    let noise = dir.path().join("noise.parquet");
+    let mut rng = Rng::new(12);
+    let (xs, ys): (Vec<f64>, Vec<f64>) = (0..600).map(|_| (rng.uniform(), rng.uniform())).unzip();
+    write_parquet(&noise, vec![("x", arr(Float64Array::from(xs))), ("y", arr(Float64Array::from(ys)))]);
+    let run = |input: &Path, k: &str, name: &str| {
+        let out = dir.path().join(name);
+        let (code, stdout, stderr) = outcome(&custseg(&[
+            "fit",
+            "--input",
+            input.to_str().unwrap(),
+            "--k",
+            k,
+            "--stability",
+            "8",
+            "--features",
+            if name == "real" { "spend,visits" } else { "x,y" },
+            "--out",
+            out.to_str().unwrap(),
+        ]));
+        assert_eq!(code, 0, "{stderr}");
+        summary(&stdout)["stability"].clone()
+    };
+    let real = run(&real, "3", "real");
+    let noise = run(&noise, "6", "noise");
+    assert_eq!(real["bootstraps"], 8);
+    assert!(real["mean_ari"].as_f64().unwrap() > 0.95, "{real}");
+    assert!(real["per_segment_jaccard"].as_array().unwrap().iter().all(|j| j.as_f64().unwrap() > 0.9), "{real}");
+    assert!(noise["mean_ari"].as_f64().unwrap() < real["mean_ari"].as_f64().unwrap() - 0.1, "{noise} vs {real}");
+    let worst =
+        noise["per_segment_jaccard"].as_array().unwrap().iter().map(|j| j.as_f64().unwrap()).fold(1.0, f64::min);
+    assert!(worst < 0.85, "noise segments look stable: {noise}");
+}

@@ -125,6 +125,7 @@ fn config(input: std::path::PathBuf, out: std::path::PathBuf, case: &Case) -> Fi
         oversampling: 2.0,
         gmm: GmmOptions { covariance: case.covariance, ..GmmOptions::default() },
         silhouette_sample: 50,
+        stability: 0,
         out,
         run: RunArgs { backend: BackendChoice::Cpu, gpu_index: None, gpu_memory: None, threads: None, quiet: true },
     }

@@ -56,6 +56,7 @@ pub fn run(args: &DemoArgs) -> Result<serde_json::Value> {
         oversampling: 2.0,
         gmm: GmmOptions::default(),
         silhouette_sample: args.silhouette_sample,
+        stability: 0,
         out: args.out.clone(),
         run: args.run.clone(),
     };

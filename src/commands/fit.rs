@@ -12,6 +12,7 @@ use crate::backend::Centres;
 use crate::cli::{AlgorithmChoice, FitArgs, InitChoice, InitSpace, RunArgs};
 use crate::cluster::gmm::{self, CovarianceType, GmmInit, GmmParams, OnDegenerate};
 use crate::cluster::kmeans::{self, Init, KMeansError, KMeansParams};
+use crate::data::Dataset;
 use crate::error::{Error, Result};
 use crate::io::atomic::{remove_stale_temp_files, stage_bytes};
 use crate::io::centres::read_centres;
@@ -70,6 +71,8 @@ pub struct FitConfig {
     pub gmm: GmmOptions,
     /// Rows for the silhouette (exact below, sampled above); 0 skips it.
     pub silhouette_sample: usize,
+    /// Bootstrap refits for the stability report (0: off).
+    pub stability: usize,
     pub out: PathBuf,
     pub run: RunArgs,
 }
@@ -133,6 +136,7 @@ impl FitConfig {
                 probabilities: args.probabilities,
             },
             silhouette_sample: args.silhouette_sample,
+            stability: args.stability,
             out: args.out,
             run: args.run,
         };
@@ -254,6 +258,27 @@ pub fn run(config: &FitConfig) -> Result<Value> {
             s.standard_error.map_or(" (exact)".into(), |e| format!(" ± {e:.4} ({} sampled rows)", s.rows))
         ))
     );
+    let stability = if config.stability > 0 {
+        let flat: Vec<u32> = fitted.labels.concat();
+        let data = &stage.prepared.data;
+        info!("stability: {} bootstrap refits", config.stability);
+        let result = crate::eval::stability::bootstrap(
+            data,
+            &flat,
+            config.k,
+            config.stability,
+            config.seed,
+            &mut |sample, seed| refit_labels(config, &mut engine, sample, data, seed),
+        )?;
+        info!(
+            "stability: mean ARI {:.3}; per-segment Jaccard {}",
+            result.mean_ari,
+            result.per_segment_jaccard.iter().map(|j| format!("{j:.2}")).collect::<Vec<_>>().join(" ")
+        );
+        Some(result)
+    } else {
+        None
+    };
     let profiles = crate::report::profiles::profile(&stage.prep, &stage.prepared.data, &fitted.labels, config.k);
     for p in &profiles {
         info!("segment {}: {} rows ({:.1}%), {}", p.segment, p.size, 100.0 * p.share, p.descriptor);
@@ -297,6 +322,7 @@ pub fn run(config: &FitConfig) -> Result<Value> {
             "model": model_path.display().to_string(),
             "profiles": profiles_path.display().to_string(),
         },
+        "stability": stability,
         "segments": profiles
             .iter()
             .map(|p| json!({ "segment": p.segment, "size": p.size, "share": p.share, "descriptor": p.descriptor }))
@@ -536,6 +562,50 @@ fn fit_gmm(config: &FitConfig, engine: &mut Engine, stage: &Stage, target: &Path
         "segment_sizes": sizes,
     });
     Ok(Fitted { assignments, labels: all_labels, model, summary, t_fit })
+}
+
+/// Fits `config`'s algorithm on `sample` (seeded with `seed`) and labels every row of `data`.
+fn refit_labels(
+    config: &FitConfig,
+    engine: &mut Engine,
+    sample: &Dataset,
+    data: &Dataset,
+    seed: u64,
+) -> Result<Vec<u32>> {
+    let mut labels = Vec::with_capacity(data.rows());
+    match config.algorithm {
+        AlgorithmChoice::Kmeans => {
+            let params = KMeansParams { seed, ..config.kmeans_params(config.kmeans_init(sample.rows())) };
+            let fit = engine.run("a bootstrap fit", |b| kmeans::fit(b, sample, &params, &mut |_| {}))?;
+            engine.run("a bootstrap assignment", |b| {
+                labels.clear();
+                b.assign(data, &fit.centres, &mut |_, l, _| {
+                    labels.extend_from_slice(l);
+                    Ok(())
+                })
+            })?;
+        }
+        AlgorithmChoice::Gmm => {
+            let init = match config.init {
+                InitChoice::Kmeans => GmmInit::KMeans,
+                InitChoice::Random => GmmInit::Random,
+                _ => GmmInit::KMeansPlusPlus,
+            };
+            let params = GmmParams { seed, ..config.gmm_params(init) };
+            let fit = engine.run("a bootstrap fit", |b| gmm::fit(b, sample, &params, &mut |_| {}))?;
+            let pass = fit.mixture.to_pass().map_err(|(component, reason)| {
+                Error::Gmm(gmm::GmmError::Degenerate { component, reason, reg_covar: params.reg_covar })
+            })?;
+            engine.run("a bootstrap assignment", |b| {
+                labels.clear();
+                b.mixture_assign(data, &pass, &mut |_, l, _| {
+                    labels.extend_from_slice(l);
+                    Ok(())
+                })
+            })?;
+        }
+    }
+    Ok(labels)
 }
 
 /// Writes one chunk of soft assignments: the winning segment's probability, and every

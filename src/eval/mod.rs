@@ -1,6 +1,7 @@
 //! Judging segments: internal validity metrics, and agreement with known labels.
 
 pub mod metrics;
+pub mod stability;
 
 use std::collections::HashMap;
 
