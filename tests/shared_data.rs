@@ -18,6 +18,19 @@ fn load(points: &Path) -> Dataset {
     Dataset::from_rows(&values, d, None, 1024)
 }
 
+/// UCI iris from scikit-learn's CSV (150 × 4, float32) and the species (0, 1, 2).
+fn load_iris(dir: &Path) -> (Dataset, Vec<u32>) {
+    let text = std::fs::read_to_string(dir.join("uci/sklearn/iris.csv")).unwrap();
+    let mut values = Vec::new();
+    let mut species = Vec::new();
+    for line in text.lines().skip(1).filter(|l| !l.trim().is_empty()) {
+        let fields: Vec<f64> = line.split(',').map(|t| t.trim().parse().unwrap()).collect();
+        values.extend(fields[..4].iter().map(|&v| v as f32));
+        species.push(fields[4] as u32);
+    }
+    (Dataset::from_rows(&values, 4, None, 64), species)
+}
+
 fn labels(path: &Path) -> Vec<u32> {
     read_table(path).into_iter().map(|r| r[0] as u32).collect()
 }
@@ -88,15 +101,7 @@ fn iris_matches_scikit_learn() {
     // KMeans(n_clusters=3, n_init=10).fit(iris.data): ARI vs the species 0.7302 and
     // inertia 78.8514 (scikit-learn 1.9.1; the well-known optimum for unscaled iris).
     let Some(dir) = data_dir("iris") else { return };
-    let text = std::fs::read_to_string(dir.join("uci/sklearn/iris.csv")).unwrap();
-    let mut values = Vec::new();
-    let mut species = Vec::new();
-    for line in text.lines().skip(1).filter(|l| !l.trim().is_empty()) {
-        let fields: Vec<f64> = line.split(',').map(|t| t.trim().parse().unwrap()).collect();
-        values.extend(fields[..4].iter().map(|&v| v as f32));
-        species.push(fields[4] as u32);
-    }
-    let data = Dataset::from_rows(&values, 4, None, 64);
+    let (data, species) = load_iris(&dir);
     let result =
         fit(&CpuBackend, &data, &KMeansParams { k: 3, n_init: 10, ..KMeansParams::new(3) }, &mut |_| {}).unwrap();
     let ari = adjusted_rand_index(&predicted(&data, &result.centres), &species);
@@ -151,15 +156,7 @@ fn metrics_match_scikit_learn_on_iris_species() {
     // silhouette_score 0.5034774462988036, per-species mean silhouette_samples
     // 0.7893812424236845, 0.4090846304372622, 0.3119664660354646.
     let Some(dir) = data_dir("iris metrics") else { return };
-    let text = std::fs::read_to_string(dir.join("uci/sklearn/iris.csv")).unwrap();
-    let mut values = Vec::new();
-    let mut species = Vec::new();
-    for line in text.lines().skip(1).filter(|l| !l.trim().is_empty()) {
-        let fields: Vec<f64> = line.split(',').map(|t| t.trim().parse().unwrap()).collect();
-        values.extend(fields[..4].iter().map(|&v| v as f32));
-        species.push(fields[4] as u32);
-    }
-    let data = Dataset::from_rows(&values, 4, None, 64);
+    let (data, species) = load_iris(&dir);
     let labels: Vec<Vec<u32>> = species.chunks(64).map(|c| c.to_vec()).collect();
     let s = custseg::eval::metrics::score(&data, &labels, 3, 50_000, 0);
     let close = |a: f64, b: f64, what: &str| assert!((a - b).abs() <= 1e-9 * b.abs(), "{what}: {a} vs {b}");

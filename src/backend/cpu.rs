@@ -133,13 +133,7 @@ unsafe fn nearest_labels_avx2(values: &[f32], packed: &PackedCentres, out: &mut 
             let mut r0 = tile_start;
             while r0 < tile_end {
                 let rows_here = R.min(tile_end - r0);
-                let xs: &[f32] = if rows_here == R {
-                    &values[r0 * dim..(r0 + R) * dim]
-                } else {
-                    padded[..rows_here * dim].copy_from_slice(&values[r0 * dim..(r0 + rows_here) * dim]);
-                    padded[rows_here * dim..].fill(0.0);
-                    &padded
-                };
+                let xs = row_group(values, &mut padded, r0, rows_here, R, dim);
                 let x = xs.as_ptr();
                 let c = block.as_ptr();
                 let mut acc = [[_mm256_setzero_ps(); 2]; R];
@@ -174,6 +168,25 @@ unsafe fn nearest_labels_avx2(values: &[f32], packed: &PackedCentres, out: &mut 
     }
 }
 
+/// Rows `r0..r0 + rows` as `group` rows: a slice of `values`, or (at the end of the data) a
+/// copy padded with zero rows in `padded`.
+#[inline(always)]
+fn row_group<'a>(
+    values: &'a [f32],
+    padded: &'a mut [f32],
+    r0: usize,
+    rows: usize,
+    group: usize,
+    dim: usize,
+) -> &'a [f32] {
+    if rows == group {
+        return &values[r0 * dim..(r0 + group) * dim];
+    }
+    padded[..rows * dim].copy_from_slice(&values[r0 * dim..(r0 + rows) * dim]);
+    padded[rows * dim..].fill(0.0);
+    padded
+}
+
 /// The blocked kernel: for a tile of rows and each block of 16 centres, `R` rows at a time
 /// accumulate `R × 16` dot products in registers; the score ‖c‖² − 2x·c ranks the centres
 /// (‖x‖² is the same for all of them). Lowest centre index wins exact ties.
@@ -191,13 +204,7 @@ fn nearest_labels_blocked<const R: usize>(values: &[f32], packed: &PackedCentres
             let mut r0 = tile_start;
             while r0 < tile_end {
                 let rows_here = R.min(tile_end - r0);
-                let xs: &[f32] = if rows_here == R {
-                    &values[r0 * dim..(r0 + R) * dim]
-                } else {
-                    padded[..rows_here * dim].copy_from_slice(&values[r0 * dim..(r0 + rows_here) * dim]);
-                    padded[rows_here * dim..].fill(0.0);
-                    &padded
-                };
+                let xs = row_group(values, &mut padded, r0, rows_here, R, dim);
                 let rows: [&[f32]; R] = std::array::from_fn(|r| &xs[r * dim..(r + 1) * dim]);
                 let mut acc = [[0.0f32; LANES]; R];
                 for (j, c) in block.chunks_exact(LANES).enumerate() {

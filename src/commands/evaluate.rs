@@ -47,13 +47,7 @@ pub fn run(args: &EvaluateArgs) -> Result<serde_json::Value> {
                 )
             })?;
             let stats = engine.run("the mixture pass", |b| b.mixture_pass(data, &pass))?;
-            engine.run("the assignment pass", |b| {
-                labels.clear();
-                b.mixture_assign(data, &pass, &mut |_, l, _| {
-                    labels.push(l.to_vec());
-                    Ok(())
-                })
-            })?;
+            labels = super::mixture_labels(&mut engine, data, &pass)?;
             let p = gmm.mixture.n_parameters() as f64;
             let n = stats.weight;
             extra = json!({

@@ -173,6 +173,15 @@ impl FitConfig {
         }
     }
 
+    /// The Gaussian-mixture initialisation of this request.
+    pub fn gmm_init(&self) -> GmmInit {
+        match self.init {
+            InitChoice::Kmeans => GmmInit::KMeans,
+            InitChoice::Random => GmmInit::Random,
+            _ => GmmInit::KMeansPlusPlus,
+        }
+    }
+
     /// K-Means parameters of this request.
     pub fn kmeans_params(&self, init: Init) -> KMeansParams {
         KMeansParams { k: self.k, init, n_init: self.n_init, max_iter: self.max_iter, tol: self.tol, seed: self.seed }
@@ -460,12 +469,7 @@ fn fit_kmeans(config: &FitConfig, engine: &mut Engine, stage: &Stage, target: &P
 
 fn fit_gmm(config: &FitConfig, engine: &mut Engine, stage: &Stage, target: &Path) -> Result<Fitted> {
     let data = &stage.prepared.data;
-    let init = match config.init {
-        InitChoice::Kmeans => GmmInit::KMeans,
-        InitChoice::Random => GmmInit::Random,
-        _ => GmmInit::KMeansPlusPlus,
-    };
-    let params = config.gmm_params(init);
+    let params = config.gmm_params(config.gmm_init());
     info!(
         "fitting a Gaussian mixture k={} ({:?} covariances) on {}",
         config.k,

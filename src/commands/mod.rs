@@ -14,8 +14,10 @@ use std::path::{Path, PathBuf};
 use crate::backend::cpu::CpuBackend;
 use crate::backend::gpu::context::GpuContext;
 use crate::backend::gpu::GpuBackend;
-use crate::backend::Backend;
+use crate::backend::mixture::MixturePass;
+use crate::backend::{Backend, Centres};
 use crate::cli::{BackendChoice, RunArgs};
+use crate::data::Dataset;
 use crate::error::{Error, Result};
 
 /// Sizes rayon's global pool (once per process; later calls keep the first size).
@@ -50,6 +52,32 @@ impl Engine {
             other => other,
         }
     }
+}
+
+/// Nearest-centre labels of every row, per chunk.
+pub fn hard_labels(engine: &mut Engine, data: &Dataset, centres: &Centres) -> Result<Vec<Vec<u32>>> {
+    let mut labels = Vec::new();
+    engine.run("the assignment pass", |b| {
+        labels.clear();
+        b.assign(data, centres, &mut |_, l, _| {
+            labels.push(l.to_vec());
+            Ok(())
+        })
+    })?;
+    Ok(labels)
+}
+
+/// Most probable component of every row, per chunk.
+pub fn mixture_labels(engine: &mut Engine, data: &Dataset, pass: &MixturePass) -> Result<Vec<Vec<u32>>> {
+    let mut labels = Vec::new();
+    engine.run("the assignment pass", |b| {
+        labels.clear();
+        b.mixture_assign(data, pass, &mut |_, l, _| {
+            labels.push(l.to_vec());
+            Ok(())
+        })
+    })?;
+    Ok(labels)
 }
 
 /// The backend `run` asks for. `auto` takes a hardware GPU when wgpu finds one (a software

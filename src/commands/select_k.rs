@@ -14,8 +14,8 @@ use serde_json::json;
 
 use super::fit::{read_and_prepare, FitConfig};
 use super::{secs, select_backend};
-use crate::cli::{AlgorithmChoice, InitChoice, SelectKArgs};
-use crate::cluster::gmm::{self, GmmInit};
+use crate::cli::{AlgorithmChoice, SelectKArgs};
+use crate::cluster::gmm;
 use crate::cluster::kmeans;
 use crate::error::{Error, Result};
 use crate::eval::metrics;
@@ -69,7 +69,6 @@ pub fn run(args: SelectKArgs) -> Result<serde_json::Value> {
     for k in range.first..=range.last {
         let t = Instant::now();
         config.k = k;
-        let mut labels: Vec<Vec<u32>> = Vec::new();
         let mut row = Row {
             k,
             inertia: None,
@@ -82,37 +81,20 @@ pub fn run(args: SelectKArgs) -> Result<serde_json::Value> {
             davies_bouldin: 0.0,
             seconds: 0.0,
         };
-        if gmm_mode {
-            let init = match config.init {
-                InitChoice::Kmeans => GmmInit::KMeans,
-                InitChoice::Random => GmmInit::Random,
-                _ => GmmInit::KMeansPlusPlus,
-            };
-            let params = config.gmm_params(init);
+        let labels = if gmm_mode {
+            let params = config.gmm_params(config.gmm_init());
             let fit = engine.run("a mixture fit", |b| gmm::fit(b, data, &params, &mut |_| {}))?;
             let pass = fit.mixture.to_pass().map_err(|(c, reason)| {
                 Error::Gmm(gmm::GmmError::Degenerate { component: c, reason, reg_covar: params.reg_covar })
             })?;
-            engine.run("the assignment pass", |b| {
-                labels.clear();
-                b.mixture_assign(data, &pass, &mut |_, l, _| {
-                    labels.push(l.to_vec());
-                    Ok(())
-                })
-            })?;
             (row.bic, row.aic, row.mean_log_likelihood) = (Some(fit.bic), Some(fit.aic), Some(fit.mean_log_likelihood));
+            super::mixture_labels(&mut engine, data, &pass)?
         } else {
             let params = config.kmeans_params(config.kmeans_init(data.rows()));
             let fit = engine.run("a K-Means fit", |b| kmeans::fit(b, data, &params, &mut |_| {}))?;
-            engine.run("the assignment pass", |b| {
-                labels.clear();
-                b.assign(data, &fit.centres, &mut |_, l, _| {
-                    labels.push(l.to_vec());
-                    Ok(())
-                })
-            })?;
             row.inertia = Some(fit.inertia);
-        }
+            super::hard_labels(&mut engine, data, &fit.centres)?
+        };
         let scores = metrics::score(data, &labels, k, config.silhouette_sample.max(2), config.seed);
         if config.silhouette_sample > 0 && k > 1 {
             row.silhouette = Some(scores.silhouette.mean);
