@@ -133,13 +133,17 @@ pub struct FitArgs {
     /// Independent runs, best inertia wins (default: 1, or 10 with --init random).
     #[arg(long)]
     pub n_init: Option<usize>,
-    /// Most iterations per run (default: 300 for kmeans, 100 for gmm).
+    /// Most iterations per run (default: 300 for kmeans, 100 for gmm; minibatch-kmeans:
+    /// epochs, 100).
     #[arg(long)]
     pub max_iter: Option<usize>,
     /// kmeans: stop when the squared centre shift ≤ tol × mean feature variance (1e-4);
     /// gmm: stop when the mean log-likelihood lower bound changes by less than tol (1e-3).
     #[arg(long, allow_negative_numbers = true)]
     pub tol: Option<f64>,
+    /// minibatch-kmeans: rows per batch.
+    #[arg(long, default_value_t = 1024)]
+    pub batch_size: usize,
     /// gmm: shape of the component covariances.
     #[arg(long, value_enum, default_value_t = CovarianceType::Full)]
     pub covariance: CovarianceType,
@@ -174,6 +178,9 @@ pub struct FitArgs {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum AlgorithmChoice {
     Kmeans,
+    /// K-Means on seeded mini-batches (`--batch-size`), for very large n.
+    #[value(name = "minibatch-kmeans")]
+    MinibatchKmeans,
     Gmm,
 }
 

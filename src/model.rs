@@ -131,7 +131,7 @@ impl Model {
             .centres()
             .map_err(|_| Error::data(path.display(), "centres do not match the feature list; the model is damaged"))?;
         let complete = match model.algorithm.as_str() {
-            "kmeans" => model.kmeans.is_some(),
+            "kmeans" | "minibatch-kmeans" => model.kmeans.is_some(),
             "gmm" => {
                 model.gmm.as_ref().is_some_and(|g| g.mixture.k == model.k && g.mixture.dim == model.features.len())
             }

@@ -121,6 +121,7 @@ fn config(input: std::path::PathBuf, out: std::path::PathBuf, case: &Case) -> Fi
         max_iter: case.max_iter,
         tol: 1e-4,
         seed: 1,
+        batch_size: 1024,
         init_rounds: 5,
         oversampling: 2.0,
         gmm: GmmOptions { covariance: case.covariance, ..GmmOptions::default() },

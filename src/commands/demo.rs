@@ -52,6 +52,7 @@ pub fn run(args: &DemoArgs) -> Result<serde_json::Value> {
         max_iter: 300,
         tol: 1e-4,
         seed: args.seed,
+        batch_size: 1024,
         init_rounds: 5,
         oversampling: 2.0,
         gmm: GmmOptions::default(),

@@ -65,6 +65,8 @@ pub struct FitConfig {
     pub max_iter: usize,
     pub tol: f64,
     pub seed: u64,
+    /// minibatch-kmeans: rows per batch.
+    pub batch_size: usize,
     /// k-means|| rounds and oversampling factor.
     pub init_rounds: usize,
     pub oversampling: f64,
@@ -124,9 +126,10 @@ impl FitConfig {
             init,
             n_init: if args.init_centroids.is_some() { 1 } else { n_init },
             init_centroids: args.init_centroids.map(|p| (p, args.init_space)),
-            max_iter: args.max_iter.unwrap_or(if gmm { 100 } else { 300 }),
+            max_iter: args.max_iter.unwrap_or(if args.algorithm == AlgorithmChoice::Kmeans { 300 } else { 100 }),
             tol: args.tol.unwrap_or(if gmm { 1e-3 } else { 1e-4 }),
             seed: args.seed,
+            batch_size: args.batch_size,
             init_rounds: args.init_rounds,
             oversampling: args.oversampling,
             gmm: GmmOptions {
@@ -245,7 +248,9 @@ pub fn run(config: &FitConfig) -> Result<Value> {
     let stage = read_and_prepare(config, started)?;
 
     let mut fitted = match config.algorithm {
-        AlgorithmChoice::Kmeans => fit_kmeans(config, &mut engine, &stage, &assignments_path)?,
+        AlgorithmChoice::Kmeans | AlgorithmChoice::MinibatchKmeans => {
+            fit_kmeans(config, &mut engine, &stage, &assignments_path)?
+        }
         AlgorithmChoice::Gmm => fit_gmm(config, &mut engine, &stage, &assignments_path)?,
     };
     let metrics_start = Instant::now();
@@ -396,9 +401,10 @@ fn fit_kmeans(config: &FitConfig, engine: &mut Engine, stage: &Stage, target: &P
     info!("fitting K-Means k={} on {} ({})", config.k, planned.backend, planned.device);
     let bar = crate::log::progress((config.max_iter * config.n_init) as u64, "K-Means");
     let fit_start = Instant::now();
+    let minibatch = config.algorithm == AlgorithmChoice::MinibatchKmeans;
     let fit = engine.run("the K-Means fit", |backend| {
         bar.reset();
-        kmeans::fit(backend, data, &params, &mut |r| {
+        let report = &mut |r: &kmeans::IterationReport| {
             bar.inc(1);
             bar.set_message(format!(
                 "run {} iteration {} inertia {:.6e} changed {}",
@@ -407,7 +413,12 @@ fn fit_kmeans(config: &FitConfig, engine: &mut Engine, stage: &Stage, target: &P
                 r.inertia,
                 r.changed
             ));
-        })
+        };
+        if minibatch {
+            kmeans::fit_minibatch(backend, data, &params, config.batch_size, report)
+        } else {
+            kmeans::fit(backend, data, &params, report)
+        }
     })?;
     bar.finish_and_clear();
     info!(
@@ -446,7 +457,9 @@ fn fit_kmeans(config: &FitConfig, engine: &mut Engine, stage: &Stage, target: &P
         }
         _ => "k-means++".into(),
     };
-    let mut model = base_model(config, stage, "kmeans", &fit.centres, fit.sizes.clone(), fit.weights.clone());
+    let init = if minibatch { format!("{init}, mini-batches of {} rows", config.batch_size) } else { init };
+    let algorithm = if minibatch { "minibatch-kmeans" } else { "kmeans" };
+    let mut model = base_model(config, stage, algorithm, &fit.centres, fit.sizes.clone(), fit.weights.clone());
     model.kmeans = Some(KMeansRecord {
         init,
         n_init: params.n_init,
@@ -458,7 +471,7 @@ fn fit_kmeans(config: &FitConfig, engine: &mut Engine, stage: &Stage, target: &P
         inertia: fit.inertia,
     });
     let summary = json!({
-        "algorithm": "kmeans",
+        "algorithm": algorithm,
         "iterations": fit.iterations,
         "converged": fit.converged,
         "inertia": fit.inertia,
@@ -576,40 +589,28 @@ fn refit_labels(
     data: &Dataset,
     seed: u64,
 ) -> Result<Vec<u32>> {
-    let mut labels = Vec::with_capacity(data.rows());
-    match config.algorithm {
-        AlgorithmChoice::Kmeans => {
+    let labels = match config.algorithm {
+        AlgorithmChoice::Kmeans | AlgorithmChoice::MinibatchKmeans => {
             let params = KMeansParams { seed, ..config.kmeans_params(config.kmeans_init(sample.rows())) };
-            let fit = engine.run("a bootstrap fit", |b| kmeans::fit(b, sample, &params, &mut |_| {}))?;
-            engine.run("a bootstrap assignment", |b| {
-                labels.clear();
-                b.assign(data, &fit.centres, &mut |_, l, _| {
-                    labels.extend_from_slice(l);
-                    Ok(())
-                })
+            let fit = engine.run("a bootstrap fit", |b| {
+                if config.algorithm == AlgorithmChoice::MinibatchKmeans {
+                    kmeans::fit_minibatch(b, sample, &params, config.batch_size, &mut |_| {})
+                } else {
+                    kmeans::fit(b, sample, &params, &mut |_| {})
+                }
             })?;
+            super::hard_labels(engine, data, &fit.centres)?
         }
         AlgorithmChoice::Gmm => {
-            let init = match config.init {
-                InitChoice::Kmeans => GmmInit::KMeans,
-                InitChoice::Random => GmmInit::Random,
-                _ => GmmInit::KMeansPlusPlus,
-            };
-            let params = GmmParams { seed, ..config.gmm_params(init) };
+            let params = GmmParams { seed, ..config.gmm_params(config.gmm_init()) };
             let fit = engine.run("a bootstrap fit", |b| gmm::fit(b, sample, &params, &mut |_| {}))?;
             let pass = fit.mixture.to_pass().map_err(|(component, reason)| {
                 Error::Gmm(gmm::GmmError::Degenerate { component, reason, reg_covar: params.reg_covar })
             })?;
-            engine.run("a bootstrap assignment", |b| {
-                labels.clear();
-                b.mixture_assign(data, &pass, &mut |_, l, _| {
-                    labels.extend_from_slice(l);
-                    Ok(())
-                })
-            })?;
+            super::mixture_labels(engine, data, &pass)?
         }
-    }
-    Ok(labels)
+    };
+    Ok(labels.concat())
 }
 
 /// Writes one chunk of soft assignments: the winning segment's probability, and every

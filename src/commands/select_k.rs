@@ -91,7 +91,13 @@ pub fn run(args: SelectKArgs) -> Result<serde_json::Value> {
             super::mixture_labels(&mut engine, data, &pass)?
         } else {
             let params = config.kmeans_params(config.kmeans_init(data.rows()));
-            let fit = engine.run("a K-Means fit", |b| kmeans::fit(b, data, &params, &mut |_| {}))?;
+            let fit = engine.run("a K-Means fit", |b| {
+                if config.algorithm == AlgorithmChoice::MinibatchKmeans {
+                    kmeans::fit_minibatch(b, data, &params, config.batch_size, &mut |_| {})
+                } else {
+                    kmeans::fit(b, data, &params, &mut |_| {})
+                }
+            })?;
             row.inertia = Some(fit.inertia);
             super::hard_labels(&mut engine, data, &fit.centres)?
         };
@@ -120,7 +126,11 @@ pub fn run(args: SelectKArgs) -> Result<serde_json::Value> {
     let info = engine.backend.info();
     let summary = json!({
         "command": "select-k",
-        "algorithm": if gmm_mode { "gmm" } else { "kmeans" },
+        "algorithm": match config.algorithm {
+            AlgorithmChoice::Gmm => "gmm",
+            AlgorithmChoice::MinibatchKmeans => "minibatch-kmeans",
+            AlgorithmChoice::Kmeans => "kmeans",
+        },
         "recommended_k": recommended,
         "rule": rule,
         "evidence_weak": weak,
