@@ -25,7 +25,29 @@ pub struct DeviceInfo {
     pub max_compute_invocations_per_workgroup: u32,
 }
 
+/// Mesa's Vulkan drivers print "error: XDG_RUNTIME_DIR is invalid or not set" on every
+/// instance when the variable is missing (as under cron or CI), an alarming line in a
+/// batch log for a run that is fine: point it at a private folder first.
+fn quiet_mesa() {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let valid = std::env::var_os("XDG_RUNTIME_DIR").is_some_and(|d| std::path::Path::new(&d).is_dir());
+        if !valid {
+            let user = std::env::var("USER").unwrap_or_else(|_| "user".into());
+            let dir = std::env::temp_dir().join(format!("custseg-runtime-{user}"));
+            if std::fs::create_dir_all(&dir).is_ok()
+                && std::fs::set_permissions(&dir, std::fs::Permissions::from_mode(0o700)).is_ok()
+            {
+                // SAFETY (edition 2021: safe call): set once, before wgpu starts any thread.
+                std::env::set_var("XDG_RUNTIME_DIR", &dir);
+            }
+        }
+    }
+}
+
 fn instance() -> wgpu::Instance {
+    quiet_mesa();
     wgpu::Instance::new(wgpu::InstanceDescriptor {
         backends: BACKENDS,
         ..wgpu::InstanceDescriptor::new_without_display_handle()
