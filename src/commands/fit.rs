@@ -358,7 +358,13 @@ pub fn read_and_prepare(config: &FitConfig, started: Instant) -> Result<Stage> {
     let (rows, columns) = reader::plan(&config.read)?;
     crate::resources::ensure_fits(
         format!("fitting k={} on {rows} rows × {columns} columns", config.k),
-        crate::resources::fit_estimate(rows, columns, config.k as u64),
+        crate::resources::fit_estimate(
+            rows,
+            columns,
+            config.k as u64,
+            config.algorithm == AlgorithmChoice::Gmm
+                && matches!(config.gmm.covariance, CovarianceType::Full | CovarianceType::Tied),
+        ),
     )?;
     info!("reading {}", config.read.inputs.iter().map(|p| p.display().to_string()).collect::<Vec<_>>().join(", "));
     let table = reader::read(&config.read)?;

@@ -32,7 +32,7 @@ pub fn read_for_model(
     let (rows, columns) = reader::plan(&spec)?;
     crate::resources::ensure_fits(
         format!("predicting {rows} rows × {columns} columns"),
-        crate::resources::fit_estimate(rows, columns, model.k as u64),
+        crate::resources::fit_estimate(rows, columns, model.k as u64, model.gmm.is_some()),
     )?;
     let table = reader::read(&spec)?;
     let id_name = spec.id.clone().unwrap_or_else(|| "row".into());
