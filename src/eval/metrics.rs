@@ -6,7 +6,6 @@
 use rayon::prelude::*;
 use serde::Serialize;
 
-use crate::backend::cpu::sq_dist;
 use crate::data::Dataset;
 use crate::rng::Rng;
 
@@ -124,14 +123,36 @@ fn silhouette(data: &Dataset, labels: &[Vec<u32>], k: usize, sample: usize, seed
         sizes[l as usize] += 1;
     }
     let m = chosen.len();
+    // The points transposed into blocks of LANES (`[block][feature][lane]`) so the distance
+    // of one point to a whole block is computed lane-parallel; padding lanes are skipped.
+    const LANES: usize = 8;
+    let blocks = m.div_ceil(LANES);
+    let mut packed = vec![0.0f32; blocks * d * LANES];
+    for (p, point) in points.chunks_exact(d).enumerate() {
+        let (b, lane) = (p / LANES, p % LANES);
+        for (j, &v) in point.iter().enumerate() {
+            packed[(b * d + j) * LANES + lane] = v;
+        }
+    }
     let values: Vec<f64> = (0..m)
         .into_par_iter()
         .map(|i| {
             let x = &points[i * d..(i + 1) * d];
             let mut sums = vec![0.0f64; k];
-            for (j, y) in points.chunks_exact(d).enumerate() {
-                if j != i {
-                    sums[point_labels[j] as usize] += (sq_dist(x, y) as f64).sqrt();
+            for b in 0..blocks {
+                let block = &packed[b * d * LANES..(b + 1) * d * LANES];
+                let mut acc = [0.0f32; LANES];
+                for (j, lanes) in block.chunks_exact(LANES).enumerate() {
+                    for l in 0..LANES {
+                        let t = x[j] - lanes[l];
+                        acc[l] += t * t;
+                    }
+                }
+                for (l, &a) in acc.iter().enumerate() {
+                    let p = b * LANES + l;
+                    if p < m && p != i {
+                        sums[point_labels[p] as usize] += (a as f64).sqrt();
+                    }
                 }
             }
             let own = point_labels[i] as usize;
