@@ -25,7 +25,8 @@ pub fn ensure_fits(what: String, needed: u64) -> Result<()> {
 pub fn fit_estimate(rows: u64, columns: u64, k: u64, full_second_moments: bool) -> u64 {
     let per_row = columns * 8 + 24;
     let per_component = if full_second_moments { columns.saturating_mul(columns) + columns + 3 } else { columns + 3 };
-    let stats = (crate::backend::cpu::STATS_WINDOW as u64).saturating_mul(k).saturating_mul(per_component).saturating_mul(8);
+    let stats =
+        (crate::backend::cpu::STATS_WINDOW as u64).saturating_mul(k).saturating_mul(per_component).saturating_mul(8);
     rows.saturating_mul(per_row).saturating_add(stats).saturating_add(k.saturating_mul(columns) * 4)
 }
 

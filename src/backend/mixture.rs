@@ -51,6 +51,7 @@ impl MixtureStats {
     }
 
     /// Adds row `x` to component `c` with mass `wr` (weight × responsibility).
+    #[inline(always)]
     pub fn add(&mut self, c: usize, x: &[f32], wr: f64) {
         let d = self.dim;
         self.resp[c] += wr;
