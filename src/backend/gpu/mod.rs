@@ -1,11 +1,13 @@
 //! The GPU backend: the same passes as the CPU backend, as WGSL compute shaders through wgpu.
 //!
 //! Rows are uploaded once and stay on the device between passes, split into chunks that
-//! fit one storage binding. Per Lloyd pass only the centres go up and only the
-//! k×(dim+3)+1 reduced statistics come back; labels stay on the device until the final
-//! assignment reads them back chunk by chunk. Reductions use per-block partials and a
-//! fixed-order Kahan sum (no float atomics), so a pass is deterministic on a given device;
-//! chunks merge in f64 on the host in order.
+//! fit one storage binding (or, beyond `--gpu-memory` or on out-of-memory, are streamed
+//! through two upload buffers each pass). Per Lloyd pass only the centres go up and only
+//! the k×(dim+3)+1 reduced statistics come back; labels stay on the device until the final
+//! assignment reads them back chunk by chunk. Mixture passes compute responsibilities per
+//! sub-range of a chunk and reduce their moments the same way. Reductions use per-block
+//! partials and a fixed-order Kahan sum (no float atomics), so a pass is deterministic on a
+//! given device; chunks merge in f64 on the host in order.
 
 pub mod context;
 pub mod shaders;
