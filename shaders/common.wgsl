@@ -21,3 +21,11 @@ const WG: u32 = 256u;
 fn linear_id(gid: vec3<u32>, p: Params) -> u32 {
     return gid.x + gid.y * p.stride;
 }
+
+// One step of Kahan compensated summation: *sum += v, with the lost low bits kept in *comp.
+fn kahan_add(sum: ptr<function, f32>, comp: ptr<function, f32>, v: f32) {
+    let y = v - *comp;
+    let t = *sum + y;
+    *comp = (t - *sum) - y;
+    *sum = t;
+}

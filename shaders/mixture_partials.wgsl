@@ -39,10 +39,7 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
             if (is_lse) {
                 v = v * lse[r];
             }
-            let y = v - comp;
-            let t = s + y;
-            comp = (t - s) - y;
-            s = t;
+            kahan_add(&s, &comp, v);
         }
         partial[id] = s;
         return;
@@ -80,10 +77,7 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
         } else if (j > d) {
             v = v * x[base + f0] * x[base + f1];
         }
-        let y = v - comp;
-        let t = s + y;
-        comp = (t - s) - y;
-        s = t;
+        kahan_add(&s, &comp, v);
     }
     partial[id] = s;
 }

@@ -45,10 +45,7 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
                 } else {
                     v = 1.0;
                 }
-                let y = v - comp;
-                let t = s + y;
-                comp = (t - s) - y;
-                s = t;
+                kahan_add(&s, &comp, v);
             }
         }
     }

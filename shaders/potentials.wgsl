@@ -26,10 +26,7 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
             let t = x[r * p.dim + j] - candidates[l * p.dim + j];
             d2 = d2 + t * t;
         }
-        let y = w[r] * min(min_sq[r], d2) - comp;
-        let t = s + y;
-        comp = (t - s) - y;
-        s = t;
+        kahan_add(&s, &comp, w[r] * min(min_sq[r], d2));
     }
     partial[id] = s;
 }

@@ -14,10 +14,7 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
     var s = 0.0;
     var comp = 0.0;
     for (var b = 0u; b < p.n_blocks; b = b + 1u) {
-        let y = partial[b * p.n_acc + a] - comp;
-        let t = s + y;
-        comp = (t - s) - y;
-        s = t;
+        kahan_add(&s, &comp, partial[b * p.n_acc + a]);
     }
     out[2u * a] = s;
     out[2u * a + 1u] = comp;

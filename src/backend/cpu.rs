@@ -7,7 +7,7 @@
 
 use rayon::prelude::*;
 
-use super::mixture::{component_log_probs, log_sum_exp, MixturePass, MixtureStats};
+use super::mixture::{log_sum_exp, LogDensity, MixturePass, MixtureStats};
 use super::{AssignSink, Backend, BackendInfo, Centres, Labels, LloydStats, MixtureSink, RowValues};
 use crate::data::{Chunk, Dataset};
 use crate::error::Result;
@@ -284,28 +284,21 @@ impl Backend for CpuBackend {
     fn assign(&self, data: &Dataset, centres: &Centres, sink: &mut AssignSink) -> Result<()> {
         let packed = PackedCentres::new(centres);
         let dim = data.dim();
-        let chunks = data.chunks();
-        for window_start in (0..chunks.len()).step_by(ASSIGN_WINDOW) {
-            let window_end = (window_start + ASSIGN_WINDOW).min(chunks.len());
-            let results: Vec<(Vec<u32>, Vec<f32>)> = chunks[window_start..window_end]
-                .par_iter()
-                .map(|chunk| {
-                    let mut labels = vec![0u32; chunk.rows(dim)];
-                    nearest_labels(&chunk.values, &packed, &mut labels);
-                    let distances = chunk
-                        .values
-                        .chunks_exact(dim)
-                        .zip(&labels)
-                        .map(|(x, &c)| sq_dist(x, centres.centre(c as usize)).sqrt())
-                        .collect();
-                    (labels, distances)
-                })
-                .collect();
-            for (offset, (labels, distances)) in results.iter().enumerate() {
-                sink(window_start + offset, labels, distances)?;
-            }
-        }
-        Ok(())
+        in_windows(
+            data,
+            |chunk| {
+                let mut labels = vec![0u32; chunk.rows(dim)];
+                nearest_labels(&chunk.values, &packed, &mut labels);
+                let distances = chunk
+                    .values
+                    .chunks_exact(dim)
+                    .zip(&labels)
+                    .map(|(x, &c)| sq_dist(x, centres.centre(c as usize)).sqrt())
+                    .collect();
+                (labels, distances)
+            },
+            sink,
+        )
     }
 
     fn farthest_rows(&self, data: &Dataset, centres: &Centres, labels: &Labels, m: usize) -> Result<Vec<(usize, u32)>> {
@@ -354,32 +347,25 @@ impl Backend for CpuBackend {
 
     fn mixture_assign(&self, data: &Dataset, mix: &MixturePass, sink: &mut MixtureSink) -> Result<()> {
         let (k, dim) = (mix.k, mix.dim);
-        let chunks = data.chunks();
-        for window_start in (0..chunks.len()).step_by(ASSIGN_WINDOW) {
-            let window_end = (window_start + ASSIGN_WINDOW).min(chunks.len());
-            let results: Vec<(Vec<u32>, Vec<f32>)> = chunks[window_start..window_end]
-                .par_iter()
-                .map(|chunk| {
-                    let rows = chunk.rows(dim);
-                    let mut labels = Vec::with_capacity(rows);
-                    let mut probs = Vec::with_capacity(rows * k);
-                    let mut diff = vec![0.0f64; dim];
-                    let mut logp = vec![0.0f64; k];
-                    for x in chunk.values.chunks_exact(dim) {
-                        component_log_probs(mix, x, &mut diff, &mut logp);
-                        let lse = log_sum_exp(&logp);
-                        let best = (0..k).fold(0, |b, c| if logp[c] > logp[b] { c } else { b });
-                        labels.push(best as u32);
-                        probs.extend(logp.iter().map(|&l| (l - lse).exp() as f32));
-                    }
-                    (labels, probs)
-                })
-                .collect();
-            for (offset, (labels, probs)) in results.iter().enumerate() {
-                sink(window_start + offset, labels, probs)?;
-            }
-        }
-        Ok(())
+        in_windows(
+            data,
+            |chunk| {
+                let rows = chunk.rows(dim);
+                let mut labels = Vec::with_capacity(rows);
+                let mut probs = Vec::with_capacity(rows * k);
+                let mut density = LogDensity::new(mix);
+                let mut logp = vec![0.0f64; k];
+                for x in chunk.values.chunks_exact(dim) {
+                    density.log_probs(x, &mut logp);
+                    let lse = log_sum_exp(&logp);
+                    let best = (0..k).fold(0, |b, c| if logp[c] > logp[b] { c } else { b });
+                    labels.push(best as u32);
+                    probs.extend(logp.iter().map(|&l| (l - lse).exp() as f32));
+                }
+                (labels, probs)
+            },
+            sink,
+        )
     }
 
     fn candidate_potentials(&self, data: &Dataset, candidates: &Centres, min_sq: &RowValues) -> Result<Vec<f64>> {
@@ -426,39 +412,35 @@ unsafe fn mixture_chunk_avx2(chunk: &Chunk, mix: &MixturePass) -> MixtureStats {
     mixture_chunk(chunk, mix)
 }
 
+/// Computes `per_chunk` for windows of [`ASSIGN_WINDOW`] chunks in parallel and hands the
+/// results to `sink` in chunk order: bounds what is held at once, keeps the order fixed.
+fn in_windows(
+    data: &Dataset,
+    per_chunk: impl Fn(&Chunk) -> (Vec<u32>, Vec<f32>) + Sync,
+    sink: &mut AssignSink,
+) -> Result<()> {
+    let chunks = data.chunks();
+    for window_start in (0..chunks.len()).step_by(ASSIGN_WINDOW) {
+        let window_end = (window_start + ASSIGN_WINDOW).min(chunks.len());
+        let results: Vec<(Vec<u32>, Vec<f32>)> = chunks[window_start..window_end].par_iter().map(&per_chunk).collect();
+        for (offset, (labels, values)) in results.iter().enumerate() {
+            sink(window_start + offset, labels, values)?;
+        }
+    }
+    Ok(())
+}
+
 /// E-step statistics of one chunk, in f64.
 #[inline(always)]
 fn mixture_chunk(chunk: &Chunk, mix: &MixturePass) -> MixtureStats {
     let (k, d) = (mix.k, mix.dim);
     let mut stats = MixtureStats::zeros(k, d, mix.full);
-    let mut diff = vec![0.0f64; d];
+    let mut density = LogDensity::new(mix);
     let mut logp = vec![0.0f64; k];
     let mut resp = vec![0.0f64; k];
-    // Diagonal precisions transposed (`[feature][component]`) so the log densities of all
-    // components are computed together, component-parallel.
-    let transposed = |v: &[f64]| (0..d * k).map(|i| v[(i % k) * d + i / k]).collect::<Vec<f64>>();
-    let (means_t, prec_sq_t) = if mix.full {
-        (Vec::new(), Vec::new())
-    } else {
-        (transposed(&mix.means), transposed(&mix.prec_chol.iter().map(|p| p * p).collect::<Vec<_>>()))
-    };
     for (i, x) in chunk.values.chunks_exact(d).enumerate() {
         let w = chunk.weight(i) as f64;
-        if mix.full {
-            component_log_probs(mix, x, &mut diff, &mut logp);
-        } else {
-            logp.fill(0.0);
-            for (j, &xj) in x.iter().enumerate() {
-                let (m, p) = (&means_t[j * k..(j + 1) * k], &prec_sq_t[j * k..(j + 1) * k]);
-                for c in 0..k {
-                    let t = xj as f64 - m[c];
-                    logp[c] += t * t * p[c];
-                }
-            }
-            for (l, &norm) in logp.iter_mut().zip(&mix.log_norm) {
-                *l = norm - 0.5 * *l;
-            }
-        }
+        density.log_probs(x, &mut logp);
         // One exp per component: r_c = e_c / Σe with e_c = exp(logp_c − max).
         let max = logp.iter().copied().fold(f64::NEG_INFINITY, f64::max);
         let mut total = 0.0;

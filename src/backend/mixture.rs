@@ -90,32 +90,65 @@ impl MixtureStats {
     }
 }
 
-/// Per-row log p(x, c) for every component, into `out` (length k); `diff` is scratch (dim).
-pub fn component_log_probs(mix: &MixturePass, x: &[f32], diff: &mut [f64], out: &mut [f64]) {
-    let d = mix.dim;
-    for (c, out_c) in out.iter_mut().enumerate().take(mix.k) {
-        let mean = &mix.means[c * d..(c + 1) * d];
-        for j in 0..d {
-            diff[j] = x[j] as f64 - mean[j];
-        }
-        let mut q = 0.0;
-        if mix.full {
-            let p = &mix.prec_chol[c * d * d..(c + 1) * d * d];
-            for j in 0..d {
-                let mut y = 0.0;
-                for i in 0..=j {
-                    y += diff[i] * p[i * d + j];
-                }
-                q += y * y;
-            }
+/// Per-row log p(x, c) of every component under one mixture, with its scratch space.
+/// Diagonal precisions are kept transposed (`[feature][component]`) so all components'
+/// densities are computed together, component-parallel; full precisions use the
+/// upper-triangular factor row by row. The E-step pass and the final assignment both use
+/// it, so they agree to the last bit.
+pub struct LogDensity<'a> {
+    mix: &'a MixturePass,
+    means_t: Vec<f64>,
+    prec_sq_t: Vec<f64>,
+    diff: Vec<f64>,
+}
+
+impl<'a> LogDensity<'a> {
+    /// Prepares `mix` for row-by-row evaluation.
+    pub fn new(mix: &'a MixturePass) -> Self {
+        let (k, d) = (mix.k, mix.dim);
+        let transposed = |v: &[f64]| (0..d * k).map(|i| v[(i % k) * d + i / k]).collect::<Vec<f64>>();
+        let (means_t, prec_sq_t) = if mix.full {
+            (Vec::new(), Vec::new())
         } else {
-            let p = &mix.prec_chol[c * d..(c + 1) * d];
-            for j in 0..d {
-                let y = diff[j] * p[j];
-                q += y * y;
+            (transposed(&mix.means), transposed(&mix.prec_chol.iter().map(|p| p * p).collect::<Vec<_>>()))
+        };
+        LogDensity { mix, means_t, prec_sq_t, diff: vec![0.0; d] }
+    }
+
+    /// ln π_c + ln N(x | c) for every component, into `out` (length k).
+    #[inline(always)]
+    pub fn log_probs(&mut self, x: &[f32], out: &mut [f64]) {
+        let (mix, k, d) = (self.mix, self.mix.k, self.mix.dim);
+        if mix.full {
+            for (c, out_c) in out.iter_mut().enumerate().take(k) {
+                let mean = &mix.means[c * d..(c + 1) * d];
+                for j in 0..d {
+                    self.diff[j] = x[j] as f64 - mean[j];
+                }
+                let p = &mix.prec_chol[c * d * d..(c + 1) * d * d];
+                let mut q = 0.0;
+                for j in 0..d {
+                    let mut y = 0.0;
+                    for i in 0..=j {
+                        y += self.diff[i] * p[i * d + j];
+                    }
+                    q += y * y;
+                }
+                *out_c = mix.log_norm[c] - 0.5 * q;
+            }
+            return;
+        }
+        let out = &mut out[..k];
+        out.fill(0.0);
+        for ((&xj, m), p) in x.iter().zip(self.means_t.chunks_exact(k)).zip(self.prec_sq_t.chunks_exact(k)) {
+            for ((o, &mc), &pc) in out.iter_mut().zip(m).zip(p) {
+                let t = xj as f64 - mc;
+                *o += t * t * pc;
             }
         }
-        *out_c = mix.log_norm[c] - 0.5 * q;
+        for (l, &norm) in out.iter_mut().zip(&mix.log_norm) {
+            *l = norm - 0.5 * *l;
+        }
     }
 }
 

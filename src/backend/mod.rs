@@ -104,8 +104,8 @@ pub type RowValues = Vec<Vec<f32>>;
 pub type AssignSink<'a> = dyn FnMut(usize, &[u32], &[f32]) -> Result<()> + 'a;
 
 /// Receives the mixture assignment of one chunk: `(chunk index, labels, probabilities)`,
-/// probabilities row-major `rows × k`.
-pub type MixtureSink<'a> = dyn FnMut(usize, &[u32], &[f32]) -> Result<()> + 'a;
+/// probabilities row-major `rows × k` (the same shape of callback as [`AssignSink`]).
+pub type MixtureSink<'a> = AssignSink<'a>;
 
 /// Name and device of a backend, for logs and the JSON summary.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]

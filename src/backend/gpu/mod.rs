@@ -430,6 +430,34 @@ impl GpuBackend {
     }
 }
 
+/// Regroups per-row results read back by device chunk into the dataset's host chunks, and
+/// hands each complete host chunk to the sink (device and host chunk boundaries differ).
+struct HostChunks<'a> {
+    data: &'a Dataset,
+    next: usize,
+    labels: Vec<u32>,
+    values: Vec<f32>,
+}
+
+impl<'a> HostChunks<'a> {
+    fn new(data: &'a Dataset) -> Self {
+        HostChunks { data, next: 0, labels: Vec::new(), values: Vec::new() }
+    }
+
+    /// Adds one row's label and values; emits the host chunk when it is complete.
+    fn push(&mut self, label: u32, values: &[f32], sink: &mut AssignSink) -> Result<()> {
+        self.labels.push(label);
+        self.values.extend_from_slice(values);
+        if self.labels.len() == self.data.chunks()[self.next].rows(self.data.dim()) {
+            sink(self.next, &self.labels, &self.values)?;
+            self.labels.clear();
+            self.values.clear();
+            self.next += 1;
+        }
+        Ok(())
+    }
+}
+
 /// Rows `start..start + rows` (global indices) and their weights, copied out of the chunks.
 fn gather_rows(data: &Dataset, start: usize, rows: usize) -> (Vec<f32>, Vec<f32>) {
     let dim = data.dim();
@@ -505,10 +533,7 @@ impl Backend for GpuBackend {
         let guard = self.ensure_resident(data, None)?;
         let resident = guard.as_ref().expect("resident after ensure_resident");
         let dim = data.dim();
-        let host_chunks = data.chunks();
-        let mut host = 0usize;
-        let mut labels_buf: Vec<u32> = Vec::new();
-        let mut dist_buf: Vec<f32> = Vec::new();
+        let mut out = HostChunks::new(data);
         let bufs = self.centre_buffers(centres);
         for (i, chunk) in resident.chunks.iter().enumerate() {
             let (x, _) = self.rows_of(data, resident, i);
@@ -534,14 +559,7 @@ impl Backend for GpuBackend {
                 return Err(Error::Gpu(format!("the assignment pass on {} returned no result", self.ctx.describe())));
             }
             for (l, d) in labels.into_iter().zip(dist2) {
-                labels_buf.push(l);
-                dist_buf.push(d.max(0.0).sqrt());
-                if labels_buf.len() == host_chunks[host].rows(dim) {
-                    sink(host, &labels_buf, &dist_buf)?;
-                    labels_buf.clear();
-                    dist_buf.clear();
-                    host += 1;
-                }
+                out.push(l, &[d.max(0.0).sqrt()], sink)?;
             }
         }
         Ok(())
@@ -702,10 +720,7 @@ impl Backend for GpuBackend {
         let guard = self.ensure_resident(data, None)?;
         let resident = guard.as_ref().expect("resident after ensure_resident");
         let (k, d) = (mix.k, mix.dim);
-        let host_chunks = data.chunks();
-        let mut host = 0usize;
-        let mut labels_buf: Vec<u32> = Vec::new();
-        let mut probs_buf: Vec<f32> = Vec::new();
+        let mut out = HostChunks::new(data);
         let bufs = self.mixture_buffers(mix);
         for (i, chunk) in resident.chunks.iter().enumerate() {
             let (x, _) = self.rows_of(data, resident, i);
@@ -742,14 +757,7 @@ impl Backend for GpuBackend {
                 }
                 for row in probs.chunks_exact(k) {
                     let best = (0..k).fold(0, |b, c| if row[c] > row[b] { c } else { b });
-                    labels_buf.push(best as u32);
-                    probs_buf.extend_from_slice(row);
-                    if labels_buf.len() == host_chunks[host].rows(d) {
-                        sink(host, &labels_buf, &probs_buf)?;
-                        labels_buf.clear();
-                        probs_buf.clear();
-                        host += 1;
-                    }
+                    out.push(best as u32, row, sink)?;
                 }
             }
         }
