@@ -164,6 +164,10 @@ pub struct FitArgs {
     /// against the full fit and each segment's Jaccard stability (0: off).
     #[arg(long, value_name = "B", default_value_t = 0)]
     pub stability: usize,
+    /// Also write report.html: a self-contained page with segment sizes, a z-score heat
+    /// map, a PCA scatter, a dendrogram of the segments (fit) or the curves over k (select-k).
+    #[arg(long)]
+    pub report: bool,
     /// Random seed.
     #[arg(long, default_value_t = 0)]
     pub seed: u64,
@@ -182,6 +186,17 @@ pub enum AlgorithmChoice {
     #[value(name = "minibatch-kmeans")]
     MinibatchKmeans,
     Gmm,
+}
+
+impl AlgorithmChoice {
+    /// The name on the command line, in summaries and in the model.
+    pub fn name(self) -> &'static str {
+        match self {
+            AlgorithmChoice::Kmeans => "kmeans",
+            AlgorithmChoice::MinibatchKmeans => "minibatch-kmeans",
+            AlgorithmChoice::Gmm => "gmm",
+        }
+    }
 }
 
 /// Initialisation methods.

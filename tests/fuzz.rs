@@ -127,6 +127,7 @@ fn config(input: std::path::PathBuf, out: std::path::PathBuf, case: &Case) -> Fi
         gmm: GmmOptions { covariance: case.covariance, ..GmmOptions::default() },
         silhouette_sample: 50,
         stability: 0,
+        report: false,
         out,
         run: RunArgs { backend: BackendChoice::Cpu, gpu_index: None, gpu_memory: None, threads: None, quiet: true },
     }

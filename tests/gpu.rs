@@ -371,3 +371,16 @@ fn kmeans_parallel_init_runs_on_the_gpu_like_the_cpu() {
     let g = fit(&gpu, &data, &params, &mut |_| {}).unwrap();
     assert!((c.inertia - g.inertia).abs() <= 1e-3 * c.inertia, "inertia cpu {} gpu {}", c.inertia, g.inertia);
 }
+
+#[test]
+fn covariance_pass_for_the_report_agrees_with_the_cpu() {
+    let Some(gpu) = gpu("covariance_pass_for_the_report_agrees_with_the_cpu") else { return };
+    let d = 6;
+    let data = Dataset::from_rows(&blobs(5000, d, 4, 21), d, None, 1300);
+    let (cpu_mean, cpu_cov) = custseg::report::pca::covariance(&CpuBackend, &data).unwrap();
+    let (gpu_mean, gpu_cov) = custseg::report::pca::covariance(&gpu, &data).unwrap();
+    let scale = cpu_cov.iter().fold(0.0f64, |m, v| m.max(v.abs()));
+    for (a, b) in cpu_mean.iter().zip(&gpu_mean).chain(cpu_cov.iter().zip(&gpu_cov)) {
+        assert!((a - b).abs() <= 1e-5 * scale, "cpu {a} vs gpu {b}");
+    }
+}

@@ -8,5 +8,6 @@ mod fuzz;
 mod gmm;
 mod gpu;
 mod reference;
+mod report;
 mod shared_data;
 mod sklearn_cases;

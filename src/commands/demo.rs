@@ -58,6 +58,7 @@ pub fn run(args: &DemoArgs) -> Result<serde_json::Value> {
         gmm: GmmOptions::default(),
         silhouette_sample: args.silhouette_sample,
         stability: 0,
+        report: true,
         out: args.out.clone(),
         run: args.run.clone(),
     };
@@ -72,7 +73,7 @@ pub fn run(args: &DemoArgs) -> Result<serde_json::Value> {
         "true_segments": SEGMENTS.iter().map(|s| s.name).collect::<Vec<_>>(),
         "adjusted_rand_index": ari,
         "command": format!(
-            "custseg fit --input {} --id customer_id --features {} --categorical region --log1p recency_days,frequency,monetary,basket_size --impute median --k {} --n-init 3 --seed {} --out {}",
+            "custseg fit --input {} --id customer_id --features {} --categorical region --log1p recency_days,frequency,monetary,basket_size --impute median --k {} --n-init 3 --seed {} --report --out {}",
             data_path.display(), NUMERIC_FEATURES.join(","), args.k, args.seed, args.out.display()
         ),
     });

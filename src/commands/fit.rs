@@ -26,6 +26,7 @@ use crate::{info, warn};
 pub const ASSIGNMENTS_FILE: &str = "assignments.parquet";
 pub const MODEL_FILE: &str = "model.json";
 pub const PROFILES_FILE: &str = "profiles.parquet";
+pub use crate::report::REPORT_FILE;
 
 /// Above this n·k, `--init auto` uses k-means|| (one pass per round) instead of k-means++
 /// (k passes).
@@ -75,6 +76,8 @@ pub struct FitConfig {
     pub silhouette_sample: usize,
     /// Bootstrap refits for the stability report (0: off).
     pub stability: usize,
+    /// Write report.html.
+    pub report: bool,
     pub out: PathBuf,
     pub run: RunArgs,
 }
@@ -140,6 +143,7 @@ impl FitConfig {
             },
             silhouette_sample: args.silhouette_sample,
             stability: args.stability,
+            report: args.report,
             out: args.out,
             run: args.run,
         };
@@ -237,11 +241,14 @@ pub fn run(config: &FitConfig) -> Result<Value> {
     let model_path = config.out.join(MODEL_FILE);
     ensure_not_input(&assignments_path, &config.read.inputs)?;
     let profiles_path = config.out.join(PROFILES_FILE);
+    let report_path = config.out.join(REPORT_FILE);
     ensure_not_input(&model_path, &config.read.inputs)?;
     ensure_not_input(&profiles_path, &config.read.inputs)?;
+    ensure_not_input(&report_path, &config.read.inputs)?;
     let stale = remove_stale_temp_files(&assignments_path)
         + remove_stale_temp_files(&model_path)
-        + remove_stale_temp_files(&profiles_path);
+        + remove_stale_temp_files(&profiles_path)
+        + remove_stale_temp_files(&report_path);
     if stale > 0 {
         warn!("removed {stale} temporary file(s) left in {} by an earlier run that was killed", config.out.display());
     }
@@ -300,11 +307,50 @@ pub fn run(config: &FitConfig) -> Result<Value> {
     fitted.model.profiles = profiles.clone();
     let t_metrics = metrics_start.elapsed().as_secs_f64();
     let write_start = Instant::now();
+    let report_html = if config.report {
+        let mut facts = vec![
+            ("algorithm".to_string(), config.algorithm.name().to_string()),
+            ("segments (k)".into(), config.k.to_string()),
+            ("rows".into(), stage.prepared.data.rows().to_string()),
+            ("features".into(), fitted.model.features.join(", ")),
+            ("Calinski-Harabasz (higher is better)".into(), format!("{:.4}", scores.calinski_harabasz)),
+            ("Davies-Bouldin (lower is better)".into(), format!("{:.4}", scores.davies_bouldin)),
+        ];
+        if let Some(s) = silhouette {
+            let how = s.standard_error.map_or("exact".into(), |e| format!("± {e:.4}, {} sampled rows", s.rows));
+            facts.push(("silhouette (−1 to 1)".into(), format!("{:.4} ({how})", s.mean)));
+        }
+        for key in ["inertia", "bic", "aic", "mean_log_likelihood"] {
+            if let Some(v) = fitted.summary.get(key).and_then(Value::as_f64) {
+                facts.push((key.replace('_', " "), format!("{v:.6e}")));
+            }
+        }
+        if let Some(s) = &stability {
+            facts.push(("stability (mean bootstrap ARI)".into(), format!("{:.3}", s.mean_ari)));
+        }
+        facts.push(("seed".into(), config.seed.to_string()));
+        let report = crate::report::FitReport {
+            title: format!("custseg: {} customer segments", config.k),
+            facts,
+            profiles: &profiles,
+            data: &stage.prepared.data,
+            labels: &fitted.labels,
+            seed: config.seed,
+        };
+        Some(engine.run("the report's covariance pass", |b| crate::report::fit_report(b, &report))?)
+    } else {
+        None
+    };
     let profiles_file = crate::report::profiles::write_parquet(&profiles_path, &profiles)?;
     let model_file = stage_bytes(&model_path, &fitted.model.to_json())?;
+    let report_file = report_html.map(|html| stage_bytes(&report_path, html.as_bytes())).transpose()?;
     fitted.assignments.commit()?;
     profiles_file.commit()?;
     model_file.commit()?;
+    if let Some(file) = report_file {
+        file.commit()?;
+        info!("wrote {}", report_path.display());
+    }
     info!("wrote {}, {} and {}", assignments_path.display(), profiles_path.display(), model_path.display());
     let t_write = write_start.elapsed().as_secs_f64();
 
@@ -335,6 +381,7 @@ pub fn run(config: &FitConfig) -> Result<Value> {
             "assignments": assignments_path.display().to_string(),
             "model": model_path.display().to_string(),
             "profiles": profiles_path.display().to_string(),
+            "report": config.report.then(|| report_path.display().to_string()),
         },
         "stability": stability,
         "segments": profiles

@@ -53,7 +53,8 @@ pub fn run(args: SelectKArgs) -> Result<serde_json::Value> {
     std::fs::create_dir_all(&config.out).map_err(|e| Error::io(&config.out, e))?;
     let csv_path = config.out.join("select_k.csv");
     let json_path = config.out.join("select_k.json");
-    for p in [&csv_path, &json_path] {
+    let report_path = config.out.join(crate::report::REPORT_FILE);
+    for p in [&csv_path, &json_path, &report_path] {
         super::ensure_not_input(p, &config.read.inputs)?;
     }
     let stage = read_and_prepare(&config, started)?;
@@ -126,11 +127,7 @@ pub fn run(args: SelectKArgs) -> Result<serde_json::Value> {
     let info = engine.backend.info();
     let summary = json!({
         "command": "select-k",
-        "algorithm": match config.algorithm {
-            AlgorithmChoice::Gmm => "gmm",
-            AlgorithmChoice::MinibatchKmeans => "minibatch-kmeans",
-            AlgorithmChoice::Kmeans => "kmeans",
-        },
+        "algorithm": config.algorithm.name(),
         "recommended_k": recommended,
         "rule": rule,
         "evidence_weak": weak,
@@ -140,8 +137,18 @@ pub fn run(args: SelectKArgs) -> Result<serde_json::Value> {
         "backend": info.backend,
         "device": info.device,
         "seconds": { "total": secs(started.elapsed().as_secs_f64()) },
-        "outputs": { "csv": csv_path.display().to_string(), "json": json_path.display().to_string() },
+        "outputs": {
+            "csv": csv_path.display().to_string(),
+            "json": json_path.display().to_string(),
+            "report": config.report.then(|| report_path.display().to_string()),
+        },
     });
+    let report_file = if config.report {
+        let html = report(&rows, recommended, rule, weak, &config)?;
+        Some(crate::io::atomic::stage_bytes(&report_path, html.as_bytes())?)
+    } else {
+        None
+    };
     let mut csv = AtomicFile::create(&csv_path)?;
     write_csv(csv.writer(), &rows).map_err(|e| Error::io(&csv_path, e))?;
     let csv = csv.stage()?;
@@ -150,7 +157,36 @@ pub fn run(args: SelectKArgs) -> Result<serde_json::Value> {
     let json_file = crate::io::atomic::stage_bytes(&json_path, &text)?;
     csv.commit()?;
     json_file.commit()?;
+    if let Some(file) = report_file {
+        file.commit()?;
+    }
     Ok(summary)
+}
+
+/// The select-k report: one curve per metric, the recommendation marked.
+fn report(rows: &[Row], recommended: usize, rule: &str, weak: bool, config: &FitConfig) -> Result<String> {
+    let ks: Vec<usize> = rows.iter().map(|r| r.k).collect();
+    let column = |f: fn(&Row) -> Option<f64>| rows.iter().map(f).collect::<Vec<_>>();
+    let verdict = if weak { "weak evidence" } else { "clear" };
+    crate::report::select_k_report(&crate::report::SelectKReport {
+        title: format!("custseg: choosing k ({})", config.algorithm.name()),
+        facts: vec![
+            ("recommended k".into(), recommended.to_string()),
+            ("rule".into(), rule.to_string()),
+            ("evidence".into(), verdict.to_string()),
+            ("k range".into(), format!("{} to {}", ks.first().unwrap_or(&0), ks.last().unwrap_or(&0))),
+            ("seed".into(), config.seed.to_string()),
+        ],
+        ks: &ks,
+        curves: vec![
+            ("inertia", "Inertia (elbow)", "inertia", column(|r| r.inertia)),
+            ("bic", "BIC (lower is better)", "BIC", column(|r| r.bic)),
+            ("silhouette", "Silhouette (higher is better)", "silhouette", column(|r| r.silhouette)),
+            ("calinski_harabasz", "Calinski-Harabasz (higher is better)", "CH", column(|r| Some(r.calinski_harabasz))),
+            ("davies_bouldin", "Davies-Bouldin (lower is better)", "DB", column(|r| Some(r.davies_bouldin))),
+        ],
+        recommended,
+    })
 }
 
 /// The recommended k, the rule used, and whether the evidence is weak.

@@ -1,3 +1,159 @@
-//! What analysts read: per-segment profiles (and, later, the HTML report).
+//! What analysts read: per-segment profiles and the self-contained HTML report.
 
+pub mod charts;
+pub mod dendrogram;
+pub mod html;
+pub mod pca;
 pub mod profiles;
+
+use crate::backend::Backend;
+use crate::data::Dataset;
+use crate::error::Result;
+use crate::rng::Rng;
+use html::Figure;
+use profiles::SegmentProfile;
+
+/// Rows drawn in the PCA scatter plot (a seeded sample).
+pub const SCATTER_SAMPLE: usize = 3000;
+
+/// The file name of the report in the output folder.
+pub const REPORT_FILE: &str = "report.html";
+
+/// What the fit report shows.
+pub struct FitReport<'a> {
+    pub title: String,
+    /// Key facts, shown as a table at the top (algorithm, rows, metrics, …).
+    pub facts: Vec<(String, String)>,
+    pub profiles: &'a [SegmentProfile],
+    pub data: &'a Dataset,
+    /// Segment of every row, per chunk.
+    pub labels: &'a [Vec<u32>],
+    pub seed: u64,
+}
+
+/// Renders the fit report; the covariance pass for the PCA runs on `backend`.
+pub fn fit_report(backend: &dyn Backend, r: &FitReport) -> Result<String> {
+    let k = r.profiles.len();
+    let projection = pca::Projection::fit(backend, r.data)?;
+    let centres = segment_means(r.data, r.labels, k);
+    let sizes: Vec<f64> = r.profiles.iter().map(|p| p.size as f64).collect();
+    let (rows, labels) = sample(r.data, r.labels, SCATTER_SAMPLE, r.seed);
+    let points: Vec<[f64; 2]> = rows.iter().map(|&i| projection.project(r.data.row(i))).collect();
+    let centre_points: Vec<[f64; 2]> = centres
+        .iter()
+        .map(|c| {
+            let c32: Vec<f32> = c.iter().map(|&v| v as f32).collect();
+            projection.project(&c32)
+        })
+        .collect();
+    let merges = dendrogram::ward(&centres, &sizes);
+
+    let mut figures = vec![
+        Figure {
+            id: "sizes",
+            svg: charts::sizes(r.profiles)?,
+            caption: "Rows per segment; the number above each bar is its row count.".into(),
+        },
+        Figure {
+            id: "heatmap",
+            svg: charts::heat_map(r.profiles)?,
+            caption: "How far each segment's mean sits from the whole base, in base standard deviations \
+                      (red above, blue below, saturating at ±2)."
+                .into(),
+        },
+        Figure {
+            id: "pca",
+            svg: charts::scatter(&charts::Scatter {
+                points: &points,
+                labels: &labels,
+                centres: &centre_points,
+                explained: projection.explained,
+            })?,
+            caption: format!(
+                "A seeded sample of {} rows projected on the first two principal components of the prepared \
+                 features ({:.0}% of the variance together); crosses mark the segment centres.",
+                points.len(),
+                100.0 * (projection.explained[0] + projection.explained[1])
+            ),
+        },
+    ];
+    if !merges.is_empty() {
+        figures.push(Figure {
+            id: "dendrogram",
+            svg: charts::dendrogram(&merges, k)?,
+            caption: "Segments that join low down are close in the prepared feature space; merging them would \
+                      cost little. Empty segments are left out."
+                .into(),
+        });
+    }
+    let tables = vec![("Segments".to_string(), html::profiles_table(r.profiles))];
+    Ok(html::page(&r.title, &r.facts, &tables, &figures))
+}
+
+/// What the select-k report shows: one curve per metric over k.
+pub struct SelectKReport<'a> {
+    pub title: String,
+    pub facts: Vec<(String, String)>,
+    pub ks: &'a [usize],
+    /// `(figure id, title, y axis, value per k)`.
+    pub curves: Vec<(&'static str, &'static str, &'static str, Vec<Option<f64>>)>,
+    pub recommended: usize,
+}
+
+/// Renders the select-k report.
+pub fn select_k_report(r: &SelectKReport) -> Result<String> {
+    let mut figures = Vec::new();
+    for (id, title, y_desc, values) in &r.curves {
+        if values.iter().all(Option::is_none) {
+            continue;
+        }
+        figures.push(Figure {
+            id,
+            svg: charts::curve(title, y_desc, r.ks, values, r.recommended)?,
+            caption: format!("{title} for each k; the red line marks the recommended k = {}.", r.recommended),
+        });
+    }
+    Ok(html::page(&r.title, &r.facts, &[], &figures))
+}
+
+/// Mean of the rows of each segment, in the prepared space (zeros for an empty segment).
+pub fn segment_means(data: &Dataset, labels: &[Vec<u32>], k: usize) -> Vec<Vec<f64>> {
+    let d = data.dim();
+    let mut sums = vec![vec![0.0f64; d]; k];
+    let mut counts = vec![0usize; k];
+    for (chunk, chunk_labels) in data.chunks().iter().zip(labels) {
+        for (row, &l) in chunk.values.chunks_exact(d).zip(chunk_labels) {
+            let l = l as usize;
+            counts[l] += 1;
+            for (s, &v) in sums[l].iter_mut().zip(row) {
+                *s += v as f64;
+            }
+        }
+    }
+    for (s, &n) in sums.iter_mut().zip(&counts) {
+        if n > 0 {
+            s.iter_mut().for_each(|v| *v /= n as f64);
+        }
+    }
+    sums
+}
+
+/// A seeded sample of at most `m` distinct rows (in row order) and their labels.
+fn sample(data: &Dataset, labels: &[Vec<u32>], m: usize, seed: u64) -> (Vec<usize>, Vec<u32>) {
+    let n = data.rows();
+    let rows: Vec<usize> = if n <= m {
+        (0..n).collect()
+    } else {
+        let mut rng = Rng::derive(seed, 0x7265_706f_7274);
+        let mut picked: Vec<usize> = (0..m).map(|_| rng.below(n as u64) as usize).collect();
+        picked.sort_unstable();
+        picked.dedup();
+        picked
+    };
+    let flat = |i: usize| {
+        let c = (0..data.chunks().len()).rev().find(|&c| data.chunk_offset(c) <= i).unwrap_or(0);
+        labels[c][i - data.chunk_offset(c)]
+    };
+    let row_labels = rows.iter().map(|&i| flat(i)).collect();
+    (rows, row_labels)
+}
