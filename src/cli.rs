@@ -164,6 +164,18 @@ pub struct FitArgs {
     /// against the full fit and each segment's Jaccard stability (0: off).
     #[arg(long, value_name = "B", default_value_t = 0)]
     pub stability: usize,
+    /// When the data would need more memory than this (e.g. `512MiB`, `8GiB`), stream them
+    /// from an on-disk chunk cache instead of holding them (default: half the available
+    /// memory).
+    #[arg(long, value_name = "SIZE", value_parser = parse_size)]
+    pub memory_budget: Option<u64>,
+    /// Folder for the on-disk chunk cache (default: the output folder).
+    #[arg(long, value_name = "DIR")]
+    pub cache_dir: Option<PathBuf>,
+    /// Keep the chunk cache (custseg-cache.f32: raw f32 rows, 64 KiB-aligned chunks) after
+    /// the run.
+    #[arg(long)]
+    pub keep_cache: bool,
     /// Also write report.html: a self-contained page with segment sizes, a z-score heat
     /// map, a PCA scatter, a dendrogram of the segments (fit) or the curves over k (select-k).
     #[arg(long)]

@@ -3,7 +3,9 @@
 //! Chunk boundaries are fixed when the data are built (they follow the reader's batches),
 //! never by the thread count, so every statistic merged in chunk order is reproducible.
 
+use std::ops::Deref;
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
 
 use ndarray::ArrayView2;
 
@@ -13,16 +15,69 @@ pub fn next_id() -> u64 {
     NEXT.fetch_add(1, Ordering::Relaxed)
 }
 
+/// A chunk's values: in memory, or a page-aligned range of the memory-mapped on-disk cache
+/// (`fit` past `--memory-budget`). Either way they read as a `&[f32]`.
+#[derive(Debug, Clone)]
+pub enum Values {
+    Owned(Vec<f32>),
+    Mapped { map: Arc<memmap2::Mmap>, byte_offset: usize, len: usize },
+}
+
+impl Deref for Values {
+    type Target = [f32];
+
+    fn deref(&self) -> &[f32] {
+        match self {
+            Values::Owned(v) => v,
+            Values::Mapped { map, byte_offset, len } => {
+                bytemuck::cast_slice(&map[*byte_offset..*byte_offset + len * std::mem::size_of::<f32>()])
+            }
+        }
+    }
+}
+
+impl From<Vec<f32>> for Values {
+    fn from(v: Vec<f32>) -> Self {
+        Values::Owned(v)
+    }
+}
+
+impl PartialEq for Values {
+    fn eq(&self, other: &Self) -> bool {
+        **self == **other
+    }
+}
+
+impl Values {
+    /// Hands a mapped chunk's pages back to the kernel once a pass is done with them, so
+    /// resident memory stays bounded by the chunks in flight, not by the data (the pages
+    /// stay in the page cache and cost a read, not a fault, next time). No-op in memory.
+    pub fn release(&self) {
+        #[cfg(unix)]
+        if let Values::Mapped { map, byte_offset, len } = self {
+            let bytes = len * std::mem::size_of::<f32>();
+            // SAFETY: the map is a read-only, shared file mapping: after MADV_DONTNEED its
+            // pages read back from the file unchanged, so no reference sees other data.
+            let _ = unsafe { map.unchecked_advise_range(memmap2::UncheckedAdvice::DontNeed, *byte_offset, bytes) };
+        }
+    }
+}
+
 /// A block of prepared rows.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Chunk {
     /// Row-major values, `rows × dim`.
-    pub values: Vec<f32>,
+    pub values: Values,
     /// One non-negative weight per row, or `None` when every row weighs 1.
     pub weights: Option<Vec<f32>>,
 }
 
 impl Chunk {
+    /// A chunk held in memory.
+    pub fn new(values: Vec<f32>, weights: Option<Vec<f32>>) -> Self {
+        Chunk { values: Values::Owned(values), weights }
+    }
+
     /// Number of rows in this chunk, given the dataset's dimension.
     pub fn rows(&self, dim: usize) -> usize {
         self.values.len().checked_div(dim).unwrap_or(0)
@@ -74,10 +129,7 @@ impl Dataset {
             .step_by(chunk_rows)
             .map(|start| {
                 let end = (start + chunk_rows).min(n);
-                Chunk {
-                    values: values[start * dim..end * dim].to_vec(),
-                    weights: weights.map(|w| w[start..end].to_vec()),
-                }
+                Chunk::new(values[start * dim..end * dim].to_vec(), weights.map(|w| w[start..end].to_vec()))
             })
             .collect();
         Dataset::from_chunks(dim, chunks)
@@ -192,10 +244,7 @@ mod tests {
 
     #[test]
     fn empty_chunks_are_skipped() {
-        let data = Dataset::from_chunks(
-            1,
-            vec![Chunk { values: vec![], weights: None }, Chunk { values: vec![1.0, 2.0], weights: None }],
-        );
+        let data = Dataset::from_chunks(1, vec![Chunk::new(vec![], None), Chunk::new(vec![1.0, 2.0], None)]);
         assert_eq!(data.chunks().len(), 1);
         assert_eq!(data.row(1), &[2.0]);
     }

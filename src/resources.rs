@@ -30,6 +30,19 @@ pub fn fit_estimate(rows: u64, columns: u64, k: u64, full_second_moments: bool) 
     rows.saturating_mul(per_row).saturating_add(stats).saturating_add(k.saturating_mul(columns) * 4)
 }
 
+/// Rough peak memory of a fit whose rows stream from the on-disk cache: per row the id,
+/// labels and one value of scratch (k-means++ distances), the prep sample, a window of
+/// batches in flight, and the statistics.
+pub fn streamed_fit_estimate(rows: u64, columns: u64, k: u64) -> u64 {
+    let sample = crate::prep::spill::PREP_SAMPLE_ROWS.min(rows).saturating_mul(columns * 8 + 24);
+    rows.saturating_mul(24).saturating_add(sample).saturating_add(fit_estimate(0, columns, k, true))
+}
+
+/// The default `--memory-budget`: half the available memory (8 GiB when unknown).
+pub fn default_memory_budget() -> u64 {
+    available_memory().map_or(8 << 30, |m| m / 2)
+}
+
 /// Formats bytes as GiB/MiB for messages.
 pub fn human(bytes: u64) -> String {
     if bytes >= 1 << 30 {

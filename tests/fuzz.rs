@@ -128,6 +128,9 @@ fn config(input: std::path::PathBuf, out: std::path::PathBuf, case: &Case) -> Fi
         silhouette_sample: 50,
         stability: 0,
         report: false,
+        memory_budget: None,
+        cache_dir: None,
+        keep_cache: false,
         out,
         run: RunArgs { backend: BackendChoice::Cpu, gpu_index: None, gpu_memory: None, threads: None, quiet: true },
     }

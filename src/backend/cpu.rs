@@ -272,7 +272,11 @@ impl Backend for CpuBackend {
             let parts: Vec<LloydStats> = chunks
                 .par_iter()
                 .zip(previous.par_iter_mut())
-                .map(|(chunk, previous)| lloyd_chunk(chunk, centres, &packed, previous))
+                .map(|(chunk, previous)| {
+                    let stats = lloyd_chunk(chunk, centres, &packed, previous);
+                    chunk.values.release();
+                    stats
+                })
                 .collect();
             for part in &parts {
                 total.merge(part);
@@ -317,6 +321,7 @@ impl Backend for CpuBackend {
                     .map(|(i, (x, &l))| (sq_dist(x, centres.centre(l as usize)), offset + i, l))
                     .collect();
                 keep_farthest(&mut local, m);
+                chunk.values.release();
                 local.into_iter()
             })
             .collect();
@@ -330,6 +335,7 @@ impl Backend for CpuBackend {
             for (x, m) in chunk.values.chunks_exact(dim).zip(mins.iter_mut()) {
                 *m = m.min(sq_dist(x, centre));
             }
+            chunk.values.release();
         });
         Ok(())
     }
@@ -337,7 +343,14 @@ impl Backend for CpuBackend {
     fn mixture_pass(&self, data: &Dataset, mix: &MixturePass) -> Result<MixtureStats> {
         let mut total = MixtureStats::zeros(mix.k, mix.dim, mix.full);
         for window in data.chunks().chunks(STATS_WINDOW) {
-            let parts: Vec<MixtureStats> = window.par_iter().map(|chunk| mixture_chunk_dispatch(chunk, mix)).collect();
+            let parts: Vec<MixtureStats> = window
+                .par_iter()
+                .map(|chunk| {
+                    let stats = mixture_chunk_dispatch(chunk, mix);
+                    chunk.values.release();
+                    stats
+                })
+                .collect();
             for part in &parts {
                 total.merge(part);
             }
@@ -382,6 +395,7 @@ impl Backend for CpuBackend {
                         *p += w * m.min(sq_dist(x, candidates.centre(l))) as f64;
                     }
                 }
+                chunk.values.release();
                 pot
             })
             .collect();
@@ -422,7 +436,14 @@ fn in_windows(
     let chunks = data.chunks();
     for window_start in (0..chunks.len()).step_by(ASSIGN_WINDOW) {
         let window_end = (window_start + ASSIGN_WINDOW).min(chunks.len());
-        let results: Vec<(Vec<u32>, Vec<f32>)> = chunks[window_start..window_end].par_iter().map(&per_chunk).collect();
+        let results: Vec<(Vec<u32>, Vec<f32>)> = chunks[window_start..window_end]
+            .par_iter()
+            .map(|chunk| {
+                let result = per_chunk(chunk);
+                chunk.values.release();
+                result
+            })
+            .collect();
         for (offset, (labels, values)) in results.iter().enumerate() {
             sink(window_start + offset, labels, values)?;
         }

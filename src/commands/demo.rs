@@ -59,6 +59,9 @@ pub fn run(args: &DemoArgs) -> Result<serde_json::Value> {
         silhouette_sample: args.silhouette_sample,
         stability: 0,
         report: true,
+        memory_budget: None,
+        cache_dir: None,
+        keep_cache: false,
         out: args.out.clone(),
         run: args.run.clone(),
     };

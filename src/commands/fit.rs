@@ -78,6 +78,11 @@ pub struct FitConfig {
     pub stability: usize,
     /// Write report.html.
     pub report: bool,
+    /// Stream the data from an on-disk cache past this many bytes (None: half of the
+    /// available memory).
+    pub memory_budget: Option<u64>,
+    pub cache_dir: Option<PathBuf>,
+    pub keep_cache: bool,
     pub out: PathBuf,
     pub run: RunArgs,
 }
@@ -144,6 +149,9 @@ impl FitConfig {
             silhouette_sample: args.silhouette_sample,
             stability: args.stability,
             report: args.report,
+            memory_budget: args.memory_budget,
+            cache_dir: args.cache_dir,
+            keep_cache: args.keep_cache,
             out: args.out,
             run: args.run,
         };
@@ -220,6 +228,8 @@ pub struct Stage {
     id_type: DataType,
     t_read: f64,
     t_prep: f64,
+    /// The on-disk chunk cache the data stream from, when they exceed the memory budget.
+    cache: Option<crate::io::cache::CacheFile>,
 }
 
 /// What an algorithm hands back: the staged assignments, the labels (per chunk), the model
@@ -252,7 +262,7 @@ pub fn run(config: &FitConfig) -> Result<Value> {
     if stale > 0 {
         warn!("removed {stale} temporary file(s) left in {} by an earlier run that was killed", config.out.display());
     }
-    let stage = read_and_prepare(config, started)?;
+    let mut stage = read_and_prepare(config, started)?;
 
     let mut fitted = match config.algorithm {
         AlgorithmChoice::Kmeans | AlgorithmChoice::MinibatchKmeans => {
@@ -353,6 +363,17 @@ pub fn run(config: &FitConfig) -> Result<Value> {
     }
     info!("wrote {}, {} and {}", assignments_path.display(), profiles_path.display(), model_path.display());
     let t_write = write_start.elapsed().as_secs_f64();
+    let streamed = match stage.cache.take() {
+        Some(cache) => {
+            let bytes = cache.bytes();
+            let kept = if config.keep_cache { Some(cache.keep()?) } else { None };
+            if let Some(path) = &kept {
+                info!("kept the chunk cache: {}", path.display());
+            }
+            json!({ "cache_bytes": bytes, "cache": kept.map(|p| p.display().to_string()) })
+        }
+        None => Value::Null,
+    };
 
     let prepared = &stage.prepared;
     let info = engine.backend.info();
@@ -384,6 +405,7 @@ pub fn run(config: &FitConfig) -> Result<Value> {
             "report": config.report.then(|| report_path.display().to_string()),
         },
         "stability": stability,
+        "streamed_from_disk": streamed,
         "segments": profiles
             .iter()
             .map(|p| json!({ "segment": p.segment, "size": p.size, "share": p.share, "descriptor": p.descriptor }))
@@ -403,16 +425,14 @@ pub fn run(config: &FitConfig) -> Result<Value> {
 /// Reads and prepares the input of `config` (shared by `fit` and `select-k`).
 pub fn read_and_prepare(config: &FitConfig, started: Instant) -> Result<Stage> {
     let (rows, columns) = reader::plan(&config.read)?;
-    crate::resources::ensure_fits(
-        format!("fitting k={} on {rows} rows × {columns} columns", config.k),
-        crate::resources::fit_estimate(
-            rows,
-            columns,
-            config.k as u64,
-            config.algorithm == AlgorithmChoice::Gmm
-                && matches!(config.gmm.covariance, CovarianceType::Full | CovarianceType::Tied),
-        ),
-    )?;
+    let full = config.algorithm == AlgorithmChoice::Gmm
+        && matches!(config.gmm.covariance, CovarianceType::Full | CovarianceType::Tied);
+    let in_memory = crate::resources::fit_estimate(rows, columns, config.k as u64, full);
+    let budget = config.memory_budget.unwrap_or_else(crate::resources::default_memory_budget);
+    if in_memory > budget {
+        return read_and_prepare_streamed(config, started, (rows, columns), in_memory, budget);
+    }
+    crate::resources::ensure_fits(format!("fitting k={} on {rows} rows × {columns} columns", config.k), in_memory)?;
     info!("reading {}", config.read.inputs.iter().map(|p| p.display().to_string()).collect::<Vec<_>>().join(", "));
     let table = reader::read(&config.read)?;
     let t_read = started.elapsed().as_secs_f64();
@@ -440,7 +460,72 @@ pub fn read_and_prepare(config: &FitConfig, started: Instant) -> Result<Stage> {
     }
     let t_prep = started.elapsed().as_secs_f64() - t_read;
     info!("prepared {} rows × {} features in {:.2}s", prepared.data.rows(), prepared.data.dim(), t_prep);
-    Ok(Stage { prep, prepared, files, schema, id_name, id_type, t_read, t_prep })
+    Ok(Stage { prep, prepared, files, schema, id_name, id_type, t_read, t_prep, cache: None })
+}
+
+/// [`read_and_prepare`] for data over the memory budget: the prepared rows go to an
+/// on-disk chunk cache that every pass streams from.
+fn read_and_prepare_streamed(
+    config: &FitConfig,
+    started: Instant,
+    (rows, columns): (u64, u64),
+    in_memory: u64,
+    budget: u64,
+) -> Result<Stage> {
+    use crate::resources::human;
+    let over = format!("the data need about {} in memory, over the budget of {}", human(in_memory), human(budget));
+    if config.prep.dedup {
+        return Err(Error::param(
+            "dedup",
+            format!("{over}, and --dedup needs every id in memory; raise --memory-budget or deduplicate upstream"),
+        ));
+    }
+    if config.stability > 0 {
+        return Err(Error::param(
+            "stability",
+            format!(
+                "{over}, and bootstrap samples are as large as the data; raise --memory-budget or drop --stability"
+            ),
+        ));
+    }
+    let dir = config.cache_dir.clone().unwrap_or_else(|| config.out.clone());
+    if !dir.is_dir() {
+        return Err(Error::param("cache-dir", format!("{} is not a folder; create it or pick another", dir.display())));
+    }
+    crate::resources::ensure_fits(
+        format!("streaming k={} on {rows} rows × {columns} columns from disk", config.k),
+        crate::resources::streamed_fit_estimate(rows, columns, config.k as u64),
+    )?;
+    info!(
+        "{over} (--memory-budget): streaming them from an on-disk cache in {}; ids are not checked for duplicates",
+        dir.display()
+    );
+    let spilled =
+        crate::prep::spill::prepare_to_cache(&config.read, &config.prep, rows, config.seed, &dir, &mut |w| {
+            warn!("{w}")
+        })?;
+    let prepared = spilled.prepared;
+    info!(
+        "prepared {} rows × {} features into a {} cache in {:.2}s",
+        prepared.data.rows(),
+        prepared.data.dim(),
+        human(spilled.cache.bytes()),
+        started.elapsed().as_secs_f64()
+    );
+    if prepared.dropped_missing > 0 {
+        info!("--impute drop dropped {} rows with missing values", prepared.dropped_missing);
+    }
+    Ok(Stage {
+        prep: spilled.prep,
+        id_name: spilled.table.id.clone().unwrap_or_else(|| "row".to_string()),
+        id_type: prepared.ids.first().map_or(DataType::UInt64, |ids| ids.data_type().clone()),
+        files: spilled.table.files,
+        schema: spilled.table.schema,
+        prepared,
+        t_read: spilled.t_sample,
+        t_prep: spilled.t_prep,
+        cache: Some(spilled.cache),
+    })
 }
 
 fn fit_kmeans(config: &FitConfig, engine: &mut Engine, stage: &Stage, target: &Path) -> Result<Fitted> {

@@ -34,9 +34,11 @@ pub fn bootstrap_sample(data: &Dataset, seed: u64) -> Dataset {
     let weighted = data.is_weighted();
     let chunks = picks
         .chunks(SAMPLE_CHUNK)
-        .map(|rows| Chunk {
-            values: rows.iter().flat_map(|&r| data.row(r).iter().copied()).collect(),
-            weights: weighted.then(|| rows.iter().map(|&r| data.weight(r)).collect()),
+        .map(|rows| {
+            Chunk::new(
+                rows.iter().flat_map(|&r| data.row(r).iter().copied()).collect(),
+                weighted.then(|| rows.iter().map(|&r| data.weight(r)).collect()),
+            )
         })
         .collect::<Vec<_>>();
     Dataset::from_chunks(d, chunks)

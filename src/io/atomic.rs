@@ -83,6 +83,11 @@ impl TempPath {
         &self.target
     }
 
+    /// The temporary name the file has until it is committed.
+    pub fn temp(&self) -> &Path {
+        &self.temp
+    }
+
     /// Syncs `file` (the one [`TempPath::create`] returned, fully written) and renames it
     /// into place.
     pub fn commit(self, file: File) -> Result<PathBuf> {

@@ -1,6 +1,7 @@
 //! Input and output: Parquet reading, assignment writing, atomic files, centre files.
 
 pub mod atomic;
+pub mod cache;
 pub mod centres;
 pub mod reader;
 pub mod writer;

@@ -290,6 +290,19 @@ pub fn plan(spec: &ReadSpec) -> Result<(u64, u64)> {
 
 /// Reads every file of `spec`, batch by batch.
 pub fn read(spec: &ReadSpec) -> Result<RawTable> {
+    let mut batches = Vec::new();
+    let mut table = stream(spec, &mut |batch| {
+        batches.push(batch);
+        Ok(())
+    })?;
+    table.batches = batches;
+    Ok(table)
+}
+
+/// Reads the input batch by batch, handing each to `on_batch` instead of keeping it: the
+/// returned table describes the input (files, columns, categorical levels) and has no
+/// batches. Two streams of the same input give the same batches and level codes.
+pub fn stream(spec: &ReadSpec, on_batch: &mut dyn FnMut(RawBatch) -> Result<()>) -> Result<RawTable> {
     let paths = list_parquet_files(&spec.inputs)?;
     let first = open_builder(&paths[0], spec.batch_rows)?;
     let first_schema = first.schema().clone();
@@ -361,14 +374,7 @@ pub fn read(spec: &ReadSpec) -> Result<RawTable> {
                 }
                 None => Arc::new(UInt64Array::from_iter_values(next_row as u64..(next_row + rows) as u64)) as ArrayRef,
             };
-            table.batches.push(RawBatch {
-                first_row: next_row,
-                file: file_no,
-                ids,
-                numeric: numeric_values,
-                codes,
-                weights,
-            });
+            on_batch(RawBatch { first_row: next_row, file: file_no, ids, numeric: numeric_values, codes, weights })?;
             next_row += rows;
         }
         table.files.push(InputFile { path: path.display().to_string(), bytes, rows: (next_row - file_start) as u64 });

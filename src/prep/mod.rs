@@ -11,6 +11,7 @@
 
 mod column;
 mod rows;
+pub mod spill;
 
 pub use column::{quantile, CategoricalColumn, DroppedColumn, NumericColumn, Scaling};
 pub use rows::{row_masks, Duplicates, RowMasks};
@@ -150,68 +151,47 @@ impl Prep {
     /// Applies the prep to every batch (consuming them), keeping the rows `masks` keeps.
     pub fn apply(&self, table: RawTable, masks: &RowMasks) -> Result<Prepared> {
         let rows_read = table.rows();
-        let dim = self.dim();
-        let numeric_index =
-            self.numeric.iter().map(|c| column_index(&table.numeric, &c.name, &table)).collect::<Result<Vec<_>>>()?;
-        let categorical_maps = self
-            .categorical
-            .iter()
-            .map(|c| {
-                let j = column_index(&table.categorical, &c.name, &table)?;
-                Ok((j, c.code_map(&table.levels[j])))
-            })
-            .collect::<Result<Vec<_>>>()?;
-        let files: Vec<String> = table.files.iter().map(|f| f.path.clone()).collect();
-        let RawTable { batches, numeric: raw_numeric, categorical: raw_categorical, .. } = table;
-        let (d_num, d_cat) = (raw_numeric.len(), raw_categorical.len());
-
+        let applier = self.applier(&table)?;
+        let RawTable { batches, .. } = table;
         let results: Vec<Option<(Chunk, ArrayRef)>> = batches
             .into_par_iter()
             .zip(masks.keep.par_iter())
-            .map(|(batch, keep)| {
-                let kept = keep.iter().filter(|&&k| k).count();
-                if kept == 0 {
-                    return Ok(None);
-                }
-                let mut values = Vec::with_capacity(kept * dim);
-                let mut weights = batch.weights.as_ref().map(|_| Vec::with_capacity(kept));
-                for i in (0..batch.rows()).filter(|&i| keep[i]) {
-                    let raw = &batch.numeric[i * d_num..(i + 1) * d_num];
-                    for (col, &j) in self.numeric.iter().zip(&numeric_index) {
-                        let v = col.transform(raw[j]).map_err(|what| {
-                            Error::data(
-                                &files[batch.file],
-                                format!("column '{}', row {}: {what}", col.name, batch.first_row + i),
-                            )
-                        })?;
-                        values.push(v);
-                    }
-                    let codes = &batch.codes[i * d_cat..(i + 1) * d_cat];
-                    for (col, (j, map)) in self.categorical.iter().zip(&categorical_maps) {
-                        let hot = match codes[*j] {
-                            u32::MAX => col.null_column(),
-                            code => map.get(code as usize).copied().flatten(),
-                        };
-                        values.extend((0..col.width()).map(|l| if Some(l) == hot { 1.0 } else { 0.0 }));
-                    }
-                    if let (Some(w), Some(src)) = (weights.as_mut(), batch.weights.as_ref()) {
-                        w.push(src[i]);
-                    }
-                }
-                let ids = filter_ids(&batch, keep)?;
-                Ok(Some((Chunk { values, weights }, ids)))
-            })
+            .map(|(batch, keep)| applier.apply(&batch, keep))
             .collect::<Result<_>>()?;
-
         let (chunks, ids): (Vec<Chunk>, Vec<ArrayRef>) = results.into_iter().flatten().unzip();
-        let data = Dataset::from_chunks(dim, chunks);
-        check_magnitude(&data, &self.feature_names())?;
+        let data = Dataset::from_chunks(self.dim(), chunks);
+        let (names, mut magnitude) = (self.feature_names(), Magnitude::new(self.dim()));
+        for chunk in data.chunks() {
+            magnitude.check(&chunk.values, &names)?;
+        }
         Ok(Prepared {
             data,
             ids,
             rows_read,
             dropped_missing: masks.dropped_missing,
             dropped_duplicate: masks.dropped_duplicate,
+        })
+    }
+
+    /// What applying the prep to batches of `table`'s columns needs, resolved once.
+    pub fn applier<'a>(&'a self, table: &RawTable) -> Result<Applier<'a>> {
+        let numeric_index =
+            self.numeric.iter().map(|c| column_index(&table.numeric, &c.name, table)).collect::<Result<Vec<_>>>()?;
+        let categorical_maps = self
+            .categorical
+            .iter()
+            .map(|c| {
+                let j = column_index(&table.categorical, &c.name, table)?;
+                Ok((j, c.code_map(&table.levels[j])))
+            })
+            .collect::<Result<Vec<_>>>()?;
+        Ok(Applier {
+            prep: self,
+            numeric_index,
+            categorical_maps,
+            files: table.files.iter().map(|f| f.path.clone()).collect(),
+            d_num: table.numeric.len(),
+            d_cat: table.categorical.len(),
         })
     }
 
@@ -236,6 +216,55 @@ impl Prep {
     }
 }
 
+/// The prep bound to the columns of one input: turns raw batches into prepared chunks.
+pub struct Applier<'a> {
+    prep: &'a Prep,
+    numeric_index: Vec<usize>,
+    /// Per prep categorical column: its raw column and the reader-code → one-hot map.
+    categorical_maps: Vec<(usize, Vec<Option<usize>>)>,
+    files: Vec<String>,
+    d_num: usize,
+    d_cat: usize,
+}
+
+impl Applier<'_> {
+    /// The prepared rows `keep` keeps of `batch` and their ids; `None` when it keeps none.
+    pub fn apply(&self, batch: &RawBatch, keep: &[bool]) -> Result<Option<(Chunk, ArrayRef)>> {
+        let (prep, d_num, d_cat) = (self.prep, self.d_num, self.d_cat);
+        let kept = keep.iter().filter(|&&k| k).count();
+        if kept == 0 {
+            return Ok(None);
+        }
+        let mut values = Vec::with_capacity(kept * prep.dim());
+        let mut weights = batch.weights.as_ref().map(|_| Vec::with_capacity(kept));
+        for i in (0..batch.rows()).filter(|&i| keep[i]) {
+            let raw = &batch.numeric[i * d_num..(i + 1) * d_num];
+            for (col, &j) in prep.numeric.iter().zip(&self.numeric_index) {
+                let v = col.transform(raw[j]).map_err(|what| {
+                    Error::data(
+                        &self.files[batch.file],
+                        format!("column '{}', row {}: {what}", col.name, batch.first_row + i),
+                    )
+                })?;
+                values.push(v);
+            }
+            let codes = &batch.codes[i * d_cat..(i + 1) * d_cat];
+            for (col, (j, map)) in prep.categorical.iter().zip(&self.categorical_maps) {
+                let hot = match codes[*j] {
+                    u32::MAX => col.null_column(),
+                    code => map.get(code as usize).copied().flatten(),
+                };
+                values.extend((0..col.width()).map(|l| if Some(l) == hot { 1.0 } else { 0.0 }));
+            }
+            if let (Some(w), Some(src)) = (weights.as_mut(), batch.weights.as_ref()) {
+                w.push(src[i]);
+            }
+        }
+        let ids = filter_ids(batch, keep)?;
+        Ok(Some((Chunk::new(values, weights), ids)))
+    }
+}
+
 fn column_index(names: &[String], name: &str, table: &RawTable) -> Result<usize> {
     names.iter().position(|n| n == name).ok_or_else(|| {
         Error::data(
@@ -253,26 +282,35 @@ fn filter_ids(batch: &RawBatch, keep: &[bool]) -> Result<ArrayRef> {
     arrow::compute::filter(&batch.ids, &mask).map_err(|e| Error::Internal(format!("filtering ids: {e}")))
 }
 
-/// Refuses prepared values so large that squared distances would overflow f32.
-fn check_magnitude(data: &Dataset, names: &[String]) -> Result<()> {
-    let dim = data.dim();
-    let mut max_abs = vec![0.0f32; dim];
-    for chunk in data.chunks() {
-        for row in chunk.values.chunks_exact(dim) {
-            for (m, v) in max_abs.iter_mut().zip(row) {
+/// Refuses prepared values so large that squared distances would overflow f32, chunk by
+/// chunk (the largest |value| per column so far is kept).
+pub struct Magnitude {
+    max_abs: Vec<f32>,
+}
+
+impl Magnitude {
+    pub fn new(dim: usize) -> Self {
+        Magnitude { max_abs: vec![0.0; dim] }
+    }
+
+    /// Checks one chunk's row-major values; `names` are the prepared columns.
+    pub fn check(&mut self, values: &[f32], names: &[String]) -> Result<()> {
+        let dim = self.max_abs.len();
+        for row in values.chunks_exact(dim) {
+            for (m, v) in self.max_abs.iter_mut().zip(row) {
                 *m = m.max(v.abs());
             }
         }
+        let limit = (f32::MAX / 64.0 / dim as f32).sqrt();
+        if let Some(j) = (0..dim).find(|&j| self.max_abs[j] > limit) {
+            return Err(Error::data(
+                &names[j],
+                format!(
+                    "prepared values reach {:e}, too large for f32 distances (limit {limit:e}); scale the column (--scale zscore) or --log1p it",
+                    self.max_abs[j]
+                ),
+            ));
+        }
+        Ok(())
     }
-    let limit = (f32::MAX / 64.0 / dim as f32).sqrt();
-    if let Some(j) = (0..dim).find(|&j| max_abs[j] > limit) {
-        return Err(Error::data(
-            &names[j],
-            format!(
-                "prepared values reach {:e}, too large for f32 distances (limit {limit:e}); scale the column (--scale zscore) or --log1p it",
-                max_abs[j]
-            ),
-        ));
-    }
-    Ok(())
 }

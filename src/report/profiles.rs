@@ -17,6 +17,10 @@ use crate::error::{Error, Result};
 use crate::io::atomic::{Staged, TempPath};
 use crate::prep::Prep;
 
+/// Segment medians are exact up to this many rows; beyond, they are taken on every
+/// ⌈n / this⌉-th row (means, z-scores and shares stay exact).
+pub const MEDIAN_ROWS: usize = 2_000_000;
+
 /// |z| above which a feature is called high or low in the descriptor.
 const NOTABLE_Z: f64 = 0.5;
 /// Lift above which a category counts as over-represented.
@@ -66,42 +70,58 @@ pub fn profile(prep: &Prep, data: &Dataset, labels: &[Vec<u32>], k: usize) -> Ve
     let names = prep.feature_names();
     let mut sizes = vec![0u64; k];
     let labelled = || data.chunks().iter().zip(labels).flat_map(move |(c, l)| c.values.chunks_exact(d).zip(l.iter()));
-    for (_, &l) in labelled() {
+    for &l in labels.iter().flatten() {
         sizes[l as usize] += 1;
     }
     let n = sizes.iter().sum::<u64>().max(1) as f64;
-    // Numeric features, one at a time: original-unit values grouped by segment.
-    let mut numeric: Vec<Vec<FeatureProfile>> = vec![Vec::with_capacity(n_numeric); k];
-    for (j, column) in prep.numeric.iter().enumerate() {
-        let mut by_segment: Vec<Vec<f64>> = sizes.iter().map(|&s| Vec::with_capacity(s as usize)).collect();
-        for (x, &l) in labelled() {
-            by_segment[l as usize].push(column.inverse(x[j] as f64));
-        }
-        let all: Vec<f64> = by_segment.iter().flatten().copied().collect();
-        let base_mean = all.iter().sum::<f64>() / n;
-        let base_sd = (all.iter().map(|v| (v - base_mean).powi(2)).sum::<f64>() / n).sqrt();
-        for (c, values) in by_segment.iter_mut().enumerate() {
-            let (mean, median) = if values.is_empty() {
-                (None, None)
-            } else {
-                values.sort_unstable_by(f64::total_cmp);
-                let sorted: &[f64] = values;
-                (Some(sorted.iter().sum::<f64>() / sorted.len() as f64), Some(crate::prep::quantile(sorted, 0.5)))
-            };
-            let z = match mean {
-                Some(m) if base_sd > 0.0 => (m - base_mean) / base_sd,
-                _ => 0.0,
-            };
-            numeric[c].push(FeatureProfile { feature: column.name.clone(), mean, median, z });
-        }
-    }
-    // One-hot columns: shares per segment and in the base.
+    // One pass: per segment and feature, sums in original units (shifted by the first row's
+    // value, so the base variance keeps its precision) and the values medians are taken on.
+    let stride = (n as usize).div_ceil(MEDIAN_ROWS).max(1);
+    let shift: Vec<f64> = match labelled().next() {
+        Some((x, _)) => prep.numeric.iter().enumerate().map(|(j, col)| col.inverse(x[j] as f64)).collect(),
+        None => vec![0.0; n_numeric],
+    };
+    let mut sums = vec![vec![0.0f64; n_numeric]; k];
+    let (mut base_sum, mut base_sq) = (vec![0.0f64; n_numeric], vec![0.0f64; n_numeric]);
+    let mut for_median: Vec<Vec<Vec<f64>>> = vec![vec![Vec::new(); n_numeric]; k];
     let mut shares = vec![vec![0.0f64; d - n_numeric]; k];
-    for (x, &l) in labelled() {
-        for (s, &v) in shares[l as usize].iter_mut().zip(&x[n_numeric..]) {
+    for (row, (x, &l)) in labelled().enumerate() {
+        let l = l as usize;
+        for (j, col) in prep.numeric.iter().enumerate() {
+            let v = col.inverse(x[j] as f64);
+            let t = v - shift[j];
+            sums[l][j] += t;
+            base_sum[j] += t;
+            base_sq[j] += t * t;
+            if row % stride == 0 {
+                for_median[l][j].push(v);
+            }
+        }
+        for (s, &v) in shares[l].iter_mut().zip(&x[n_numeric..]) {
             *s += v as f64;
         }
     }
+    let numeric: Vec<Vec<FeatureProfile>> = (0..k)
+        .map(|c| {
+            prep.numeric
+                .iter()
+                .enumerate()
+                .map(|(j, col)| {
+                    let base_mean = base_sum[j] / n;
+                    let base_sd = (base_sq[j] / n - base_mean * base_mean).max(0.0).sqrt();
+                    let values = &mut for_median[c][j];
+                    values.sort_unstable_by(f64::total_cmp);
+                    let mean = (sizes[c] > 0).then(|| sums[c][j] / sizes[c] as f64 + shift[j]);
+                    let median = (!values.is_empty()).then(|| crate::prep::quantile(values, 0.5));
+                    let z = match mean {
+                        Some(m) if base_sd > 0.0 => (m - shift[j] - base_mean) / base_sd,
+                        _ => 0.0,
+                    };
+                    FeatureProfile { feature: col.name.clone(), mean, median, z }
+                })
+                .collect()
+        })
+        .collect();
     let base_shares: Vec<f64> = (0..d - n_numeric).map(|j| (0..k).map(|c| shares[c][j]).sum::<f64>() / n).collect();
     (0..k)
         .map(|c| {

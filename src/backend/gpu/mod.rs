@@ -250,6 +250,7 @@ impl GpuBackend {
                     start += rows;
                 }
             }
+            chunk.values.release();
         }
         flush(&mut values, &mut weights, start, &mut out);
         let stream = (!resident).then(|| {
@@ -471,6 +472,9 @@ fn gather_rows(data: &Dataset, start: usize, rows: usize) -> (Vec<f32>, Vec<f32>
         if lo < hi {
             values.extend_from_slice(&chunk.values[(lo - offset) * dim..(hi - offset) * dim]);
             weights.extend((lo..hi).map(|i| chunk.weight(i - offset)));
+            if hi == offset + n {
+                chunk.values.release();
+            }
         }
     }
     (values, weights)
