@@ -133,7 +133,6 @@ pub fn prepare_to_cache(
         Ok(())
     })?;
     flush(&mut window)?;
-    drop(flush);
     if ids.is_empty() {
         return Err(Error::data(
             inputs(),
