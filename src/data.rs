@@ -155,6 +155,22 @@ impl Dataset {
         &self.chunks
     }
 
+    /// The chunks in order for a sequential pass outside the backends: each chunk read from
+    /// the on-disk cache is handed back (see [`Values::release`]) once the next is taken.
+    pub fn stream(&self) -> impl Iterator<Item = &Chunk> + '_ {
+        let mut previous: Option<&Chunk> = None;
+        self.chunks.iter().inspect(move |chunk| {
+            if let Some(done) = previous.replace(chunk) {
+                done.values.release();
+            }
+        })
+    }
+
+    /// Hands every mapped chunk's pages back (after random reads such as a sample's rows).
+    pub fn release_all(&self) {
+        self.chunks.iter().for_each(|c| c.values.release());
+    }
+
     /// Global index of the first row of chunk `c`.
     pub fn chunk_offset(&self, c: usize) -> usize {
         self.offsets[c]
@@ -202,7 +218,7 @@ impl Dataset {
         let mut sum = vec![0.0f64; d];
         let mut sum_sq = vec![0.0f64; d];
         let mut total = 0.0f64;
-        for chunk in &self.chunks {
+        for chunk in self.stream() {
             for (i, row) in chunk.values.chunks_exact(d).enumerate() {
                 let w = chunk.weight(i) as f64;
                 total += w;

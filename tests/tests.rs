@@ -11,3 +11,4 @@ mod reference;
 mod report;
 mod shared_data;
 mod sklearn_cases;
+mod streaming;

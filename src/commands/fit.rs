@@ -500,10 +500,14 @@ fn read_and_prepare_streamed(
         "{over} (--memory-budget): streaming them from an on-disk cache in {}; ids are not checked for duplicates",
         dir.display()
     );
-    let spilled =
-        crate::prep::spill::prepare_to_cache(&config.read, &config.prep, rows, config.seed, &dir, &mut |w| {
-            warn!("{w}")
-        })?;
+    let spilled = crate::prep::spill::prepare_to_cache(
+        &config.read,
+        &config.prep,
+        (rows, crate::prep::spill::PREP_SAMPLE_ROWS),
+        config.seed,
+        &dir,
+        &mut |w| warn!("{w}"),
+    )?;
     let prepared = spilled.prepared;
     info!(
         "prepared {} rows × {} features into a {} cache in {:.2}s",
@@ -540,9 +544,12 @@ fn fit_kmeans(config: &FitConfig, engine: &mut Engine, stage: &Stage, target: &P
     let bar = crate::log::progress((config.max_iter * config.n_init) as u64, "K-Means");
     let fit_start = Instant::now();
     let minibatch = config.algorithm == AlgorithmChoice::MinibatchKmeans;
+    let mut ticks: Vec<Instant> = Vec::new();
     let fit = engine.run("the K-Means fit", |backend| {
         bar.reset();
+        ticks.clear();
         let report = &mut |r: &kmeans::IterationReport| {
+            ticks.push(Instant::now());
             bar.inc(1);
             bar.set_message(format!(
                 "run {} iteration {} inertia {:.6e} changed {}",
@@ -559,6 +566,11 @@ fn fit_kmeans(config: &FitConfig, engine: &mut Engine, stage: &Stage, target: &P
         }
     })?;
     bar.finish_and_clear();
+    // Mean time between iteration reports: one Lloyd pass (or mini-batch epoch) each.
+    let per_iteration = match (ticks.first(), ticks.last()) {
+        (Some(first), Some(last)) if ticks.len() > 1 => Some((*last - *first).as_secs_f64() / (ticks.len() - 1) as f64),
+        _ => None,
+    };
     info!(
         "{} after {} iterations (run {} of {}), inertia {:.6e}",
         if fit.converged { "converged" } else { "stopped at --max-iter" },
@@ -610,6 +622,7 @@ fn fit_kmeans(config: &FitConfig, engine: &mut Engine, stage: &Stage, target: &P
     });
     let summary = json!({
         "algorithm": algorithm,
+        "seconds_per_iteration": per_iteration,
         "iterations": fit.iterations,
         "converged": fit.converged,
         "inertia": fit.inertia,

@@ -35,7 +35,7 @@ pub struct Scores {
 /// when the data have at most `sample` rows, else estimated on `sample` rows drawn with `seed`.
 pub fn score(data: &Dataset, labels: &[Vec<u32>], k: usize, sample: usize, seed: u64) -> Scores {
     let d = data.dim();
-    let rows = || data.chunks().iter().zip(labels).flat_map(move |(c, l)| c.values.chunks_exact(d).zip(l.iter()));
+    let rows = || data.stream().zip(labels).flat_map(move |(c, l)| c.values.chunks_exact(d).zip(l.iter()));
     // Pass 1: segment means and the overall mean.
     let mut sums = vec![0.0f64; k * d];
     let mut counts = vec![0usize; k];
@@ -90,7 +90,9 @@ pub fn score(data: &Dataset, labels: &[Vec<u32>], k: usize, sample: usize, seed:
             .sum::<f64>()
             / kk as f64
     };
-    Scores { calinski_harabasz, davies_bouldin, silhouette: silhouette(data, labels, k, sample, seed) }
+    let silhouette = silhouette(data, labels, k, sample, seed);
+    data.release_all(); // the sample's rows were read at random
+    Scores { calinski_harabasz, davies_bouldin, silhouette }
 }
 
 fn silhouette(data: &Dataset, labels: &[Vec<u32>], k: usize, sample: usize, seed: u64) -> Silhouette {

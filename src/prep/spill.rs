@@ -55,18 +55,19 @@ fn subset(batch: &RawBatch, picks: &[usize]) -> Result<RawBatch> {
     })
 }
 
-/// Reads `spec` twice: fits the prep on a sample of its `total_rows` rows, then writes the
-/// prepared rows to a chunk cache in `cache_dir`.
+/// Reads `spec` twice: fits the prep on about `sample_rows` of its `total_rows` rows
+/// ([`PREP_SAMPLE_ROWS`] in `fit`), then writes the prepared rows to a chunk cache in
+/// `cache_dir`.
 pub fn prepare_to_cache(
     spec: &ReadSpec,
     params: &PrepParams,
-    total_rows: u64,
+    (total_rows, sample_rows): (u64, u64),
     seed: u64,
     cache_dir: &Path,
     warn: &mut dyn FnMut(String),
 ) -> Result<Spilled> {
     let started = std::time::Instant::now();
-    let p = (PREP_SAMPLE_ROWS as f64 / total_rows.max(1) as f64).min(1.0);
+    let p = (sample_rows as f64 / total_rows.max(1) as f64).min(1.0);
     let mut rng = Rng::derive(seed, 0x7072_6570);
     let mut sample = Vec::new();
     let mut table = reader::stream(spec, &mut |batch| {

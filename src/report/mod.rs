@@ -47,6 +47,7 @@ pub fn fit_report(backend: &dyn Backend, r: &FitReport) -> Result<String> {
         })
         .collect();
     let merges = dendrogram::ward(&centres, &sizes);
+    r.data.release_all(); // the sample's rows were read at random
 
     let mut figures = vec![
         Figure {
@@ -121,7 +122,7 @@ pub fn segment_means(data: &Dataset, labels: &[Vec<u32>], k: usize) -> Vec<Vec<f
     let d = data.dim();
     let mut sums = vec![vec![0.0f64; d]; k];
     let mut counts = vec![0usize; k];
-    for (chunk, chunk_labels) in data.chunks().iter().zip(labels) {
+    for (chunk, chunk_labels) in data.stream().zip(labels) {
         for (row, &l) in chunk.values.chunks_exact(d).zip(chunk_labels) {
             let l = l as usize;
             counts[l] += 1;

@@ -69,7 +69,7 @@ pub fn profile(prep: &Prep, data: &Dataset, labels: &[Vec<u32>], k: usize) -> Ve
     let n_numeric = prep.numeric.len();
     let names = prep.feature_names();
     let mut sizes = vec![0u64; k];
-    let labelled = || data.chunks().iter().zip(labels).flat_map(move |(c, l)| c.values.chunks_exact(d).zip(l.iter()));
+    let labelled = || data.stream().zip(labels).flat_map(move |(c, l)| c.values.chunks_exact(d).zip(l.iter()));
     for &l in labels.iter().flatten() {
         sizes[l as usize] += 1;
     }

@@ -36,6 +36,7 @@ fn stats_from(data: &Dataset, k: usize, full: bool, resp: &RespFn<'_>) -> Mixtur
                     }
                 }
             }
+            chunk.values.release();
             stats
         })
         .collect();

@@ -1,0 +1,179 @@
+//! Data over `--memory-budget`: the prepared rows stream from an on-disk chunk cache. With
+//! fewer rows than the prep sample the prep is exact, so a streamed fit must give the same
+//! bytes as an in-memory one; the cache must never outlive the run unless kept.
+
+use std::path::{Path, PathBuf};
+
+use arrow::array::{Float64Array, Int64Array, StringArray};
+use custseg::io::reader::ReadSpec;
+use custseg::prep::spill::prepare_to_cache;
+use custseg::prep::{Impute, Prep, PrepParams, ScaleKind};
+use custseg::rng::Rng;
+
+use crate::common::{arr, custseg, outcome, write_parquet};
+
+/// 3000 customers in three groups, a few missing values, weights, a region.
+fn customers(dir: &Path) -> PathBuf {
+    let path = dir.join("customers.parquet");
+    let mut rng = Rng::new(5);
+    let n = 3000;
+    let group = |i: usize| (i % 3) as f64;
+    let spend: Vec<f64> = (0..n).map(|i| 100.0 + 400.0 * group(i) + 30.0 * rng.normal()).collect();
+    let visits: Vec<Option<f64>> =
+        (0..n).map(|i| if i % 97 == 0 { None } else { Some(5.0 + 20.0 * group(i) + 3.0 * rng.normal()) }).collect();
+    let region: Vec<&str> = (0..n).map(|i| ["north", "south", "east"][(i / 3) % 3]).collect();
+    let weight: Vec<f64> = (0..n).map(|i| 1.0 + (i % 4) as f64).collect();
+    write_parquet(
+        &path,
+        vec![
+            ("customer_id", arr(Int64Array::from_iter_values((0..n as i64).map(|i| 7000 + i)))),
+            ("spend", arr(Float64Array::from(spend))),
+            ("visits", arr(Float64Array::from(visits))),
+            ("region", arr(StringArray::from(region))),
+            ("weight", arr(Float64Array::from(weight))),
+        ],
+    );
+    path
+}
+
+fn fit(input: &Path, out: &Path, extra: &[&str]) -> serde_json::Value {
+    let mut args = vec!["fit", "--input", input.to_str().unwrap(), "--id", "customer_id", "--k", "3"];
+    args.extend_from_slice(&["--categorical", "region", "--batch-rows", "256", "--out", out.to_str().unwrap()]);
+    args.extend_from_slice(extra);
+    let (code, stdout, stderr) = outcome(&custseg(&args));
+    assert_eq!(code, 0, "{stderr}");
+    serde_json::from_str(stdout.trim()).unwrap()
+}
+
+fn files_in(dir: &Path) -> Vec<String> {
+    let mut names: Vec<String> =
+        std::fs::read_dir(dir).unwrap().map(|e| e.unwrap().file_name().to_string_lossy().into_owned()).collect();
+    names.sort();
+    names
+}
+
+#[test]
+fn a_streamed_fit_writes_the_same_bytes_as_an_in_memory_one() {
+    let dir = tempfile::tempdir().unwrap();
+    let input = customers(dir.path());
+    let cases: [&[&str]; 3] = [
+        &["--backend", "cpu", "--weights", "weight"],
+        &["--backend", "cpu", "--impute", "drop", "--init", "k-means||"],
+        &["--backend", "cpu", "--algorithm", "gmm", "--covariance", "full", "--probabilities"],
+    ];
+    for (i, extra) in cases.iter().enumerate() {
+        let memory = dir.path().join(format!("memory{i}"));
+        let streamed = dir.path().join(format!("streamed{i}"));
+        let a = fit(&input, &memory, extra);
+        let b = fit(&input, &streamed, &[extra, &["--memory-budget", "64KiB"][..]].concat());
+        assert!(a["streamed_from_disk"].is_null(), "{a}");
+        assert!(b["streamed_from_disk"]["cache_bytes"].as_u64().unwrap() > 0, "{b}");
+        assert!(b["streamed_from_disk"]["cache"].is_null(), "not kept");
+        assert_eq!(files_in(&memory), files_in(&streamed), "case {i}: no cache left behind");
+        for file in ["assignments.parquet", "model.json", "profiles.parquet"] {
+            let (x, y) = (std::fs::read(memory.join(file)).unwrap(), std::fs::read(streamed.join(file)).unwrap());
+            assert!(x == y, "case {i} ({extra:?}): {file} differs between the in-memory and the streamed fit");
+        }
+        for key in ["rows_read", "rows_used", "rows_dropped", "metrics", "segments"] {
+            assert_eq!(a[key], b[key], "case {i}: {key}");
+        }
+    }
+}
+
+#[test]
+fn gpu_passes_stream_the_cache_too() {
+    let dir = tempfile::tempdir().unwrap();
+    let input = customers(dir.path());
+    let probe = custseg(&["devices"]);
+    let adapters: serde_json::Value = serde_json::from_slice(&probe.stdout).unwrap_or_default();
+    if adapters["devices"].as_array().is_none_or(|a| a.is_empty()) {
+        assert!(
+            std::env::var("CUSTSEG_REQUIRE_GPU").map_or(true, |v| v != "1"),
+            "CUSTSEG_REQUIRE_GPU=1 but no GPU adapter"
+        );
+        eprintln!("SKIPPED gpu_passes_stream_the_cache_too: no GPU adapter");
+        return;
+    }
+    let cpu = fit(&input, &dir.path().join("cpu"), &["--backend", "cpu", "--memory-budget", "64KiB"]);
+    let gpu = fit(&input, &dir.path().join("gpu"), &["--backend", "gpu", "--memory-budget", "64KiB"]);
+    assert_eq!(gpu["backend"], "gpu");
+    assert!(gpu["streamed_from_disk"].is_object());
+    assert_eq!(cpu["segment_sizes"], gpu["segment_sizes"]);
+    let (a, b) = (cpu["inertia"].as_f64().unwrap(), gpu["inertia"].as_f64().unwrap());
+    assert!((a - b).abs() <= 1e-5 * a, "inertia cpu {a} vs gpu {b}");
+}
+
+#[test]
+fn keep_cache_and_cache_dir() {
+    let dir = tempfile::tempdir().unwrap();
+    let input = customers(dir.path());
+    let cache_dir = dir.path().join("cache");
+    std::fs::create_dir(&cache_dir).unwrap();
+    let out = dir.path().join("out");
+    let s = fit(
+        &input,
+        &out,
+        &["--memory-budget", "64KiB", "--cache-dir", cache_dir.to_str().unwrap(), "--keep-cache", "--backend", "cpu"],
+    );
+    let kept = cache_dir.join("custseg-cache.f32");
+    assert_eq!(s["streamed_from_disk"]["cache"], kept.display().to_string());
+    assert_eq!(files_in(&cache_dir), vec!["custseg-cache.f32"]);
+    // 3000 rows × 5 features (spend, visits, 3 regions) in 64 KiB-aligned chunks of 256 rows.
+    let bytes = std::fs::metadata(&kept).unwrap().len();
+    assert_eq!(bytes, s["streamed_from_disk"]["cache_bytes"].as_u64().unwrap());
+    assert_eq!(bytes, 3000usize.div_ceil(256) as u64 * 64 * 1024);
+    assert!(!files_in(&out).iter().any(|f| f.contains("cache")), "the cache went to --cache-dir, not --out");
+}
+
+#[test]
+fn what_cannot_stream_is_refused_before_any_output() {
+    let dir = tempfile::tempdir().unwrap();
+    let input = customers(dir.path());
+    let input = input.to_str().unwrap();
+    let out = dir.path().join("out");
+    let out_s = out.to_str().unwrap();
+    for (extra, name) in [
+        (vec!["--dedup"], "dedup"),
+        (vec!["--stability", "3"], "stability"),
+        (vec!["--cache-dir", "/nonexistent/cache"], "cache-dir"),
+    ] {
+        let mut args = vec!["fit", "--input", input, "--id", "customer_id", "--k", "3", "--out", out_s];
+        args.extend_from_slice(&["--memory-budget", "64KiB"]);
+        args.extend_from_slice(&extra);
+        let (code, _, stderr) = outcome(&custseg(&args));
+        assert_eq!(code, 2, "{name}: {stderr}");
+        assert!(stderr.contains(name), "{name}: {stderr}");
+        assert!(files_in(&out).is_empty(), "{name}: nothing written");
+    }
+}
+
+#[test]
+fn a_sampled_prep_is_close_to_the_exact_one() {
+    let dir = tempfile::tempdir().unwrap();
+    let input = customers(dir.path());
+    let spec = ReadSpec {
+        inputs: vec![input],
+        id: Some("customer_id".into()),
+        features: Some(vec!["spend".into(), "visits".into()]),
+        categorical: vec!["region".into()],
+        weights: None,
+        batch_rows: 500,
+    };
+    let params =
+        PrepParams { impute: Impute::Median, scale: ScaleKind::Zscore, log1p: vec![], clip: None, dedup: false };
+    let exact = |p: &Prep| p.numeric.iter().map(|c| (c.scaling.center, c.scaling.scale)).collect::<Vec<_>>();
+    let cache = dir.path().join("cache");
+    std::fs::create_dir(&cache).unwrap();
+    let all = prepare_to_cache(&spec, &params, (3000, 3000), 1, &cache, &mut |_| {}).unwrap();
+    let sampled = prepare_to_cache(&spec, &params, (3000, 600), 1, &cache, &mut |_| {}).unwrap();
+    let again = prepare_to_cache(&spec, &params, (3000, 600), 1, &cache, &mut |_| {}).unwrap();
+    assert_eq!(exact(&sampled.prep), exact(&again.prep), "the sample is seeded");
+    assert_ne!(exact(&all.prep), exact(&sampled.prep), "a sample of 600 differs from all 3000 rows");
+    for ((m, s), (sm, ss)) in exact(&all.prep).into_iter().zip(exact(&sampled.prep)) {
+        // The sample mean is within a few standard errors (σ/√600 ≈ 0.04σ).
+        assert!((m - sm).abs() < 0.2 * s, "centre {m} vs sampled {sm} (scale {s})");
+        assert!((s - ss).abs() < 0.1 * s, "scale {s} vs sampled {ss}");
+    }
+    assert_eq!(sampled.prepared.data.rows(), 3000, "every row is prepared, whatever the sample");
+    assert_eq!(all.prepared.data.chunks().len(), 6);
+}
