@@ -19,7 +19,7 @@ use crate::prep::Prep;
 
 /// Segment medians are exact up to this many rows; beyond, they are taken on every
 /// ⌈n / this⌉-th row (means, z-scores and shares stay exact).
-pub const MEDIAN_ROWS: usize = 2_000_000;
+pub const MEDIAN_ROWS: usize = 250_000;
 
 /// |z| above which a feature is called high or low in the descriptor.
 const NOTABLE_Z: f64 = 0.5;
