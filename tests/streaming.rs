@@ -177,3 +177,61 @@ fn a_sampled_prep_is_close_to_the_exact_one() {
     assert_eq!(sampled.prepared.data.rows(), 3000, "every row is prepared, whatever the sample");
     assert_eq!(all.prepared.data.chunks().len(), 6);
 }
+
+/// Writes rows `start..start + n` as a file of row groups of `group` rows.
+fn write_groups(path: &Path, start: i64, n: usize, group: usize) {
+    use parquet::arrow::ArrowWriter;
+    use parquet::file::properties::WriterProperties;
+    let ids: Vec<i64> = (start..start + n as i64).collect();
+    let x: Vec<f64> = ids.iter().map(|&i| (i % 4) as f64 * 10.0 + (i % 7) as f64 * 0.1).collect();
+    let level: Vec<&str> = ids.iter().map(|&i| ["b", "a", "c"][(i % 3) as usize]).collect();
+    let batch = arrow::array::RecordBatch::try_from_iter([
+        ("id", arr(Int64Array::from(ids))),
+        ("x", arr(Float64Array::from(x))),
+        ("level", arr(StringArray::from(level))),
+    ])
+    .unwrap();
+    let props = WriterProperties::builder().set_max_row_group_row_count(Some(group)).build();
+    let mut w = ArrowWriter::try_new(std::fs::File::create(path).unwrap(), batch.schema(), Some(props)).unwrap();
+    w.write(&batch).unwrap();
+    w.close().unwrap();
+}
+
+#[test]
+fn many_files_and_row_groups_decode_in_parallel_and_keep_input_order() {
+    let dir = tempfile::tempdir().unwrap();
+    let input = dir.path().join("parts");
+    std::fs::create_dir(&input).unwrap();
+    // Three files (read in name order), 7 row groups in all, of uneven sizes.
+    write_groups(&input.join("part-0.parquet"), 0, 1000, 300);
+    write_groups(&input.join("part-1.parquet"), 1000, 500, 500);
+    write_groups(&input.join("part-2.parquet"), 1500, 700, 250);
+    let run = |out: &str, threads: &str| {
+        let out = dir.path().join(out);
+        let args = ["fit", "--input", input.to_str().unwrap(), "--id", "id", "--categorical", "level", "--k", "4"];
+        let (code, stdout, stderr) = outcome(&custseg(
+            &[&args[..], &["--threads", threads, "--backend", "cpu", "-o", out.to_str().unwrap()]].concat(),
+        ));
+        assert_eq!(code, 0, "{stderr}");
+        let s: serde_json::Value = serde_json::from_str(stdout.trim()).unwrap();
+        (s, std::fs::read(out.join("assignments.parquet")).unwrap(), std::fs::read(out.join("model.json")).unwrap())
+    };
+    let (s, assignments, model) = run("one", "1");
+    assert_eq!(s["rows_read"], 2200);
+    let (_, assignments2, model2) = run("two", "2");
+    assert!(assignments == assignments2 && model == model2, "the thread count changed the output");
+    // Assignments follow the input order across files and row groups.
+    let file = std::fs::File::open(dir.path().join("two/assignments.parquet")).unwrap();
+    let reader = parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder::try_new(file).unwrap().build().unwrap();
+    let ids: Vec<i64> = reader
+        .flat_map(|b| {
+            use arrow::array::AsArray;
+            b.unwrap().column_by_name("id").unwrap().as_primitive::<arrow::datatypes::Int64Type>().values().to_vec()
+        })
+        .collect();
+    assert_eq!(ids, (0..2200).collect::<Vec<i64>>());
+    // Levels are sorted in the model whatever the order they were first seen in.
+    let model: serde_json::Value = serde_json::from_slice(&model).unwrap();
+    let features: Vec<&str> = model["features"].as_array().unwrap().iter().map(|f| f.as_str().unwrap()).collect();
+    assert_eq!(features, vec!["x", "level=a", "level=b", "level=c"]);
+}

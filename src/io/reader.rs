@@ -1,20 +1,21 @@
 //! Streams the needed columns of one or more Parquet files as record batches and turns each
 //! batch into raw f32 rows (missing = NaN), categorical codes, weights and the id column.
 //!
-//! Only the requested columns are decoded (projection pushdown); each batch is converted
-//! and its Arrow arrays dropped before the next is read, so the whole Arrow table never
-//! exists in memory.
+//! Only the requested columns are decoded (projection pushdown), row groups in parallel
+//! (a window of them at a time, of one file or many); each batch is converted and its
+//! Arrow arrays dropped, so the whole Arrow table never exists in memory.
 
 use std::collections::HashMap;
 use std::fs::File;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-use arrow::array::{Array, ArrayRef, AsArray, UInt64Array};
+use arrow::array::{Array, ArrayRef, AsArray, RecordBatch, UInt64Array};
 use arrow::compute::cast;
 use arrow::datatypes::{DataType, Float32Type, SchemaRef};
-use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
+use parquet::arrow::arrow_reader::{ArrowReaderMetadata, ParquetRecordBatchReaderBuilder};
 use parquet::arrow::ProjectionMask;
+use rayon::prelude::*;
 
 use crate::error::{Error, Result};
 
@@ -299,15 +300,73 @@ pub fn read(spec: &ReadSpec) -> Result<RawTable> {
     Ok(table)
 }
 
+/// One row group of one file: the unit decoded in parallel.
+struct Unit<'a> {
+    file_no: usize,
+    path: &'a Path,
+    meta: ArrowReaderMetadata,
+    mask: ProjectionMask,
+    row_group: usize,
+    /// Global index of its first row.
+    first_row: usize,
+}
+
+/// A batch decoded, with what can be computed from it alone (in parallel).
+struct Decoded {
+    batch: RecordBatch,
+    first_row: usize,
+    numeric: Vec<f32>,
+    weights: Option<Vec<f32>>,
+}
+
+/// Decodes one row group's needed columns and converts its numeric columns and weights.
+fn decode(unit: &Unit, spec: &ReadSpec, numeric: &[String]) -> Result<Vec<Decoded>> {
+    let path = unit.path;
+    let file = File::open(path).map_err(|e| Error::io(path, e))?;
+    guarded(path, || {
+        let reader = ParquetRecordBatchReaderBuilder::new_with_metadata(file, unit.meta.clone())
+            .with_batch_size(spec.batch_rows.max(1))
+            .with_row_groups(vec![unit.row_group])
+            .with_projection(unit.mask.clone())
+            .build()
+            .map_err(|e| Error::parquet(path, e))?;
+        let mut out = Vec::new();
+        let mut first_row = unit.first_row;
+        for batch in reader {
+            let batch = batch.map_err(|e| Error::parquet(path, e))?;
+            let rows = batch.num_rows();
+            if rows == 0 {
+                continue;
+            }
+            let ctx = BatchContext { path, first_row };
+            let column = |name: &str| batch.column_by_name(name).expect("projected column").clone();
+            let numeric = numeric_rows(numeric, &column, rows, &ctx)?;
+            let weights = match &spec.weights {
+                Some(w) => Some(weight_values(w, &column(w), &ctx)?),
+                None => None,
+            };
+            out.push(Decoded { batch, first_row, numeric, weights });
+            first_row += rows;
+        }
+        Ok(out)
+    })
+}
+
 /// Reads the input batch by batch, handing each to `on_batch` instead of keeping it: the
 /// returned table describes the input (files, columns, categorical levels) and has no
 /// batches. Two streams of the same input give the same batches and level codes.
+///
+/// Row groups (of one file or many) are decoded in parallel, a window of them at a time;
+/// categorical codes, ids and `on_batch` then follow in input order.
 pub fn stream(spec: &ReadSpec, on_batch: &mut dyn FnMut(RawBatch) -> Result<()>) -> Result<RawTable> {
     let paths = list_parquet_files(&spec.inputs)?;
-    let first = open_builder(&paths[0], spec.batch_rows)?;
-    let first_schema = first.schema().clone();
+    let load = |path: &Path| -> Result<ArrowReaderMetadata> {
+        let file = File::open(path).map_err(|e| Error::io(path, e))?;
+        guarded(path, || ArrowReaderMetadata::load(&file, Default::default()).map_err(|e| Error::parquet(path, e)))
+    };
+    let first_meta = load(&paths[0])?;
+    let first_schema = first_meta.schema().clone();
     let numeric = resolve_columns(spec, &first_schema, &paths[0])?;
-    drop(first);
 
     let mut needed: Vec<String> = numeric.clone();
     needed.extend(spec.categorical.iter().cloned());
@@ -323,12 +382,13 @@ pub fn stream(spec: &ReadSpec, on_batch: &mut dyn FnMut(RawBatch) -> Result<()>)
         levels: vec![Vec::new(); spec.categorical.len()],
         batches: Vec::new(),
     };
-    let mut level_index: Vec<HashMap<String, u32>> = vec![HashMap::new(); spec.categorical.len()];
-    let mut next_row = 0usize;
 
+    // Plan: every file's footer and schema checked, its row groups listed.
+    let mut units = Vec::new();
+    let mut planned_rows = 0usize;
     for (file_no, path) in paths.iter().enumerate() {
-        let builder = open_builder(path, spec.batch_rows)?;
-        let schema = builder.schema().clone();
+        let meta = if file_no == 0 { first_meta.clone() } else { load(path)? };
+        let schema = meta.schema();
         for name in &needed {
             let want = first_schema.field_with_name(name).map(|f| f.data_type().clone()).ok();
             let got = schema.field_with_name(name).map(|f| f.data_type().clone()).ok();
@@ -345,41 +405,70 @@ pub fn stream(spec: &ReadSpec, on_batch: &mut dyn FnMut(RawBatch) -> Result<()>)
             }
         }
         let indices: Vec<usize> = needed.iter().map(|n| schema.index_of(n).expect("checked above")).collect();
-        let mask = ProjectionMask::roots(builder.parquet_schema(), indices);
-        let mut reader = guarded(path, || builder.with_projection(mask).build().map_err(|e| Error::parquet(path, e)))?;
+        let mask = ProjectionMask::roots(meta.parquet_schema(), indices);
         let bytes = std::fs::metadata(path).map_err(|e| Error::io(path, e))?.len();
-        let file_start = next_row;
-        while let Some(batch) = guarded(path, || Ok(reader.next()))? {
-            let batch = batch.map_err(|e| Error::parquet(path, e))?;
-            let rows = batch.num_rows();
-            if rows == 0 {
-                continue;
-            }
-            let ctx = BatchContext { path, first_row: next_row };
-            let column = |name: &str| batch.column_by_name(name).expect("projected column").clone();
-            let numeric_values = numeric_rows(&table.numeric, &column, rows, &ctx)?;
-            let codes =
-                categorical_codes(&table.categorical, &column, rows, &mut level_index, &mut table.levels, &ctx)?;
-            let weights = match &spec.weights {
-                Some(w) => Some(weight_values(w, &column(w), &ctx)?),
-                None => None,
-            };
-            let ids = match &spec.id {
-                Some(id) => {
-                    let ids = column(id);
-                    if let Some(bad) = (0..rows).find(|&i| ids.is_null(i)) {
-                        return Err(ctx.error(id, bad, "is null; every row needs an id (filter those rows out first)"));
-                    }
-                    ids
-                }
-                None => Arc::new(UInt64Array::from_iter_values(next_row as u64..(next_row + rows) as u64)) as ArrayRef,
-            };
-            on_batch(RawBatch { first_row: next_row, file: file_no, ids, numeric: numeric_values, codes, weights })?;
-            next_row += rows;
+        let file_start = planned_rows;
+        for row_group in 0..meta.metadata().num_row_groups() {
+            let rows = meta.metadata().row_group(row_group).num_rows().max(0) as usize;
+            units.push(Unit {
+                file_no,
+                path,
+                meta: meta.clone(),
+                mask: mask.clone(),
+                row_group,
+                first_row: planned_rows,
+            });
+            planned_rows += rows;
         }
-        table.files.push(InputFile { path: path.display().to_string(), bytes, rows: (next_row - file_start) as u64 });
+        table.files.push(InputFile {
+            path: path.display().to_string(),
+            bytes,
+            rows: (planned_rows - file_start) as u64,
+        });
     }
-    if next_row == 0 {
+
+    let mut level_index: Vec<HashMap<String, u32>> = vec![HashMap::new(); spec.categorical.len()];
+    let mut rows_read = 0usize;
+    let window = 2 * rayon::current_num_threads();
+    for group in units.chunks(window) {
+        let decoded: Vec<Result<Vec<Decoded>>> =
+            group.par_iter().map(|unit| decode(unit, spec, &table.numeric)).collect();
+        for (unit, result) in group.iter().zip(decoded) {
+            for d in result? {
+                let rows = d.batch.num_rows();
+                let ctx = BatchContext { path: unit.path, first_row: d.first_row };
+                let column = |name: &str| d.batch.column_by_name(name).expect("projected column").clone();
+                let codes =
+                    categorical_codes(&table.categorical, &column, rows, &mut level_index, &mut table.levels, &ctx)?;
+                let ids = match &spec.id {
+                    Some(id) => {
+                        let ids = column(id);
+                        if let Some(bad) = (0..rows).find(|&i| ids.is_null(i)) {
+                            return Err(ctx.error(
+                                id,
+                                bad,
+                                "is null; every row needs an id (filter those rows out first)",
+                            ));
+                        }
+                        ids
+                    }
+                    None => Arc::new(UInt64Array::from_iter_values(d.first_row as u64..(d.first_row + rows) as u64))
+                        as ArrayRef,
+                };
+                let batch = RawBatch {
+                    first_row: d.first_row,
+                    file: unit.file_no,
+                    ids,
+                    numeric: d.numeric,
+                    codes,
+                    weights: d.weights,
+                };
+                on_batch(batch)?;
+                rows_read += rows;
+            }
+        }
+    }
+    if rows_read == 0 {
         let names: Vec<String> = paths.iter().map(|p| p.display().to_string()).collect();
         return Err(Error::data(names.join(", "), "the input has no rows"));
     }

@@ -106,8 +106,11 @@ impl Prep {
         params.validate(&table.numeric)?;
         let mut numeric = Vec::new();
         let mut dropped = Vec::new();
-        for (j, name) in table.numeric.iter().enumerate() {
-            match NumericColumn::fit(table, j, params, masks)? {
+        // Columns are fitted in parallel, then taken in order (errors and warnings too).
+        let fitted: Vec<_> =
+            (0..table.numeric.len()).into_par_iter().map(|j| NumericColumn::fit(table, j, params, masks)).collect();
+        for (name, fitted) in table.numeric.iter().zip(fitted) {
+            match fitted? {
                 Ok(col) => numeric.push(col),
                 Err(reason) => {
                     warn(format!("column '{name}' dropped: {reason}"));
