@@ -11,6 +11,8 @@ Data: seeded Gaussian blobs (float32, 16 centres), written to Parquet in row gro
 1M rows, so the generator's memory stays flat too. Each size is fitted twice: with the
 default memory budget (in memory while it fits) and with --memory-budget BUDGET (streamed
 from disk past it). --max-iter 10 --tol 0 so every run does the same number of passes.
+"read s" is custseg's read (decode + row-major f32), "pyarrow read s" pyarrow's
+read_table of the same columns (best of 3), for the in-memory runs up to 10^7 rows.
 Prints one Markdown table for BENCHMARKS.md.
 """
 import argparse
@@ -55,6 +57,16 @@ def fit(custseg, path, out, budget):
     return summary, rss_kib / 1024 ** 2, wall
 
 
+def pyarrow_read(path):
+    """Best of 3: pyarrow.parquet.read_table of the 16 feature columns (all its threads)."""
+    best = float("inf")
+    for _ in range(3):
+        t0 = time.perf_counter()
+        pq.read_table(path, columns=[f"f{j}" for j in range(D)])
+        best = min(best, time.perf_counter() - t0)
+    return best
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--sizes", default="1e5,1e6,1e7")
@@ -65,8 +77,8 @@ def main():
     os.makedirs(args.dir, exist_ok=True)
     print(f"machine: {platform.processor() or platform.machine()}, {os.cpu_count()} cores; "
           f"d={D}, k={K}, 10 Lloyd iterations, --init random --n-init 1; budget for the streamed runs: {args.budget}\n")
-    print("| n | mode | s / iteration | fit s | total s | peak RSS (GiB) | cache (GiB) |")
-    print("|---|---|---|---|---|---|---|")
+    print("| n | mode | s / iteration | read s | pyarrow read s | fit s | total s | peak RSS (GiB) | cache (GiB) |")
+    print("|---|---|---|---|---|---|---|---|---|")
     for n in [int(float(s)) for s in args.sizes.split(",")]:
         path = os.path.join(args.dir, f"blobs_{n}.parquet")
         if not os.path.exists(path):
@@ -80,8 +92,10 @@ def main():
             if not budget and streamed:
                 mode = "streamed (over the default budget)"
             cache = streamed.get("cache_bytes", 0) / 1024 ** 3
-            print(f"| {n:.0e} | {mode} | {s['seconds_per_iteration']:.4f} | {s['seconds']['fit']:.2f} | "
-                  f"{s['seconds']['total']:.2f} | {rss:.2f} | {cache:.2f} |", flush=True)
+            # pyarrow's read of the same columns into memory (in-memory runs up to 10^7 rows).
+            arrow = f"{pyarrow_read(path):.2f}" if not streamed and n <= 10 ** 7 else "–"
+            print(f"| {n:.0e} | {mode} | {s['seconds_per_iteration']:.4f} | {s['seconds']['read']:.2f} | {arrow} | "
+                  f"{s['seconds']['fit']:.2f} | {s['seconds']['total']:.2f} | {rss:.2f} | {cache:.2f} |", flush=True)
 
 
 if __name__ == "__main__":

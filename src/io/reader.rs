@@ -305,10 +305,12 @@ struct Unit<'a> {
     file_no: usize,
     path: &'a Path,
     meta: ArrowReaderMetadata,
-    mask: ProjectionMask,
+    /// Projections of the needed columns, one per group decoded in parallel.
+    masks: Vec<ProjectionMask>,
     row_group: usize,
-    /// Global index of its first row.
+    /// Global index of its first row, and its row count.
     first_row: usize,
+    rows: usize,
 }
 
 /// A batch decoded, with what can be computed from it alone (in parallel).
@@ -322,34 +324,61 @@ struct Decoded {
 /// Decodes one row group's needed columns and converts its numeric columns and weights.
 fn decode(unit: &Unit, spec: &ReadSpec, numeric: &[String]) -> Result<Vec<Decoded>> {
     let path = unit.path;
-    let file = File::open(path).map_err(|e| Error::io(path, e))?;
-    guarded(path, || {
-        let reader = ParquetRecordBatchReaderBuilder::new_with_metadata(file, unit.meta.clone())
-            .with_batch_size(spec.batch_rows.max(1))
-            .with_row_groups(vec![unit.row_group])
-            .with_projection(unit.mask.clone())
-            .build()
+    // Column groups decode in parallel (like pyarrow's threads); their batches line up,
+    // being the same rows of the same row group.
+    let groups: Vec<Vec<RecordBatch>> = unit
+        .masks
+        .par_iter()
+        .map(|mask| {
+            let file = File::open(path).map_err(|e| Error::io(path, e))?;
+            guarded(path, || {
+                let reader = ParquetRecordBatchReaderBuilder::new_with_metadata(file, unit.meta.clone())
+                    .with_batch_size(spec.batch_rows.max(1))
+                    .with_row_groups(vec![unit.row_group])
+                    .with_projection(mask.clone())
+                    .build()
+                    .map_err(|e| Error::parquet(path, e))?;
+                reader
+                    .map(|b| b.map_err(|e| Error::parquet(path, e)))
+                    .filter(|b| !matches!(b, Ok(b) if b.num_rows() == 0))
+                    .collect()
+            })
+        })
+        .collect::<Result<_>>()?;
+    let mut batches = Vec::new();
+    let mut first_row = unit.first_row;
+    let count = groups.first().map_or(0, Vec::len);
+    let unequal = || Error::parquet(path, format!("row group {} decodes to unequal column lengths", unit.row_group));
+    if groups.iter().any(|g| g.len() != count) {
+        return Err(unequal());
+    }
+    for b in 0..count {
+        let parts: Vec<&RecordBatch> = groups.iter().map(|g| &g[b]).collect();
+        let rows = parts[0].num_rows();
+        if parts.iter().any(|p| p.num_rows() != rows) {
+            return Err(unequal());
+        }
+        let fields: Vec<_> =
+            parts.iter().flat_map(|p| p.schema().fields().iter().cloned().collect::<Vec<_>>()).collect();
+        let columns: Vec<ArrayRef> = parts.iter().flat_map(|p| p.columns().iter().cloned()).collect();
+        let batch = RecordBatch::try_new(Arc::new(arrow::datatypes::Schema::new(fields)), columns)
             .map_err(|e| Error::parquet(path, e))?;
-        let mut out = Vec::new();
-        let mut first_row = unit.first_row;
-        for batch in reader {
-            let batch = batch.map_err(|e| Error::parquet(path, e))?;
-            let rows = batch.num_rows();
-            if rows == 0 {
-                continue;
-            }
+        batches.push((batch, first_row));
+        first_row += rows;
+    }
+    batches
+        .into_par_iter()
+        .map(|(batch, first_row)| {
             let ctx = BatchContext { path, first_row };
             let column = |name: &str| batch.column_by_name(name).expect("projected column").clone();
-            let numeric = numeric_rows(numeric, &column, rows, &ctx)?;
+            let numeric = numeric_rows(numeric, &column, batch.num_rows(), &ctx)?;
             let weights = match &spec.weights {
                 Some(w) => Some(weight_values(w, &column(w), &ctx)?),
                 None => None,
             };
-            out.push(Decoded { batch, first_row, numeric, weights });
-            first_row += rows;
-        }
-        Ok(out)
-    })
+            Ok(Decoded { batch, first_row, numeric, weights })
+        })
+        .collect()
 }
 
 /// Reads the input batch by batch, handing each to `on_batch` instead of keeping it: the
@@ -405,7 +434,14 @@ pub fn stream(spec: &ReadSpec, on_batch: &mut dyn FnMut(RawBatch) -> Result<()>)
             }
         }
         let indices: Vec<usize> = needed.iter().map(|n| schema.index_of(n).expect("checked above")).collect();
-        let mask = ProjectionMask::roots(meta.parquet_schema(), indices);
+        // The needed columns dealt round-robin into one group per thread.
+        let group_count = rayon::current_num_threads().clamp(1, indices.len().max(1));
+        let masks: Vec<ProjectionMask> = (0..group_count)
+            .map(|g| {
+                let group = indices.iter().skip(g).step_by(group_count).copied();
+                ProjectionMask::roots(meta.parquet_schema(), group)
+            })
+            .collect();
         let bytes = std::fs::metadata(path).map_err(|e| Error::io(path, e))?.len();
         let file_start = planned_rows;
         for row_group in 0..meta.metadata().num_row_groups() {
@@ -414,9 +450,10 @@ pub fn stream(spec: &ReadSpec, on_batch: &mut dyn FnMut(RawBatch) -> Result<()>)
                 file_no,
                 path,
                 meta: meta.clone(),
-                mask: mask.clone(),
+                masks: masks.clone(),
                 row_group,
                 first_row: planned_rows,
+                rows,
             });
             planned_rows += rows;
         }
@@ -429,8 +466,23 @@ pub fn stream(spec: &ReadSpec, on_batch: &mut dyn FnMut(RawBatch) -> Result<()>)
 
     let mut level_index: Vec<HashMap<String, u32>> = vec![HashMap::new(); spec.categorical.len()];
     let mut rows_read = 0usize;
-    let window = 2 * rayon::current_num_threads();
-    for group in units.chunks(window) {
+    // Windows of row groups decoded together: up to two per thread, and no more rows than
+    // two batches per thread unless a single row group is larger (memory stays bounded by
+    // the row-group size, whatever the file count).
+    let threads = rayon::current_num_threads();
+    let window_rows = 2 * threads * spec.batch_rows.max(1);
+    let mut windows: Vec<&[Unit]> = Vec::new();
+    let mut start = 0;
+    while start < units.len() {
+        let (mut end, mut rows) = (start, 0);
+        while end < units.len() && end - start < 2 * threads && (end == start || rows < window_rows) {
+            rows += units[end].rows;
+            end += 1;
+        }
+        windows.push(&units[start..end]);
+        start = end;
+    }
+    for group in windows {
         let decoded: Vec<Result<Vec<Decoded>>> =
             group.par_iter().map(|unit| decode(unit, spec, &table.numeric)).collect();
         for (unit, result) in group.iter().zip(decoded) {
@@ -488,27 +540,38 @@ impl BatchContext<'_> {
 }
 
 /// Casts a column to f32 (nulls → NaN), refusing ±inf and values beyond f32's range.
-fn f32_values(name: &str, array: &ArrayRef, ctx: &BatchContext) -> Result<Vec<f32>> {
+/// Column `j` of the row-major `out` (`d` columns) from a numeric column: nulls and NaN
+/// become NaN; ±inf (or a value beyond f32) is an error naming the row.
+fn fill_f32_column(
+    out: &mut [f32],
+    j: usize,
+    d: usize,
+    name: &str,
+    array: &ArrayRef,
+    ctx: &BatchContext,
+) -> Result<()> {
     let floats = cast(array, &DataType::Float32)
         .map_err(|e| Error::data(ctx.path.display(), format!("column '{name}' cannot be read as numbers: {e}")))?;
     let floats = floats.as_primitive::<Float32Type>();
-    let mut out = Vec::with_capacity(floats.len());
-    for i in 0..floats.len() {
-        if floats.is_null(i) {
-            out.push(f32::NAN);
-            continue;
-        }
-        let v = floats.value(i);
-        if v.is_infinite() {
+    let values = floats.values();
+    // One vectorisable scan; the slow search for the row only when there is one.
+    if values.iter().any(|v| v.is_infinite()) {
+        if let Some(i) = (0..values.len()).find(|&i| floats.is_valid(i) && values[i].is_infinite()) {
             return Err(ctx.error(
                 name,
                 i,
                 "is infinite or beyond f32's range (|x| > 3.4e38); replace it with a finite value or null",
             ));
         }
-        out.push(v);
     }
-    Ok(out)
+    let column = out.iter_mut().skip(j).step_by(d);
+    match floats.nulls() {
+        None => column.zip(values.iter()).for_each(|(o, &v)| *o = v),
+        Some(nulls) => column.zip(values.iter()).zip(nulls.iter()).for_each(|((o, &v), valid)| {
+            *o = if valid { v } else { f32::NAN };
+        }),
+    }
+    Ok(())
 }
 
 fn numeric_rows(
@@ -520,10 +583,7 @@ fn numeric_rows(
     let d = names.len();
     let mut out = vec![0.0f32; rows * d];
     for (j, name) in names.iter().enumerate() {
-        let values = f32_values(name, &column(name), ctx)?;
-        for (i, v) in values.into_iter().enumerate() {
-            out[i * d + j] = v;
-        }
+        fill_f32_column(&mut out, j, d, name, &column(name), ctx)?;
     }
     Ok(out)
 }
@@ -573,7 +633,8 @@ fn categorical_codes(
 }
 
 fn weight_values(name: &str, array: &ArrayRef, ctx: &BatchContext) -> Result<Vec<f32>> {
-    let values = f32_values(name, array, ctx)?;
+    let mut values = vec![0.0f32; array.len()];
+    fill_f32_column(&mut values, 0, 1, name, array, ctx)?;
     if let Some(bad) = values.iter().position(|w| w.is_nan() || *w < 0.0) {
         return Err(ctx.error(
             name,
