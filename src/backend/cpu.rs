@@ -346,7 +346,7 @@ impl Backend for CpuBackend {
             let parts: Vec<MixtureStats> = window
                 .par_iter()
                 .map(|chunk| {
-                    let stats = mixture_chunk_dispatch(chunk, mix);
+                    let stats = super::estep::block_stats(&chunk.values, chunk.weights.as_deref(), mix);
                     chunk.values.release();
                     stats
                 })
@@ -409,23 +409,6 @@ impl Backend for CpuBackend {
     }
 }
 
-/// [`mixture_chunk`] compiled for AVX2 when the CPU has it (element-wise loops only
-/// vectorise, every sum keeps its order, so both give the same numbers).
-fn mixture_chunk_dispatch(chunk: &Chunk, mix: &MixturePass) -> MixtureStats {
-    #[cfg(target_arch = "x86_64")]
-    if std::arch::is_x86_feature_detected!("avx2") {
-        // SAFETY: the CPU supports AVX2, checked just above.
-        return unsafe { mixture_chunk_avx2(chunk, mix) };
-    }
-    mixture_chunk(chunk, mix)
-}
-
-#[cfg(target_arch = "x86_64")]
-#[target_feature(enable = "avx2")]
-unsafe fn mixture_chunk_avx2(chunk: &Chunk, mix: &MixturePass) -> MixtureStats {
-    mixture_chunk(chunk, mix)
-}
-
 /// Computes `per_chunk` for windows of [`ASSIGN_WINDOW`] chunks in parallel and hands the
 /// results to `sink` in chunk order: bounds what is held at once, keeps the order fixed.
 fn in_windows(
@@ -449,36 +432,6 @@ fn in_windows(
         }
     }
     Ok(())
-}
-
-/// E-step statistics of one chunk, in f64.
-#[inline(always)]
-fn mixture_chunk(chunk: &Chunk, mix: &MixturePass) -> MixtureStats {
-    let (k, d) = (mix.k, mix.dim);
-    let mut stats = MixtureStats::zeros(k, d, mix.full);
-    let mut density = LogDensity::new(mix);
-    let mut logp = vec![0.0f64; k];
-    let mut resp = vec![0.0f64; k];
-    for (i, x) in chunk.values.chunks_exact(d).enumerate() {
-        let w = chunk.weight(i) as f64;
-        density.log_probs(x, &mut logp);
-        // One exp per component: r_c = e_c / Σe with e_c = exp(logp_c − max).
-        let max = logp.iter().copied().fold(f64::NEG_INFINITY, f64::max);
-        let mut total = 0.0;
-        for (r, &l) in resp.iter_mut().zip(&logp) {
-            *r = (l - max).exp();
-            total += *r;
-        }
-        stats.log_likelihood += w * (max + total.ln());
-        stats.weight += w;
-        for (c, &e) in resp.iter().enumerate() {
-            let wr = w * e / total;
-            if wr != 0.0 {
-                stats.add(c, x, wr);
-            }
-        }
-    }
-    stats
 }
 
 /// Keeps the `m` entries `(squared distance, row, label)` with the largest distance (lowest

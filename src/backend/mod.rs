@@ -5,6 +5,7 @@
 //! future GPU or distributed backend can produce the same numbers chunk by chunk.
 
 pub mod cpu;
+pub mod estep;
 pub mod gpu;
 pub mod mixture;
 
