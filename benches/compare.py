@@ -49,13 +49,17 @@ def blobs(n, d, k, seed):
 
 
 def per_iteration(run, iters):
-    """Seconds per iteration: (time of 1 + iters iterations − time of 1) / iters, best of 3."""
-    best = float("inf")
-    for _ in range(3):
-        t0 = time.perf_counter(); run(1); t1 = time.perf_counter()
-        run(1 + iters); t2 = time.perf_counter()
-        best = min(best, ((t2 - t1) - (t1 - t0)) / iters)
-    return best
+    """Seconds per iteration: (best of 3 runs of 1 + iters iterations − best of 3 runs of 1
+    iteration) / iters, after one warm-up run (thread pools, caches)."""
+    def best(i):
+        times = []
+        for _ in range(3):
+            t0 = time.perf_counter()
+            run(i)
+            times.append(time.perf_counter() - t0)
+        return min(times)
+    run(1)
+    return (best(1 + iters) - best(1)) / iters
 
 
 def inertia(X, centres):

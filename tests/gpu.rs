@@ -211,6 +211,9 @@ fn fit_on_the_gpu_from_the_command_line_matches_the_cpu() {
             "5",
             "--seed",
             "3",
+            // The silhouette's pairwise pass runs on the backend too (3000² pairs on lavapipe).
+            "--silhouette-sample",
+            "3000",
             "--backend",
             backend,
             "--out",
@@ -227,6 +230,8 @@ fn fit_on_the_gpu_from_the_command_line_matches_the_cpu() {
     assert_eq!(c["iterations"], g["iterations"]);
     let (ci, gi) = (c["inertia"].as_f64().unwrap(), g["inertia"].as_f64().unwrap());
     assert!((ci - gi).abs() <= 1e-5 * ci, "inertia cpu {ci} gpu {gi}");
+    let silhouette = |s: &serde_json::Value| s["metrics"]["silhouette"]["mean"].as_f64().unwrap();
+    assert!((silhouette(&c) - silhouette(&g)).abs() <= 1e-4, "silhouette cpu {c} gpu {g}");
     let read =
         |p: &str| custseg::commands::demo::read_segments(&dir.path().join(p).join("assignments.parquet")).unwrap();
     let (cs, gs) = (read("fit-cpu"), read("fit-gpu"));
@@ -383,4 +388,35 @@ fn covariance_pass_for_the_report_agrees_with_the_cpu() {
     for (a, b) in cpu_mean.iter().zip(&gpu_mean).chain(cpu_cov.iter().zip(&gpu_cov)) {
         assert!((a - b).abs() <= 1e-5 * scale, "cpu {a} vs gpu {b}");
     }
+}
+
+#[test]
+fn silhouette_pairwise_pass_agrees_with_the_cpu() {
+    let Some(gpu) = gpu("silhouette_pairwise_pass_agrees_with_the_cpu") else { return };
+    let (d, m) = (5, 1500);
+    let points = blobs(m, d, 3, 8);
+    // Grouped by label: three uneven ranges (one label empty), one of a single point.
+    for ranges in [vec![(0, 700), (700, 1499), (1499, 1500)], vec![(0, 1000), (1000, 1000), (1000, 1500)]] {
+        let cpu = CpuBackend.pair_sums(&points, d, &ranges).unwrap();
+        let gpu_sums = gpu.pair_sums(&points, d, &ranges).unwrap();
+        assert_eq!(cpu.len(), m * ranges.len());
+        for (i, (a, b)) in cpu.iter().zip(&gpu_sums).enumerate() {
+            assert!((a - b).abs() <= 1e-5 * a.abs().max(1.0), "point {} label {}: cpu {a} vs gpu {b}", i / 3, i % 3);
+        }
+        // A point's own label excludes itself; an empty label sums nothing.
+        assert!(ranges
+            .iter()
+            .enumerate()
+            .filter(|(_, r)| r.0 == r.1)
+            .all(|(c, _)| (0..m).all(|i| cpu[i * 3 + c] == 0.0)));
+    }
+    // Against a direct computation for one point.
+    let ranges = vec![(0, 700), (700, 1499), (1499, 1500)];
+    let sums = gpu.pair_sums(&points, d, &ranges).unwrap();
+    let row = |i: usize| &points[i * d..(i + 1) * d];
+    let direct: f64 = (0..700)
+        .filter(|&j| j != 3)
+        .map(|j| row(3).iter().zip(row(j)).map(|(a, b)| ((a - b) as f64).powi(2)).sum::<f64>().sqrt())
+        .sum();
+    assert!((sums[3 * 3] - direct).abs() <= 1e-5 * direct, "{} vs {direct}", sums[9]);
 }

@@ -158,7 +158,7 @@ fn metrics_match_scikit_learn_on_iris_species() {
     let Some(dir) = data_dir("iris metrics") else { return };
     let (data, species) = load_iris(&dir);
     let labels: Vec<Vec<u32>> = species.chunks(64).map(|c| c.to_vec()).collect();
-    let s = custseg::eval::metrics::score(&data, &labels, 3, 50_000, 0);
+    let s = custseg::eval::metrics::score(&CpuBackend, &data, &labels, 3, 50_000, 0).unwrap();
     let close = |a: f64, b: f64, what: &str| assert!((a - b).abs() <= 1e-9 * b.abs(), "{what}: {a} vs {b}");
     close(s.calinski_harabasz, 487.3308947254379, "Calinski-Harabasz");
     close(s.davies_bouldin, 0.7513706986231686, "Davies-Bouldin");
@@ -169,7 +169,7 @@ fn metrics_match_scikit_learn_on_iris_species() {
         assert!((got.unwrap() - want).abs() < 1e-6, "per-species silhouette {got:?} vs {want}");
     }
     // A sample gives an estimate with a standard error that covers the exact value.
-    let sampled = custseg::eval::metrics::score(&data, &labels, 3, 100, 7).silhouette;
+    let sampled = custseg::eval::metrics::score(&CpuBackend, &data, &labels, 3, 100, 7).unwrap().silhouette;
     assert!(!sampled.exact && sampled.rows == 100);
     let se = sampled.standard_error.unwrap();
     assert!((sampled.mean - 0.5034774462988036).abs() <= 4.0 * se, "{} ± {se}", sampled.mean);

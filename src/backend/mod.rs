@@ -147,4 +147,10 @@ pub trait Backend: Send + Sync {
     /// For each candidate centre, Σ w·min(min_sq, ‖x − candidate‖²): the k-means++
     /// potential if that candidate were chosen.
     fn candidate_potentials(&self, data: &Dataset, candidates: &Centres, min_sq: &RowValues) -> Result<Vec<f64>>;
+
+    /// The silhouette's pairwise pass over `points` (row-major `m × dim`, grouped by label:
+    /// label c's points are `ranges[c].0..ranges[c].1`): for every point i and label c,
+    /// Σ ‖x_i − x_j‖ over label c's points j ≠ i, as `sums[i · k + c]`. O(m²·dim) work in
+    /// O(m·k) memory: the m × m distances are never stored.
+    fn pair_sums(&self, points: &[f32], dim: usize, ranges: &[(usize, usize)]) -> Result<Vec<f64>>;
 }

@@ -57,7 +57,9 @@ pub fn run(args: &EvaluateArgs) -> Result<serde_json::Value> {
             });
         }
     }
-    let scores = metrics::score(data, &labels, model.k, args.silhouette_sample.max(2), args.seed);
+    let scores = engine.run("the segment metrics", |b| {
+        metrics::score(b, data, &labels, model.k, args.silhouette_sample.max(2), args.seed)
+    })?;
     let mut sizes = vec![0u64; model.k];
     labels.iter().flatten().for_each(|&l| sizes[l as usize] += 1);
     let info = engine.backend.info();

@@ -271,13 +271,16 @@ pub fn run(config: &FitConfig) -> Result<Value> {
         AlgorithmChoice::Gmm => fit_gmm(config, &mut engine, &stage, &assignments_path)?,
     };
     let metrics_start = Instant::now();
-    let scores = crate::eval::metrics::score(
-        &stage.prepared.data,
-        &fitted.labels,
-        config.k,
-        config.silhouette_sample.max(2),
-        config.seed,
-    );
+    let scores = engine.run("the segment metrics", |b| {
+        crate::eval::metrics::score(
+            b,
+            &stage.prepared.data,
+            &fitted.labels,
+            config.k,
+            config.silhouette_sample.max(2),
+            config.seed,
+        )
+    })?;
     let silhouette = (config.silhouette_sample > 0).then_some(&scores.silhouette);
     info!(
         "Calinski-Harabasz {:.4}, Davies-Bouldin {:.4}{}",

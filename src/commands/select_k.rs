@@ -102,7 +102,9 @@ pub fn run(args: SelectKArgs) -> Result<serde_json::Value> {
             row.inertia = Some(fit.inertia);
             super::hard_labels(&mut engine, data, &fit.centres)?
         };
-        let scores = metrics::score(data, &labels, k, config.silhouette_sample.max(2), config.seed);
+        let scores = engine.run("the segment metrics", |b| {
+            metrics::score(b, data, &labels, k, config.silhouette_sample.max(2), config.seed)
+        })?;
         if config.silhouette_sample > 0 && k > 1 {
             row.silhouette = Some(scores.silhouette.mean);
             row.silhouette_standard_error = scores.silhouette.standard_error;

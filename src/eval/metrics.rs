@@ -3,10 +3,11 @@
 //! `sample` rows and a seeded-sample estimate with its standard error beyond.
 //! Unweighted, as scikit-learn computes them.
 
-use rayon::prelude::*;
 use serde::Serialize;
 
+use crate::backend::Backend;
 use crate::data::Dataset;
+use crate::error::Result;
 use crate::rng::Rng;
 
 /// The silhouette and how it was computed.
@@ -32,8 +33,16 @@ pub struct Scores {
 }
 
 /// Scores labels (one per row, per chunk, values < k) of `data`. The silhouette is exact
-/// when the data have at most `sample` rows, else estimated on `sample` rows drawn with `seed`.
-pub fn score(data: &Dataset, labels: &[Vec<u32>], k: usize, sample: usize, seed: u64) -> Scores {
+/// when the data have at most `sample` rows, else estimated on `sample` rows drawn with
+/// `seed`; its pairwise pass runs on `backend`.
+pub fn score(
+    backend: &dyn Backend,
+    data: &Dataset,
+    labels: &[Vec<u32>],
+    k: usize,
+    sample: usize,
+    seed: u64,
+) -> Result<Scores> {
     let d = data.dim();
     let rows = || data.stream().zip(labels).flat_map(move |(c, l)| c.values.chunks_exact(d).zip(l.iter()));
     // Pass 1: segment means and the overall mean.
@@ -90,12 +99,19 @@ pub fn score(data: &Dataset, labels: &[Vec<u32>], k: usize, sample: usize, seed:
             .sum::<f64>()
             / kk as f64
     };
-    let silhouette = silhouette(data, labels, k, sample, seed);
+    let silhouette = silhouette(backend, data, labels, k, sample, seed)?;
     data.release_all(); // the sample's rows were read at random
-    Scores { calinski_harabasz, davies_bouldin, silhouette }
+    Ok(Scores { calinski_harabasz, davies_bouldin, silhouette })
 }
 
-fn silhouette(data: &Dataset, labels: &[Vec<u32>], k: usize, sample: usize, seed: u64) -> Silhouette {
+fn silhouette(
+    backend: &dyn Backend,
+    data: &Dataset,
+    labels: &[Vec<u32>],
+    k: usize,
+    sample: usize,
+    seed: u64,
+) -> Result<Silhouette> {
     let d = data.dim();
     let n = data.rows();
     let exact = n <= sample;
@@ -118,45 +134,27 @@ fn silhouette(data: &Dataset, labels: &[Vec<u32>], k: usize, sample: usize, seed
         let c = offsets.partition_point(|&o| o <= row) - 1;
         labels[c][row - offsets[c]]
     };
-    let points: Vec<f32> = chosen.iter().flat_map(|&r| data.row(r).iter().copied()).collect();
-    let point_labels: Vec<u32> = chosen.iter().map(|&r| label_of(r)).collect();
+    // The points grouped by label (stable, so in row order within a label): the pairwise
+    // pass sums distances over each label's contiguous range.
+    let mut by_label: Vec<(u32, usize)> = chosen.iter().map(|&r| (label_of(r), r)).collect();
+    by_label.sort_by_key(|&(l, _)| l);
+    let points: Vec<f32> = by_label.iter().flat_map(|&(_, r)| data.row(r).iter().copied()).collect();
+    let point_labels: Vec<u32> = by_label.iter().map(|&(l, _)| l).collect();
     let mut sizes = vec![0usize; k];
     for &l in &point_labels {
         sizes[l as usize] += 1;
     }
-    let m = chosen.len();
-    // The points transposed into blocks of LANES (`[block][feature][lane]`) so the distance
-    // of one point to a whole block is computed lane-parallel; padding lanes are skipped.
-    const LANES: usize = 8;
-    let blocks = m.div_ceil(LANES);
-    let mut packed = vec![0.0f32; blocks * d * LANES];
-    for (p, point) in points.chunks_exact(d).enumerate() {
-        let (b, lane) = (p / LANES, p % LANES);
-        for (j, &v) in point.iter().enumerate() {
-            packed[(b * d + j) * LANES + lane] = v;
-        }
+    let mut ranges = Vec::with_capacity(k);
+    let mut start = 0;
+    for &size in &sizes {
+        ranges.push((start, start + size));
+        start += size;
     }
+    let m = chosen.len();
+    let sums = backend.pair_sums(&points, d, &ranges)?;
     let values: Vec<f64> = (0..m)
-        .into_par_iter()
         .map(|i| {
-            let x = &points[i * d..(i + 1) * d];
-            let mut sums = vec![0.0f64; k];
-            for b in 0..blocks {
-                let block = &packed[b * d * LANES..(b + 1) * d * LANES];
-                let mut acc = [0.0f32; LANES];
-                for (j, lanes) in block.chunks_exact(LANES).enumerate() {
-                    for l in 0..LANES {
-                        let t = x[j] - lanes[l];
-                        acc[l] += t * t;
-                    }
-                }
-                for (l, &a) in acc.iter().enumerate() {
-                    let p = b * LANES + l;
-                    if p < m && p != i {
-                        sums[point_labels[p] as usize] += (a as f64).sqrt();
-                    }
-                }
-            }
+            let sums = &sums[i * k..(i + 1) * k];
             let own = point_labels[i] as usize;
             if sizes[own] <= 1 {
                 return 0.0;
@@ -185,5 +183,5 @@ fn silhouette(data: &Dataset, labels: &[Vec<u32>], k: usize, sample: usize, seed
             (!own.is_empty()).then(|| own.iter().sum::<f64>() / own.len() as f64)
         })
         .collect();
-    Silhouette { mean, standard_error, rows: m, exact, per_segment }
+    Ok(Silhouette { mean, standard_error, rows: m, exact, per_segment })
 }

@@ -97,6 +97,7 @@ pub struct Pipelines {
     pub potentials: wgpu::ComputePipeline,
     pub mixture_resp: wgpu::ComputePipeline,
     pub mixture_partials: wgpu::ComputePipeline,
+    pub pair_sums: wgpu::ComputePipeline,
 }
 
 /// Device, queue and pipelines.
@@ -165,7 +166,7 @@ impl GpuContext {
                 cache: None,
             })
         };
-        debug_assert_eq!(KERNELS.len(), 7);
+        debug_assert_eq!(KERNELS.len(), 8);
         let pipelines = Pipelines {
             assign: make("assign"),
             partials: make("partials"),
@@ -174,6 +175,7 @@ impl GpuContext {
             potentials: make("potentials"),
             mixture_resp: make("mixture_resp"),
             mixture_partials: make("mixture_partials"),
+            pair_sums: make("pair_sums"),
         };
         if let Some(e) = pollster::block_on(scope.pop()) {
             return Err(Error::Gpu(format!("compiling the kernels on {}: {e}", info.name)));

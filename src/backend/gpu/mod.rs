@@ -50,6 +50,9 @@ struct Resident {
     stream: Option<[(wgpu::Buffer, wgpu::Buffer); 2]>,
 }
 
+/// Points per dispatch of the silhouette's pairwise pass.
+const PAIR_TILE: usize = 4096;
+
 /// Backend running every pass on a wgpu device.
 pub struct GpuBackend {
     ctx: GpuContext,
@@ -766,6 +769,48 @@ impl Backend for GpuBackend {
             }
         }
         Ok(())
+    }
+
+    fn pair_sums(&self, points: &[f32], dim: usize, ranges: &[(usize, usize)]) -> Result<Vec<f64>> {
+        let (m, k) = (points.len() / dim, ranges.len());
+        let bytes = std::mem::size_of_val(points) as u64;
+        if bytes > self.ctx.limits.max_storage_buffer_binding_size {
+            return Err(Error::Gpu(format!(
+                "the silhouette's {m} points × {dim} features ({}) exceed one storage binding on {}; lower --silhouette-sample",
+                crate::resources::human(bytes),
+                self.ctx.describe()
+            )));
+        }
+        let mut sums = vec![0.0f64; m * k];
+        self.checked("the silhouette's pairwise pass", || {
+            let x = self.storage_init("points", bytemuck::cast_slice(points));
+            let flat: Vec<u32> = ranges.iter().flat_map(|&(a, b)| [a as u32, b as u32]).collect();
+            let ranges = self.storage_init("ranges", bytemuck::cast_slice(&flat));
+            // Tiles of points per dispatch keep each submission short (watchdogs) and the
+            // output small.
+            for start in (0..m).step_by(PAIR_TILE) {
+                let tile = PAIR_TILE.min(m - start);
+                let params = Params {
+                    rows: m as u32,
+                    dim: dim as u32,
+                    k: k as u32,
+                    n_blocks: tile as u32,
+                    row_offset: start as u32,
+                    ..Params::default()
+                };
+                let out = self.storage("pair sums", (tile * k) as u64 * 4);
+                let mut encoder = self.encoder();
+                self.dispatch(&mut encoder, &self.ctx.pipelines.pair_sums, params, tile * k, &[&x, &ranges, &out]);
+                let values = self.read_back::<f32>(encoder, &[(&out, tile * k)])?.remove(0);
+                for c in 0..k {
+                    for t in 0..tile {
+                        sums[(start + t) * k + c] = values[c * tile + t] as f64;
+                    }
+                }
+            }
+            Ok(())
+        })?;
+        Ok(sums)
     }
 
     fn candidate_potentials(&self, data: &Dataset, candidates: &Centres, min_sq: &RowValues) -> Result<Vec<f64>> {

@@ -4,7 +4,7 @@
 const COMMON: &str = include_str!("../../../shaders/common.wgsl");
 
 /// Every kernel: (name, source without the common prelude).
-pub const KERNELS: [(&str, &str); 7] = [
+pub const KERNELS: [(&str, &str); 8] = [
     ("assign", include_str!("../../../shaders/assign.wgsl")),
     ("partials", include_str!("../../../shaders/partials.wgsl")),
     ("reduce", include_str!("../../../shaders/reduce.wgsl")),
@@ -12,6 +12,7 @@ pub const KERNELS: [(&str, &str); 7] = [
     ("potentials", include_str!("../../../shaders/potentials.wgsl")),
     ("mixture_resp", include_str!("../../../shaders/mixture_resp.wgsl")),
     ("mixture_partials", include_str!("../../../shaders/mixture_partials.wgsl")),
+    ("pair_sums", include_str!("../../../shaders/pair_sums.wgsl")),
 ];
 
 /// The complete WGSL source of kernel `name` (prelude + body).
