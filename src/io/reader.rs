@@ -10,7 +10,7 @@ use std::fs::File;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-use arrow::array::{Array, ArrayRef, AsArray, RecordBatch, UInt64Array};
+use arrow::array::{Array, ArrayRef, AsArray, Float32Array, RecordBatch, UInt64Array};
 use arrow::compute::cast;
 use arrow::datatypes::{DataType, Float32Type, SchemaRef};
 use parquet::arrow::arrow_reader::{ArrowReaderMetadata, ParquetRecordBatchReaderBuilder};
@@ -540,22 +540,16 @@ impl BatchContext<'_> {
 }
 
 /// Casts a column to f32 (nulls → NaN), refusing ±inf and values beyond f32's range.
-/// Column `j` of the row-major `out` (`d` columns) from a numeric column: nulls and NaN
-/// become NaN; ±inf (or a value beyond f32) is an error naming the row.
-fn fill_f32_column(
-    out: &mut [f32],
-    j: usize,
-    d: usize,
-    name: &str,
-    array: &ArrayRef,
-    ctx: &BatchContext,
-) -> Result<()> {
+/// A numeric column as f32 (nulls stay nulls); ±inf (or a value beyond f32) is an error
+/// naming the row.
+fn checked_f32(name: &str, array: &ArrayRef, ctx: &BatchContext) -> Result<Float32Array> {
     let floats = cast(array, &DataType::Float32)
         .map_err(|e| Error::data(ctx.path.display(), format!("column '{name}' cannot be read as numbers: {e}")))?;
-    let floats = floats.as_primitive::<Float32Type>();
+    let floats = floats.as_primitive::<Float32Type>().clone();
     let values = floats.values();
-    // One vectorisable scan; the slow search for the row only when there is one.
-    if values.iter().any(|v| v.is_infinite()) {
+    // One vectorisable scan (a fold: `any` would stop early and not vectorise); the slow
+    // search for the row only when there is one.
+    if values.iter().fold(0u32, |found, v| found | u32::from(v.to_bits() & 0x7fff_ffff == 0x7f80_0000)) != 0 {
         if let Some(i) = (0..values.len()).find(|&i| floats.is_valid(i) && values[i].is_infinite()) {
             return Err(ctx.error(
                 name,
@@ -564,16 +558,15 @@ fn fill_f32_column(
             ));
         }
     }
-    let column = out.iter_mut().skip(j).step_by(d);
-    match floats.nulls() {
-        None => column.zip(values.iter()).for_each(|(o, &v)| *o = v),
-        Some(nulls) => column.zip(values.iter()).zip(nulls.iter()).for_each(|((o, &v), valid)| {
-            *o = if valid { v } else { f32::NAN };
-        }),
-    }
-    Ok(())
+    Ok(floats)
 }
 
+/// Rows this many at a time are transposed from the columns into the row-major buffer,
+/// so the buffer's lines being written stay in cache across all the columns.
+const TRANSPOSE_TILE: usize = 256;
+
+/// The numeric columns `names` as row-major f32 rows (`rows × names.len()`), nulls and NaN
+/// as NaN.
 fn numeric_rows(
     names: &[String],
     column: &dyn Fn(&str) -> ArrayRef,
@@ -581,10 +574,28 @@ fn numeric_rows(
     ctx: &BatchContext,
 ) -> Result<Vec<f32>> {
     let d = names.len();
-    let mut out = vec![0.0f32; rows * d];
-    for (j, name) in names.iter().enumerate() {
-        fill_f32_column(&mut out, j, d, name, &column(name), ctx)?;
+    let columns: Vec<Float32Array> =
+        names.iter().map(|name| checked_f32(name, &column(name), ctx)).collect::<Result<_>>()?;
+    let mut out: Vec<f32> = Vec::with_capacity(rows * d);
+    let spare = &mut out.spare_capacity_mut()[..rows * d];
+    for start in (0..rows).step_by(TRANSPOSE_TILE) {
+        let end = (start + TRANSPOSE_TILE).min(rows);
+        for (j, col) in columns.iter().enumerate() {
+            let values = &col.values()[start..end];
+            let cells = spare[start * d + j..].iter_mut().step_by(d);
+            match col.nulls() {
+                None => cells.zip(values).for_each(|(cell, &v)| {
+                    cell.write(v);
+                }),
+                Some(nulls) => cells.zip(values).enumerate().for_each(|(r, (cell, &v))| {
+                    cell.write(if nulls.is_valid(start + r) { v } else { f32::NAN });
+                }),
+            }
+        }
     }
+    // SAFETY: the loops above wrote every (row, column) cell of the first rows × d elements
+    // exactly once: rows start..end of every tile, columns 0..d.
+    unsafe { out.set_len(rows * d) };
     Ok(out)
 }
 
@@ -633,8 +644,9 @@ fn categorical_codes(
 }
 
 fn weight_values(name: &str, array: &ArrayRef, ctx: &BatchContext) -> Result<Vec<f32>> {
-    let mut values = vec![0.0f32; array.len()];
-    fill_f32_column(&mut values, 0, 1, name, array, ctx)?;
+    let floats = checked_f32(name, array, ctx)?;
+    let values: Vec<f32> =
+        (0..floats.len()).map(|i| if floats.is_valid(i) { floats.value(i) } else { f32::NAN }).collect();
     if let Some(bad) = values.iter().position(|w| w.is_nan() || *w < 0.0) {
         return Err(ctx.error(
             name,
