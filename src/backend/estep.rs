@@ -2,10 +2,11 @@
 //! matrixmultiply with AVX/FMA kernels picked at run time), as scikit-learn does with BLAS:
 //!
 //! - diagonal: ln N(x | c) needs Σ_j (x_j − μ_cj)²·p_cj = x²·p_c − 2 x·(μ∘p)_c + μ_c²·p_c,
-//!   so a block's log densities are `X² P + X Q` (B × k) plus a constant per component;
+//!   so a block's log densities are one product `[X | X²]·[Q; P]` (B × k, Q = −2 μ∘p,
+//!   P = p) plus a constant per component;
 //! - full: y = (x − μ_c)·U_c with U_c the precision's upper Cholesky factor, so a block's
 //!   `Y = X U_c − μ_c U_c` is one product per component;
-//! - the statistics are products too: Σr·x = Rᵀ X, Σr·x² = Rᵀ X² (diagonal) or, per
+//! - the statistics are products too: [Σr·x | Σr·x²] = Rᵀ [X | X²] (diagonal) or, per
 //!   component, Σr·x·xᵀ = (X ∘ r_c)ᵀ X (full; upper triangle kept, as the M-step reads it).
 //!
 //! Everything is f64, every block in row order, so a chunk's statistics do not depend on

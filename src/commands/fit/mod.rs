@@ -182,7 +182,12 @@ pub fn run(config: &FitConfig) -> Result<Value> {
             }
             json!({ "cache_bytes": bytes, "cache": kept.map(|p| p.display().to_string()) })
         }
-        None => Value::Null,
+        None => {
+            if config.keep_cache {
+                warn!("--keep-cache: the data fit the memory budget, so no chunk cache was written");
+            }
+            Value::Null
+        }
     };
 
     let prepared = &stage.prepared;
