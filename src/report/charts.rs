@@ -160,7 +160,7 @@ pub fn heat_map(profiles: &[SegmentProfile]) -> Result<String> {
     let row_of = |f: usize| (features.len() - 1 - f) as f64;
     let segments: Vec<String> = profiles.iter().map(|p| p.segment.to_string()).collect();
     let longest = features.iter().map(|f| f.chars().count()).max().unwrap_or(4) as u32;
-    let height = 120 + 28 * features.len().max(1) as u32;
+    let height = (130 + 30 * features.len() as u32).max(240);
     let width = (180 + 7 * longest + 48 * segments.len() as u32).max(480);
     svg("profile heat map", (width, height), |root| {
         let mut chart = ChartBuilder::on(root)

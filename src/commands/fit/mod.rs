@@ -150,7 +150,7 @@ pub fn run(config: &FitConfig) -> Result<Value> {
         }
         facts.push(("seed".into(), config.seed.to_string()));
         let report = crate::report::FitReport {
-            title: format!("custseg: {} customer segments", config.k),
+            title: format!("custseg: {} customer segment{}", config.k, if config.k == 1 { "" } else { "s" }),
             facts,
             profiles: &profiles,
             data: &stage.prepared.data,
