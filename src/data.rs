@@ -181,17 +181,23 @@ impl Dataset {
         self.chunks.iter().any(|c| c.weights.is_some())
     }
 
+    /// The chunk holding row `i` (global index) and the row's index within it; also finds
+    /// per-chunk values kept beside the data (labels, distances) for that row.
+    pub fn locate(&self, i: usize) -> (usize, usize) {
+        let c = self.offsets.partition_point(|&o| o <= i) - 1;
+        (c, i - self.offsets[c])
+    }
+
     /// Row `i` (global index) as a slice.
     pub fn row(&self, i: usize) -> &[f32] {
-        let c = self.offsets.partition_point(|&o| o <= i) - 1;
-        let local = i - self.offsets[c];
+        let (c, local) = self.locate(i);
         &self.chunks[c].values[local * self.dim..(local + 1) * self.dim]
     }
 
     /// Weight of row `i` (global index).
     pub fn weight(&self, i: usize) -> f32 {
-        let c = self.offsets.partition_point(|&o| o <= i) - 1;
-        self.chunks[c].weight(i - self.offsets[c])
+        let (c, local) = self.locate(i);
+        self.chunks[c].weight(local)
     }
 
     /// Chunk `c` as an ndarray view (`rows × dim`).

@@ -129,10 +129,9 @@ fn silhouette(
         v.sort_unstable();
         v
     };
-    let offsets: Vec<usize> = (0..data.chunks().len()).map(|c| data.chunk_offset(c)).collect();
     let label_of = |row: usize| {
-        let c = offsets.partition_point(|&o| o <= row) - 1;
-        labels[c][row - offsets[c]]
+        let (c, local) = data.locate(row);
+        labels[c][local]
     };
     // The points grouped by label (stable, so in row order within a label): the pairwise
     // pass sums distances over each label's contiguous range.

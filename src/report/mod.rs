@@ -151,10 +151,12 @@ fn sample(data: &Dataset, labels: &[Vec<u32>], m: usize, seed: u64) -> (Vec<usiz
         picked.dedup();
         picked
     };
-    let flat = |i: usize| {
-        let c = (0..data.chunks().len()).rev().find(|&c| data.chunk_offset(c) <= i).unwrap_or(0);
-        labels[c][i - data.chunk_offset(c)]
-    };
-    let row_labels = rows.iter().map(|&i| flat(i)).collect();
+    let row_labels = rows
+        .iter()
+        .map(|&i| {
+            let (c, local) = data.locate(i);
+            labels[c][local]
+        })
+        .collect();
     (rows, row_labels)
 }
