@@ -235,3 +235,28 @@ fn many_files_and_row_groups_decode_in_parallel_and_keep_input_order() {
     let features: Vec<&str> = model["features"].as_array().unwrap().iter().map(|f| f.as_str().unwrap()).collect();
     assert_eq!(features, vec!["x", "level=a", "level=b", "level=c"]);
 }
+
+#[test]
+fn categorical_only_input_with_impute_drop_streams_like_in_memory() {
+    // No numeric column: no row can miss a numeric value, so `--impute drop` keeps them all.
+    let dir = tempfile::tempdir().unwrap();
+    let input = dir.path().join("channels.parquet");
+    let channel: Vec<&str> = (0..3000).map(|i| ["web", "store", "app"][i % 3]).collect();
+    write_parquet(
+        &input,
+        vec![("customer_id", arr(Int64Array::from_iter_values(0..3000))), ("channel", arr(StringArray::from(channel)))],
+    );
+    let run = |name: &str, extra: &[&str]| {
+        let out = dir.path().join(name);
+        let mut args = vec!["fit", "--input", input.to_str().unwrap(), "--id", "customer_id", "--k", "3"];
+        args.extend_from_slice(&["--categorical", "channel", "--impute", "drop", "--backend", "cpu"]);
+        args.extend_from_slice(&["--out", out.to_str().unwrap()]);
+        args.extend_from_slice(extra);
+        let (code, stdout, stderr) = outcome(&custseg(&args));
+        assert_eq!(code, 0, "{name}: {stderr}");
+        let s: serde_json::Value = serde_json::from_str(stdout.trim()).unwrap();
+        assert_eq!(s["rows_used"], 3000, "{name}: {s}");
+        std::fs::read(out.join("assignments.parquet")).unwrap()
+    };
+    assert!(run("memory", &[]) == run("streamed", &["--memory-budget", "64KiB"]));
+}

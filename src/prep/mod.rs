@@ -14,7 +14,7 @@ mod rows;
 pub mod spill;
 
 pub use column::{quantile, CategoricalColumn, DroppedColumn, NumericColumn, Scaling};
-pub use rows::{row_masks, Duplicates, RowMasks};
+pub use rows::{has_missing, row_masks, Duplicates, RowMasks};
 
 use arrow::array::{ArrayRef, BooleanArray};
 use rayon::prelude::*;

@@ -7,7 +7,7 @@ use arrow::datatypes::{DataType, Int64Type, UInt64Type};
 
 use super::Impute;
 use crate::error::{Error, Result};
-use crate::io::reader::RawTable;
+use crate::io::reader::{RawBatch, RawTable};
 
 /// Per batch, per row: whether the row is used.
 #[derive(Debug, Clone, PartialEq)]
@@ -48,6 +48,12 @@ pub enum Duplicates {
     Refuse,
     /// Keep the first row of each id (`fit --dedup`).
     KeepFirst,
+}
+
+/// Whether row `i` of `batch` (`d` numeric columns) has a missing (NaN) numeric value: the
+/// rows `--impute drop` drops.
+pub fn has_missing(batch: &RawBatch, d: usize, i: usize) -> bool {
+    batch.numeric[i * d..(i + 1) * d].iter().any(|v| v.is_nan())
 }
 
 /// Works out the rows to keep: duplicate ids as `duplicates` says; with [`Impute::Drop`]
@@ -91,7 +97,7 @@ pub fn row_masks(table: &RawTable, impute: Impute, duplicates: Duplicates) -> Re
     if impute == Impute::Drop {
         for (batch, keep) in table.batches.iter().zip(keep.iter_mut()) {
             for (i, k) in keep.iter_mut().enumerate() {
-                if *k && batch.numeric[i * d..(i + 1) * d].iter().any(|v| v.is_nan()) {
+                if *k && has_missing(batch, d, i) {
                     *k = false;
                     dropped_missing += 1;
                 }

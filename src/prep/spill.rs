@@ -12,7 +12,7 @@ use std::path::Path;
 use arrow::array::{ArrayRef, UInt32Array};
 use rayon::prelude::*;
 
-use super::{row_masks, Duplicates, Impute, Magnitude, Prep, PrepParams, Prepared};
+use super::{has_missing, row_masks, Duplicates, Impute, Magnitude, Prep, PrepParams, Prepared};
 use crate::data::{Chunk, Dataset};
 use crate::error::{Error, Result};
 use crate::io::cache::{CacheFile, CacheWriter};
@@ -37,9 +37,9 @@ pub struct Spilled {
 
 /// Rows `picks` of `batch`.
 fn subset(batch: &RawBatch, picks: &[usize]) -> Result<RawBatch> {
-    let rows_of = |values: &[f32], width: usize| -> Vec<f32> {
+    fn rows_of<T: Copy>(values: &[T], width: usize, picks: &[usize]) -> Vec<T> {
         picks.iter().flat_map(|&i| values[i * width..(i + 1) * width].iter().copied()).collect()
-    };
+    }
     let d_num = batch.numeric.len().checked_div(batch.rows()).unwrap_or(0);
     let d_cat = batch.codes.len().checked_div(batch.rows()).unwrap_or(0);
     let indices = UInt32Array::from(picks.iter().map(|&i| i as u32).collect::<Vec<_>>());
@@ -49,9 +49,9 @@ fn subset(batch: &RawBatch, picks: &[usize]) -> Result<RawBatch> {
         first_row: batch.first_row,
         file: batch.file,
         ids,
-        numeric: rows_of(&batch.numeric, d_num),
-        codes: picks.iter().flat_map(|&i| batch.codes[i * d_cat..(i + 1) * d_cat].iter().copied()).collect(),
-        weights: batch.weights.as_ref().map(|w| picks.iter().map(|&i| w[i]).collect()),
+        numeric: rows_of(&batch.numeric, d_num, picks),
+        codes: rows_of(&batch.codes, d_cat, picks),
+        weights: batch.weights.as_ref().map(|w| rows_of(w, 1, picks)),
     })
 }
 
@@ -106,11 +106,9 @@ pub fn prepare_to_cache(
         let done: Vec<(Option<(Chunk, ArrayRef)>, usize)> = window
             .par_iter()
             .map(|batch| {
-                let keep: Vec<bool> = if params.impute == Impute::Drop {
-                    batch.numeric.chunks_exact(d_num.max(1)).map(|row| !row.iter().any(|v| v.is_nan())).collect()
-                } else {
-                    vec![true; batch.rows()]
-                };
+                let drop_missing = params.impute == Impute::Drop;
+                let keep: Vec<bool> =
+                    (0..batch.rows()).map(|i| !(drop_missing && has_missing(batch, d_num, i))).collect();
                 let dropped = keep.iter().filter(|&&k| !k).count();
                 Ok((applier.apply(batch, &keep)?, dropped))
             })
