@@ -40,12 +40,7 @@ pub fn run(args: &EvaluateArgs) -> Result<serde_json::Value> {
             extra["inertia"] = json!(inertia);
         }
         Some(gmm) => {
-            let pass = gmm.mixture.to_pass().map_err(|(c, reason)| {
-                Error::data(
-                    args.model.display(),
-                    format!("component {c} of the model is unusable ({reason}); the model is damaged"),
-                )
-            })?;
+            let pass = super::stored_mixture_pass(&args.model, &gmm.mixture)?;
             let stats = engine.run("the mixture pass", |b| b.mixture_pass(data, &pass))?;
             labels = super::mixture_labels(&mut engine, data, &pass)?;
             let p = gmm.mixture.n_parameters() as f64;

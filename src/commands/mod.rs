@@ -104,6 +104,14 @@ pub fn select_backend(run: &RunArgs) -> Result<Engine> {
     }
 }
 
+/// A saved model's mixture in E-step form (`predict`, `evaluate`): a component that cannot
+/// be used means the model file is damaged.
+pub fn stored_mixture_pass(model: &Path, mixture: &crate::cluster::gmm::Mixture) -> Result<MixturePass> {
+    mixture.to_pass().map_err(|(c, reason)| {
+        Error::data(model.display(), format!("component {c} of the model is unusable ({reason}); the model is damaged"))
+    })
+}
+
 /// Refuses an output file that is an input or would land in an input folder.
 pub fn ensure_not_input(output: &Path, inputs: &[PathBuf]) -> Result<()> {
     let out = normalize(output);

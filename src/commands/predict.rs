@@ -71,12 +71,7 @@ pub fn run(args: &PredictArgs) -> Result<serde_json::Value> {
         })?,
         Some(gmm) => {
             let k = model.k;
-            let pass = gmm.mixture.to_pass().map_err(|(c, reason)| {
-                Error::data(
-                    args.model.display(),
-                    format!("component {c} of the model is unusable ({reason}); the model is damaged"),
-                )
-            })?;
+            let pass = super::stored_mixture_pass(&args.model, &gmm.mixture)?;
             let mut columns = vec!["probability".to_string()];
             if args.probabilities {
                 columns.extend((0..k).map(|c| format!("p_{c}")));

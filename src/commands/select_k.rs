@@ -16,7 +16,6 @@ use super::fit::{read_and_prepare, FitConfig};
 use super::{secs, select_backend};
 use crate::cli::{AlgorithmChoice, SelectKArgs};
 use crate::cluster::gmm;
-use crate::cluster::kmeans;
 use crate::error::{Error, Result};
 use crate::eval::metrics;
 use crate::info;
@@ -85,20 +84,12 @@ pub fn run(args: SelectKArgs) -> Result<serde_json::Value> {
         let labels = if gmm_mode {
             let params = config.gmm_params(config.gmm_init());
             let fit = engine.run("a mixture fit", |b| gmm::fit(b, data, &params, &mut |_| {}))?;
-            let pass = fit.mixture.to_pass().map_err(|(c, reason)| {
-                Error::Gmm(gmm::GmmError::Degenerate { component: c, reason, reg_covar: params.reg_covar })
-            })?;
+            let pass = config.mixture_pass(&fit.mixture)?;
             (row.bic, row.aic, row.mean_log_likelihood) = (Some(fit.bic), Some(fit.aic), Some(fit.mean_log_likelihood));
             super::mixture_labels(&mut engine, data, &pass)?
         } else {
             let params = config.kmeans_params(config.kmeans_init(data.rows()));
-            let fit = engine.run("a K-Means fit", |b| {
-                if config.algorithm == AlgorithmChoice::MinibatchKmeans {
-                    kmeans::fit_minibatch(b, data, &params, config.batch_size, &mut |_| {})
-                } else {
-                    kmeans::fit(b, data, &params, &mut |_| {})
-                }
-            })?;
+            let fit = engine.run("a K-Means fit", |b| config.fit_kmeans(b, data, &params, &mut |_| {}))?;
             row.inertia = Some(fit.inertia);
             super::hard_labels(&mut engine, data, &fit.centres)?
         };

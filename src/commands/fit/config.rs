@@ -3,9 +3,12 @@
 use std::path::PathBuf;
 
 use super::AUTO_PARALLEL_WORK;
+use crate::backend::mixture::MixturePass;
+use crate::backend::Backend;
 use crate::cli::{AlgorithmChoice, FitArgs, InitChoice, InitSpace, RunArgs};
-use crate::cluster::gmm::{CovarianceType, GmmInit, GmmParams, OnDegenerate};
-use crate::cluster::kmeans::{Init, KMeansParams};
+use crate::cluster::gmm::{CovarianceType, GmmError, GmmInit, GmmParams, Mixture, OnDegenerate};
+use crate::cluster::kmeans::{self, Init, IterationReport, KMeansFit, KMeansParams};
+use crate::data::Dataset;
 use crate::error::{Error, Result};
 use crate::io::reader::ReadSpec;
 use crate::prep::PrepParams;
@@ -179,6 +182,29 @@ impl FitConfig {
     /// K-Means parameters of this request.
     pub fn kmeans_params(&self, init: Init) -> KMeansParams {
         KMeansParams { k: self.k, init, n_init: self.n_init, max_iter: self.max_iter, tol: self.tol, seed: self.seed }
+    }
+
+    /// Runs the configured K-Means variant (Lloyd, or mini-batch with `batch_size`) on `data`.
+    pub fn fit_kmeans(
+        &self,
+        backend: &dyn Backend,
+        data: &Dataset,
+        params: &KMeansParams,
+        report: &mut dyn FnMut(&IterationReport),
+    ) -> Result<KMeansFit> {
+        if self.algorithm == AlgorithmChoice::MinibatchKmeans {
+            kmeans::fit_minibatch(backend, data, params, self.batch_size, report)
+        } else {
+            kmeans::fit(backend, data, params, report)
+        }
+    }
+
+    /// A fitted mixture in E-step form; a component that cannot be used is the error that
+    /// names it and suggests a larger `--reg-covar`.
+    pub fn mixture_pass(&self, mixture: &Mixture) -> Result<MixturePass> {
+        mixture.to_pass().map_err(|(component, reason)| {
+            Error::Gmm(GmmError::Degenerate { component, reason, reg_covar: self.gmm.reg_covar })
+        })
     }
 
     /// Gaussian-mixture parameters of this request.

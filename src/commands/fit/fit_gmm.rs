@@ -10,7 +10,7 @@ use crate::backend::Centres;
 use crate::cli::InitChoice;
 use crate::cluster::gmm;
 use crate::commands::Engine;
-use crate::error::{Error, Result};
+use crate::error::Result;
 use crate::io::writer::AssignmentWriter;
 use crate::model::GmmRecord;
 use crate::{info, warn};
@@ -46,9 +46,7 @@ pub(super) fn run(config: &FitConfig, engine: &mut Engine, stage: &Stage, target
         fit.bic
     );
     let k = config.k;
-    let pass = fit.mixture.to_pass().map_err(|(c, reason)| {
-        Error::Gmm(gmm::GmmError::Degenerate { component: c, reason, reg_covar: config.gmm.reg_covar })
-    })?;
+    let pass = config.mixture_pass(&fit.mixture)?;
     let mut sizes = vec![0u64; k];
     let mut columns = vec!["probability".to_string()];
     if config.gmm.probabilities {

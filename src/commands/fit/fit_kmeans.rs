@@ -47,11 +47,7 @@ pub(super) fn run(config: &FitConfig, engine: &mut Engine, stage: &Stage, target
                 r.changed
             ));
         };
-        if minibatch {
-            kmeans::fit_minibatch(backend, data, &params, config.batch_size, report)
-        } else {
-            kmeans::fit(backend, data, &params, report)
-        }
+        config.fit_kmeans(backend, data, &params, report)
     })?;
     bar.finish_and_clear();
     // Mean time between iteration reports: one Lloyd pass (or mini-batch epoch) each.

@@ -22,7 +22,7 @@ use super::{ensure_not_input, secs, select_backend, Engine};
 use crate::backend::Centres;
 use crate::cli::AlgorithmChoice;
 use crate::cluster::gmm::{self, GmmParams};
-use crate::cluster::kmeans::{self, KMeansParams};
+use crate::cluster::kmeans::KMeansParams;
 use crate::data::Dataset;
 use crate::error::{Error, Result};
 use crate::io::atomic::{remove_stale_temp_files, stage_bytes};
@@ -248,21 +248,13 @@ fn refit_labels(
     let labels = match config.algorithm {
         AlgorithmChoice::Kmeans | AlgorithmChoice::MinibatchKmeans => {
             let params = KMeansParams { seed, ..config.kmeans_params(config.kmeans_init(sample.rows())) };
-            let fit = engine.run("a bootstrap fit", |b| {
-                if config.algorithm == AlgorithmChoice::MinibatchKmeans {
-                    kmeans::fit_minibatch(b, sample, &params, config.batch_size, &mut |_| {})
-                } else {
-                    kmeans::fit(b, sample, &params, &mut |_| {})
-                }
-            })?;
+            let fit = engine.run("a bootstrap fit", |b| config.fit_kmeans(b, sample, &params, &mut |_| {}))?;
             crate::commands::hard_labels(engine, data, &fit.centres)?
         }
         AlgorithmChoice::Gmm => {
             let params = GmmParams { seed, ..config.gmm_params(config.gmm_init()) };
             let fit = engine.run("a bootstrap fit", |b| gmm::fit(b, sample, &params, &mut |_| {}))?;
-            let pass = fit.mixture.to_pass().map_err(|(component, reason)| {
-                Error::Gmm(gmm::GmmError::Degenerate { component, reason, reg_covar: params.reg_covar })
-            })?;
+            let pass = config.mixture_pass(&fit.mixture)?;
             crate::commands::mixture_labels(engine, data, &pass)?
         }
     };
