@@ -92,7 +92,7 @@ pub(super) fn run(config: &FitConfig, engine: &mut Engine, stage: &Stage, target
         _ => "k-means++".into(),
     };
     let init = if minibatch { format!("{init}, mini-batches of {} rows", config.batch_size) } else { init };
-    let algorithm = if minibatch { "minibatch-kmeans" } else { "kmeans" };
+    let algorithm = config.algorithm.name();
     let mut model = base_model(config, stage, algorithm, &fit.centres, fit.sizes.clone(), fit.weights.clone());
     model.kmeans = Some(KMeansRecord {
         init,

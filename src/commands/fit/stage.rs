@@ -57,12 +57,7 @@ pub fn read_and_prepare(config: &FitConfig, started: Instant) -> Result<Stage> {
     let files = table.files.clone();
     let schema = table.schema.clone();
     let prepared = prep.apply(table, &masks)?;
-    if prepared.dropped_duplicate > 0 {
-        info!("--dedup dropped {} rows with a repeated id", prepared.dropped_duplicate);
-    }
-    if prepared.dropped_missing > 0 {
-        info!("--impute drop dropped {} rows with missing values", prepared.dropped_missing);
-    }
+    log_dropped(&prepared);
     let t_prep = started.elapsed().as_secs_f64() - t_read;
     info!("prepared {} rows × {} features in {:.2}s", prepared.data.rows(), prepared.data.dim(), t_prep);
     Ok(Stage { prep, prepared, files, schema, id_name, id_type, t_read, t_prep, cache: None })
@@ -121,9 +116,7 @@ fn read_and_prepare_streamed(
         human(spilled.cache.bytes()),
         started.elapsed().as_secs_f64()
     );
-    if prepared.dropped_missing > 0 {
-        info!("--impute drop dropped {} rows with missing values", prepared.dropped_missing);
-    }
+    log_dropped(&prepared);
     Ok(Stage {
         prep: spilled.prep,
         id_name: spilled.table.id.clone().unwrap_or_else(|| "row".to_string()),
@@ -135,4 +128,14 @@ fn read_and_prepare_streamed(
         t_prep: spilled.t_prep,
         cache: Some(spilled.cache),
     })
+}
+
+/// Logs the rows `--dedup` and `--impute drop` left out.
+fn log_dropped(prepared: &Prepared) {
+    if prepared.dropped_duplicate > 0 {
+        info!("--dedup dropped {} rows with a repeated id", prepared.dropped_duplicate);
+    }
+    if prepared.dropped_missing > 0 {
+        info!("--impute drop dropped {} rows with missing values", prepared.dropped_missing);
+    }
 }
