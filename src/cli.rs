@@ -4,8 +4,6 @@ use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
-use crate::cluster::gmm::{CovarianceType, OnDegenerate};
-use crate::prep::{Impute, ScaleKind};
 
 /// Segment a customer base: Parquet in, K-Means segments, a reusable model and a JSON
 /// summary out. Logs go to stderr, the summary to stdout.
@@ -54,6 +52,49 @@ pub struct RunArgs {
     /// Print no JSON summary on stdout.
     #[arg(long, short)]
     pub quiet: bool,
+}
+
+/// What to do with a missing (null or NaN) numeric value.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Impute {
+    Mean,
+    Median,
+    Drop,
+}
+
+/// How numeric columns are scaled.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ScaleKind {
+    /// (x − mean) / standard deviation.
+    Zscore,
+    /// (x − min) / (max − min).
+    Minmax,
+    /// (x − median) / interquartile range (1 when the range is 0, as scikit-learn).
+    Robust,
+    /// Unchanged.
+    None,
+}
+
+/// Shape of the mixture components' covariances.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum CovarianceType {
+    /// A full matrix per component.
+    Full,
+    /// A diagonal per component.
+    Diag,
+    /// One variance per component.
+    Spherical,
+    /// One full matrix shared by all components.
+    Tied,
+}
+
+/// What to do with a mixture component that collapses.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum OnDegenerate {
+    /// Stop with an error naming the component.
+    Error,
+    /// Re-initialise the component on a random row with the data's variance.
+    Reinit,
 }
 
 /// Which compute backend to use.

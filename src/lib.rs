@@ -1,7 +1,9 @@
 //! custseg: batch customer segmentation.
 //!
-//! Parquet in → prep (impute, log1p, clip, scale, one-hot) → K-Means over a pluggable
-//! [`backend::Backend`] → assignments, a reusable model and a JSON summary. See
+//! Parquet in → prep (impute, log1p, clip, scale, one-hot) → a [`cluster::Segmenter`]
+//! (K-Means, mini-batch K-Means, Gaussian mixtures) over a pluggable [`backend::Backend`]
+//! → assignments, a reusable model and a JSON summary. [`pipeline`] runs these stages with
+//! plain values; the binary's `cli` and `commands` only turn arguments into them. See
 //! `DESIGN.md` in the shared folder for the shape: every heavy step is one pass over
 //! chunks of rows returning small, mergeable statistics.
 
@@ -16,6 +18,7 @@ pub mod io;
 #[macro_use]
 pub mod log;
 pub mod model;
+pub mod pipeline;
 pub mod prep;
 pub mod report;
 pub mod resources;

@@ -5,7 +5,7 @@ use std::io::Write;
 use std::process::ExitCode;
 
 use clap::Parser;
-use custseg::cli::{Cli, Command};
+use custseg::cli::{Cli, Command, RunArgs};
 use custseg::commands::{self, bench, demo, devices, evaluate, fit, predict, select_k};
 
 fn main() -> ExitCode {
@@ -16,32 +16,18 @@ fn main() -> ExitCode {
             return ExitCode::from(e.exit_code() as u8);
         }
     };
+    custseg::error::name_parameters_as(commands::args::flag);
     custseg::log::start_clock();
     custseg::signals::install();
     custseg::io::reader::install_panic_hook();
     let (quiet, result) = match cli.command {
-        Command::Fit(args) => {
-            let quiet = args.run.quiet;
-            let r = commands::configure_threads(&args.run)
-                .and_then(|_| fit::FitConfig::from_args(args))
-                .and_then(|cfg| fit::run(&cfg));
-            (quiet, r)
-        }
-        Command::Predict(args) => {
-            (args.run.quiet, commands::configure_threads(&args.run).and_then(|_| predict::run(&args)))
-        }
-        Command::Demo(args) => (args.run.quiet, commands::configure_threads(&args.run).and_then(|_| demo::run(&args))),
+        Command::Fit(args) => (args.run.quiet, threads(&args.run).and_then(|_| fit::run(&args))),
+        Command::Predict(args) => (args.run.quiet, threads(&args.run).and_then(|_| predict::run(&args))),
+        Command::Demo(args) => (args.run.quiet, threads(&args.run).and_then(|_| demo::run(&args))),
         Command::Devices => (false, devices::run()),
-        Command::Evaluate(args) => {
-            (args.run.quiet, commands::configure_threads(&args.run).and_then(|_| evaluate::run(&args)))
-        }
-        Command::SelectK(args) => {
-            let quiet = args.fit.run.quiet;
-            (quiet, commands::configure_threads(&args.fit.run).and_then(|_| select_k::run(args)))
-        }
-        Command::Bench(args) => {
-            (args.run.quiet, commands::configure_threads(&args.run).and_then(|_| bench::run(&args)))
-        }
+        Command::Evaluate(args) => (args.run.quiet, threads(&args.run).and_then(|_| evaluate::run(&args))),
+        Command::SelectK(args) => (args.fit.run.quiet, threads(&args.fit.run).and_then(|_| select_k::run(&args))),
+        Command::Bench(args) => (args.run.quiet, threads(&args.run).and_then(|_| bench::run(&args))),
     };
     match result {
         Ok(summary) => {
@@ -57,4 +43,9 @@ fn main() -> ExitCode {
             ExitCode::from(e.exit_code() as u8)
         }
     }
+}
+
+/// Sizes the worker pool as `--threads` asks.
+fn threads(run: &RunArgs) -> custseg::Result<()> {
+    custseg::pipeline::configure_threads(run.threads)
 }

@@ -1,7 +1,10 @@
-//! The saved model: prep + centres + how they were fitted, as versioned JSON.
+//! The saved model: prep + fitted segments (tagged by algorithm) + how they were fitted,
+//! as versioned JSON.
 //!
 //! No timestamps or host names live here, so the same input, seed and backend give a
-//! byte-identical model.json.
+//! byte-identical model.json. Format 2 tags the algorithm's record by `algorithm`, so a
+//! model holds exactly one; format 1 (an `algorithm` string beside optional `kmeans` and
+//! `gmm` records) reads the same way.
 
 use std::path::Path;
 
@@ -9,13 +12,16 @@ use serde::{Deserialize, Serialize};
 
 use crate::backend::Centres;
 use crate::cluster::gmm::Mixture;
+use crate::cluster::Segments;
 use crate::error::{Error, Result};
 use crate::io::reader::InputFile;
 use crate::prep::Prep;
 use crate::report::profiles::SegmentProfile;
 
 /// The model.json format this build writes and the newest it reads.
-pub const FORMAT_VERSION: u32 = 1;
+pub const FORMAT_VERSION: u32 = 2;
+/// The oldest format this build reads.
+pub const OLDEST_FORMAT_VERSION: u32 = 1;
 
 /// K-Means parameters as recorded in the model.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -53,6 +59,29 @@ pub struct GmmRecord {
     pub aic: f64,
 }
 
+/// The fitted algorithm's record, tagged by the `algorithm` key.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "algorithm")]
+pub enum SavedSegmenter {
+    #[serde(rename = "kmeans")]
+    KMeans { kmeans: KMeansRecord },
+    #[serde(rename = "minibatch-kmeans")]
+    MiniBatchKMeans { kmeans: KMeansRecord },
+    #[serde(rename = "gmm")]
+    Gmm { gmm: GmmRecord },
+}
+
+impl SavedSegmenter {
+    /// The algorithm's name (the tag).
+    pub fn name(&self) -> &'static str {
+        match self {
+            SavedSegmenter::KMeans { .. } => "kmeans",
+            SavedSegmenter::MiniBatchKMeans { .. } => "minibatch-kmeans",
+            SavedSegmenter::Gmm { .. } => "gmm",
+        }
+    }
+}
+
 /// What the model was fitted on.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct InputFingerprint {
@@ -68,23 +97,21 @@ pub struct InputFingerprint {
 pub struct Model {
     pub format_version: u32,
     pub custseg_version: String,
-    pub algorithm: String,
+    /// `algorithm` and its record.
+    #[serde(flatten)]
+    pub segmenter: SavedSegmenter,
     pub id_column: Option<String>,
     pub weights_column: Option<String>,
     /// Prepared feature names, the columns of `centres`.
     pub features: Vec<String>,
     pub prep: Prep,
     pub k: usize,
-    /// Centres in the prepared space (what `predict` assigns to).
+    /// Centres in the prepared space (K-Means centres, mixture means).
     pub centres: Vec<Vec<f32>>,
     /// Centres in original units (numeric columns unscaled; one-hot columns as shares).
     pub centres_original: Vec<Vec<f64>>,
     pub segment_sizes: Vec<u64>,
     pub segment_weights: Vec<f64>,
-    /// Set when `algorithm` is "kmeans".
-    pub kmeans: Option<KMeansRecord>,
-    /// Set when `algorithm` is "gmm".
-    pub gmm: Option<GmmRecord>,
     /// Per-segment profiles on the training rows.
     #[serde(default)]
     pub profiles: Vec<SegmentProfile>,
@@ -92,6 +119,11 @@ pub struct Model {
 }
 
 impl Model {
+    /// The algorithm's name.
+    pub fn algorithm(&self) -> &'static str {
+        self.segmenter.name()
+    }
+
     /// The centres as the backends take them.
     pub fn centres(&self) -> Result<Centres> {
         let dim = self.features.len();
@@ -101,6 +133,25 @@ impl Model {
         Ok(Centres::new(self.k, dim, self.centres.concat()))
     }
 
+    /// The fitted segments, ready to assign rows; `source` names the file in errors.
+    pub fn segments(&self, source: &Path) -> Result<Segments> {
+        let damaged = |what: &str| Error::data(source.display(), format!("{what}; the model is damaged, refit it"));
+        if self.k == 0 {
+            return Err(damaged("k is 0"));
+        }
+        match &self.segmenter {
+            SavedSegmenter::KMeans { .. } | SavedSegmenter::MiniBatchKMeans { .. } => {
+                Ok(Segments::Centres(self.centres().map_err(|_| damaged("centres do not match the feature list"))?))
+            }
+            SavedSegmenter::Gmm { gmm } => {
+                if gmm.mixture.k != self.k || gmm.mixture.dim != self.features.len() {
+                    return Err(damaged("the mixture does not match k and the feature list"));
+                }
+                Segments::from_saved_mixture(gmm.mixture.clone(), &source.display().to_string())
+            }
+        }
+    }
+
     /// Pretty JSON with a final newline.
     pub fn to_json(&self) -> Vec<u8> {
         let mut bytes = serde_json::to_vec_pretty(self).expect("a model always serialises");
@@ -108,7 +159,7 @@ impl Model {
         bytes
     }
 
-    /// Reads and checks a model file.
+    /// Reads and checks a model file (this format or an older one it still reads).
     pub fn load(path: &Path) -> Result<Model> {
         let text = std::fs::read(path).map_err(|e| Error::io(path, e))?;
         let probe: serde_json::Value = serde_json::from_slice(&text)
@@ -125,24 +176,79 @@ impl Model {
                 format!("model format {version} is newer than this custseg reads ({FORMAT_VERSION}); upgrade custseg"),
             ));
         }
-        let model: Model = serde_json::from_value(probe)
-            .map_err(|e| Error::data(path.display(), format!("damaged custseg model: {e}")))?;
-        model
-            .centres()
-            .map_err(|_| Error::data(path.display(), "centres do not match the feature list; the model is damaged"))?;
-        let complete = match model.algorithm.as_str() {
-            "kmeans" | "minibatch-kmeans" => model.kmeans.is_some(),
-            "gmm" => {
-                model.gmm.as_ref().is_some_and(|g| g.mixture.k == model.k && g.mixture.dim == model.features.len())
-            }
-            _ => false,
-        };
-        if !complete {
+        if version < OLDEST_FORMAT_VERSION as u64 {
             return Err(Error::data(
                 path.display(),
-                format!("algorithm '{}' without its parameters; the model is damaged", model.algorithm),
+                format!(
+                    "model format {version} is older than this custseg reads ({OLDEST_FORMAT_VERSION}); refit with `custseg fit`"
+                ),
             ));
         }
+        let model: Model = serde_json::from_value(probe).map_err(|e| {
+            Error::data(path.display(), format!("damaged custseg model: {e}; refit with `custseg fit`"))
+        })?;
+        model.segments(path)?;
         Ok(model)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A format-1 model as `custseg` 0.1 wrote it (algorithm string, both records, one null).
+    fn format_1(algorithm: &str, kmeans: &str, gmm: &str) -> String {
+        format!(
+            r#"{{"format_version": 1, "custseg_version": "0.1.0", "algorithm": "{algorithm}",
+            "id_column": null, "weights_column": null, "features": ["x"],
+            "prep": {{"impute": "mean", "numeric": [], "categorical": [], "dropped": []}},
+            "k": 1, "centres": [[0.5]], "centres_original": [[0.5]], "segment_sizes": [2],
+            "segment_weights": [2.0], "kmeans": {kmeans}, "gmm": {gmm}, "profiles": [],
+            "input": {{"files": [], "rows_read": 2, "rows_used": 2, "schema": []}}}}"#
+        )
+    }
+
+    const KMEANS_RECORD: &str = r#"{"init": "k-means++", "n_init": 1, "max_iter": 300, "tol": 0.0001,
+        "seed": 0, "iterations": 2, "converged": true, "inertia": 0.5}"#;
+
+    #[test]
+    fn a_format_1_model_is_read_and_written_back_as_format_2_with_one_record() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("model.json");
+        std::fs::write(&path, format_1("kmeans", KMEANS_RECORD, "null")).unwrap();
+        let model = Model::load(&path).unwrap();
+        assert_eq!(model.algorithm(), "kmeans");
+        let SavedSegmenter::KMeans { kmeans } = &model.segmenter else { panic!("{:?}", model.segmenter) };
+        assert_eq!(kmeans.inertia, 0.5);
+        let json: serde_json::Value = serde_json::from_slice(&model.to_json()).unwrap();
+        assert_eq!(json["algorithm"], "kmeans");
+        assert!(json.get("gmm").is_none(), "{json}");
+        let upgraded = Model { format_version: FORMAT_VERSION, ..model };
+        std::fs::write(&path, upgraded.to_json()).unwrap();
+        assert_eq!(Model::load(&path).unwrap(), upgraded);
+    }
+
+    #[test]
+    fn an_algorithm_without_its_record_or_unknown_is_refused_as_damaged() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("model.json");
+        for text in [format_1("gmm", KMEANS_RECORD, "null"), format_1("forest", KMEANS_RECORD, "null")] {
+            std::fs::write(&path, text).unwrap();
+            let err = Model::load(&path).unwrap_err();
+            assert_eq!(err.exit_code(), 3, "{err}");
+            assert!(err.to_string().contains("damaged"), "{err}");
+        }
+    }
+
+    #[test]
+    fn format_0_and_future_formats_are_refused_with_what_to_do() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("model.json");
+        for (version, needle) in [(0, "refit"), (FORMAT_VERSION + 1, "upgrade")] {
+            let text = format_1("kmeans", KMEANS_RECORD, "null").replace("\"format_version\": 1", &format!("\"format_version\": {version}"));
+            std::fs::write(&path, text).unwrap();
+            let err = Model::load(&path).unwrap_err();
+            assert!(err.to_string().contains(needle), "{err}");
+        }
     }
 }

@@ -43,14 +43,6 @@ pub fn default_memory_budget() -> u64 {
     available_memory().map_or(8 << 30, |m| m / 2)
 }
 
-/// Formats bytes as GiB/MiB for messages.
-pub fn human(bytes: u64) -> String {
-    if bytes >= 1 << 30 {
-        format!("{:.1} GiB", bytes as f64 / (1u64 << 30) as f64)
-    } else {
-        format!("{:.1} MiB", bytes as f64 / (1u64 << 20) as f64)
-    }
-}
 
 #[cfg(test)]
 mod tests {

@@ -4,14 +4,15 @@ use std::time::Instant;
 
 use serde_json::json;
 
-use super::{secs, select_backend};
+use crate::pipeline::{secs, Engine};
 use crate::backend::Backend;
 use crate::backend::{Centres, Labels};
 use crate::cli::{AlgorithmChoice, BenchArgs};
 use crate::cluster::gmm::{CovarianceType, Mixture};
+use crate::error::Collapsed;
 use crate::cluster::kmeans::{self, random_rows, Init, KMeansParams};
 use crate::data::Dataset;
-use crate::error::{Error, Result};
+use crate::error::{Error, Param, Result};
 use crate::info;
 use crate::io::reader::{self, ReadSpec};
 use crate::prep::{row_masks, Duplicates, Impute, Prep, PrepParams, ScaleKind};
@@ -19,12 +20,12 @@ use crate::rng::Rng;
 
 /// Runs the benchmark and returns its JSON report.
 pub fn run(args: &BenchArgs) -> Result<serde_json::Value> {
-    for (name, value) in [("iters", args.iters), ("k", args.k), ("n", args.n), ("d", args.d)] {
+    for (name, value) in [(Param::Iters, args.iters), (Param::K, args.k), (Param::Rows, args.n), (Param::Dim, args.d)] {
         if value == 0 {
             return Err(Error::param(name, "must be at least 1"));
         }
     }
-    let backend = select_backend(&args.run)?.backend;
+    let backend = Engine::open(&super::args::backend_options(&args.run))?.backend;
     let load_start = Instant::now();
     let data = match &args.input {
         Some(path) => load_unscaled(path)?,
@@ -33,7 +34,7 @@ pub fn run(args: &BenchArgs) -> Result<serde_json::Value> {
     let load_seconds = load_start.elapsed().as_secs_f64();
     let (n, d, k) = (data.rows(), data.dim(), args.k);
     if k > n {
-        return Err(Error::param("k", format!("k = {k} exceeds the {n} rows")));
+        return Err(Error::param(Param::K, format!("k = {k} exceeds the {n} rows")));
     }
     info!("bench: {n} rows × {d} features, k = {k}, {} timed passes on {}", args.iters, backend.info().backend);
     if args.algorithm == AlgorithmChoice::Gmm {
@@ -62,13 +63,9 @@ pub fn run(args: &BenchArgs) -> Result<serde_json::Value> {
     let median = times[times.len() / 2];
 
     // The fit uses `--init auto`'s choice (k-means|| past n·k = 5·10⁷).
-    let init = if (n as f64) * (k as f64) > super::fit::AUTO_PARALLEL_WORK {
-        Init::Parallel { rounds: 5, oversampling: 2.0 }
-    } else {
-        Init::KMeansPlusPlus
-    };
+    let init = Init::Auto { rounds: 5, oversampling: 2.0 };
     let fit_start = Instant::now();
-    let params = KMeansParams { k, seed: args.seed, init, ..KMeansParams::new(k) };
+    let params = KMeansParams { k, seed: args.seed, init, ..KMeansParams::new(k) }.check()?;
     let fit = kmeans::fit(backend.as_ref(), &data, &params, &mut |_| {})?;
     let fit_seconds = fit_start.elapsed().as_secs_f64();
     let info = backend.info();
@@ -104,14 +101,15 @@ fn bench_mixture(
     let mut rng = Rng::new(args.seed);
     let seeds = random_rows(data, k, &mut rng);
     let variances = vec![1.0; d];
-    let covariances = match args.covariance {
+    let covariance = super::args::covariance(args.covariance);
+    let covariances = match covariance {
         CovarianceType::Full => (0..k).flat_map(|_| identity(d)).collect(),
         CovarianceType::Tied => identity(d),
         CovarianceType::Diag => (0..k).flat_map(|_| variances.clone()).collect(),
         CovarianceType::Spherical => vec![1.0; k],
     };
     let mut mixture = Mixture {
-        covariance: args.covariance,
+        covariance,
         k,
         dim: d,
         weights: vec![1.0 / k as f64; k],
@@ -120,10 +118,10 @@ fn bench_mixture(
     };
     let reg = 1e-6;
     let step = |mixture: &Mixture| -> Result<Mixture> {
-        let pass = mixture.to_pass().map_err(|(c, r)| Error::Internal(format!("bench component {c}: {r}")))?;
+        let collapsed = |c: Collapsed| Error::Internal(format!("bench component {}: {}", c.component, c.cause));
+        let pass = mixture.to_pass().map_err(collapsed)?;
         let stats = backend.mixture_pass(data, &pass)?;
-        Mixture::from_stats(&stats, args.covariance, reg)
-            .map_err(|(c, r)| Error::Internal(format!("bench component {c}: {r}")))
+        Mixture::from_stats(&stats, covariance, reg).map_err(collapsed)
     };
     mixture = step(&mixture)?; // warm-up
     let mut times = Vec::with_capacity(args.iters);
@@ -138,7 +136,7 @@ fn bench_mixture(
     Ok(json!({
         "command": "bench",
         "algorithm": "gmm",
-        "covariance": args.covariance,
+        "covariance": super::args::covariance(args.covariance),
         "backend": info.backend,
         "device": info.device,
         "n": n, "d": d, "k": k,

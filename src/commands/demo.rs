@@ -8,9 +8,11 @@ use arrow::datatypes::UInt32Type;
 use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
 use serde_json::json;
 
-use super::fit::{self, FitConfig, GmmOptions, ASSIGNMENTS_FILE};
-use crate::cli::{AlgorithmChoice, DemoArgs, InitChoice};
-use crate::error::{Error, Result};
+use crate::cli::DemoArgs;
+use crate::cluster::kmeans::{Init, KMeansParams};
+use crate::cluster::Segmenter;
+use crate::error::{Error, Param, Result};
+use crate::pipeline::{FitRequest, ASSIGNMENTS_FILE};
 use crate::eval::adjusted_rand_index;
 use crate::info;
 use crate::io::reader::ReadSpec;
@@ -20,7 +22,7 @@ use crate::synth::{self, NUMERIC_FEATURES, SEGMENTS};
 /// Runs the demo and returns the fit summary with a `demo` section added.
 pub fn run(args: &DemoArgs) -> Result<serde_json::Value> {
     if args.n == 0 {
-        return Err(Error::param("n", "must be at least 1"));
+        return Err(Error::param(Param::Rows, "must be at least 1"));
     }
     let data_dir = args.out.join("data");
     std::fs::create_dir_all(&data_dir).map_err(|e| Error::io(&data_dir, e))?;
@@ -28,7 +30,7 @@ pub fn run(args: &DemoArgs) -> Result<serde_json::Value> {
     info!("generating {} synthetic customers in {} segments → {}", args.n, SEGMENTS.len(), data_path.display());
     let truth = synth::write_customers(&data_path, args.n, args.seed)?;
 
-    let config = FitConfig {
+    let request = FitRequest {
         read: ReadSpec {
             inputs: vec![data_path.clone()],
             id: Some("customer_id".into()),
@@ -44,18 +46,12 @@ pub fn run(args: &DemoArgs) -> Result<serde_json::Value> {
             clip: None,
             dedup: false,
         },
-        algorithm: AlgorithmChoice::Kmeans,
-        k: args.k,
-        init: InitChoice::KMeansPlusPlus,
-        init_centroids: None,
-        n_init: 3,
-        max_iter: 300,
-        tol: 1e-4,
-        seed: args.seed,
-        batch_size: 1024,
-        init_rounds: 5,
-        oversampling: 2.0,
-        gmm: GmmOptions::default(),
+        segmenter: Segmenter::KMeans(
+            KMeansParams { k: args.k, init: Init::KMeansPlusPlus, n_init: 3, max_iter: 300, tol: 1e-4, seed: args.seed }
+                .check()?,
+        ),
+        init_centres: None,
+        probabilities: false,
         silhouette_sample: args.silhouette_sample,
         stability: 0,
         report: true,
@@ -63,9 +59,10 @@ pub fn run(args: &DemoArgs) -> Result<serde_json::Value> {
         cache_dir: None,
         keep_cache: false,
         out: args.out.clone(),
-        run: args.run.clone(),
+        seed: args.seed,
+        backend: super::args::backend_options(&args.run),
     };
-    let mut summary = fit::run(&config)?;
+    let mut summary = crate::pipeline::fit(&request)?;
     let assignments = args.out.join(ASSIGNMENTS_FILE);
     let segments = read_segments(&assignments)?;
     let ari = adjusted_rand_index(&truth, &segments);

@@ -9,7 +9,7 @@ use arrow::array::{Array, AsArray, RecordBatch};
 use arrow::datatypes::{DataType, Float64Type};
 use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
 
-use crate::error::{Error, Result};
+use crate::error::{Error, Param, Result};
 
 /// Reads the columns `names` (in that order) of every row of a CSV or Parquet file.
 /// Extra columns are ignored; a missing one is an error naming it.
@@ -22,7 +22,7 @@ pub fn read_centres(path: &Path, names: &[String]) -> Result<Vec<Vec<f64>>> {
         for name in names {
             let col = batch.column_by_name(name).ok_or_else(|| {
                 Error::param(
-                    "init-centroids",
+                    Param::InitCentres,
                     format!(
                         "{}: no column '{name}'; the file needs one column per feature: {}",
                         path.display(),
@@ -31,7 +31,7 @@ pub fn read_centres(path: &Path, names: &[String]) -> Result<Vec<Vec<f64>>> {
                 )
             })?;
             let col = arrow::compute::cast(col, &DataType::Float64).map_err(|e| {
-                Error::param("init-centroids", format!("{}: column '{name}' is not numeric ({e})", path.display()))
+                Error::param(Param::InitCentres, format!("{}: column '{name}' is not numeric ({e})", path.display()))
             })?;
             columns.push(col);
         }
@@ -52,14 +52,14 @@ fn read_csv(path: &Path) -> Result<Vec<RecordBatch>> {
     let format = arrow::csv::reader::Format::default().with_header(true);
     let (schema, _) = format
         .infer_schema(open()?, None)
-        .map_err(|e| Error::param("init-centroids", format!("{}: not a readable CSV ({e})", path.display())))?;
+        .map_err(|e| Error::param(Param::InitCentres, format!("{}: not a readable CSV ({e})", path.display())))?;
     let reader = arrow::csv::ReaderBuilder::new(Arc::new(schema))
         .with_format(format)
         .build(open()?)
-        .map_err(|e| Error::param("init-centroids", format!("{}: {e}", path.display())))?;
+        .map_err(|e| Error::param(Param::InitCentres, format!("{}: {e}", path.display())))?;
     reader
         .collect::<std::result::Result<Vec<_>, _>>()
-        .map_err(|e| Error::param("init-centroids", format!("{}: {e}", path.display())))
+        .map_err(|e| Error::param(Param::InitCentres, format!("{}: {e}", path.display())))
 }
 
 fn read_parquet(path: &Path) -> Result<Vec<RecordBatch>> {

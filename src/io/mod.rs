@@ -3,5 +3,6 @@
 pub mod atomic;
 pub mod cache;
 pub mod centres;
+pub mod paths;
 pub mod reader;
 pub mod writer;

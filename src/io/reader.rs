@@ -17,7 +17,7 @@ use parquet::arrow::arrow_reader::{ArrowReaderMetadata, ParquetRecordBatchReader
 use parquet::arrow::ProjectionMask;
 use rayon::prelude::*;
 
-use crate::error::{Error, Result};
+use crate::error::{Error, Param, Result};
 
 thread_local! {
     /// Set while the Parquet decoder runs, so the panic hook stays quiet about panics that
@@ -136,7 +136,7 @@ impl RawTable {
 /// Expands folders into their `.parquet` files (sorted by name) and checks each exists.
 pub fn list_parquet_files(inputs: &[PathBuf]) -> Result<Vec<PathBuf>> {
     if inputs.is_empty() {
-        return Err(Error::param("input", "give at least one --input file or folder"));
+        return Err(Error::param(Param::Input, "give at least one --input file or folder"));
     }
     let mut files = Vec::new();
     for input in inputs {
@@ -235,8 +235,8 @@ fn resolve_columns(spec: &ReadSpec, schema: &SchemaRef, path: &Path) -> Result<V
                 let t = find(f, "feature")?;
                 if spec.categorical.contains(f) {
                     return Err(Error::param(
-                        "features",
-                        format!("'{f}' is listed in both --features and --categorical; keep it in one"),
+                        Param::Features,
+                        format!("'{f}' is listed both as a numeric and as a categorical feature; keep it in one"),
                     ));
                 }
                 if !is_numeric(&t) {

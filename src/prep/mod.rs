@@ -21,11 +21,11 @@ use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 
 use crate::data::{Chunk, Dataset};
-use crate::error::{Error, Result};
+use crate::error::{Error, Param, Result};
 use crate::io::reader::{RawBatch, RawTable};
 
 /// What to do with a missing (null or NaN) numeric value.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, clap::ValueEnum)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Impute {
     Mean,
@@ -34,7 +34,7 @@ pub enum Impute {
 }
 
 /// How numeric columns are scaled.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, clap::ValueEnum)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum ScaleKind {
     /// (x − mean) / standard deviation.
@@ -60,16 +60,22 @@ pub struct PrepParams {
 }
 
 impl PrepParams {
-    /// Checks parameter ranges and that `--log1p` names numeric features.
-    pub fn validate(&self, numeric: &[String]) -> Result<()> {
+    /// Checks parameter ranges (before any data are read).
+    pub fn check(&self) -> Result<()> {
         if let Some(q) = self.clip {
             if !(0.0..0.5).contains(&q) {
-                return Err(Error::param("clip", format!("{q} is not a quantile in [0, 0.5); try 0.01")));
+                return Err(Error::param(Param::Clip, format!("{q} is not a quantile in [0, 0.5); try 0.01")));
             }
         }
+        Ok(())
+    }
+
+    /// Checks parameter ranges and that `log1p` names numeric features.
+    pub fn validate(&self, numeric: &[String]) -> Result<()> {
+        self.check()?;
         if let Some(c) = self.log1p.iter().find(|c| !numeric.contains(c)) {
             return Err(Error::param(
-                "log1p",
+                Param::Log1p,
                 format!("'{c}' is not one of the numeric features ({})", numeric.join(", ")),
             ));
         }

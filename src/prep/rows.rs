@@ -6,7 +6,7 @@ use arrow::array::{Array, ArrayRef, AsArray};
 use arrow::datatypes::{DataType, Int64Type, UInt64Type};
 
 use super::Impute;
-use crate::error::{Error, Result};
+use crate::error::{Error, Param, Result};
 use crate::io::reader::{RawBatch, RawTable};
 
 /// Per batch, per row: whether the row is used.
@@ -64,7 +64,7 @@ pub fn row_masks(table: &RawTable, impute: Impute, duplicates: Duplicates) -> Re
     let mut dropped_duplicate = 0;
     match (&table.id, duplicates) {
         (_, Duplicates::Allow) => {}
-        (None, Duplicates::KeepFirst) => return Err(Error::param("dedup", "needs an id column to compare; give --id")),
+        (None, Duplicates::KeepFirst) => return Err(Error::param(Param::Dedup, format!("needs an id column to compare; give {}", Param::Id))),
         (None, Duplicates::Refuse) => {}
         (Some(id_name), _) => {
             let mut first_seen: HashMap<IdKey, usize> = HashMap::new();

@@ -4,7 +4,7 @@
 use std::borrow::Cow;
 
 use super::shaders::{self, KERNELS};
-use crate::error::{Error, Result};
+use crate::error::{Error, GpuError, Param, Result};
 
 /// The native compute backends we use (never GL, which also finds a software adapter).
 pub const BACKENDS: wgpu::Backends = wgpu::Backends::VULKAN.union(wgpu::Backends::METAL).union(wgpu::Backends::DX12);
@@ -125,7 +125,7 @@ impl GpuContext {
             Some(i) if i < all.len() => i,
             Some(i) => {
                 return Err(Error::param(
-                    "gpu-index",
+                    Param::GpuIndex,
                     format!("{i} is out of range: {} adapter(s); see `custseg devices`", all.len()),
                 ))
             }
@@ -178,7 +178,11 @@ impl GpuContext {
             pair_sums: make("pair_sums"),
         };
         if let Some(e) = pollster::block_on(scope.pop()) {
-            return Err(Error::Gpu(format!("compiling the kernels on {}: {e}", info.name)));
+            return Err(Error::Gpu(GpuError::Validation {
+                what: "compiling the kernels".into(),
+                device: info.name.clone(),
+                message: e.to_string(),
+            }));
         }
         Ok(GpuContext { device, queue, info, limits, pipelines })
     }

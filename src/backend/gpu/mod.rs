@@ -22,7 +22,7 @@ use super::mixture::{MixturePass, MixtureStats};
 use super::{AssignSink, Backend, BackendInfo, Centres, Labels, LloydStats, MixtureSink, RowValues};
 use crate::backend::cpu::keep_farthest;
 use crate::data::Dataset;
-use crate::error::{Error, Result};
+use crate::error::{Error, GpuError, Param, Result};
 
 /// Largest per-dispatch partials buffer (bytes), below every adapter's binding limit we target.
 const PARTIALS_BUDGET: u64 = 64 << 20;
@@ -137,10 +137,19 @@ impl GpuBackend {
         let result = f();
         let v = pollster::block_on(validation.pop());
         let o = pollster::block_on(oom.pop());
-        if let Some(e) = v.or(o) {
-            return Err(Error::Gpu(format!("{what} on {}: {e}", self.ctx.describe())));
+        let (what, device) = (what.to_string(), self.ctx.describe());
+        if let Some(e) = v {
+            return Err(Error::Gpu(GpuError::Validation { what, device, message: e.to_string() }));
+        }
+        if let Some(e) = o {
+            return Err(Error::Gpu(GpuError::OutOfMemory { what, device, message: e.to_string() }));
         }
         result
+    }
+
+    /// The error of a pass that finished without a usable result.
+    fn no_result(&self, what: &str, detail: String) -> Error {
+        Error::Gpu(GpuError::NoResult { what: what.into(), device: self.ctx.describe(), detail })
     }
 
     fn storage_init(&self, label: &str, bytes: &[u8]) -> wgpu::Buffer {
@@ -176,10 +185,7 @@ impl GpuBackend {
         labels_id: Option<u64>,
     ) -> Result<std::sync::MutexGuard<'_, Option<Resident>>> {
         if data.dim() > MAX_DIM {
-            return Err(Error::param(
-                "backend",
-                format!("the GPU backend handles up to {MAX_DIM} features, not {}; use --backend cpu", data.dim()),
-            ));
+            return Err(Error::Gpu(GpuError::TooManyFeatures { dim: data.dim(), max: MAX_DIM }));
         }
         let mut guard = self.resident.lock().map_err(|_| Error::Internal("GPU state poisoned".into()))?;
         if guard.as_ref().is_none_or(|r| r.data_id != data.id()) {
@@ -342,10 +348,10 @@ impl GpuBackend {
         }
         self.device()
             .poll(wgpu::PollType::wait_indefinitely())
-            .map_err(|e| Error::Gpu(format!("waiting for {}: {e}", self.ctx.describe())))?;
+            .map_err(|e| self.no_result("waiting for the device", e.to_string()))?;
         let mut out = Vec::with_capacity(buffers.len());
         for (s, (_, len)) in staging.iter().zip(buffers) {
-            let view = s.get_mapped_range(..).map_err(|e| Error::Gpu(format!("reading back: {e}")))?;
+            let view = s.get_mapped_range(..).map_err(|e| self.no_result("reading back", e.to_string()))?;
             out.push(bytemuck::cast_slice::<u8, T>(&view)[..*len].to_vec());
             drop(view);
             s.unmap();
@@ -496,7 +502,7 @@ impl Backend for GpuBackend {
     fn lloyd_pass(&self, data: &Dataset, centres: &Centres, labels: &mut Labels) -> Result<LloydStats> {
         let pass = self.passes.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         if self.fault_after.is_some_and(|n| pass >= n) {
-            return Err(Error::Gpu(format!("{}: device lost (injected fault, testing)", self.ctx.describe())));
+            return Err(self.no_result("a Lloyd pass", "device lost (injected fault, testing)".into()));
         }
         let guard = self.ensure_resident(data, Some(labels.id))?;
         let resident = guard.as_ref().expect("resident after ensure_resident");
@@ -522,12 +528,10 @@ impl Backend for GpuBackend {
                 }
                 part.changed = compensated(&values[2 * k * width..]).round() as u64;
                 if part.counts.iter().sum::<u64>() != chunk.rows as u64 {
-                    return Err(Error::Gpu(format!(
-                        "a Lloyd pass on {} returned counts for {} of {} rows; the result was not computed",
-                        self.ctx.describe(),
-                        part.counts.iter().sum::<u64>(),
-                        chunk.rows
-                    )));
+                    return Err(self.no_result(
+                        "a Lloyd pass",
+                        format!("counts for {} of {} rows", part.counts.iter().sum::<u64>(), chunk.rows),
+                    ));
                 }
                 total.merge(&part);
             }
@@ -563,7 +567,7 @@ impl Backend for GpuBackend {
                 Ok((out.pop().expect("two buffers"), dist2))
             })?;
             if labels.iter().any(|&l| l as usize >= centres.k) || dist2.iter().any(|d| d.is_nan()) {
-                return Err(Error::Gpu(format!("the assignment pass on {} returned no result", self.ctx.describe())));
+                return Err(self.no_result("the assignment pass", "labels out of range or NaN distances".into()));
             }
             for (l, d) in labels.into_iter().zip(dist2) {
                 out.push(l, &[d.max(0.0).sqrt()], sink)?;
@@ -713,12 +717,10 @@ impl Backend for GpuBackend {
         if !total.log_likelihood.is_finite()
             || (total.weight - data.total_weight()).abs() > 1e-3 * data.total_weight().max(1.0)
         {
-            return Err(Error::Gpu(format!(
-                "a mixture pass on {} returned weight {} for rows weighing {}; the result was not computed",
-                self.ctx.describe(),
-                total.weight,
-                data.total_weight()
-            )));
+            return Err(self.no_result(
+                "a mixture pass",
+                format!("weight {} for rows weighing {}", total.weight, data.total_weight()),
+            ));
         }
         Ok(total)
     }
@@ -757,10 +759,7 @@ impl Backend for GpuBackend {
                     Ok(self.read_back::<f32>(encoder, &[(&resp, rows * k)])?.remove(0))
                 })?;
                 if probs.iter().any(|p| p.is_nan()) {
-                    return Err(Error::Gpu(format!(
-                        "the mixture assignment pass on {} returned no result",
-                        self.ctx.describe()
-                    )));
+                    return Err(self.no_result("the mixture assignment pass", "NaN probabilities".into()));
                 }
                 for row in probs.chunks_exact(k) {
                     let best = (0..k).fold(0, |b, c| if row[c] > row[b] { c } else { b });
@@ -775,11 +774,14 @@ impl Backend for GpuBackend {
         let (m, k) = (points.len() / dim, ranges.len());
         let bytes = std::mem::size_of_val(points) as u64;
         if bytes > self.ctx.limits.max_storage_buffer_binding_size {
-            return Err(Error::Gpu(format!(
-                "the silhouette's {m} points × {dim} features ({}) exceed one storage binding on {}; lower --silhouette-sample",
-                crate::resources::human(bytes),
-                self.ctx.describe()
-            )));
+            return Err(self.no_result(
+                "the silhouette's pairwise pass",
+                format!(
+                    "its {m} points × {dim} features ({}) exceed one storage binding; lower {}",
+                    crate::error::human_bytes(bytes),
+                    Param::SilhouetteSample
+                ),
+            ));
         }
         let mut sums = vec![0.0f64; m * k];
         self.checked("the silhouette's pairwise pass", || {

@@ -1,11 +1,11 @@
 //! EM iterations over the backend's mixture pass, `n_init` runs, degenerate components.
 
 use super::init::{feature_variances, initial_stats, reinitialise};
-use super::{GmmError, GmmInit, GmmParams, Mixture, OnDegenerate};
+use super::{GmmInit, GmmValidParams, Mixture, OnDegenerate};
 use crate::backend::mixture::{MixturePass, MixtureStats};
 use crate::backend::Backend;
 use crate::data::Dataset;
-use crate::error::{Error, Result};
+use crate::error::{Collapsed, DegenerateCause, DegenerateError, Error, Result};
 use crate::rng::Rng;
 
 /// Weights below this count as a collapsed component.
@@ -46,13 +46,11 @@ pub struct GmmIteration {
 pub fn fit(
     backend: &dyn Backend,
     data: &Dataset,
-    params: &GmmParams,
+    params: &GmmValidParams,
     on_iteration: &mut dyn FnMut(&GmmIteration),
 ) -> Result<GmmFit> {
-    params.validate(data.rows()).map_err(Error::Gmm)?;
-    if data.total_weight() <= 0.0 {
-        return Err(Error::data("--weights", "every row has weight 0; give some rows a positive weight"));
-    }
+    params.check_data(data.rows(), data.dim())?;
+    crate::cluster::ensure_positive_weight(data)?;
     let variances = feature_variances(data);
     let mut best: Option<GmmFit> = None;
     for run in 0..params.n_init {
@@ -72,7 +70,7 @@ pub fn fit(
     }
     let mut best = best.ok_or_else(|| Error::Internal("n_init runs produced no result".into()))?;
     // Scores of the final mixture (scikit-learn's score / bic / aic).
-    let pass = best.mixture.to_pass().map_err(|(c, reason)| degenerate(params, c, reason))?;
+    let pass = best.mixture.to_pass().map_err(|c| degenerate(params, c))?;
     let stats = backend.mixture_pass(data, &pass)?;
     let n = data.total_weight();
     let p = best.mixture.n_parameters() as f64;
@@ -83,21 +81,20 @@ pub fn fit(
     Ok(best)
 }
 
-fn degenerate(params: &GmmParams, component: usize, reason: String) -> Error {
-    Error::Gmm(GmmError::Degenerate { component, reason, reg_covar: params.reg_covar })
+fn degenerate(params: &GmmValidParams, collapsed: Collapsed) -> Error {
+    let Collapsed { component, cause } = collapsed;
+    Error::Degenerate(DegenerateError { component, cause, reg_covar: params.reg_covar })
 }
 
 /// The M-step. A component nobody is responsible for is an error, or with
 /// `--on-degenerate reinit` is kept with ~0 weight so [`usable_pass`] re-initialises it.
-fn m_step(stats: &MixtureStats, params: &GmmParams) -> Result<Mixture> {
+fn m_step(stats: &MixtureStats, params: &GmmValidParams) -> Result<Mixture> {
     let mut stats = std::borrow::Cow::Borrowed(stats);
     loop {
         match Mixture::from_stats(&stats, params.covariance, params.reg_covar) {
             Ok(m) => return Ok(m),
-            Err((c, reason)) if params.on_degenerate == OnDegenerate::Error => {
-                return Err(degenerate(params, c, reason))
-            }
-            Err((c, _)) => stats.to_mut().resp[c] = f64::MIN_POSITIVE,
+            Err(c) if params.on_degenerate == OnDegenerate::Error => return Err(degenerate(params, c)),
+            Err(c) => stats.to_mut().resp[c.component] = f64::MIN_POSITIVE,
         }
     }
 }
@@ -105,36 +102,40 @@ fn m_step(stats: &MixtureStats, params: &GmmParams) -> Result<Mixture> {
 /// The E-step form of `mix`, re-initialising collapsed components when asked.
 fn usable_pass(
     mix: &mut Mixture,
-    params: &GmmParams,
+    params: &GmmValidParams,
     data: &Dataset,
     variances: &[f64],
     rng: &mut Rng,
     reinitialised: &mut usize,
 ) -> Result<MixturePass> {
+    let mut last = None;
     for _ in 0..=mix.k {
         let problem = match (0..mix.k).find(|&c| mix.weights[c] < MIN_WEIGHT) {
-            Some(c) => Some((c, format!("its weight is {:e}", mix.weights[c]))),
+            Some(c) => Collapsed { component: c, cause: DegenerateCause::BadWeight { weight: mix.weights[c] } },
             None => match mix.to_pass() {
                 Ok(pass) => return Ok(pass),
-                Err(e) => Some(e),
+                Err(e) => e,
             },
         };
-        let (component, reason) = problem.expect("a problem when no pass was returned");
         if params.on_degenerate == OnDegenerate::Error {
-            return Err(degenerate(params, component, reason));
+            return Err(degenerate(params, problem));
         }
-        crate::warn!("component {component} collapsed ({reason}); re-initialising it");
+        let Collapsed { component, cause } = problem;
+        crate::warn!("component {component} collapsed ({cause}); re-initialising it");
         reinitialise(mix, component, data, variances, rng);
         *reinitialised += 1;
+        last = Some(problem);
     }
-    Err(degenerate(params, 0, "re-initialising did not help".into()))
+    // Re-initialising every component in turn did not help: report the last collapse.
+    let last = last.unwrap_or(Collapsed { component: 0, cause: DegenerateCause::NoResponsibility });
+    Err(degenerate(params, last))
 }
 
 #[allow(clippy::too_many_arguments)]
 fn em(
     backend: &dyn Backend,
     data: &Dataset,
-    params: &GmmParams,
+    params: &GmmValidParams,
     mut mix: Mixture,
     run: usize,
     variances: &[f64],
@@ -150,14 +151,13 @@ fn em(
         let pass = usable_pass(&mut mix, params, data, variances, rng, &mut reinitialised)?;
         let stats = backend.mixture_pass(data, &pass)?;
         let current = stats.log_likelihood / stats.weight;
-        mix = Mixture::from_stats(&stats, params.covariance, params.reg_covar).or_else(|(c, reason)| {
+        mix = Mixture::from_stats(&stats, params.covariance, params.reg_covar).or_else(|c| {
             if params.on_degenerate == OnDegenerate::Error {
-                return Err(degenerate(params, c, reason));
+                return Err(degenerate(params, c));
             }
             let mut patched = stats.clone();
-            patched.resp[c] = f64::MIN_POSITIVE;
-            Mixture::from_stats(&patched, params.covariance, params.reg_covar)
-                .map_err(|(c, r)| degenerate(params, c, r))
+            patched.resp[c.component] = f64::MIN_POSITIVE;
+            Mixture::from_stats(&patched, params.covariance, params.reg_covar).map_err(|c| degenerate(params, c))
         })?;
         let change = current - lower_bound;
         lower_bound = current;

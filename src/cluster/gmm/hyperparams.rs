@@ -1,11 +1,13 @@
-//! Gaussian-mixture parameters and their validation.
+//! Gaussian-mixture parameters as given ([`GmmParams`], scikit-learn's constructor
+//! arguments) and as checked ([`GmmValidParams`], private fields): fits take checked ones.
 
 use serde::{Deserialize, Serialize};
 
-use super::{GmmError, Mixture};
+use super::Mixture;
+use crate::error::{Param, ParamError};
 
 /// Shape of the component covariances.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, clap::ValueEnum)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum CovarianceType {
     /// A full matrix per component.
@@ -31,8 +33,20 @@ pub enum GmmInit {
     Given(Mixture),
 }
 
+impl GmmInit {
+    /// The name recorded in the model.
+    pub fn name(&self) -> &'static str {
+        match self {
+            GmmInit::KMeans => "kmeans",
+            GmmInit::KMeansPlusPlus => "k-means++",
+            GmmInit::Random => "random",
+            GmmInit::Given(_) => "given",
+        }
+    }
+}
+
 /// What to do with a component that collapses (covariance not positive definite, or no weight).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum OnDegenerate {
     /// Stop with an error naming the component.
     Error,
@@ -40,7 +54,7 @@ pub enum OnDegenerate {
     Reinit,
 }
 
-/// Everything a mixture fit needs besides the data.
+/// Mixture parameters as given; [`GmmParams::check`] turns them into [`GmmValidParams`].
 #[derive(Debug, Clone, PartialEq)]
 pub struct GmmParams {
     pub k: usize,
@@ -52,6 +66,20 @@ pub struct GmmParams {
     pub tol: f64,
     pub seed: u64,
     pub on_degenerate: OnDegenerate,
+}
+
+/// Checked mixture parameters: everything a fit needs besides the data.
+#[derive(Debug, Clone, PartialEq)]
+pub struct GmmValidParams {
+    pub(super) k: usize,
+    pub(super) covariance: CovarianceType,
+    pub(super) reg_covar: f64,
+    pub(super) init: GmmInit,
+    pub(super) n_init: usize,
+    pub(super) max_iter: usize,
+    pub(super) tol: f64,
+    pub(super) seed: u64,
+    pub(super) on_degenerate: OnDegenerate,
 }
 
 impl GmmParams {
@@ -70,25 +98,103 @@ impl GmmParams {
         }
     }
 
-    /// Checks the parameters against `rows` rows.
-    pub fn validate(&self, rows: usize) -> Result<(), GmmError> {
-        if self.k == 0 {
-            return Err(GmmError::KZero);
+    /// Checks what can be checked without the data.
+    pub fn check(&self) -> Result<GmmValidParams, ParamError> {
+        ParamError::at_least(Param::K, self.k, 1)?;
+        ParamError::finite_non_negative(Param::RegCovar, self.reg_covar)?;
+        ParamError::at_least(Param::MaxIter, self.max_iter, 1)?;
+        ParamError::at_least(Param::NInit, self.n_init, 1)?;
+        ParamError::finite_non_negative(Param::Tol, self.tol)?;
+        if let GmmInit::Given(m) = &self.init {
+            if m.k != self.k || m.covariance != self.covariance {
+                return Err(ParamError::Invalid {
+                    param: Param::Init,
+                    message: format!(
+                        "the given mixture has {} {:?} components; expected {} {:?}",
+                        m.k, m.covariance, self.k, self.covariance
+                    ),
+                });
+            }
         }
+        Ok(GmmValidParams {
+            k: self.k,
+            covariance: self.covariance,
+            reg_covar: self.reg_covar,
+            init: self.init.clone(),
+            n_init: self.n_init,
+            max_iter: self.max_iter,
+            tol: self.tol,
+            seed: self.seed,
+            on_degenerate: self.on_degenerate,
+        })
+    }
+}
+
+impl GmmValidParams {
+    pub fn k(&self) -> usize {
+        self.k
+    }
+
+    pub fn covariance(&self) -> CovarianceType {
+        self.covariance
+    }
+
+    pub fn reg_covar(&self) -> f64 {
+        self.reg_covar
+    }
+
+    pub fn init(&self) -> &GmmInit {
+        &self.init
+    }
+
+    pub fn n_init(&self) -> usize {
+        self.n_init
+    }
+
+    pub fn max_iter(&self) -> usize {
+        self.max_iter
+    }
+
+    pub fn tol(&self) -> f64 {
+        self.tol
+    }
+
+    pub fn seed(&self) -> u64 {
+        self.seed
+    }
+
+    /// The same parameters with another seed (every seed is valid).
+    pub fn with_seed(&self, seed: u64) -> Self {
+        GmmValidParams { seed, ..self.clone() }
+    }
+
+    /// The parameters as given, to change and check again.
+    pub fn to_params(&self) -> GmmParams {
+        GmmParams {
+            k: self.k,
+            covariance: self.covariance,
+            reg_covar: self.reg_covar,
+            init: self.init.clone(),
+            n_init: self.n_init,
+            max_iter: self.max_iter,
+            tol: self.tol,
+            seed: self.seed,
+            on_degenerate: self.on_degenerate,
+        }
+    }
+
+    /// Checks the parameters against `rows` rows of `dim` features.
+    pub fn check_data(&self, rows: usize, dim: usize) -> Result<(), ParamError> {
         if self.k > rows {
-            return Err(GmmError::KTooLarge { k: self.k, rows });
+            return Err(ParamError::KTooLarge { k: self.k, rows });
         }
-        if !(self.reg_covar.is_finite() && self.reg_covar >= 0.0) {
-            return Err(GmmError::RegCovar { value: self.reg_covar });
-        }
-        if self.max_iter == 0 {
-            return Err(GmmError::MaxIterZero);
-        }
-        if self.n_init == 0 {
-            return Err(GmmError::NInitZero);
-        }
-        if !(self.tol.is_finite() && self.tol >= 0.0) {
-            return Err(GmmError::InvalidTol { tol: self.tol });
+        if let GmmInit::Given(m) = &self.init {
+            if m.dim != dim {
+                return Err(ParamError::Invalid {
+                    param: Param::Init,
+                    message: format!("the given mixture has {} features; the data have {dim}", m.dim),
+                });
+            }
         }
         Ok(())
     }

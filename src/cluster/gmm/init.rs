@@ -4,7 +4,7 @@
 use rayon::prelude::*;
 
 use super::mixture::needs_full;
-use super::{GmmParams, Mixture};
+use super::{GmmValidParams, Mixture};
 use crate::backend::mixture::MixtureStats;
 use crate::backend::{Backend, Centres};
 use crate::cluster::kmeans::{self, kmeans_plus_plus, KMeansParams};
@@ -65,11 +65,11 @@ fn hard_stats(data: &Dataset, k: usize, full: bool, labels: &[Vec<u32>]) -> Mixt
 }
 
 /// The first mixture of run `rng` under `params` (not for [`super::GmmInit::Given`]).
-pub fn initial_stats(backend: &dyn Backend, data: &Dataset, params: &GmmParams, rng: &mut Rng) -> Result<MixtureStats> {
+pub fn initial_stats(backend: &dyn Backend, data: &Dataset, params: &GmmValidParams, rng: &mut Rng) -> Result<MixtureStats> {
     let (k, full) = (params.k, needs_full(params.covariance));
     match &params.init {
         super::GmmInit::KMeans => {
-            let km = KMeansParams { k, seed: rng.next_u64(), ..KMeansParams::new(k) };
+            let km = KMeansParams { k, seed: rng.next_u64(), ..KMeansParams::new(k) }.check()?;
             let fit = kmeans::fit(backend, data, &km, &mut |_| {})?;
             Ok(hard_stats(data, k, full, &nearest_labels(backend, data, &fit.centres)?))
         }

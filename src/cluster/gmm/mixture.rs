@@ -1,6 +1,7 @@
 //! Mixture parameters, the M-step that produces them from pass statistics, and the
 //! precision Cholesky factors the E-step uses. All in f64.
 
+use crate::error::{Collapsed, DegenerateCause};
 use serde::{Deserialize, Serialize};
 
 use super::CovarianceType;
@@ -22,8 +23,6 @@ pub struct Mixture {
     pub covariances: Vec<f64>,
 }
 
-/// A component that cannot be used: (component, reason).
-pub type Degenerate = (usize, String);
 
 /// Whether the E-step must accumulate full second moments for this covariance type.
 pub fn needs_full(covariance: CovarianceType) -> bool {
@@ -33,10 +32,10 @@ pub fn needs_full(covariance: CovarianceType) -> bool {
 impl Mixture {
     /// The M-step: parameters from pass statistics, as scikit-learn's
     /// `_estimate_gaussian_parameters` computes them, with `reg` added to the diagonals.
-    pub fn from_stats(stats: &MixtureStats, covariance: CovarianceType, reg: f64) -> Result<Mixture, Degenerate> {
+    pub fn from_stats(stats: &MixtureStats, covariance: CovarianceType, reg: f64) -> Result<Mixture, Collapsed> {
         let (k, d) = (stats.k, stats.dim);
         if let Some(c) = (0..k).find(|&c| stats.resp[c] <= 0.0) {
-            return Err((c, "no row has any responsibility for it".into()));
+            return Err(Collapsed { component: c, cause: DegenerateCause::NoResponsibility });
         }
         let nk: Vec<f64> = stats.resp.iter().map(|r| r + MASS_EPS).collect();
         let total: f64 = nk.iter().sum();
@@ -104,7 +103,7 @@ impl Mixture {
     }
 
     /// Precision Cholesky factors and log normalisers for the E-step.
-    pub fn to_pass(&self) -> Result<MixturePass, Degenerate> {
+    pub fn to_pass(&self) -> Result<MixturePass, Collapsed> {
         let (k, d) = (self.k, self.dim);
         let full = needs_full(self.covariance);
         let mut prec_chol = Vec::with_capacity(if full { k * d * d } else { k * d });
@@ -118,7 +117,7 @@ impl Mixture {
                         &self.covariances[..]
                     };
                     let p = precision_cholesky(cov, d)
-                        .ok_or_else(|| (c, "its covariance is not positive definite".to_string()))?;
+                        .ok_or(Collapsed { component: c, cause: DegenerateCause::NotPositiveDefinite })?;
                     log_det.push((0..d).map(|j| p[j * d + j].ln()).sum());
                     prec_chol.extend(p);
                 }
@@ -129,7 +128,10 @@ impl Mixture {
                         vec![self.covariances[c]; d]
                     };
                     if let Some(j) = variances.iter().position(|v| !(v.is_finite() && *v > 0.0)) {
-                        return Err((c, format!("its variance on feature {j} is {}", variances[j])));
+                        return Err(Collapsed {
+                            component: c,
+                            cause: DegenerateCause::BadVariance { feature: j, value: variances[j] },
+                        });
                     }
                     let p: Vec<f64> = variances.iter().map(|v| 1.0 / v.sqrt()).collect();
                     log_det.push(p.iter().map(|v| v.ln()).sum());
@@ -140,6 +142,17 @@ impl Mixture {
         let half_log_2pi = 0.5 * d as f64 * (2.0 * std::f64::consts::PI).ln();
         let log_norm = (0..k).map(|c| self.weights[c].ln() + log_det[c] - half_log_2pi).collect();
         Ok(MixturePass { k, dim: d, full, means: self.means.clone(), prec_chol, log_norm })
+    }
+
+    /// How many covariance values a mixture of this shape holds.
+    pub fn covariance_len(&self) -> usize {
+        let (k, d) = (self.k, self.dim);
+        match self.covariance {
+            CovarianceType::Full => k * d * d,
+            CovarianceType::Diag => k * d,
+            CovarianceType::Tied => d * d,
+            CovarianceType::Spherical => k,
+        }
     }
 
     /// Free parameters (scikit-learn's `_n_parameters`), for BIC and AIC.

@@ -9,12 +9,10 @@
 //! highest lower bound wins.
 
 mod algorithm;
-mod errors;
 mod hyperparams;
 mod init;
-mod mixture;
+pub mod mixture;
 
 pub use algorithm::{fit, GmmFit, GmmIteration};
-pub use errors::GmmError;
-pub use hyperparams::{CovarianceType, GmmInit, GmmParams, OnDegenerate};
+pub use hyperparams::{CovarianceType, GmmInit, GmmParams, GmmValidParams, OnDegenerate};
 pub use mixture::Mixture;

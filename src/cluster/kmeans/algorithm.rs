@@ -1,6 +1,6 @@
 //! Lloyd iterations over the backend passes, `n_init` runs, empty-cluster re-seeding.
 
-use super::{init, Init, KMeansParams};
+use super::{init, Init, KMeansValidParams};
 use crate::backend::{Backend, Centres, Labels, LloydStats};
 use crate::data::Dataset;
 use crate::error::{Error, Result};
@@ -41,24 +41,23 @@ pub struct IterationReport {
 pub fn fit(
     backend: &dyn Backend,
     data: &Dataset,
-    params: &KMeansParams,
+    params: &KMeansValidParams,
     on_iteration: &mut dyn FnMut(&IterationReport),
 ) -> Result<KMeansFit> {
-    params.validate(data.rows(), data.dim())?;
-    if data.total_weight() <= 0.0 {
-        return Err(Error::data("--weights", "every row has weight 0; give some rows a positive weight"));
-    }
+    params.check_data(data.rows(), data.dim())?;
+    crate::cluster::ensure_positive_weight(data)?;
     let tol = params.tol * data.mean_variance();
     let mut best: Option<KMeansFit> = None;
     for run in 0..params.n_init {
         let mut rng = Rng::derive(params.seed, run as u64);
-        let start = match &params.init {
+        let start = match params.init.resolve(data.rows(), params.k) {
             Init::KMeansPlusPlus => init::kmeans_plus_plus(backend, data, params.k, &mut rng)?,
             Init::Random => init::random_rows(data, params.k, &mut rng),
             Init::Parallel { rounds, oversampling } => {
-                init::kmeans_parallel(backend, data, params.k, *rounds, *oversampling, &mut rng)?
+                init::kmeans_parallel(backend, data, params.k, rounds, oversampling, &mut rng)?
             }
-            Init::Centres(c) => c.clone(),
+            Init::Centres(c) => c,
+            Init::Auto { .. } => return Err(Error::Internal("Init::resolve left Auto".into())),
         };
         let mut result = lloyd(backend, data, start, params.max_iter, tol, run, on_iteration)?;
         result.best_run = run;
@@ -170,8 +169,10 @@ mod tests {
     use super::*;
     use crate::backend::cpu::CpuBackend;
 
+    use crate::cluster::kmeans::KMeansParams;
+
     fn fit_quiet(data: &Dataset, params: &KMeansParams) -> KMeansFit {
-        fit(&CpuBackend, data, params, &mut |_| {}).unwrap()
+        fit(&CpuBackend, data, &params.check().unwrap(), &mut |_| {}).unwrap()
     }
 
     #[test]

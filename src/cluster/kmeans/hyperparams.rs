@@ -1,11 +1,18 @@
-//! K-Means parameters and their validation.
+//! K-Means parameters as given ([`KMeansParams`], scikit-learn's constructor arguments) and
+//! as checked ([`KMeansValidParams`], private fields): the fits take only checked ones.
 
-use super::KMeansError;
 use crate::backend::Centres;
+use crate::error::{Param, ParamError};
+
+/// Above this n·k, [`Init::Auto`] uses k-means|| (one pass per round) instead of k-means++
+/// (k passes).
+pub const AUTO_PARALLEL_WORK: f64 = 5e7;
 
 /// How the first centres are chosen.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Init {
+    /// k-means++ up to n·k = [`AUTO_PARALLEL_WORK`], k-means|| with these settings beyond.
+    Auto { rounds: usize, oversampling: f64 },
     /// Greedy k-means++ (scikit-learn's: 2 + ⌊ln k⌋ candidates per step, best potential wins).
     KMeansPlusPlus,
     /// k-means|| with `rounds` oversampling passes of `oversampling` × k expected rows each.
@@ -16,7 +23,8 @@ pub enum Init {
     Centres(Centres),
 }
 
-/// Everything a K-Means fit needs besides the data.
+/// K-Means parameters as given; [`KMeansParams::check`] turns them into
+/// [`KMeansValidParams`].
 #[derive(Debug, Clone, PartialEq)]
 pub struct KMeansParams {
     pub k: usize,
@@ -29,40 +37,128 @@ pub struct KMeansParams {
     pub seed: u64,
 }
 
+/// Checked K-Means parameters: everything a fit needs besides the data.
+#[derive(Debug, Clone, PartialEq)]
+pub struct KMeansValidParams {
+    pub(super) k: usize,
+    pub(super) init: Init,
+    pub(super) n_init: usize,
+    pub(super) max_iter: usize,
+    pub(super) tol: f64,
+    pub(super) seed: u64,
+}
+
+impl Init {
+    /// The initialisation used on `rows` rows for `k` centres ([`Init::Auto`] resolved).
+    pub fn resolve(&self, rows: usize, k: usize) -> Init {
+        match self {
+            Init::Auto { rounds, oversampling } if (rows as f64) * (k as f64) > AUTO_PARALLEL_WORK => {
+                Init::Parallel { rounds: *rounds, oversampling: *oversampling }
+            }
+            Init::Auto { .. } => Init::KMeansPlusPlus,
+            other => other.clone(),
+        }
+    }
+}
+
 impl KMeansParams {
     /// Defaults as scikit-learn's `KMeans(n_clusters=k)`: k-means++, one run, 300 iterations, tol 1e-4.
     pub fn new(k: usize) -> Self {
         KMeansParams { k, init: Init::KMeansPlusPlus, n_init: 1, max_iter: 300, tol: 1e-4, seed: 0 }
     }
 
+    /// Checks what can be checked without the data.
+    pub fn check(&self) -> Result<KMeansValidParams, ParamError> {
+        ParamError::at_least(Param::K, self.k, 1)?;
+        ParamError::at_least(Param::MaxIter, self.max_iter, 1)?;
+        ParamError::at_least(Param::NInit, self.n_init, 1)?;
+        ParamError::finite_non_negative(Param::Tol, self.tol)?;
+        match &self.init {
+            Init::Centres(c) => {
+                if c.k != self.k {
+                    return Err(ParamError::InitShape {
+                        expected_k: self.k,
+                        expected_dim: c.dim,
+                        got_k: c.k,
+                        got_dim: c.dim,
+                    });
+                }
+                if let Some(bad) = (0..c.k).find(|&i| c.centre(i).iter().any(|v| !v.is_finite())) {
+                    return Err(ParamError::InitNotFinite { centre: bad });
+                }
+            }
+            Init::Parallel { rounds, oversampling } | Init::Auto { rounds, oversampling } => {
+                ParamError::at_least(Param::InitRounds, *rounds, 1)?;
+                if !(oversampling.is_finite() && *oversampling > 0.0) {
+                    return Err(ParamError::Invalid {
+                        param: Param::Oversampling,
+                        message: format!("{oversampling} is not a positive finite number"),
+                    });
+                }
+            }
+            Init::KMeansPlusPlus | Init::Random => {}
+        }
+        Ok(KMeansValidParams {
+            k: self.k,
+            init: self.init.clone(),
+            n_init: self.n_init,
+            max_iter: self.max_iter,
+            tol: self.tol,
+            seed: self.seed,
+        })
+    }
+}
+
+impl KMeansValidParams {
+    pub fn k(&self) -> usize {
+        self.k
+    }
+
+    pub fn init(&self) -> &Init {
+        &self.init
+    }
+
+    pub fn n_init(&self) -> usize {
+        self.n_init
+    }
+
+    pub fn max_iter(&self) -> usize {
+        self.max_iter
+    }
+
+    pub fn tol(&self) -> f64 {
+        self.tol
+    }
+
+    pub fn seed(&self) -> u64 {
+        self.seed
+    }
+
+    /// The same parameters with another seed (every seed is valid).
+    pub fn with_seed(&self, seed: u64) -> Self {
+        KMeansValidParams { seed, ..self.clone() }
+    }
+
+    /// The parameters as given, to change and check again.
+    pub fn to_params(&self) -> KMeansParams {
+        KMeansParams {
+            k: self.k,
+            init: self.init.clone(),
+            n_init: self.n_init,
+            max_iter: self.max_iter,
+            tol: self.tol,
+            seed: self.seed,
+        }
+    }
+
     /// Checks the parameters against data of `rows × dim`.
-    pub fn validate(&self, rows: usize, dim: usize) -> Result<(), KMeansError> {
-        if self.k == 0 {
-            return Err(KMeansError::KZero);
-        }
+    pub fn check_data(&self, rows: usize, dim: usize) -> Result<(), ParamError> {
         if self.k > rows {
-            return Err(KMeansError::KTooLarge { k: self.k, rows });
-        }
-        if self.max_iter == 0 {
-            return Err(KMeansError::MaxIterZero);
-        }
-        if self.n_init == 0 {
-            return Err(KMeansError::NInitZero);
-        }
-        if !(self.tol.is_finite() && self.tol >= 0.0) {
-            return Err(KMeansError::InvalidTol { tol: self.tol });
+            return Err(ParamError::KTooLarge { k: self.k, rows });
         }
         if let Init::Centres(c) = &self.init {
-            if c.k != self.k || c.dim != dim {
-                return Err(KMeansError::InitShape {
-                    expected_k: self.k,
-                    expected_dim: dim,
-                    got_k: c.k,
-                    got_dim: c.dim,
-                });
-            }
-            if let Some(bad) = (0..c.k).find(|&i| c.centre(i).iter().any(|v| !v.is_finite())) {
-                return Err(KMeansError::InitNotFinite { centre: bad });
+            if c.dim != dim {
+                return Err(ParamError::InitShape { expected_k: self.k, expected_dim: dim, got_k: c.k, got_dim: c.dim });
             }
         }
         Ok(())
@@ -75,8 +171,8 @@ mod tests {
 
     #[test]
     fn k_larger_than_rows_is_refused_with_both_numbers() {
-        let err = KMeansParams::new(10).validate(3, 2).unwrap_err();
-        assert_eq!(err, KMeansError::KTooLarge { k: 10, rows: 3 });
+        let err = KMeansParams::new(10).check().unwrap().check_data(3, 2).unwrap_err();
+        assert_eq!(err, ParamError::KTooLarge { k: 10, rows: 3 });
         assert!(err.to_string().contains("decrease k"));
     }
 
@@ -84,14 +180,28 @@ mod tests {
     fn negative_or_nan_tol_is_refused() {
         for tol in [-1.0, f64::NAN, f64::INFINITY] {
             let p = KMeansParams { tol, ..KMeansParams::new(2) };
-            assert!(matches!(p.validate(5, 1), Err(KMeansError::InvalidTol { .. })));
+            assert!(matches!(p.check(), Err(ParamError::NotFiniteNonNegative { param: Param::Tol, .. })));
+        }
+    }
+
+    #[test]
+    fn zero_k_iterations_or_runs_name_their_parameter() {
+        for (p, param) in [
+            (KMeansParams::new(0), Param::K),
+            (KMeansParams { max_iter: 0, ..KMeansParams::new(2) }, Param::MaxIter),
+            (KMeansParams { n_init: 0, ..KMeansParams::new(2) }, Param::NInit),
+        ] {
+            assert_eq!(p.check().unwrap_err().param(), param);
         }
     }
 
     #[test]
     fn given_centres_must_match_k_and_dim() {
         let p = KMeansParams { init: Init::Centres(Centres::new(2, 3, vec![0.0; 6])), ..KMeansParams::new(2) };
-        assert!(p.validate(5, 3).is_ok());
-        assert!(matches!(p.validate(5, 2), Err(KMeansError::InitShape { .. })));
+        let valid = p.check().unwrap();
+        assert!(valid.check_data(5, 3).is_ok());
+        assert!(matches!(valid.check_data(5, 2), Err(ParamError::InitShape { .. })));
+        let wrong_k = KMeansParams { k: 3, ..p };
+        assert!(matches!(wrong_k.check(), Err(ParamError::InitShape { .. })));
     }
 }

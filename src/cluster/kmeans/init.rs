@@ -94,7 +94,8 @@ pub fn kmeans_parallel(
     let local = crate::backend::cpu::CpuBackend;
     let seeds = kmeans_plus_plus(&local, &small, k, rng)?;
     let params =
-        super::KMeansParams { k, init: super::Init::Centres(seeds), max_iter: 30, ..super::KMeansParams::new(k) };
+        super::KMeansParams { k, init: super::Init::Centres(seeds), max_iter: 30, ..super::KMeansParams::new(k) }
+            .check()?;
     Ok(super::fit(&local, &small, &params, &mut |_| {})?.centres)
 }
 

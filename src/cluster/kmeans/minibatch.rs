@@ -6,11 +6,11 @@
 //! has not improved for `MAX_NO_IMPROVEMENT` steps or after `max_epochs` passes' worth of
 //! batches; the inertia reported is a full pass over all rows with the final centres.
 
-use super::{init, IterationReport, KMeansFit, KMeansParams};
+use super::{init, IterationReport, KMeansFit, KMeansValidParams};
 use crate::backend::cpu::CpuBackend;
 use crate::backend::{Backend, Centres, Labels};
 use crate::data::Dataset;
-use crate::error::{Error, Result};
+use crate::error::{Param, ParamError, Result};
 use crate::rng::Rng;
 
 /// Steps without improvement of the smoothed batch inertia before stopping (scikit-learn's 10).
@@ -24,14 +24,13 @@ const REASSIGN_EVERY: usize = 10;
 pub fn fit_minibatch(
     backend: &dyn Backend,
     data: &Dataset,
-    params: &KMeansParams,
+    params: &KMeansValidParams,
     batch_size: usize,
     on_iteration: &mut dyn FnMut(&IterationReport),
 ) -> Result<KMeansFit> {
-    params.validate(data.rows(), data.dim())?;
-    if batch_size == 0 {
-        return Err(Error::param("batch-size", "must be at least 1"));
-    }
+    params.check_data(data.rows(), data.dim())?;
+    ParamError::at_least(Param::BatchSize, batch_size, 1)?;
+    crate::cluster::ensure_positive_weight(data)?;
     let (n, d, k) = (data.rows(), data.dim(), params.k);
     let mut rng = Rng::derive(params.seed, 0);
     // Initialise on a sample of 3 batches (at least 3k rows), as scikit-learn does.
@@ -138,7 +137,9 @@ mod tests {
     fn minibatch_gets_close_to_lloyd_and_loses_no_cluster() {
         let values = blobs(20_000, 4, 10, 3);
         let data = Dataset::from_rows(&values, 4, None, 4096);
-        let params = KMeansParams { k: 10, seed: 2, ..KMeansParams::new(10) };
+        let params = crate::cluster::kmeans::KMeansParams { k: 10, seed: 2, ..crate::cluster::kmeans::KMeansParams::new(10) }
+            .check()
+            .unwrap();
         let lloyd = super::super::fit(&CpuBackend, &data, &params, &mut |_| {}).unwrap();
         let mini = fit_minibatch(&CpuBackend, &data, &params, 512, &mut |_| {}).unwrap();
         assert!(mini.sizes.iter().all(|&s| s > 0), "a cluster was lost: {:?}", mini.sizes);

@@ -8,13 +8,11 @@
 //! final centres. Across `n_init` runs the lowest inertia wins.
 
 mod algorithm;
-mod errors;
 mod hyperparams;
 mod init;
 mod minibatch;
 
 pub use algorithm::{fit, IterationReport, KMeansFit};
-pub use errors::KMeansError;
-pub use hyperparams::{Init, KMeansParams};
+pub use hyperparams::{Init, KMeansParams, KMeansValidParams, AUTO_PARALLEL_WORK};
 pub use init::{kmeans_parallel, kmeans_plus_plus, random_rows};
 pub use minibatch::fit_minibatch;

@@ -5,39 +5,37 @@ use std::time::Instant;
 
 use arrow::datatypes::DataType;
 
-use super::FitConfig;
-use crate::cli::AlgorithmChoice;
-use crate::cluster::gmm::CovarianceType;
-use crate::error::{Error, Result};
+use super::FitRequest;
+use crate::error::{Error, Param, Result};
 use crate::io::reader::{self, InputFile};
 use crate::prep::{row_masks, Duplicates, Prep, Prepared};
-use crate::{info, warn};
 
 /// What read + prep produced, shared by both algorithms.
 pub struct Stage {
     pub prep: Prep,
     pub prepared: Prepared,
-    pub(super) files: Vec<InputFile>,
-    pub(super) schema: Vec<(String, String)>,
-    pub(super) id_name: String,
-    pub(super) id_type: DataType,
-    pub(super) t_read: f64,
-    pub(super) t_prep: f64,
+    pub files: Vec<InputFile>,
+    pub schema: Vec<(String, String)>,
+    /// Name and Arrow type of the id column the outputs carry (`row` when there is none).
+    pub id_name: String,
+    pub id_type: DataType,
+    pub t_read: f64,
+    pub t_prep: f64,
     /// The on-disk chunk cache the data stream from, when they exceed the memory budget.
-    pub(super) cache: Option<crate::io::cache::CacheFile>,
+    pub cache: Option<crate::io::cache::CacheFile>,
 }
 
 /// Reads and prepares the input of `config` (shared by `fit` and `select-k`).
-pub fn read_and_prepare(config: &FitConfig, started: Instant) -> Result<Stage> {
+pub fn read_and_prepare(config: &FitRequest, started: Instant) -> Result<Stage> {
     let (rows, columns) = reader::plan(&config.read)?;
-    let full = config.algorithm == AlgorithmChoice::Gmm
-        && matches!(config.gmm.covariance, CovarianceType::Full | CovarianceType::Tied);
-    let in_memory = crate::resources::fit_estimate(rows, columns, config.k as u64, full);
+    let k = config.segmenter.k();
+    let full = config.segmenter.needs_full_moments();
+    let in_memory = crate::resources::fit_estimate(rows, columns, k as u64, full);
     let budget = config.memory_budget.unwrap_or_else(crate::resources::default_memory_budget);
     if in_memory > budget {
         return read_and_prepare_streamed(config, started, (rows, columns), in_memory, budget);
     }
-    crate::resources::ensure_fits(format!("fitting k={} on {rows} rows × {columns} columns", config.k), in_memory)?;
+    crate::resources::ensure_fits(format!("fitting k={} on {rows} rows × {columns} columns", k), in_memory)?;
     info!("reading {}", config.read.inputs.iter().map(|p| p.display().to_string()).collect::<Vec<_>>().join(", "));
     let table = reader::read(&config.read)?;
     let t_read = started.elapsed().as_secs_f64();
@@ -48,7 +46,7 @@ pub fn read_and_prepare(config: &FitConfig, started: Instant) -> Result<Stage> {
     if masks.keep.iter().all(|k| !k.contains(&true)) {
         return Err(Error::data(
             table.files.iter().map(|f| f.path.as_str()).collect::<Vec<_>>().join(", "),
-            "no rows left after dropping rows with missing values; use --impute mean or median",
+            format!("no rows left after dropping rows with missing values; set {} to mean or median", Param::Impute),
         ));
     }
     let prep = Prep::fit(&table, &config.prep, &masks, &mut |w| warn!("{w}"))?;
@@ -66,38 +64,49 @@ pub fn read_and_prepare(config: &FitConfig, started: Instant) -> Result<Stage> {
 /// [`read_and_prepare`] for data over the memory budget: the prepared rows go to an
 /// on-disk chunk cache that every pass streams from.
 fn read_and_prepare_streamed(
-    config: &FitConfig,
+    config: &FitRequest,
     started: Instant,
     (rows, columns): (u64, u64),
     in_memory: u64,
     budget: u64,
 ) -> Result<Stage> {
-    use crate::resources::human;
+    use crate::error::human_bytes as human;
+    let k = config.segmenter.k();
     let over = format!("the data need about {} in memory, over the budget of {}", human(in_memory), human(budget));
     if config.prep.dedup {
         return Err(Error::param(
-            "dedup",
-            format!("{over}, and --dedup needs every id in memory; raise --memory-budget or deduplicate upstream"),
+            Param::Dedup,
+            format!(
+                "{over}, and {} needs every id in memory; raise {} or deduplicate upstream",
+                Param::Dedup,
+                Param::MemoryBudget
+            ),
         ));
     }
     if config.stability > 0 {
         return Err(Error::param(
-            "stability",
+            Param::Stability,
             format!(
-                "{over}, and bootstrap samples are as large as the data; raise --memory-budget or drop --stability"
+                "{over}, and bootstrap samples are as large as the data; raise {} or drop {}",
+                Param::MemoryBudget,
+                Param::Stability
             ),
         ));
     }
     let dir = config.cache_dir.clone().unwrap_or_else(|| config.out.clone());
     if !dir.is_dir() {
-        return Err(Error::param("cache-dir", format!("{} is not a folder; create it or pick another", dir.display())));
+        return Err(Error::param(
+            Param::CacheDir,
+            format!("{} is not a folder; create it or pick another", dir.display()),
+        ));
     }
     crate::resources::ensure_fits(
-        format!("streaming k={} on {rows} rows × {columns} columns from disk", config.k),
-        crate::resources::streamed_fit_estimate(rows, columns, config.k as u64),
+        format!("streaming k={} on {rows} rows × {columns} columns from disk", k),
+        crate::resources::streamed_fit_estimate(rows, columns, k as u64),
     )?;
     info!(
-        "{over} (--memory-budget): streaming them from an on-disk cache in {}; ids are not checked for duplicates",
+        "{over} ({}): streaming them from an on-disk cache in {}; ids are not checked for duplicates",
+        Param::MemoryBudget,
         dir.display()
     );
     let spilled = crate::prep::spill::prepare_to_cache(
@@ -130,12 +139,12 @@ fn read_and_prepare_streamed(
     })
 }
 
-/// Logs the rows `--dedup` and `--impute drop` left out.
+/// Logs the rows dedup and `impute drop` left out.
 fn log_dropped(prepared: &Prepared) {
     if prepared.dropped_duplicate > 0 {
-        info!("--dedup dropped {} rows with a repeated id", prepared.dropped_duplicate);
+        info!("{} dropped {} rows with a repeated id", Param::Dedup, prepared.dropped_duplicate);
     }
     if prepared.dropped_missing > 0 {
-        info!("--impute drop dropped {} rows with missing values", prepared.dropped_missing);
+        info!("{} drop dropped {} rows with missing values", Param::Impute, prepared.dropped_missing);
     }
 }

@@ -2,6 +2,16 @@
 //!
 //! Exit codes (DESIGN.md): 0 ok · 2 usage or invalid parameter · 3 invalid input data ·
 //! 4 I/O error · 5 requested backend unavailable · 1 internal error.
+//!
+//! This module depends on nothing else in the crate, so every module can use it.
+
+mod degenerate;
+mod gpu;
+mod param;
+
+pub use degenerate::{Collapsed, DegenerateCause, DegenerateError};
+pub use gpu::GpuError;
+pub use param::{name_parameters_as, Param, ParamError};
 
 use std::path::PathBuf;
 
@@ -12,18 +22,14 @@ pub type Result<T, E = Error> = std::result::Result<T, E>;
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
     /// A parameter is out of range or inconsistent with the data.
-    #[error("invalid parameter --{name}: {message}")]
-    Param { name: &'static str, message: String },
-
-    /// K-Means was asked for something it cannot do.
     #[error(transparent)]
-    KMeans(#[from] crate::cluster::kmeans::KMeansError),
+    Param(#[from] ParamError),
 
-    /// A Gaussian-mixture request was invalid or its fit degenerated.
+    /// A mixture component collapsed during a fit.
     #[error(transparent)]
-    Gmm(#[from] crate::cluster::gmm::GmmError),
+    Degenerate(#[from] DegenerateError),
 
-    /// The input data cannot be used as it is.
+    /// The input data cannot be used as they are. `path` names the file, files or column.
     #[error("{path}: {message}")]
     Data { path: String, message: String },
 
@@ -50,13 +56,13 @@ pub enum Error {
     /// The request would need more memory than the machine has.
     #[error(
         "{what} needs about {} of memory but {} is available; use fewer rows, features or a smaller k, or a larger machine",
-        crate::resources::human(*needed), crate::resources::human(*available)
+        human_bytes(*needed), human_bytes(*available)
     )]
     TooLarge { what: String, needed: u64, available: u64 },
 
-    /// The GPU failed during a pass (validation error, out of memory, device lost).
+    /// The GPU failed during a pass.
     #[error("GPU error: {0}")]
-    Gpu(String),
+    Gpu(#[from] GpuError),
 
     /// A bug: an invariant of our own code did not hold.
     #[error("internal error: {0}")]
@@ -67,22 +73,20 @@ impl Error {
     /// The process exit code for this error (DESIGN.md).
     pub fn exit_code(&self) -> i32 {
         match self {
-            Error::Param { .. } | Error::KMeans(_) | Error::TooLarge { .. } => 2,
-            Error::Gmm(crate::cluster::gmm::GmmError::Degenerate { .. }) => 3,
-            Error::Gmm(_) => 2,
-            Error::Data { .. } | Error::Parquet { .. } => 3,
+            Error::Param(_) | Error::TooLarge { .. } | Error::Gpu(GpuError::TooManyFeatures { .. }) => 2,
+            Error::Degenerate(_) | Error::Data { .. } | Error::Parquet { .. } => 3,
             Error::Io { .. } => 4,
             Error::BackendUnavailable(_) => 5,
             Error::Gpu(_) | Error::Internal(_) => 1,
         }
     }
 
-    /// Shorthand for [`Error::Param`].
-    pub fn param(name: &'static str, message: impl Into<String>) -> Self {
-        Error::Param { name, message: message.into() }
+    /// An [`ParamError::Invalid`] naming `param`.
+    pub fn param(param: Param, message: impl Into<String>) -> Self {
+        Error::Param(ParamError::Invalid { param, message: message.into() })
     }
 
-    /// Shorthand for [`Error::Data`] about a file (or a set of files).
+    /// Shorthand for [`Error::Data`] about a file, a set of files or a column.
     pub fn data(path: impl std::fmt::Display, message: impl Into<String>) -> Self {
         Error::Data { path: path.to_string(), message: message.into() }
     }
@@ -95,5 +99,19 @@ impl Error {
     /// Shorthand for [`Error::Parquet`].
     pub fn parquet(path: impl Into<PathBuf>, source: impl Into<Box<dyn std::error::Error + Send + Sync>>) -> Self {
         Error::Parquet { path: path.into(), source: source.into() }
+    }
+
+    /// Whether `--backend auto` may run the failed step again on the CPU.
+    pub fn is_gpu_fault(&self) -> bool {
+        matches!(self, Error::Gpu(e) if e.is_device_fault())
+    }
+}
+
+/// Bytes in GiB (or MiB below 1 GiB), one decimal.
+pub fn human_bytes(bytes: u64) -> String {
+    if bytes >= 1 << 30 {
+        format!("{:.1} GiB", bytes as f64 / (1u64 << 30) as f64)
+    } else {
+        format!("{:.1} MiB", bytes as f64 / (1u64 << 20) as f64)
     }
 }

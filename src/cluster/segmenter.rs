@@ -1,0 +1,176 @@
+//! [`Segmenter`]: one request to fit any of the algorithms, with checked parameters. The
+//! pipeline, select-k, bootstrap stability and the bindings go through it, so the
+//! algorithm branch is written here once; a new algorithm is one new variant.
+
+use super::gmm::{self, GmmFit, GmmIteration, GmmValidParams};
+use super::kmeans::{self, Init, IterationReport, KMeansFit, KMeansValidParams};
+use super::Segments;
+use crate::backend::{Backend, Centres};
+use crate::data::Dataset;
+use crate::error::{Param, ParamError, Result};
+
+/// An algorithm and its checked parameters.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Segmenter {
+    /// K-Means by Lloyd's algorithm.
+    KMeans(KMeansValidParams),
+    /// K-Means on seeded mini-batches of `batch_size` rows.
+    MiniBatchKMeans { params: KMeansValidParams, batch_size: usize },
+    /// A Gaussian mixture fitted by EM.
+    Gmm(GmmValidParams),
+}
+
+/// Reported after each iteration of a fit (for logs and progress bars).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum Progress<'a> {
+    /// A Lloyd iteration or a mini-batch step.
+    KMeans(&'a IterationReport),
+    /// An EM iteration.
+    Gmm(&'a GmmIteration),
+}
+
+/// What a fit returns: the segments, ready to assign rows, and the algorithm's own result.
+#[derive(Debug, Clone, PartialEq)]
+pub struct FitOutcome {
+    pub segments: Segments,
+    pub fit: AlgorithmFit,
+}
+
+/// An algorithm's own fit result.
+#[derive(Debug, Clone, PartialEq)]
+pub enum AlgorithmFit {
+    KMeans(KMeansFit),
+    Gmm(GmmFit),
+}
+
+impl Segmenter {
+    /// Mini-batch K-Means, checking `batch_size`.
+    pub fn minibatch(params: KMeansValidParams, batch_size: usize) -> Result<Self, ParamError> {
+        ParamError::at_least(Param::BatchSize, batch_size, 1)?;
+        Ok(Segmenter::MiniBatchKMeans { params, batch_size })
+    }
+
+    /// The algorithm's name on the command line, in summaries and in the model.
+    pub fn name(&self) -> &'static str {
+        match self {
+            Segmenter::KMeans(_) => "kmeans",
+            Segmenter::MiniBatchKMeans { .. } => "minibatch-kmeans",
+            Segmenter::Gmm(_) => "gmm",
+        }
+    }
+
+    /// Segments asked for.
+    pub fn k(&self) -> usize {
+        match self {
+            Segmenter::KMeans(p) | Segmenter::MiniBatchKMeans { params: p, .. } => p.k(),
+            Segmenter::Gmm(p) => p.k(),
+        }
+    }
+
+    /// Independent runs (the best wins).
+    pub fn n_init(&self) -> usize {
+        match self {
+            Segmenter::KMeans(p) | Segmenter::MiniBatchKMeans { params: p, .. } => p.n_init(),
+            Segmenter::Gmm(p) => p.n_init(),
+        }
+    }
+
+    /// Iterations allowed per run (mini-batch: epochs).
+    pub fn max_iter(&self) -> usize {
+        match self {
+            Segmenter::KMeans(p) | Segmenter::MiniBatchKMeans { params: p, .. } => p.max_iter(),
+            Segmenter::Gmm(p) => p.max_iter(),
+        }
+    }
+
+    /// Whether a fit accumulates k × d² second moments (full or tied covariances).
+    pub fn needs_full_moments(&self) -> bool {
+        matches!(self, Segmenter::Gmm(p) if gmm::mixture::needs_full(p.covariance()))
+    }
+
+    /// The same request with another seed (bootstrap refits).
+    pub fn with_seed(&self, seed: u64) -> Self {
+        match self {
+            Segmenter::KMeans(p) => Segmenter::KMeans(p.with_seed(seed)),
+            Segmenter::MiniBatchKMeans { params, batch_size } => {
+                Segmenter::MiniBatchKMeans { params: params.with_seed(seed), batch_size: *batch_size }
+            }
+            Segmenter::Gmm(p) => Segmenter::Gmm(p.with_seed(seed)),
+        }
+    }
+
+    /// The same request for `k` segments, checked again (select-k).
+    pub fn with_k(&self, k: usize) -> Result<Self, ParamError> {
+        Ok(match self {
+            Segmenter::KMeans(p) => Segmenter::KMeans(kmeans::KMeansParams { k, ..p.to_params() }.check()?),
+            Segmenter::MiniBatchKMeans { params, batch_size } => Segmenter::MiniBatchKMeans {
+                params: kmeans::KMeansParams { k, ..params.to_params() }.check()?,
+                batch_size: *batch_size,
+            },
+            Segmenter::Gmm(p) => Segmenter::Gmm(gmm::GmmParams { k, ..p.to_params() }.check()?),
+        })
+    }
+
+    /// The same K-Means request starting from `centres` (mixtures take no centres).
+    pub fn with_initial_centres(&self, centres: Centres) -> Result<Self, ParamError> {
+        let start = |p: &KMeansValidParams| kmeans::KMeansParams { init: Init::Centres(centres.clone()), n_init: 1, ..p.to_params() }.check();
+        match self {
+            Segmenter::KMeans(p) => Ok(Segmenter::KMeans(start(p)?)),
+            Segmenter::MiniBatchKMeans { params, batch_size } => {
+                Ok(Segmenter::MiniBatchKMeans { params: start(params)?, batch_size: *batch_size })
+            }
+            Segmenter::Gmm(_) => Err(ParamError::Invalid {
+                param: Param::InitCentres,
+                message: "is for K-Means; a Gaussian mixture starts from its init".into(),
+            }),
+        }
+    }
+
+    /// Fits on `data`, calling `progress` after every iteration.
+    pub fn fit(
+        &self,
+        backend: &dyn Backend,
+        data: &Dataset,
+        progress: &mut dyn FnMut(Progress),
+    ) -> Result<FitOutcome> {
+        let report = &mut |r: &IterationReport| progress(Progress::KMeans(r));
+        let kmeans_outcome = |f: KMeansFit| FitOutcome { segments: Segments::Centres(f.centres.clone()), fit: AlgorithmFit::KMeans(f) };
+        match self {
+            Segmenter::KMeans(p) => Ok(kmeans_outcome(kmeans::fit(backend, data, p, report)?)),
+            Segmenter::MiniBatchKMeans { params, batch_size } => {
+                Ok(kmeans_outcome(kmeans::fit_minibatch(backend, data, params, *batch_size, report)?))
+            }
+            Segmenter::Gmm(p) => {
+                let f = gmm::fit(backend, data, p, &mut |r| progress(Progress::Gmm(r)))?;
+                let segments = Segments::from_fitted_mixture(f.mixture.clone(), p.reg_covar())?;
+                Ok(FitOutcome { segments, fit: AlgorithmFit::Gmm(f) })
+            }
+        }
+    }
+}
+
+impl FitOutcome {
+    /// Iterations of the winning run (mini-batch: steps).
+    pub fn iterations(&self) -> usize {
+        match &self.fit {
+            AlgorithmFit::KMeans(f) => f.iterations,
+            AlgorithmFit::Gmm(f) => f.iterations,
+        }
+    }
+
+    /// Whether the winning run converged before its iteration limit.
+    pub fn converged(&self) -> bool {
+        match &self.fit {
+            AlgorithmFit::KMeans(f) => f.converged,
+            AlgorithmFit::Gmm(f) => f.converged,
+        }
+    }
+
+    /// Which run won (0-based).
+    pub fn best_run(&self) -> usize {
+        match &self.fit {
+            AlgorithmFit::KMeans(f) => f.best_run,
+            AlgorithmFit::Gmm(f) => f.best_run,
+        }
+    }
+}

@@ -1,0 +1,193 @@
+//! Parsed arguments → the library's plain values, and the library's parameters → flags.
+
+use crate::cli::{self, AlgorithmChoice, FitArgs, InitChoice, InitSpace, InputArgs, RunArgs};
+use crate::cluster::gmm::{self, GmmInit, GmmParams};
+use crate::cluster::kmeans::{Init, KMeansParams};
+use crate::cluster::Segmenter;
+use crate::error::{Error, Param, Result};
+use crate::io::reader::ReadSpec;
+use crate::pipeline::{BackendChoice, BackendOptions, CentreUnits, FitRequest, InitCentres, InputSpec};
+use crate::prep::{Impute, PrepParams, ScaleKind};
+use crate::warn;
+
+/// The flag that sets each library parameter (messages name flags on the command line).
+pub fn flag(param: Param) -> &'static str {
+    match param {
+        Param::K => "--k",
+        Param::Init => "--init",
+        Param::InitCentres => "--init-centroids",
+        Param::NInit => "--n-init",
+        Param::MaxIter => "--max-iter",
+        Param::Tol => "--tol",
+        Param::BatchSize => "--batch-size",
+        Param::InitRounds => "--init-rounds",
+        Param::Oversampling => "--oversampling",
+        Param::RegCovar => "--reg-covar",
+        Param::OnDegenerate => "--on-degenerate",
+        Param::Clip => "--clip",
+        Param::Log1p => "--log1p",
+        Param::Impute => "--impute",
+        Param::Dedup => "--dedup",
+        Param::Id => "--id",
+        Param::Features => "--features",
+        Param::Weights => "--weights",
+        Param::Input => "--input",
+        Param::Out => "--out",
+        Param::CacheDir => "--cache-dir",
+        Param::KeepCache => "--keep-cache",
+        Param::MemoryBudget => "--memory-budget",
+        Param::Stability => "--stability",
+        Param::SilhouetteSample => "--silhouette-sample",
+        Param::Threads => "--threads",
+        Param::Backend => "--backend",
+        Param::GpuIndex => "--gpu-index",
+        Param::Rows => "--n",
+        Param::Dim => "--d",
+        Param::Iters => "--iters",
+    }
+}
+
+/// Where to compute.
+pub fn backend_options(run: &RunArgs) -> BackendOptions {
+    BackendOptions {
+        choice: match run.backend {
+            cli::BackendChoice::Auto => BackendChoice::Auto,
+            cli::BackendChoice::Cpu => BackendChoice::Cpu,
+            cli::BackendChoice::Gpu => BackendChoice::Gpu,
+        },
+        gpu_index: run.gpu_index,
+        gpu_memory: run.gpu_memory,
+    }
+}
+
+/// Which rows `predict` and `evaluate` read.
+pub fn input_spec(input: &InputArgs) -> InputSpec {
+    InputSpec { inputs: input.input.clone(), id: input.id.clone(), batch_rows: input.batch_rows.max(1) }
+}
+
+fn impute(i: cli::Impute) -> Impute {
+    match i {
+        cli::Impute::Mean => Impute::Mean,
+        cli::Impute::Median => Impute::Median,
+        cli::Impute::Drop => Impute::Drop,
+    }
+}
+
+fn scale(s: cli::ScaleKind) -> ScaleKind {
+    match s {
+        cli::ScaleKind::Zscore => ScaleKind::Zscore,
+        cli::ScaleKind::Minmax => ScaleKind::Minmax,
+        cli::ScaleKind::Robust => ScaleKind::Robust,
+        cli::ScaleKind::None => ScaleKind::None,
+    }
+}
+
+/// The library's covariance type for the flag's value.
+pub fn covariance(c: cli::CovarianceType) -> gmm::CovarianceType {
+    match c {
+        cli::CovarianceType::Full => gmm::CovarianceType::Full,
+        cli::CovarianceType::Diag => gmm::CovarianceType::Diag,
+        cli::CovarianceType::Spherical => gmm::CovarianceType::Spherical,
+        cli::CovarianceType::Tied => gmm::CovarianceType::Tied,
+    }
+}
+
+fn on_degenerate(o: cli::OnDegenerate) -> gmm::OnDegenerate {
+    match o {
+        cli::OnDegenerate::Error => gmm::OnDegenerate::Error,
+        cli::OnDegenerate::Reinit => gmm::OnDegenerate::Reinit,
+    }
+}
+
+/// The segmenter `fit`'s arguments ask for, with `k` segments.
+fn segmenter(args: &FitArgs, k: usize) -> Result<Segmenter> {
+    let gmm = args.algorithm == AlgorithmChoice::Gmm;
+    let init = args.init.unwrap_or(if gmm { InitChoice::Kmeans } else { InitChoice::KMeansPlusPlus });
+    let n_init = args.n_init.unwrap_or(if init == InitChoice::Random && !gmm { 10 } else { 1 });
+    let max_iter = args.max_iter.unwrap_or(if args.algorithm == AlgorithmChoice::Kmeans { 300 } else { 100 });
+    if gmm {
+        let init = match init {
+            InitChoice::Kmeans => GmmInit::KMeans,
+            InitChoice::Random => GmmInit::Random,
+            _ => GmmInit::KMeansPlusPlus,
+        };
+        let params = GmmParams {
+            k,
+            covariance: covariance(args.covariance),
+            reg_covar: args.reg_covar,
+            init,
+            n_init,
+            max_iter,
+            tol: args.tol.unwrap_or(1e-3),
+            seed: args.seed,
+            on_degenerate: on_degenerate(args.on_degenerate),
+        };
+        return Ok(Segmenter::Gmm(params.check()?));
+    }
+    let init = match init {
+        InitChoice::Kmeans => {
+            return Err(Error::param(Param::Init, "`kmeans` initialises Gaussian mixtures; K-Means takes k-means++ or random"))
+        }
+        InitChoice::Random => Init::Random,
+        InitChoice::KMeansParallel => Init::Parallel { rounds: args.init_rounds, oversampling: args.oversampling },
+        InitChoice::Auto => Init::Auto { rounds: args.init_rounds, oversampling: args.oversampling },
+        InitChoice::KMeansPlusPlus => Init::KMeansPlusPlus,
+    };
+    let n_init = if args.init_centroids.is_some() {
+        if n_init > 1 {
+            warn!("--n-init {n_init} with --init-centroids: every run would start from the same centres; running once");
+        }
+        1
+    } else {
+        n_init
+    };
+    let params = KMeansParams { k, init, n_init, max_iter, tol: args.tol.unwrap_or(1e-4), seed: args.seed }.check()?;
+    match args.algorithm {
+        AlgorithmChoice::MinibatchKmeans => Ok(Segmenter::minibatch(params, args.batch_size)?),
+        _ => Ok(Segmenter::KMeans(params)),
+    }
+}
+
+/// The fit request `fit`'s (or `select-k`'s) arguments describe, with `k` segments.
+pub fn fit_request(args: &FitArgs, k: usize) -> Result<FitRequest> {
+    if args.algorithm == AlgorithmChoice::Gmm && args.init_centroids.is_some() {
+        return Err(Error::param(Param::InitCentres, "is for K-Means; a Gaussian mixture starts from --init"));
+    }
+    let request = FitRequest {
+        read: ReadSpec {
+            inputs: args.input.input.clone(),
+            id: args.input.id.clone(),
+            features: args.features.clone(),
+            categorical: args.categorical.clone(),
+            weights: args.weights.clone(),
+            batch_rows: args.input.batch_rows.max(1),
+        },
+        prep: PrepParams {
+            impute: impute(args.impute),
+            scale: scale(args.scale),
+            log1p: args.log1p.clone(),
+            clip: args.clip,
+            dedup: args.dedup,
+        },
+        segmenter: segmenter(args, k)?,
+        init_centres: args.init_centroids.clone().map(|path| InitCentres {
+            path,
+            units: match args.init_space {
+                InitSpace::Raw => CentreUnits::Raw,
+                InitSpace::Prepared => CentreUnits::Prepared,
+            },
+        }),
+        probabilities: args.probabilities,
+        silhouette_sample: args.silhouette_sample,
+        stability: args.stability,
+        report: args.report,
+        memory_budget: args.memory_budget,
+        cache_dir: args.cache_dir.clone(),
+        keep_cache: args.keep_cache,
+        out: args.out.clone(),
+        seed: args.seed,
+        backend: backend_options(&args.run),
+    };
+    request.check()?;
+    Ok(request)
+}

@@ -1,0 +1,188 @@
+//! `predict` and `evaluate`: a saved model's prep and segments applied to new rows.
+
+use std::path::PathBuf;
+use std::time::Instant;
+
+use arrow::datatypes::DataType;
+use serde_json::{json, Value};
+
+use super::assign::{write_assignments, AssignmentTarget};
+use super::engine::{BackendOptions, Engine};
+use super::{merge_json, secs};
+use crate::cluster::fitted::Score;
+use crate::error::{Error, Result};
+use crate::eval::metrics;
+use crate::io::atomic::remove_stale_temp_files;
+use crate::io::paths::ensure_not_input;
+use crate::io::reader::{self, ReadSpec};
+use crate::model::Model;
+use crate::prep::{row_masks, Duplicates, Prepared};
+
+/// Which rows to read.
+#[derive(Debug, Clone, PartialEq)]
+pub struct InputSpec {
+    /// Parquet files or folders.
+    pub inputs: Vec<PathBuf>,
+    /// Id column (default: the model's).
+    pub id: Option<String>,
+    /// Rows per read batch.
+    pub batch_rows: usize,
+}
+
+/// A `predict` request.
+#[derive(Debug, Clone)]
+pub struct PredictRequest {
+    pub model: PathBuf,
+    pub input: InputSpec,
+    pub out: PathBuf,
+    /// Mixtures: write every component's probability too.
+    pub probabilities: bool,
+    pub backend: BackendOptions,
+}
+
+/// An `evaluate` request.
+#[derive(Debug, Clone)]
+pub struct EvaluateRequest {
+    pub model: PathBuf,
+    pub input: InputSpec,
+    /// Rows for the silhouette (exact below, sampled above); 0 skips it.
+    pub silhouette_sample: usize,
+    pub seed: u64,
+    pub backend: BackendOptions,
+}
+
+/// Rows read with the columns a model needs, prepared by its prep.
+pub struct ModelInput {
+    pub prepared: Prepared,
+    pub id_name: String,
+    pub id_type: DataType,
+    pub files: Vec<String>,
+}
+
+/// Reads `input` with the columns `model` needs and applies its prep.
+pub fn read_for_model(model: &Model, input: &InputSpec) -> Result<ModelInput> {
+    let spec = ReadSpec {
+        inputs: input.inputs.clone(),
+        id: input.id.clone().or_else(|| model.id_column.clone()),
+        features: Some(model.prep.numeric.iter().map(|c| c.name.clone()).collect()),
+        categorical: model.prep.categorical.iter().map(|c| c.name.clone()).collect(),
+        weights: None,
+        batch_rows: input.batch_rows.max(1),
+    };
+    let (rows, columns) = reader::plan(&spec)?;
+    let full = matches!(model.segmenter, crate::model::SavedSegmenter::Gmm { .. });
+    crate::resources::ensure_fits(
+        format!("predicting {rows} rows × {columns} columns"),
+        crate::resources::fit_estimate(rows, columns, model.k as u64, full),
+    )?;
+    let table = reader::read(&spec)?;
+    let id_name = spec.id.clone().unwrap_or_else(|| "row".into());
+    let id_type = table.batches[0].ids.data_type().clone();
+    let files: Vec<String> = table.files.iter().map(|f| f.path.clone()).collect();
+    let masks = row_masks(&table, model.prep.impute, Duplicates::Allow)?;
+    let prepared = model.prep.apply(table, &masks)?;
+    if prepared.data.rows() == 0 {
+        return Err(Error::data(files.join(", "), "no rows left after dropping rows with missing values"));
+    }
+    Ok(ModelInput { prepared, id_name, id_type, files })
+}
+
+/// The score keys of a summary: inertia, or the mixture's likelihood (with BIC and AIC
+/// when `criteria`).
+fn score_json(score: &Score, criteria: bool) -> Value {
+    match score {
+        Score::Inertia(inertia) => json!({ "inertia": inertia }),
+        Score::Likelihood { .. } => {
+            let mut v = json!({ "mean_log_likelihood": score.mean_log_likelihood() });
+            if let (true, Some((bic, aic))) = (criteria, score.bic_aic()) {
+                v["bic"] = json!(bic);
+                v["aic"] = json!(aic);
+            }
+            v
+        }
+    }
+}
+
+/// Runs `predict` and returns the JSON summary.
+pub fn predict(request: &PredictRequest) -> Result<Value> {
+    let started = Instant::now();
+    let model = Model::load(&request.model)?;
+    let segments = model.segments(&request.model)?;
+    let mut engine = Engine::open(&request.backend)?;
+    if let Some(dir) = request.out.parent().filter(|d| !d.as_os_str().is_empty()) {
+        std::fs::create_dir_all(dir).map_err(|e| Error::io(dir, e))?;
+    }
+    ensure_not_input(&request.out, &request.input.inputs)?;
+    remove_stale_temp_files(&request.out);
+    let input = read_for_model(&model, &request.input)?;
+    let data = &input.prepared.data;
+    info!("assigning {} rows to {} segments on {}", data.rows(), model.k, engine.backend.info().backend);
+    // Mixtures score in their own pass (before the assignment, as the CPU fallback reruns
+    // both); K-Means takes its inertia from the assignment's distances.
+    let mixture_score = match segments {
+        crate::cluster::Segments::Mixture { .. } => Some(engine.run("the mixture pass", |b| segments.score(b, data))?),
+        crate::cluster::Segments::Centres(_) => None,
+    };
+    let target = AssignmentTarget {
+        path: &request.out,
+        id_name: &input.id_name,
+        id_type: &input.id_type,
+        ids: &input.prepared.ids,
+        probabilities: request.probabilities,
+    };
+    let written = write_assignments(&mut engine, &segments, data, &target)?;
+    written.file.commit()?;
+    let score = mixture_score.unwrap_or(Score::Inertia(written.inertia.unwrap_or(0.0)));
+    let info = engine.backend.info();
+    info!("wrote {}", request.out.display());
+    let summary = json!({
+        "command": "predict",
+        "model": request.model.display().to_string(),
+        "rows_read": input.prepared.rows_read,
+        "rows_used": data.rows(),
+        "rows_dropped": input.prepared.dropped_missing,
+        "algorithm": model.algorithm(),
+        "k": model.k,
+        "backend": info.backend,
+        "device": info.device,
+        "seconds": { "total": secs(started.elapsed().as_secs_f64()) },
+        "outputs": { "assignments": request.out.display().to_string() },
+    });
+    Ok(merge_json(summary, score_json(&score, false)))
+}
+
+/// Runs `evaluate` and returns the JSON summary (it writes nothing else).
+pub fn evaluate(request: &EvaluateRequest) -> Result<Value> {
+    let started = Instant::now();
+    let model = Model::load(&request.model)?;
+    let segments = model.segments(&request.model)?;
+    let mut engine = Engine::open(&request.backend)?;
+    let input = read_for_model(&model, &request.input)?;
+    let data = &input.prepared.data;
+    let score = engine.run("the scoring pass", |b| segments.score(b, data))?;
+    let labels = engine.run("the assignment pass", |b| segments.labels(b, data))?;
+    let scores = engine.run("the segment metrics", |b| {
+        metrics::score(b, data, &labels, model.k, request.silhouette_sample.max(2), request.seed)
+    })?;
+    let mut sizes = vec![0u64; model.k];
+    labels.iter().flatten().for_each(|&l| sizes[l as usize] += 1);
+    let info = engine.backend.info();
+    let summary = json!({
+        "command": "evaluate",
+        "model": request.model.display().to_string(),
+        "algorithm": model.algorithm(),
+        "k": model.k,
+        "rows_read": input.prepared.rows_read,
+        "rows_used": data.rows(),
+        "segment_sizes": sizes,
+        "metrics": {
+            "calinski_harabasz": scores.calinski_harabasz,
+            "davies_bouldin": scores.davies_bouldin,
+            "silhouette": (request.silhouette_sample > 0).then_some(&scores.silhouette),
+        },
+        "backend": info.backend,
+        "device": info.device,
+        "seconds": { "total": secs(started.elapsed().as_secs_f64()) },
+    });
+    Ok(merge_json(summary, score_json(&score, true)))
+}

@@ -1,0 +1,64 @@
+//! Writes the assignments of every row (id, segment, and the algorithm's per-row values)
+//! under a temporary name, for `fit` and `predict` alike.
+
+use std::path::Path;
+
+use arrow::array::ArrayRef;
+use arrow::datatypes::DataType;
+
+use super::engine::Engine;
+use crate::cluster::fitted::sum_of_squares;
+use crate::cluster::Segments;
+use crate::data::Dataset;
+use crate::error::Result;
+use crate::io::atomic::Staged;
+use crate::io::writer::AssignmentWriter;
+
+/// Where the assignments go and what identifies each row.
+pub struct AssignmentTarget<'a> {
+    pub path: &'a Path,
+    pub id_name: &'a str,
+    pub id_type: &'a DataType,
+    /// Ids per chunk of the data.
+    pub ids: &'a [ArrayRef],
+    /// Mixtures: every component's probability too.
+    pub probabilities: bool,
+}
+
+/// The staged file and what the pass saw.
+pub struct Written {
+    pub file: Staged,
+    /// Labels per chunk.
+    pub labels: Vec<Vec<u32>>,
+    /// Rows per segment.
+    pub sizes: Vec<u64>,
+    /// K-Means: Σ ‖x − c‖² of the rows to their centres (unweighted).
+    pub inertia: Option<f64>,
+}
+
+/// Assigns every row of `data` and writes the assignments to `target` (staged, not yet
+/// committed). Runs again on the CPU when `auto`'s GPU fails.
+pub fn write_assignments(
+    engine: &mut Engine,
+    segments: &Segments,
+    data: &Dataset,
+    target: &AssignmentTarget,
+) -> Result<Written> {
+    let columns = segments.value_columns(target.probabilities);
+    engine.run("the assignment pass", |backend| {
+        let mut labels = Vec::with_capacity(data.chunks().len());
+        let mut sizes = vec![0u64; segments.k()];
+        let mut inertia = 0.0f64;
+        let mut writer = AssignmentWriter::create(target.path, target.id_name, target.id_type, &columns)?;
+        segments.assign(backend, data, target.probabilities, &mut |chunk, assigned| {
+            assigned.labels.iter().for_each(|&l| sizes[l as usize] += 1);
+            labels.push(assigned.labels.to_vec());
+            if let Segments::Centres(_) = segments {
+                inertia += sum_of_squares(assigned.values[0]);
+            }
+            writer.write(&target.ids[chunk], assigned.labels, &assigned.values)
+        })?;
+        let inertia = matches!(segments, Segments::Centres(_)).then_some(inertia);
+        Ok(Written { file: writer.finish()?, labels, sizes, inertia })
+    })
+}

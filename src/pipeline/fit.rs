@@ -1,0 +1,298 @@
+//! `fit`: read → prep → fit → assignments → metrics, stability, profiles, report →
+//! assignments.parquet, profiles.parquet, model.json (+ report.html) and the summary.
+
+use std::path::PathBuf;
+use std::time::Instant;
+
+use serde_json::{json, Value};
+
+use super::assign::{write_assignments, AssignmentTarget};
+use super::engine::Engine;
+use super::request::FitRequest;
+use super::stage::{read_and_prepare, Stage};
+use super::train::{self, Trained};
+use super::{merge_json, secs, ASSIGNMENTS_FILE, MODEL_FILE, PROFILES_FILE};
+use crate::backend::Centres;
+use crate::data::Dataset;
+use crate::error::{Error, Param, Result};
+use crate::eval::metrics::Scores;
+use crate::eval::stability::Stability;
+use crate::io::atomic::{remove_stale_temp_files, stage_bytes};
+use crate::io::paths::ensure_not_input;
+use crate::model::{InputFingerprint, Model, FORMAT_VERSION};
+use crate::report::profiles::SegmentProfile;
+use crate::report::REPORT_FILE;
+
+/// The output files of a fit.
+struct Outputs {
+    assignments: PathBuf,
+    model: PathBuf,
+    profiles: PathBuf,
+    report: PathBuf,
+}
+
+impl Outputs {
+    /// Creates `out`, refuses outputs that are inputs, removes temporary files of killed runs.
+    fn prepare(request: &FitRequest) -> Result<Self> {
+        let out = &request.out;
+        std::fs::create_dir_all(out).map_err(|e| Error::io(out, e))?;
+        let outputs = Outputs {
+            assignments: out.join(ASSIGNMENTS_FILE),
+            model: out.join(MODEL_FILE),
+            profiles: out.join(PROFILES_FILE),
+            report: out.join(REPORT_FILE),
+        };
+        let all = [&outputs.assignments, &outputs.model, &outputs.profiles, &outputs.report];
+        for path in all {
+            ensure_not_input(path, &request.read.inputs)?;
+        }
+        let stale: usize = all.iter().map(|p| remove_stale_temp_files(p)).sum();
+        if stale > 0 {
+            warn!("removed {stale} temporary file(s) left in {} by an earlier run that was killed", out.display());
+        }
+        Ok(outputs)
+    }
+}
+
+/// Runs a fit and returns the JSON summary.
+pub fn fit(request: &FitRequest) -> Result<Value> {
+    let started = Instant::now();
+    request.check()?;
+    let mut engine = Engine::open(&request.backend)?;
+    let outputs = Outputs::prepare(request)?;
+    let mut stage = read_and_prepare(request, started)?;
+    let data = &stage.prepared.data;
+    let k = request.segmenter.k();
+
+    let fit_start = Instant::now();
+    let trained = train::train(request, &mut engine, &stage)?;
+    let target = AssignmentTarget {
+        path: &outputs.assignments,
+        id_name: &stage.id_name,
+        id_type: &stage.id_type,
+        ids: &stage.prepared.ids,
+        probabilities: request.probabilities,
+    };
+    let written = write_assignments(&mut engine, &trained.outcome.segments, data, &target)?;
+    let t_fit = fit_start.elapsed().as_secs_f64();
+    let (sizes, weights) = train::model_sizes(&trained.outcome, &written.sizes, data.total_weight());
+    let mut model = build_model(request, &stage, &trained, sizes.clone(), weights);
+
+    let metrics_start = Instant::now();
+    let scores = engine.run("the segment metrics", |b| {
+        crate::eval::metrics::score(b, data, &written.labels, k, request.silhouette_sample.max(2), request.seed)
+    })?;
+    log_scores(&scores, request.silhouette_sample > 0);
+    let stability = bootstrap(request, &mut engine, data, &written.labels)?;
+    let profiles = crate::report::profiles::profile(&stage.prep, data, &written.labels, k);
+    for p in &profiles {
+        info!("segment {}: {} rows ({:.1}%), {}", p.segment, p.size, 100.0 * p.share, p.descriptor);
+    }
+    model.profiles = profiles.clone();
+    let t_metrics = metrics_start.elapsed().as_secs_f64();
+
+    let write_start = Instant::now();
+    let fit_summary = train::summary(&trained, &sizes);
+    let report_html = if request.report {
+        let report = crate::report::FitReport {
+            title: format!("custseg: {k} customer segment{}", if k == 1 { "" } else { "s" }),
+            facts: report_facts(request, &model, &scores, &fit_summary, stability.as_ref(), data.rows()),
+            profiles: &profiles,
+            data,
+            labels: &written.labels,
+            seed: request.seed,
+        };
+        Some(engine.run("the report's covariance pass", |b| crate::report::fit_report(b, &report))?)
+    } else {
+        None
+    };
+    let profiles_file = crate::report::profiles::write_parquet(&outputs.profiles, &profiles)?;
+    let model_file = stage_bytes(&outputs.model, &model.to_json())?;
+    let report_file = report_html.map(|html| stage_bytes(&outputs.report, html.as_bytes())).transpose()?;
+    written.file.commit()?;
+    profiles_file.commit()?;
+    model_file.commit()?;
+    if let Some(file) = report_file {
+        file.commit()?;
+        info!("wrote {}", outputs.report.display());
+    }
+    info!("wrote {}, {} and {}", outputs.assignments.display(), outputs.profiles.display(), outputs.model.display());
+    let t_write = write_start.elapsed().as_secs_f64();
+    let streamed = keep_or_drop_cache(request, &mut stage)?;
+
+    let prepared = &stage.prepared;
+    let info = engine.backend.info();
+    let summary = json!({
+        "command": "fit",
+        "rows_read": prepared.rows_read,
+        "rows_used": prepared.data.rows(),
+        "rows_dropped": prepared.dropped_missing + prepared.dropped_duplicate,
+        "rows_dropped_missing": prepared.dropped_missing,
+        "rows_dropped_duplicate_id": prepared.dropped_duplicate,
+        "features": model.features,
+        "dropped_columns": stage.prep.dropped,
+        "k": k,
+        "seed": request.seed,
+        "backend": info.backend,
+        "device": info.device,
+        "seconds": {
+            "read": secs(stage.t_read),
+            "prep": secs(stage.t_prep),
+            "fit": secs(t_fit),
+            "metrics": secs(t_metrics),
+            "write": secs(t_write),
+            "total": secs(started.elapsed().as_secs_f64()),
+        },
+        "outputs": {
+            "assignments": outputs.assignments.display().to_string(),
+            "model": outputs.model.display().to_string(),
+            "profiles": outputs.profiles.display().to_string(),
+            "report": request.report.then(|| outputs.report.display().to_string()),
+        },
+        "stability": stability,
+        "streamed_from_disk": streamed,
+        "segments": segment_summary(&profiles),
+        "metrics": {
+            "calinski_harabasz": scores.calinski_harabasz,
+            "davies_bouldin": scores.davies_bouldin,
+            "silhouette": (request.silhouette_sample > 0).then_some(&scores.silhouette),
+        },
+    });
+    Ok(merge_json(summary, fit_summary))
+}
+
+/// The model: prep, fitted segments and their record, sizes, and what it was fitted on.
+fn build_model(request: &FitRequest, stage: &Stage, trained: &Trained, sizes: Vec<u64>, weights: Vec<f64>) -> Model {
+    let centres: Centres = trained.outcome.segments.centres();
+    let centres: Vec<Vec<f32>> = (0..centres.k).map(|c| centres.centre(c).to_vec()).collect();
+    let centres_original = centres.iter().map(|c| stage.prep.to_original_units(c)).collect();
+    let rows = stage.prepared.data.rows();
+    Model {
+        format_version: FORMAT_VERSION,
+        custseg_version: env!("CARGO_PKG_VERSION").to_string(),
+        segmenter: train::record(trained, request, &stage.prep, rows),
+        id_column: request.read.id.clone(),
+        weights_column: request.read.weights.clone(),
+        features: stage.prep.feature_names(),
+        prep: stage.prep.clone(),
+        k: centres.len(),
+        centres,
+        centres_original,
+        segment_sizes: sizes,
+        segment_weights: weights,
+        profiles: Vec::new(),
+        input: InputFingerprint {
+            files: stage.files.clone(),
+            rows_read: stage.prepared.rows_read as u64,
+            rows_used: rows as u64,
+            schema: stage.schema.clone(),
+        },
+    }
+}
+
+fn log_scores(scores: &Scores, with_silhouette: bool) {
+    let s = &scores.silhouette;
+    info!(
+        "Calinski-Harabasz {:.4}, Davies-Bouldin {:.4}{}",
+        scores.calinski_harabasz,
+        scores.davies_bouldin,
+        if with_silhouette {
+            format!(
+                ", silhouette {:.4}{}",
+                s.mean,
+                s.standard_error.map_or(" (exact)".into(), |e| format!(" ± {e:.4} ({} sampled rows)", s.rows))
+            )
+        } else {
+            String::new()
+        }
+    );
+}
+
+/// Bootstrap stability when asked: the segmenter refitted on seeded samples.
+fn bootstrap(
+    request: &FitRequest,
+    engine: &mut Engine,
+    data: &Dataset,
+    labels: &[Vec<u32>],
+) -> Result<Option<Stability>> {
+    if request.stability == 0 {
+        return Ok(None);
+    }
+    let flat: Vec<u32> = labels.concat();
+    info!("stability: {} bootstrap refits", request.stability);
+    let k = request.segmenter.k();
+    let result =
+        crate::eval::stability::bootstrap(data, &flat, k, request.stability, request.seed, &mut |sample, seed| {
+            let segmenter = request.segmenter.with_seed(seed);
+            let fit = engine.run("a bootstrap fit", |b| segmenter.fit(b, sample, &mut |_| {}))?;
+            Ok(engine.run("the assignment pass", |b| fit.segments.labels(b, data))?.concat())
+        })?;
+    info!(
+        "stability: mean ARI {:.3}; per-segment Jaccard {}",
+        result.mean_ari,
+        result.per_segment_jaccard.iter().map(|j| format!("{j:.2}")).collect::<Vec<_>>().join(" ")
+    );
+    Ok(Some(result))
+}
+
+/// The facts table of the report.
+fn report_facts(
+    request: &FitRequest,
+    model: &Model,
+    scores: &Scores,
+    fit_summary: &Value,
+    stability: Option<&Stability>,
+    rows: usize,
+) -> Vec<(String, String)> {
+    let mut facts = vec![
+        ("algorithm".to_string(), model.algorithm().to_string()),
+        ("segments (k)".into(), model.k.to_string()),
+        ("rows".into(), rows.to_string()),
+        ("features".into(), model.features.join(", ")),
+        ("Calinski-Harabasz (higher is better)".into(), format!("{:.4}", scores.calinski_harabasz)),
+        ("Davies-Bouldin (lower is better)".into(), format!("{:.4}", scores.davies_bouldin)),
+    ];
+    if request.silhouette_sample > 0 {
+        let s = &scores.silhouette;
+        let how = s.standard_error.map_or("exact".into(), |e| format!("± {e:.4}, {} sampled rows", s.rows));
+        facts.push(("silhouette (−1 to 1)".into(), format!("{:.4} ({how})", s.mean)));
+    }
+    for key in ["inertia", "bic", "aic", "mean_log_likelihood"] {
+        if let Some(v) = fit_summary.get(key).and_then(Value::as_f64) {
+            facts.push((key.replace('_', " "), format!("{v:.6e}")));
+        }
+    }
+    if let Some(s) = stability {
+        facts.push(("stability (mean bootstrap ARI)".into(), format!("{:.3}", s.mean_ari)));
+    }
+    facts.push(("seed".into(), request.seed.to_string()));
+    facts
+}
+
+fn segment_summary(profiles: &[SegmentProfile]) -> Vec<Value> {
+    profiles
+        .iter()
+        .map(|p| json!({ "segment": p.segment, "size": p.size, "share": p.share, "descriptor": p.descriptor }))
+        .collect()
+}
+
+/// Keeps the on-disk chunk cache when asked (else it is removed with the stage); the
+/// summary's `streamed_from_disk`.
+fn keep_or_drop_cache(request: &FitRequest, stage: &mut Stage) -> Result<Value> {
+    Ok(match stage.cache.take() {
+        Some(cache) => {
+            let bytes = cache.bytes();
+            let kept = if request.keep_cache { Some(cache.keep()?) } else { None };
+            if let Some(path) = &kept {
+                info!("kept the chunk cache: {}", path.display());
+            }
+            json!({ "cache_bytes": bytes, "cache": kept.map(|p| p.display().to_string()) })
+        }
+        None => {
+            if request.keep_cache {
+                warn!("{}: the data fit the memory budget, so no chunk cache was written", Param::KeepCache);
+            }
+            Value::Null
+        }
+    })
+}

@@ -1,0 +1,77 @@
+//! A fit request in plain values: what `custseg fit`, `select-k`, the demo and the
+//! bindings build and hand to [`super::fit`].
+
+use std::path::PathBuf;
+
+use super::engine::BackendOptions;
+use crate::cluster::Segmenter;
+use crate::error::{Error, Param, Result};
+use crate::io::reader::ReadSpec;
+use crate::prep::PrepParams;
+
+/// Units of a file of initial centres.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CentreUnits {
+    /// The input's own units (prep is applied to them).
+    Raw,
+    /// The prepared space (after scaling and one-hot encoding).
+    Prepared,
+}
+
+/// Initial K-Means centres from a CSV file.
+#[derive(Debug, Clone, PartialEq)]
+pub struct InitCentres {
+    pub path: PathBuf,
+    pub units: CentreUnits,
+}
+
+/// Everything a fit needs, as plain values.
+#[derive(Debug, Clone)]
+pub struct FitRequest {
+    pub read: ReadSpec,
+    pub prep: PrepParams,
+    /// The algorithm and its checked parameters (its seed is `seed`).
+    pub segmenter: Segmenter,
+    /// K-Means only: start from these centres (read once the prep is fitted).
+    pub init_centres: Option<InitCentres>,
+    /// Mixtures: write every component's probability too.
+    pub probabilities: bool,
+    /// Rows for the silhouette (exact below, sampled above); 0 skips it.
+    pub silhouette_sample: usize,
+    /// Bootstrap refits for the stability report (0: off).
+    pub stability: usize,
+    /// Write report.html.
+    pub report: bool,
+    /// Stream the data from an on-disk cache past this many bytes (None: half of the
+    /// available memory).
+    pub memory_budget: Option<u64>,
+    pub cache_dir: Option<PathBuf>,
+    pub keep_cache: bool,
+    /// Output folder.
+    pub out: PathBuf,
+    /// Seed of the metrics' samples, the streamed prep's sample and the bootstrap.
+    pub seed: u64,
+    pub backend: BackendOptions,
+}
+
+/// Output columns an id column must not be named as.
+const RESERVED_COLUMNS: [&str; 3] = ["segment", "distance", "probability"];
+
+impl FitRequest {
+    /// Checks what can be checked before reading any data.
+    pub fn check(&self) -> Result<()> {
+        self.prep.check()?;
+        if let Some(id) = &self.read.id {
+            if RESERVED_COLUMNS.contains(&id.as_str()) || id.starts_with("p_") {
+                return Err(Error::param(
+                    Param::Id,
+                    format!("an id column named '{id}' clashes with an output column; rename it"),
+                ));
+            }
+        }
+        if self.init_centres.is_some() && matches!(self.segmenter, Segmenter::Gmm(_)) {
+            return Err(Error::param(Param::InitCentres, "is for K-Means; a Gaussian mixture starts from its init"));
+        }
+        Ok(())
+    }
+}
