@@ -84,14 +84,7 @@ fn a_streamed_fit_writes_the_same_bytes_as_an_in_memory_one() {
 fn gpu_passes_stream_the_cache_too() {
     let dir = tempfile::tempdir().unwrap();
     let input = customers(dir.path());
-    let probe = custseg(&["devices"]);
-    let adapters: serde_json::Value = serde_json::from_slice(&probe.stdout).unwrap_or_default();
-    if adapters["devices"].as_array().is_none_or(|a| a.is_empty()) {
-        assert!(
-            std::env::var("CUSTSEG_REQUIRE_GPU").map_or(true, |v| v != "1"),
-            "CUSTSEG_REQUIRE_GPU=1 but no GPU adapter"
-        );
-        eprintln!("SKIPPED gpu_passes_stream_the_cache_too: no GPU adapter");
+    if crate::common::gpu_backend("gpu_passes_stream_the_cache_too").is_none() {
         return;
     }
     let cpu = fit(&input, &dir.path().join("cpu"), &["--backend", "cpu", "--memory-budget", "64KiB"]);
