@@ -1,6 +1,9 @@
 //! The GPU backend: every shader validates with naga (no GPU needed), and every pass agrees
 //! with the CPU backend on the same data. Without an adapter these tests say SKIPPED; with
 //! CUSTSEG_REQUIRE_GPU=1 (as in CI, on Mesa's lavapipe) a missing adapter fails them.
+//!
+//! The algorithm-level suite (`suite/`) is instantiated here too, as `gpu::<case>`: the same
+//! cases and published expectations as `cpu::<case>`.
 
 use custseg::backend::cpu::CpuBackend;
 use custseg::backend::gpu::shaders::{source, KERNELS};
@@ -10,6 +13,8 @@ use custseg::cluster::kmeans::{fit, random_rows, Init, KMeansParams};
 use custseg::data::Dataset;
 use custseg::rng::Rng;
 use custseg::synth::blobs;
+
+backend_suite!(crate::suite::open_gpu);
 
 #[test]
 fn every_shader_parses_and_validates() {
