@@ -10,7 +10,7 @@ use tempfile::TempDir;
 use crate::common::{arr, custseg, custseg_without_gpu, outcome, write_parquet};
 
 /// 600 customers in three well-separated groups, with a region and a weight column.
-fn customers(dir: &Path) -> PathBuf {
+pub(crate) fn customers(dir: &Path) -> PathBuf {
     let path = dir.join("customers.parquet");
     let mut rng = Rng::new(1);
     let n = 600;
@@ -32,13 +32,13 @@ fn customers(dir: &Path) -> PathBuf {
     path
 }
 
-fn fit_args<'a>(input: &'a str, out: &'a str, extra: &[&'a str]) -> Vec<&'a str> {
+pub(crate) fn fit_args<'a>(input: &'a str, out: &'a str, extra: &[&'a str]) -> Vec<&'a str> {
     let mut args = vec!["fit", "--input", input, "--id", "customer_id", "--k", "3", "--out", out];
     args.extend_from_slice(extra);
     args
 }
 
-fn summary(stdout: &str) -> serde_json::Value {
+pub(crate) fn summary(stdout: &str) -> serde_json::Value {
     serde_json::from_str(stdout.trim()).unwrap_or_else(|e| panic!("stdout is not one JSON object ({e}): {stdout}"))
 }
 
@@ -883,33 +883,4 @@ fn stability_separates_real_segments_from_artefacts() {
     let worst =
         noise["per_segment_jaccard"].as_array().unwrap().iter().map(|j| j.as_f64().unwrap()).fold(1.0, f64::min);
     assert!(worst < 0.85, "noise segments look stable: {noise}");
-}
-
-#[test]
-fn minibatch_kmeans_fits_and_predict_reproduces_it() {
-    let dir = TempDir::new().unwrap();
-    let input = customers(dir.path());
-    let out = dir.path().join("out");
-    let (code, stdout, stderr) = outcome(&custseg(&fit_args(
-        input.to_str().unwrap(),
-        out.to_str().unwrap(),
-        &["--algorithm", "minibatch-kmeans", "--batch-size", "64", "--features", "spend,visits"],
-    )));
-    assert_eq!(code, 0, "{stderr}");
-    let s = summary(&stdout);
-    assert_eq!(s["algorithm"], "minibatch-kmeans");
-    assert!(s["segment_sizes"].as_array().unwrap().iter().all(|v| v.as_u64().unwrap() > 0), "{s}");
-    let predicted = dir.path().join("pred.parquet");
-    let model = out.join("model.json");
-    let (code, _, stderr) = outcome(&custseg(&[
-        "predict",
-        "--model",
-        model.to_str().unwrap(),
-        "--input",
-        input.to_str().unwrap(),
-        "--out",
-        predicted.to_str().unwrap(),
-    ]));
-    assert_eq!(code, 0, "{stderr}");
-    assert_eq!(std::fs::read(out.join("assignments.parquet")).unwrap(), std::fs::read(&predicted).unwrap());
 }

@@ -1,9 +1,11 @@
 //! The GPU backend: every shader validates with naga (no GPU needed), and every pass agrees
 //! with the CPU backend on the same data. Without an adapter these tests say SKIPPED; with
 //! CUSTSEG_REQUIRE_GPU=1 (as in CI, on Mesa's lavapipe) a missing adapter fails them.
+//!
+//! The algorithm-level suite (`suite/`) is instantiated here too, as `gpu::<case>`: the same
+//! cases and published expectations as `cpu::<case>`.
 
 use custseg::backend::cpu::CpuBackend;
-use custseg::backend::gpu::context::GpuContext;
 use custseg::backend::gpu::shaders::{source, KERNELS};
 use custseg::backend::gpu::GpuBackend;
 use custseg::backend::{Backend, Centres, Labels, RowValues};
@@ -11,6 +13,8 @@ use custseg::cluster::kmeans::{fit, random_rows, Init, KMeansParams};
 use custseg::data::Dataset;
 use custseg::rng::Rng;
 use custseg::synth::blobs;
+
+backend_suite!(crate::suite::open_gpu);
 
 #[test]
 fn every_shader_parses_and_validates() {
@@ -26,16 +30,7 @@ fn every_shader_parses_and_validates() {
 
 /// A GPU backend on any adapter (software ones included), or None with a loud SKIPPED.
 fn gpu(test: &str) -> Option<GpuBackend> {
-    match GpuContext::open(None, false) {
-        Ok(ctx) => Some(GpuBackend::new(ctx)),
-        Err(e) => {
-            if std::env::var("CUSTSEG_REQUIRE_GPU").is_ok_and(|v| v == "1") {
-                panic!("{test}: CUSTSEG_REQUIRE_GPU=1 but no GPU adapter: {e}");
-            }
-            eprintln!("SKIPPED {test}: no GPU adapter ({e}); install mesa-vulkan-drivers to run it");
-            None
-        }
-    }
+    crate::common::gpu_backend(test)
 }
 
 fn labels_and_distances(backend: &dyn Backend, data: &Dataset, centres: &Centres) -> (Vec<u32>, Vec<f32>) {

@@ -1,14 +1,24 @@
 //! Integration tests, one binary (linked once) split into modules.
+//!
+//! `cpu::<case>` and `gpu::<case>` are the same algorithm-level suite (`suite/`) instantiated
+//! on each backend, checking the same published expectations; `gpu` also holds the
+//! pass-by-pass CPU/GPU agreement tests (tests/gpu.rs).
 
 mod common;
+#[macro_use]
+mod suite;
 
 mod cli;
 mod faults;
 mod fuzz;
-mod gmm;
-mod gpu;
-mod reference;
 mod report;
 mod shared_data;
-mod sklearn_cases;
 mod streaming;
+
+/// The suite on the CPU backend.
+mod cpu {
+    backend_suite!(crate::suite::open_cpu);
+}
+
+/// The suite on the GPU backend, and pass-by-pass agreement with the CPU.
+mod gpu;

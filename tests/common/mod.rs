@@ -59,6 +59,24 @@ pub fn data_dir(test: &str) -> Option<PathBuf> {
     }
 }
 
+/// A GPU backend on the first adapter wgpu finds (software ones such as lavapipe included),
+/// or `None` after a loud `SKIPPED <test>: no GPU adapter`; with CUSTSEG_REQUIRE_GPU=1 a
+/// missing adapter fails the test instead. Each call opens its own context, so tests running
+/// in parallel never share the rows resident on one device.
+pub fn gpu_backend(test: &str) -> Option<custseg::backend::gpu::GpuBackend> {
+    use custseg::backend::gpu::{context::GpuContext, GpuBackend};
+    match GpuContext::open(None, false) {
+        Ok(ctx) => Some(GpuBackend::new(ctx)),
+        Err(e) => {
+            if std::env::var("CUSTSEG_REQUIRE_GPU").is_ok_and(|v| v == "1") {
+                panic!("{test}: CUSTSEG_REQUIRE_GPU=1 but no GPU adapter: {e}");
+            }
+            eprintln!("SKIPPED {test}: no GPU adapter ({e}); install mesa-vulkan-drivers to run it");
+            None
+        }
+    }
+}
+
 /// Reads a whitespace-separated numeric text file (optionally gzipped) as rows.
 pub fn read_table(path: &Path) -> Vec<Vec<f64>> {
     let bytes = std::fs::read(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
