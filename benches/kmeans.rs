@@ -33,13 +33,9 @@ fn lloyd_pass(c: &mut Criterion) {
         })
     });
     let small = Dataset::from_rows(&blobs(200_000, 16, 16, 3), 16, None, 65_536);
+    let params = KMeansParams { k: 16, seed: 4, ..KMeansParams::new(16) }.check().unwrap();
     group.bench_function("cpu:fit/k16/n200k/d16", |b| {
-        b.iter(|| {
-            black_box(
-                fit(&CpuBackend, &small, &KMeansParams { k: 16, seed: 4, ..KMeansParams::new(16) }, &mut |_| {})
-                    .unwrap(),
-            )
-        })
+        b.iter(|| black_box(fit(&CpuBackend, &small, &params, &mut |_| {}).unwrap()))
     });
     group.finish();
 }

@@ -4,7 +4,6 @@ use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
-
 /// Segment a customer base: Parquet in, K-Means segments, a reusable model and a JSON
 /// summary out. Logs go to stderr, the summary to stdout.
 #[derive(Debug, Parser)]

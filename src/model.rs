@@ -245,7 +245,8 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("model.json");
         for (version, needle) in [(0, "refit"), (FORMAT_VERSION + 1, "upgrade")] {
-            let text = format_1("kmeans", KMEANS_RECORD, "null").replace("\"format_version\": 1", &format!("\"format_version\": {version}"));
+            let text = format_1("kmeans", KMEANS_RECORD, "null")
+                .replace("\"format_version\": 1", &format!("\"format_version\": {version}"));
             std::fs::write(&path, text).unwrap();
             let err = Model::load(&path).unwrap_err();
             assert!(err.to_string().contains(needle), "{err}");

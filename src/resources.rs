@@ -43,7 +43,6 @@ pub fn default_memory_budget() -> u64 {
     available_memory().map_or(8 << 30, |m| m / 2)
 }
 
-
 #[cfg(test)]
 mod tests {
     use super::*;

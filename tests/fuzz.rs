@@ -5,10 +5,11 @@ use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::sync::Arc;
 
 use arrow::array::{ArrayRef, Float64Array, Int64Array, RecordBatch, StringArray};
-use custseg::cli::{AlgorithmChoice, BackendChoice, InitChoice, RunArgs};
-use custseg::cluster::gmm::CovarianceType;
-use custseg::commands::fit::{self, FitConfig, GmmOptions};
+use custseg::cluster::gmm::{CovarianceType, GmmParams};
+use custseg::cluster::kmeans::KMeansParams;
+use custseg::cluster::Segmenter;
 use custseg::io::reader::ReadSpec;
+use custseg::pipeline::{self, BackendChoice, BackendOptions, FitRequest};
 use custseg::prep::{Impute, PrepParams, ScaleKind};
 use parquet::arrow::ArrowWriter;
 use proptest::prelude::*;
@@ -102,8 +103,15 @@ fn cases() -> impl Strategy<Value = Case> {
         )
 }
 
-fn config(input: std::path::PathBuf, out: std::path::PathBuf, case: &Case) -> FitConfig {
-    FitConfig {
+/// The fit request of `case`; parameters the library refuses are an error (exit 2), fine.
+fn config(input: std::path::PathBuf, out: std::path::PathBuf, case: &Case) -> custseg::Result<FitRequest> {
+    let segmenter = if case.gmm {
+        let params = GmmParams { max_iter: case.max_iter, seed: 1, ..GmmParams::new(case.k, case.covariance) };
+        Segmenter::Gmm(params.check()?)
+    } else {
+        Segmenter::KMeans(KMeansParams { max_iter: case.max_iter, seed: 1, ..KMeansParams::new(case.k) }.check()?)
+    };
+    Ok(FitRequest {
         read: ReadSpec {
             inputs: vec![input],
             id: Some("id".into()),
@@ -113,18 +121,9 @@ fn config(input: std::path::PathBuf, out: std::path::PathBuf, case: &Case) -> Fi
             batch_rows: case.batch_rows,
         },
         prep: PrepParams { impute: case.impute, scale: case.scale, log1p: vec![], clip: case.clip, dedup: true },
-        algorithm: if case.gmm { AlgorithmChoice::Gmm } else { AlgorithmChoice::Kmeans },
-        k: case.k,
-        init: if case.gmm { InitChoice::Kmeans } else { InitChoice::KMeansPlusPlus },
-        init_centroids: None,
-        n_init: 1,
-        max_iter: case.max_iter,
-        tol: 1e-4,
-        seed: 1,
-        batch_size: 1024,
-        init_rounds: 5,
-        oversampling: 2.0,
-        gmm: GmmOptions { covariance: case.covariance, ..GmmOptions::default() },
+        segmenter,
+        init_centres: None,
+        probabilities: false,
         silhouette_sample: 50,
         stability: 0,
         report: false,
@@ -132,8 +131,9 @@ fn config(input: std::path::PathBuf, out: std::path::PathBuf, case: &Case) -> Fi
         cache_dir: None,
         keep_cache: false,
         out,
-        run: RunArgs { backend: BackendChoice::Cpu, gpu_index: None, gpu_memory: None, threads: None, quiet: true },
-    }
+        seed: 1,
+        backend: BackendOptions { choice: BackendChoice::Cpu, ..BackendOptions::default() },
+    })
 }
 
 /// Found by this suite: parquet 60.1 panics ("Decoder for dict should have been set") on
@@ -161,7 +161,7 @@ fn corrupt_dictionary_page_is_an_error_not_a_panic() {
         gmm: false,
         covariance: CovarianceType::Full,
     };
-    let err = fit::run(&config(input, dir.path().join("out"), &case)).unwrap_err();
+    let err = config(input, dir.path().join("out"), &case).and_then(|c| pipeline::fit(&c)).unwrap_err();
     assert_eq!(err.exit_code(), 3, "{err}");
     assert!(err.to_string().contains("in.parquet"), "{err}");
 }
@@ -189,8 +189,7 @@ proptest! {
         }
         let input = dir.path().join("in.parquet");
         std::fs::write(&input, &bytes).unwrap();
-        let config = config(input, dir.path().join("out"), &case);
-        let outcome = catch_unwind(AssertUnwindSafe(|| fit::run(&config)));
+        let outcome = catch_unwind(AssertUnwindSafe(|| config(input, dir.path().join("out"), &case).and_then(|c| pipeline::fit(&c))));
         prop_assert!(outcome.is_ok(), "panicked on {case:?}");
         if let Ok(Err(e)) = &outcome {
             prop_assert!((1..=5).contains(&e.exit_code()));

@@ -120,8 +120,8 @@ fn streamed_rows_agree_with_cpu() {
     compare_pass(&gpu, &data, &centres, "streamed");
     assert!(gpu.is_streaming(), "a 1-byte budget must stream the rows");
     let params = KMeansParams { k: 10, seed: 4, ..KMeansParams::new(10) };
-    let c = fit(&CpuBackend, &data, &params, &mut |_| {}).unwrap();
-    let g = fit(&gpu, &data, &params, &mut |_| {}).unwrap();
+    let c = fit(&CpuBackend, &data, &params.check().unwrap(), &mut |_| {}).unwrap();
+    let g = fit(&gpu, &data, &params.check().unwrap(), &mut |_| {}).unwrap();
     assert!((c.inertia - g.inertia).abs() <= 1e-5 * c.inertia, "inertia cpu {} gpu {}", c.inertia, g.inertia);
 }
 
@@ -145,9 +145,9 @@ fn full_fit_with_empty_clusters_agrees_with_cpu_and_repeats_exactly() {
     let mut start = random_rows(&data, 6, &mut Rng::new(6)).values;
     start[12..].iter_mut().for_each(|v| *v = 1e4);
     let params = KMeansParams { init: Init::Centres(Centres::new(6, 4, start)), ..KMeansParams::new(6) };
-    let c = fit(&CpuBackend, &data, &params, &mut |_| {}).unwrap();
-    let g = fit(&gpu, &data, &params, &mut |_| {}).unwrap();
-    let g2 = fit(&gpu, &data, &params, &mut |_| {}).unwrap();
+    let c = fit(&CpuBackend, &data, &params.check().unwrap(), &mut |_| {}).unwrap();
+    let g = fit(&gpu, &data, &params.check().unwrap(), &mut |_| {}).unwrap();
+    let g2 = fit(&gpu, &data, &params.check().unwrap(), &mut |_| {}).unwrap();
     assert_eq!(g, g2, "same input, same GPU: same result");
     assert!(c.reseeded >= 3 && g.reseeded >= 3);
     assert!((c.inertia - g.inertia).abs() <= 1e-5 * c.inertia, "inertia cpu {} gpu {}", c.inertia, g.inertia);
@@ -173,8 +173,11 @@ fn kmeans_plus_plus_passes_agree_with_cpu() {
         assert!((a - b).abs() <= 1e-5 * a.abs().max(1.0), "potential cpu {a} gpu {b}");
     }
     let seeded_cpu =
-        fit(&CpuBackend, &data, &KMeansParams { k: 4, seed: 3, ..KMeansParams::new(4) }, &mut |_| {}).unwrap();
-    let seeded_gpu = fit(&gpu, &data, &KMeansParams { k: 4, seed: 3, ..KMeansParams::new(4) }, &mut |_| {}).unwrap();
+        fit(&CpuBackend, &data, &KMeansParams { k: 4, seed: 3, ..KMeansParams::new(4) }.check().unwrap(), &mut |_| {})
+            .unwrap();
+    let seeded_gpu =
+        fit(&gpu, &data, &KMeansParams { k: 4, seed: 3, ..KMeansParams::new(4) }.check().unwrap(), &mut |_| {})
+            .unwrap();
     assert!((seeded_cpu.inertia - seeded_gpu.inertia).abs() <= 1e-4 * seeded_cpu.inertia);
 }
 
@@ -239,17 +242,17 @@ fn a_gpu_failure_under_auto_falls_back_to_the_cpu_and_is_a_typed_error_otherwise
     let Some(gpu) = gpu("a_gpu_failure_under_auto_falls_back_to_the_cpu_and_is_a_typed_error_otherwise") else {
         return;
     };
-    use custseg::commands::Engine;
+    use custseg::pipeline::Engine;
     let (data, _) = case(2_000, 3, 5, 21);
     let params = KMeansParams { k: 5, seed: 2, ..KMeansParams::new(5) };
     let mut strict = Engine { backend: Box::new(gpu.with_injected_fault_after(2)), fallback: false };
-    let err = strict.run("fit", |b| fit(b, &data, &params, &mut |_| {})).unwrap_err();
+    let err = strict.run("fit", |b| fit(b, &data, &params.check().unwrap(), &mut |_| {})).unwrap_err();
     assert!(matches!(err, custseg::Error::Gpu(_)) && err.exit_code() == 1, "{err}");
     let Some(gpu) = self::gpu("fallback") else { return };
     let mut auto = Engine { backend: Box::new(gpu.with_injected_fault_after(2)), fallback: true };
-    let result = auto.run("fit", |b| fit(b, &data, &params, &mut |_| {})).unwrap();
+    let result = auto.run("fit", |b| fit(b, &data, &params.check().unwrap(), &mut |_| {})).unwrap();
     assert_eq!(auto.backend.info().backend, "cpu");
-    let cpu = fit(&CpuBackend, &data, &params, &mut |_| {}).unwrap();
+    let cpu = fit(&CpuBackend, &data, &params.check().unwrap(), &mut |_| {}).unwrap();
     assert_eq!(result, cpu, "the fallback run is the CPU run");
 }
 
@@ -347,8 +350,8 @@ fn mixture_fit_on_the_gpu_matches_the_cpu() {
     let (data, _) = mixture_case(false, 3, 4);
     for covariance in [CovarianceType::Diag, CovarianceType::Full] {
         let params = GmmParams { seed: 2, ..GmmParams::new(3, covariance) };
-        let c = fit_gmm(&CpuBackend, &data, &params, &mut |_| {}).unwrap();
-        let g = fit_gmm(&gpu, &data, &params, &mut |_| {}).unwrap();
+        let c = fit_gmm(&CpuBackend, &data, &params.check().unwrap(), &mut |_| {}).unwrap();
+        let g = fit_gmm(&gpu, &data, &params.check().unwrap(), &mut |_| {}).unwrap();
         assert!(
             (c.mean_log_likelihood - g.mean_log_likelihood).abs() <= 1e-4 * c.mean_log_likelihood.abs(),
             "{covariance:?}: cpu {} gpu {}",
@@ -367,8 +370,8 @@ fn kmeans_parallel_init_runs_on_the_gpu_like_the_cpu() {
     let (data, _) = case(3_000, 4, 12, 41);
     let params =
         KMeansParams { k: 12, seed: 8, init: Init::Parallel { rounds: 5, oversampling: 2.0 }, ..KMeansParams::new(12) };
-    let c = fit(&CpuBackend, &data, &params, &mut |_| {}).unwrap();
-    let g = fit(&gpu, &data, &params, &mut |_| {}).unwrap();
+    let c = fit(&CpuBackend, &data, &params.check().unwrap(), &mut |_| {}).unwrap();
+    let g = fit(&gpu, &data, &params.check().unwrap(), &mut |_| {}).unwrap();
     assert!((c.inertia - g.inertia).abs() <= 1e-3 * c.inertia, "inertia cpu {} gpu {}", c.inertia, g.inertia);
 }
 

@@ -59,9 +59,9 @@ impl Segments {
     /// A fitted mixture in E-step form; a component that cannot be used is the
     /// degenerate-component error that suggests a larger `reg_covar`.
     pub fn from_fitted_mixture(mixture: Mixture, reg_covar: f64) -> Result<Self> {
-        let pass = mixture.to_pass().map_err(|c| {
-            Error::Degenerate(DegenerateError { component: c.component, cause: c.cause, reg_covar })
-        })?;
+        let pass = mixture
+            .to_pass()
+            .map_err(|c| Error::Degenerate(DegenerateError { component: c.component, cause: c.cause, reg_covar }))?;
         Ok(Segments::Mixture { mixture, pass })
     }
 

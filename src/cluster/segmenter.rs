@@ -113,7 +113,9 @@ impl Segmenter {
 
     /// The same K-Means request starting from `centres` (mixtures take no centres).
     pub fn with_initial_centres(&self, centres: Centres) -> Result<Self, ParamError> {
-        let start = |p: &KMeansValidParams| kmeans::KMeansParams { init: Init::Centres(centres.clone()), n_init: 1, ..p.to_params() }.check();
+        let start = |p: &KMeansValidParams| {
+            kmeans::KMeansParams { init: Init::Centres(centres.clone()), n_init: 1, ..p.to_params() }.check()
+        };
         match self {
             Segmenter::KMeans(p) => Ok(Segmenter::KMeans(start(p)?)),
             Segmenter::MiniBatchKMeans { params, batch_size } => {
@@ -127,14 +129,10 @@ impl Segmenter {
     }
 
     /// Fits on `data`, calling `progress` after every iteration.
-    pub fn fit(
-        &self,
-        backend: &dyn Backend,
-        data: &Dataset,
-        progress: &mut dyn FnMut(Progress),
-    ) -> Result<FitOutcome> {
+    pub fn fit(&self, backend: &dyn Backend, data: &Dataset, progress: &mut dyn FnMut(Progress)) -> Result<FitOutcome> {
         let report = &mut |r: &IterationReport| progress(Progress::KMeans(r));
-        let kmeans_outcome = |f: KMeansFit| FitOutcome { segments: Segments::Centres(f.centres.clone()), fit: AlgorithmFit::KMeans(f) };
+        let kmeans_outcome =
+            |f: KMeansFit| FitOutcome { segments: Segments::Centres(f.centres.clone()), fit: AlgorithmFit::KMeans(f) };
         match self {
             Segmenter::KMeans(p) => Ok(kmeans_outcome(kmeans::fit(backend, data, p, report)?)),
             Segmenter::MiniBatchKMeans { params, batch_size } => {

@@ -126,7 +126,10 @@ fn segmenter(args: &FitArgs, k: usize) -> Result<Segmenter> {
     }
     let init = match init {
         InitChoice::Kmeans => {
-            return Err(Error::param(Param::Init, "`kmeans` initialises Gaussian mixtures; K-Means takes k-means++ or random"))
+            return Err(Error::param(
+                Param::Init,
+                "`kmeans` initialises Gaussian mixtures; K-Means takes k-means++ or random",
+            ))
         }
         InitChoice::Random => Init::Random,
         InitChoice::KMeansParallel => Init::Parallel { rounds: args.init_rounds, oversampling: args.oversampling },

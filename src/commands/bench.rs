@@ -4,17 +4,17 @@ use std::time::Instant;
 
 use serde_json::json;
 
-use crate::pipeline::{secs, Engine};
 use crate::backend::Backend;
 use crate::backend::{Centres, Labels};
 use crate::cli::{AlgorithmChoice, BenchArgs};
 use crate::cluster::gmm::{CovarianceType, Mixture};
-use crate::error::Collapsed;
 use crate::cluster::kmeans::{self, random_rows, Init, KMeansParams};
 use crate::data::Dataset;
+use crate::error::Collapsed;
 use crate::error::{Error, Param, Result};
 use crate::info;
 use crate::io::reader::{self, ReadSpec};
+use crate::pipeline::{secs, Engine};
 use crate::prep::{row_masks, Duplicates, Impute, Prep, PrepParams, ScaleKind};
 use crate::rng::Rng;
 

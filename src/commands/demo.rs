@@ -12,10 +12,10 @@ use crate::cli::DemoArgs;
 use crate::cluster::kmeans::{Init, KMeansParams};
 use crate::cluster::Segmenter;
 use crate::error::{Error, Param, Result};
-use crate::pipeline::{FitRequest, ASSIGNMENTS_FILE};
 use crate::eval::adjusted_rand_index;
 use crate::info;
 use crate::io::reader::ReadSpec;
+use crate::pipeline::{FitRequest, ASSIGNMENTS_FILE};
 use crate::prep::{Impute, PrepParams, ScaleKind};
 use crate::synth::{self, NUMERIC_FEATURES, SEGMENTS};
 
@@ -47,8 +47,15 @@ pub fn run(args: &DemoArgs) -> Result<serde_json::Value> {
             dedup: false,
         },
         segmenter: Segmenter::KMeans(
-            KMeansParams { k: args.k, init: Init::KMeansPlusPlus, n_init: 3, max_iter: 300, tol: 1e-4, seed: args.seed }
-                .check()?,
+            KMeansParams {
+                k: args.k,
+                init: Init::KMeansPlusPlus,
+                n_init: 3,
+                max_iter: 300,
+                tol: 1e-4,
+                seed: args.seed,
+            }
+            .check()?,
         ),
         init_centres: None,
         probabilities: false,

@@ -20,7 +20,9 @@ impl std::fmt::Display for DegenerateCause {
         match self {
             DegenerateCause::NoResponsibility => f.write_str("no row has any responsibility for it"),
             DegenerateCause::NotPositiveDefinite => f.write_str("its covariance is not positive definite"),
-            DegenerateCause::BadVariance { feature, value } => write!(f, "its variance on feature {feature} is {value}"),
+            DegenerateCause::BadVariance { feature, value } => {
+                write!(f, "its variance on feature {feature} is {value}")
+            }
             DegenerateCause::BadWeight { weight } => write!(f, "its weight is {weight:e}"),
         }
     }

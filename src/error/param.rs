@@ -104,14 +104,20 @@ pub enum ParamError {
     TooSmall { param: Param, min: u64 },
     #[error("invalid parameter {param}: {value} is not a finite number ≥ 0")]
     NotFiniteNonNegative { param: Param, value: f64 },
-    #[error("invalid parameter {}: k = {k} but only {rows} rows are left after prep; decrease k or add rows", Param::K)]
+    #[error(
+        "invalid parameter {}: k = {k} but only {rows} rows are left after prep; decrease k or add rows",
+        Param::K
+    )]
     KTooLarge { k: usize, rows: usize },
     #[error(
         "invalid parameter {}: expected {expected_k} centres of {expected_dim} features, got {got_k} × {got_dim}",
         Param::InitCentres
     )]
     InitShape { expected_k: usize, expected_dim: usize, got_k: usize, got_dim: usize },
-    #[error("invalid parameter {}: centre {centre} has a missing or non-finite value; give every feature a finite value", Param::InitCentres)]
+    #[error(
+        "invalid parameter {}: centre {centre} has a missing or non-finite value; give every feature a finite value",
+        Param::InitCentres
+    )]
     InitNotFinite { centre: usize },
     #[error("invalid parameter {param}: {message}")]
     Invalid { param: Param, message: String },

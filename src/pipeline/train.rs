@@ -29,7 +29,9 @@ pub struct Trained {
 pub fn train(request: &FitRequest, engine: &mut Engine, stage: &Stage) -> Result<Trained> {
     let data = &stage.prepared.data;
     let segmenter = match &request.init_centres {
-        Some(init) => request.segmenter.with_initial_centres(load_initial_centres(init, &stage.prep, request.segmenter.k())?)?,
+        Some(init) => {
+            request.segmenter.with_initial_centres(load_initial_centres(init, &stage.prep, request.segmenter.k())?)?
+        }
         None => request.segmenter.clone(),
     };
     let planned = engine.backend.info();
@@ -164,7 +166,9 @@ fn init_name(p: &KMeansValidParams, request: &FitRequest, rows: usize) -> String
             format!("file:{} ({units} units)", init.path.display())
         }
         (Init::Random, _) => "random".into(),
-        (Init::Parallel { rounds, oversampling }, _) => format!("k-means|| ({rounds} rounds, oversampling {oversampling})"),
+        (Init::Parallel { rounds, oversampling }, _) => {
+            format!("k-means|| ({rounds} rounds, oversampling {oversampling})")
+        }
         _ => "k-means++".into(),
     }
 }
@@ -198,10 +202,13 @@ fn load_initial_centres(init: &InitCentres, prep: &Prep, k: usize) -> Result<Cen
     let names = prep.feature_names();
     let rows = read_centres(&init.path, &names)?;
     if rows.len() != k {
-        return Err(
-            ParamError::InitShape { expected_k: k, expected_dim: names.len(), got_k: rows.len(), got_dim: names.len() }
-                .into(),
-        );
+        return Err(ParamError::InitShape {
+            expected_k: k,
+            expected_dim: names.len(),
+            got_k: rows.len(),
+            got_dim: names.len(),
+        }
+        .into());
     }
     let mut values = Vec::with_capacity(k * names.len());
     for (i, row) in rows.iter().enumerate() {
@@ -210,9 +217,11 @@ fn load_initial_centres(init: &InitCentres, prep: &Prep, k: usize) -> Result<Cen
         }
         match init.units {
             CentreUnits::Prepared => values.extend(row.iter().map(|&v| v as f32)),
-            CentreUnits::Raw => values.extend(prep.from_original_units(row).map_err(|e| {
-                Error::param(Param::InitCentres, format!("{}: centre {i}: {e}", init.path.display()))
-            })?),
+            CentreUnits::Raw => {
+                values.extend(prep.from_original_units(row).map_err(|e| {
+                    Error::param(Param::InitCentres, format!("{}: centre {i}: {e}", init.path.display()))
+                })?)
+            }
         }
     }
     Ok(Centres::new(k, names.len(), values))

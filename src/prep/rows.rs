@@ -64,7 +64,9 @@ pub fn row_masks(table: &RawTable, impute: Impute, duplicates: Duplicates) -> Re
     let mut dropped_duplicate = 0;
     match (&table.id, duplicates) {
         (_, Duplicates::Allow) => {}
-        (None, Duplicates::KeepFirst) => return Err(Error::param(Param::Dedup, format!("needs an id column to compare; give {}", Param::Id))),
+        (None, Duplicates::KeepFirst) => {
+            return Err(Error::param(Param::Dedup, format!("needs an id column to compare; give {}", Param::Id)))
+        }
         (None, Duplicates::Refuse) => {}
         (Some(id_name), _) => {
             let mut first_seen: HashMap<IdKey, usize> = HashMap::new();

@@ -70,7 +70,7 @@ fn recover(
     let franti = dir.join("franti");
     let data = load(&franti.join(points));
     let params = KMeansParams { k, n_init: 10, seed: 0, ..KMeansParams::new(k) };
-    let result = fit(backend, &data, &params, &mut |_| {}).unwrap();
+    let result = fit(backend, &data, &params.check().unwrap(), &mut |_| {}).unwrap();
     let ari = adjusted_rand_index(&predicted(backend, &data, &result.centres), &labels(&franti.join(truth_labels)));
     eprintln!("{set}: ARI {ari:.4}, inertia {:.6e}", result.inertia);
     assert!(ari >= min_ari, "{set}: ARI {ari} below {min_ari}");
@@ -97,7 +97,9 @@ pub fn iris_matches_scikit_learn(backend: &dyn Backend) {
     // inertia 78.8514 (scikit-learn 1.9.1; the well-known optimum for unscaled iris).
     let Some(dir) = data_dir(&format!("{}::iris", cli_name(backend))) else { return };
     let (data, species) = load_iris(&dir);
-    let result = fit(backend, &data, &KMeansParams { k: 3, n_init: 10, ..KMeansParams::new(3) }, &mut |_| {}).unwrap();
+    let result =
+        fit(backend, &data, &KMeansParams { k: 3, n_init: 10, ..KMeansParams::new(3) }.check().unwrap(), &mut |_| {})
+            .unwrap();
     let ari = adjusted_rand_index(&predicted(backend, &data, &result.centres), &species);
     assert!((ari - 0.7302382722834697).abs() < 1e-6, "ARI {ari}");
     assert!((result.inertia - 78.85144142614601).abs() < 1e-3, "inertia {}", result.inertia);
@@ -127,7 +129,7 @@ pub fn gaussian_mixture_recovers_s1_and_g2(backend: &dyn Backend) {
         }
         let data = Dataset::from_rows(&values, d, None, 1024);
         let params = GmmParams { n_init: 3, seed: 0, ..GmmParams::new(k, CovarianceType::Full) };
-        let result = fit_gmm(backend, &data, &params, &mut |_| {}).unwrap();
+        let result = fit_gmm(backend, &data, &params.check().unwrap(), &mut |_| {}).unwrap();
         let pass = result.mixture.to_pass().unwrap();
         let mut labels = Vec::new();
         backend

@@ -3,8 +3,9 @@
 //! covariances, score, BIC and AIC, for every covariance type. And degenerate cases.
 
 use custseg::backend::Backend;
-use custseg::cluster::gmm::{fit, CovarianceType, GmmError, GmmInit, GmmParams, Mixture, OnDegenerate};
+use custseg::cluster::gmm::{fit, CovarianceType, GmmInit, GmmParams, Mixture, OnDegenerate};
 use custseg::data::Dataset;
+use custseg::error::Param;
 use custseg::eval::adjusted_rand_index;
 
 use super::on_gpu;
@@ -50,7 +51,7 @@ fn check(backend: &dyn Backend, covariance: CovarianceType, initial_covariances:
         covariances: initial_covariances,
     };
     let params = GmmParams { init: GmmInit::Given(start), max_iter: 4, tol: 0.0, ..GmmParams::new(3, covariance) };
-    let got = fit(backend, &data, &params, &mut |_| {}).unwrap();
+    let got = fit(backend, &data, &params.check().unwrap(), &mut |_| {}).unwrap();
     // The GPU's E-step runs in f32 (responsibilities, moments reduced per block): GPU_TOL
     // for the GPU instance only; the CPU (f64 moments) matches scikit-learn to 1e-9.
     let tol = if on_gpu(backend) { GPU_TOL } else { 1e-9 };
@@ -226,7 +227,7 @@ pub fn known_mixture_is_recovered_from_every_initialisation(backend: &dyn Backen
     for init in [GmmInit::KMeans, GmmInit::KMeansPlusPlus] {
         for covariance in [CovarianceType::Full, CovarianceType::Diag] {
             let params = GmmParams { init: init.clone(), seed: 3, n_init: 5, ..GmmParams::new(3, covariance) };
-            let result = fit(backend, &data, &params, &mut |_| {}).unwrap();
+            let result = fit(backend, &data, &params.check().unwrap(), &mut |_| {}).unwrap();
             let mut labels = Vec::new();
             let pass = result.mixture.to_pass().unwrap();
             backend
@@ -248,14 +249,15 @@ pub fn duplicate_points_and_a_constant_feature_collapse_with_a_clear_error_or_re
     let values: Vec<f32> = [1.0, 5.0, 1.0, 5.0, 2.0, 5.0, 2.0, 5.0, 9.0, 5.0].to_vec();
     let data = Dataset::from_rows(&values, 2, None, 4);
     let params = GmmParams { reg_covar: 0.0, seed: 1, ..GmmParams::new(4, CovarianceType::Full) };
-    let err = fit(backend, &data, &params, &mut |_| {}).unwrap_err();
+    let err = fit(backend, &data, &params.check().unwrap(), &mut |_| {}).unwrap_err();
     let text = err.to_string();
-    assert!(matches!(err, custseg::Error::Gmm(GmmError::Degenerate { .. })), "{text}");
-    assert!(text.contains("component") && text.contains("--reg-covar"), "{text}");
+    assert!(matches!(err, custseg::Error::Degenerate(_)), "{text}");
+    // The library names its parameter (the binary shows the flag, --reg-covar).
+    assert!(text.contains("component") && text.contains(&Param::RegCovar.to_string()), "{text}");
     assert_eq!(err.exit_code(), 3);
     // The default reg_covar keeps the constant feature usable, and reinit handles the rest.
     let params = GmmParams { on_degenerate: OnDegenerate::Reinit, seed: 1, ..GmmParams::new(4, CovarianceType::Full) };
-    let result = fit(backend, &data, &params, &mut |_| {}).unwrap();
+    let result = fit(backend, &data, &params.check().unwrap(), &mut |_| {}).unwrap();
     assert!(result.mixture.means.iter().chain(&result.mixture.covariances).all(|v| v.is_finite()));
     assert!(result.lower_bound.is_finite());
 }

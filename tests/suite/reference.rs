@@ -27,7 +27,7 @@ fn naive_assign(data: &Dataset, centres: &Centres) -> (Vec<usize>, f64) {
 }
 
 fn fit_quiet(backend: &dyn Backend, data: &Dataset, params: &KMeansParams) -> KMeansFit {
-    fit(backend, data, params, &mut |_| {}).unwrap()
+    fit(backend, data, &params.check().unwrap(), &mut |_| {}).unwrap()
 }
 
 pub fn inertia_matches_a_naive_reference_on_random_data(backend: &dyn Backend) {
@@ -90,7 +90,7 @@ pub fn every_label_is_the_argmin_and_inertia_never_rises(backend: &dyn Backend) 
         let data = Dataset::from_rows(&values, d, None, 7);
         let mut history = Vec::new();
         let params = KMeansParams { k, seed, ..KMeansParams::new(k) };
-        let result = fit(backend, &data, &params, &mut |r| history.push(r.inertia)).unwrap();
+        let result = fit(backend, &data, &params.check().unwrap(), &mut |r| history.push(r.inertia)).unwrap();
         prop_assert!(result.centres.values.iter().all(|v| v.is_finite()), "NaN centre");
         for w in history.windows(2) {
             prop_assert!(w[1] <= w[0] * (1.0 + 1e-6) + 1e-9, "inertia rose: {history:?}");

@@ -15,7 +15,7 @@ pub fn sklearn_weighted_four_points(backend: &dyn Backend) {
     let data = Dataset::from_rows(&[0.0, 0.0, 0.5, 0.0, 0.5, 1.0, 1.0, 1.0], 2, Some(&[3.0, 1.0, 1.0, 3.0]), 3);
     let init = Centres::new(2, 2, vec![0.0, 0.0, 1.0, 1.0]);
     let params = KMeansParams { init: Init::Centres(init), ..KMeansParams::new(2) };
-    let result = fit(backend, &data, &params, &mut |_| {}).unwrap();
+    let result = fit(backend, &data, &params.check().unwrap(), &mut |_| {}).unwrap();
     assert_eq!(labels(backend, &data, &result.centres), vec![0, 0, 1, 1]);
     assert!((result.inertia - 0.375).abs() < 1e-12, "inertia {}", result.inertia);
     assert_eq!(result.centres.values, vec![0.125, 0.0, 0.875, 1.0]);
@@ -32,7 +32,7 @@ pub fn sklearn_empty_cluster_is_relocated(backend: &dyn Backend) {
     let data = Dataset::from_rows(&[0.0, 0.0, 0.5, 0.0, 0.5, 1.0, 1.0, 1.0], 2, None, 4);
     let init = Centres::new(2, 2, vec![0.5, 0.5, 3.0, 3.0]);
     let params = KMeansParams { init: Init::Centres(init), ..KMeansParams::new(2) };
-    let result = fit(backend, &data, &params, &mut |_| {}).unwrap();
+    let result = fit(backend, &data, &params.check().unwrap(), &mut |_| {}).unwrap();
     assert!((result.inertia - 0.25).abs() < 1e-12, "inertia {}", result.inertia);
     assert_eq!(result.iterations, 3);
     assert_eq!(labels(backend, &data, &result.centres), vec![1, 1, 0, 0]);
@@ -43,7 +43,7 @@ pub fn sklearn_empty_cluster_is_relocated(backend: &dyn Backend) {
 pub fn sklearn_one_cluster_is_the_weighted_mean(backend: &dyn Backend) {
     // KMeans(n_clusters=1) puts its centre at the (weighted) mean: test_kmeans_single_cluster-like.
     let data = Dataset::from_rows(&[1.0, 2.0, 3.0, 10.0], 1, Some(&[1.0, 1.0, 1.0, 0.0]), 2);
-    let result = fit(backend, &data, &KMeansParams::new(1), &mut |_| {}).unwrap();
+    let result = fit(backend, &data, &KMeansParams::new(1).check().unwrap(), &mut |_| {}).unwrap();
     assert_eq!(result.centres.values, vec![2.0]);
     assert!((result.inertia - 2.0).abs() < 1e-12);
 }

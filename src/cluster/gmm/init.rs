@@ -65,7 +65,12 @@ fn hard_stats(data: &Dataset, k: usize, full: bool, labels: &[Vec<u32>]) -> Mixt
 }
 
 /// The first mixture of run `rng` under `params` (not for [`super::GmmInit::Given`]).
-pub fn initial_stats(backend: &dyn Backend, data: &Dataset, params: &GmmValidParams, rng: &mut Rng) -> Result<MixtureStats> {
+pub fn initial_stats(
+    backend: &dyn Backend,
+    data: &Dataset,
+    params: &GmmValidParams,
+    rng: &mut Rng,
+) -> Result<MixtureStats> {
     let (k, full) = (params.k, needs_full(params.covariance));
     match &params.init {
         super::GmmInit::KMeans => {

@@ -23,7 +23,6 @@ pub struct Mixture {
     pub covariances: Vec<f64>,
 }
 
-
 /// Whether the E-step must accumulate full second moments for this covariance type.
 pub fn needs_full(covariance: CovarianceType) -> bool {
     matches!(covariance, CovarianceType::Full | CovarianceType::Tied)

@@ -158,7 +158,12 @@ impl KMeansValidParams {
         }
         if let Init::Centres(c) = &self.init {
             if c.dim != dim {
-                return Err(ParamError::InitShape { expected_k: self.k, expected_dim: dim, got_k: c.k, got_dim: c.dim });
+                return Err(ParamError::InitShape {
+                    expected_k: self.k,
+                    expected_dim: dim,
+                    got_k: c.k,
+                    got_dim: c.dim,
+                });
             }
         }
         Ok(())

@@ -137,9 +137,10 @@ mod tests {
     fn minibatch_gets_close_to_lloyd_and_loses_no_cluster() {
         let values = blobs(20_000, 4, 10, 3);
         let data = Dataset::from_rows(&values, 4, None, 4096);
-        let params = crate::cluster::kmeans::KMeansParams { k: 10, seed: 2, ..crate::cluster::kmeans::KMeansParams::new(10) }
-            .check()
-            .unwrap();
+        let params =
+            crate::cluster::kmeans::KMeansParams { k: 10, seed: 2, ..crate::cluster::kmeans::KMeansParams::new(10) }
+                .check()
+                .unwrap();
         let lloyd = super::super::fit(&CpuBackend, &data, &params, &mut |_| {}).unwrap();
         let mini = fit_minibatch(&CpuBackend, &data, &params, 512, &mut |_| {}).unwrap();
         assert!(mini.sizes.iter().all(|&s| s > 0), "a cluster was lost: {:?}", mini.sizes);
