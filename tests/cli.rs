@@ -128,6 +128,50 @@ fn predict_on_the_training_file_reproduces_fit() {
 }
 
 #[test]
+fn a_model_written_in_format_1_still_predicts_the_same_rows() {
+    // Format 1 (custseg before the tagged model) held an `algorithm` string beside a
+    // `kmeans` and a `gmm` record, one of them null.
+    let dir = TempDir::new().unwrap();
+    let input = customers(dir.path());
+    for algorithm in ["kmeans", "gmm"] {
+        let out = dir.path().join(algorithm);
+        let (code, _, stderr) = outcome(&custseg(&fit_args(
+            input.to_str().unwrap(),
+            out.to_str().unwrap(),
+            &["--algorithm", algorithm, "--backend", "cpu"],
+        )));
+        assert_eq!(code, 0, "{stderr}");
+        let mut model: serde_json::Value =
+            serde_json::from_slice(&std::fs::read(out.join("model.json")).unwrap()).unwrap();
+        assert_eq!(model["format_version"], 2);
+        model["format_version"] = 1.into();
+        let other = if algorithm == "gmm" { "kmeans" } else { "gmm" };
+        assert!(model.get(other).is_none(), "format 2 holds one record: {model}");
+        model[other] = serde_json::Value::Null;
+        let old = dir.path().join(format!("{algorithm}-format-1.json"));
+        std::fs::write(&old, serde_json::to_vec_pretty(&model).unwrap()).unwrap();
+        let predicted = dir.path().join(format!("{algorithm}-pred.parquet"));
+        let (code, _, stderr) = outcome(&custseg(&[
+            "predict",
+            "--model",
+            old.to_str().unwrap(),
+            "--input",
+            input.to_str().unwrap(),
+            "--out",
+            predicted.to_str().unwrap(),
+            "--backend",
+            "cpu",
+        ]));
+        assert_eq!(code, 0, "{algorithm}: {stderr}");
+        assert_eq!(
+            std::fs::read(out.join("assignments.parquet")).unwrap(),
+            std::fs::read(&predicted).unwrap(),
+            "{algorithm}"
+        );
+    }
+}
+
+#[test]
 fn same_seed_gives_byte_identical_outputs() {
     let dir = TempDir::new().unwrap();
     let input = customers(dir.path());

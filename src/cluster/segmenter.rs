@@ -172,3 +172,56 @@ impl FitOutcome {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::cluster::gmm::{CovarianceType, GmmParams};
+    use crate::cluster::kmeans::KMeansParams;
+
+    fn kmeans(k: usize) -> Segmenter {
+        Segmenter::KMeans(KMeansParams::new(k).check().unwrap())
+    }
+
+    #[test]
+    fn changing_k_checks_again_and_keeps_the_rest() {
+        let gmm = Segmenter::Gmm(GmmParams { n_init: 3, ..GmmParams::new(2, CovarianceType::Diag) }.check().unwrap());
+        let five = gmm.with_k(5).unwrap();
+        assert_eq!((five.k(), five.n_init(), five.name()), (5, 3, "gmm"));
+        assert_eq!(kmeans(2).with_k(0).unwrap_err().param(), Param::K);
+        let mini = Segmenter::minibatch(KMeansParams::new(2).check().unwrap(), 64).unwrap();
+        assert_eq!((mini.with_k(4).unwrap().k(), mini.name()), (4, "minibatch-kmeans"));
+        assert_eq!(
+            Segmenter::minibatch(KMeansParams::new(2).check().unwrap(), 0).unwrap_err().param(),
+            Param::BatchSize
+        );
+    }
+
+    #[test]
+    fn initial_centres_are_for_k_means_and_must_have_k_rows() {
+        let centres = Centres::new(2, 1, vec![0.0, 1.0]);
+        assert!(kmeans(2).with_initial_centres(centres.clone()).is_ok());
+        assert!(matches!(kmeans(3).with_initial_centres(centres.clone()), Err(ParamError::InitShape { .. })));
+        let gmm = Segmenter::Gmm(GmmParams::new(2, CovarianceType::Full).check().unwrap());
+        assert_eq!(gmm.with_initial_centres(centres).unwrap_err().param(), Param::InitCentres);
+    }
+
+    #[test]
+    fn every_algorithm_fits_assigns_and_scores_through_one_interface() {
+        let values: Vec<f32> = (0..40).map(|i| if i < 20 { i as f32 * 0.01 } else { 5.0 + i as f32 * 0.01 }).collect();
+        let data = Dataset::from_rows(&values, 1, None, 16);
+        let backend = crate::backend::cpu::CpuBackend::new();
+        let gmm = Segmenter::Gmm(GmmParams::new(2, CovarianceType::Diag).check().unwrap());
+        let mini = Segmenter::minibatch(KMeansParams::new(2).check().unwrap(), 8).unwrap();
+        for segmenter in [kmeans(2), mini, gmm] {
+            let mut iterations = 0;
+            let outcome = segmenter.fit(&backend, &data, &mut |_| iterations += 1).unwrap();
+            assert!(iterations > 0 && outcome.iterations() > 0, "{}", segmenter.name());
+            let labels = outcome.segments.labels(&backend, &data).unwrap().concat();
+            assert_ne!(labels[0], labels[39], "{}", segmenter.name());
+            assert!(labels[..20].iter().all(|&l| l == labels[0]), "{}", segmenter.name());
+            let score = outcome.segments.score(&backend, &data).unwrap();
+            assert!(score.mean_log_likelihood().is_some() == (segmenter.name() == "gmm"), "{}", segmenter.name());
+        }
+    }
+}

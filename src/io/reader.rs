@@ -136,7 +136,7 @@ impl RawTable {
 /// Expands folders into their `.parquet` files (sorted by name) and checks each exists.
 pub fn list_parquet_files(inputs: &[PathBuf]) -> Result<Vec<PathBuf>> {
     if inputs.is_empty() {
-        return Err(Error::param(Param::Input, "give at least one --input file or folder"));
+        return Err(Error::param(Param::Input, "give at least one input file or folder"));
     }
     let mut files = Vec::new();
     for input in inputs {
@@ -150,7 +150,10 @@ pub fn list_parquet_files(inputs: &[PathBuf]) -> Result<Vec<PathBuf>> {
             if found.is_empty() {
                 return Err(Error::data(
                     input.display(),
-                    "this folder holds no .parquet files; point --input at a Parquet file or a folder of them",
+                    format!(
+                        "this folder holds no .parquet files; point {} at a Parquet file or a folder of them",
+                        Param::Input
+                    ),
                 ));
             }
             found.sort();
@@ -205,7 +208,7 @@ fn resolve_columns(spec: &ReadSpec, schema: &SchemaRef, path: &Path) -> Result<V
         if !(t.is_integer() || is_string_like(&t)) {
             return Err(Error::data(
                 where_,
-                format!("id column '{id}' has type {t}; an id must be an integer or string column (cast it, or choose another --id)"),
+                format!("id column '{id}' has type {t}; an id must be an integer or string column (cast it, or choose another {})", Param::Id),
             ));
         }
     }
@@ -241,10 +244,16 @@ fn resolve_columns(spec: &ReadSpec, schema: &SchemaRef, path: &Path) -> Result<V
                 }
                 if !is_numeric(&t) {
                     let hint = if is_string_like(&t) {
-                        format!("pass it with --categorical {f} to one-hot encode it, or leave it out of --features")
+                        format!(
+                            "pass it with {} {f} to one-hot encode it, or leave it out of {}",
+                            Param::Categorical,
+                            Param::Features
+                        )
                     } else {
-                        "convert it to a number first (e.g. days since a date), or leave it out of --features"
-                            .to_string()
+                        format!(
+                            "convert it to a number first (e.g. days since a date), or leave it out of {}",
+                            Param::Features
+                        )
                     };
                     return Err(Error::data(
                         where_,
@@ -264,7 +273,7 @@ fn resolve_columns(spec: &ReadSpec, schema: &SchemaRef, path: &Path) -> Result<V
     if numeric.is_empty() && spec.categorical.is_empty() {
         return Err(Error::data(
             where_,
-            "no numeric feature columns found; name them with --features (or --categorical)",
+            format!("no numeric feature columns found; name them with {} (or {})", Param::Features, Param::Categorical),
         ));
     }
     Ok(numeric)

@@ -3,7 +3,7 @@
 use serde::{Deserialize, Serialize};
 
 use super::{Impute, PrepParams, RowMasks, ScaleKind};
-use crate::error::{Error, Result};
+use crate::error::{Error, Param, Result};
 use crate::io::reader::RawTable;
 
 /// A column asked for but left out of the prepared data.
@@ -62,8 +62,9 @@ impl NumericColumn {
                     return Err(Error::data(
                         &table.files[batch.file].path,
                         format!(
-                            "column '{name}', row {}: value {v} ≤ −1 cannot take --log1p; clean the values or leave the column out of --log1p",
-                            batch.first_row + i
+                            "column '{name}', row {}: value {v} ≤ −1 cannot take {log1p}; clean the values or leave the column out of {log1p}",
+                            batch.first_row + i,
+                            log1p = Param::Log1p
                         ),
                     ));
                 } else {
@@ -74,7 +75,10 @@ impl NumericColumn {
         if values.is_empty() {
             return Err(Error::data(
                 table.files.first().map_or("input", |f| f.path.as_str()),
-                format!("column '{name}' has no values (every row is null or NaN); leave it out of --features"),
+                format!(
+                    "column '{name}' has no values (every row is null or NaN); leave it out of {}",
+                    Param::Features
+                ),
             ));
         }
         // Quantiles need the values sorted; mean, deviation and range do not (sorting 10⁷

@@ -315,8 +315,10 @@ impl Magnitude {
             return Err(Error::data(
                 &names[j],
                 format!(
-                    "prepared values reach {:e}, too large for f32 distances (limit {limit:e}); scale the column (--scale zscore) or --log1p it",
-                    self.max_abs[j]
+                    "prepared values reach {:e}, too large for f32 distances (limit {limit:e}); scale the column ({} zscore) or {} it",
+                    self.max_abs[j],
+                    Param::Scale,
+                    Param::Log1p
                 ),
             ));
         }

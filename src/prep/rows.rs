@@ -82,7 +82,8 @@ pub fn row_masks(table: &RawTable, impute: Impute, duplicates: Duplicates) -> Re
                             return Err(Error::data(
                             table.file_of_row(row),
                             format!(
-                                "id column '{id_name}' has duplicate value {shown} (rows {first} and {row}); pass --dedup to keep the first row of each id"
+                                "id column '{id_name}' has duplicate value {shown} (rows {first} and {row}); pass {} to keep the first row of each id",
+                                Param::Dedup
                             ),
                         ));
                         }

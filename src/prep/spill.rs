@@ -14,7 +14,7 @@ use rayon::prelude::*;
 
 use super::{has_missing, row_masks, Duplicates, Impute, Magnitude, Prep, PrepParams, Prepared};
 use crate::data::{Chunk, Dataset};
-use crate::error::{Error, Result};
+use crate::error::{Error, Param, Result};
 use crate::io::cache::{CacheFile, CacheWriter};
 use crate::io::reader::{self, RawBatch, RawTable, ReadSpec};
 use crate::rng::Rng;
@@ -86,7 +86,10 @@ pub fn prepare_to_cache(
     let masks = row_masks(&table, params.impute, Duplicates::Allow)?;
     let inputs = || table.files.iter().map(|f| f.path.as_str()).collect::<Vec<_>>().join(", ");
     if masks.keep.iter().all(|k| !k.contains(&true)) {
-        return Err(Error::data(inputs(), "no sampled row is complete; use --impute mean or median"));
+        return Err(Error::data(
+            inputs(),
+            format!("no sampled row is complete; set {} to mean or median", Param::Impute),
+        ));
     }
     let prep = Prep::fit(&table, params, &masks, warn)?;
     table.batches = Vec::new();
@@ -135,7 +138,7 @@ pub fn prepare_to_cache(
     if ids.is_empty() {
         return Err(Error::data(
             inputs(),
-            "no rows left after dropping rows with missing values; use --impute mean or median",
+            format!("no rows left after dropping rows with missing values; set {} to mean or median", Param::Impute),
         ));
     }
     let (chunks, cache) = cache.finish()?;

@@ -132,9 +132,10 @@ impl GpuContext {
             None => match all.iter().position(|a| !hardware_only || is_hardware(&a.get_info())) {
                 Some(i) => i,
                 None => {
-                    return Err(Error::BackendUnavailable(
-                        "only software adapters found (slower than --backend cpu)".into(),
-                    ))
+                    return Err(Error::BackendUnavailable(format!(
+                        "only software adapters found (slower than {} cpu)",
+                        Param::Backend
+                    )))
                 }
             },
         };

@@ -196,7 +196,10 @@ mod tests {
             (KMeansParams { max_iter: 0, ..KMeansParams::new(2) }, Param::MaxIter),
             (KMeansParams { n_init: 0, ..KMeansParams::new(2) }, Param::NInit),
         ] {
-            assert_eq!(p.check().unwrap_err().param(), param);
+            let err = p.check().unwrap_err();
+            assert_eq!(err.param(), param);
+            // The library names its parameters (the binary renders them as flags).
+            assert!(err.to_string().contains(param.name()), "{err}");
         }
     }
 
