@@ -2,14 +2,14 @@
 //! (sklearn/cluster/tests/test_k_means.py, scikit-learn 1.9.1).
 
 use custseg::backend::cpu::CpuBackend;
-use custseg::backend::{Backend, Centres, Labels};
+use custseg::backend::{Backend, Centres};
 use custseg::cluster::kmeans::{fit, Init, KMeansParams};
 use custseg::data::Dataset;
 
 fn labels_of(data: &Dataset, centres: &Centres) -> Vec<u32> {
-    let mut labels = Labels::unassigned(data);
-    CpuBackend.lloyd_pass(data, centres, &mut labels).unwrap();
-    labels.per_chunk.concat()
+    let mut state = CpuBackend.new_state(data).unwrap();
+    CpuBackend.lloyd_pass(data, centres, &mut state).unwrap();
+    CpuBackend.labels(data, &state).unwrap()
 }
 
 #[test]
