@@ -345,4 +345,14 @@ mod tests {
         CpuBackend.lloyd_pass(&data, &centres, &mut state).unwrap();
         assert_eq!(CpuBackend.farthest_rows(&data, &state, 2).unwrap(), vec![(1, 0), (2, 0)]);
     }
+
+    #[test]
+    fn a_state_is_refused_with_a_dataset_it_was_not_made_for() {
+        let data = Dataset::from_rows(&[0.0, 1.0], 1, None, 2);
+        let other = Dataset::from_rows(&[0.0, 1.0], 1, None, 2);
+        let mut state = CpuBackend.new_state(&data).unwrap();
+        let centres = Centres::new(1, 1, vec![0.0]);
+        assert!(CpuBackend.lloyd_pass(&other, &centres, &mut state).is_err());
+        assert!(CpuBackend.farthest_rows(&other, &state, 1).is_err());
+    }
 }
