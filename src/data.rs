@@ -9,7 +9,7 @@ use std::sync::Arc;
 
 use ndarray::ArrayView2;
 
-/// A process-wide counter for [`Dataset::id`] and `Labels::id`.
+/// A process-wide counter for [`Dataset::id`].
 pub fn next_id() -> u64 {
     static NEXT: AtomicU64 = AtomicU64::new(1);
     NEXT.fetch_add(1, Ordering::Relaxed)

@@ -8,7 +8,7 @@
 use custseg::backend::cpu::CpuBackend;
 use custseg::backend::gpu::shaders::{source, KERNELS};
 use custseg::backend::gpu::GpuBackend;
-use custseg::backend::{Backend, Centres, Labels, RowValues};
+use custseg::backend::{Backend, Centres};
 use custseg::cluster::kmeans::{fit, random_rows, Init, KMeansParams};
 use custseg::data::Dataset;
 use custseg::rng::Rng;
@@ -50,7 +50,7 @@ fn assert_same_labels(data: &Dataset, centres: &Centres, cpu: &[u32], gpu: &[u32
     for (i, (&a, &b)) in cpu.iter().zip(gpu).enumerate() {
         if a != b {
             let x = data.row(i);
-            let d = |c: u32| custseg::backend::cpu::sq_dist(x, centres.centre(c as usize)) as f64;
+            let d = |c: u32| custseg::backend::distance::sq_dist(x, centres.centre(c as usize)) as f64;
             assert!(
                 (d(a) - d(b)).abs() <= 1e-5 * (1.0 + d(a)),
                 "{case}: row {i}: cpu {a} ({}) gpu {b} ({})",
@@ -63,10 +63,10 @@ fn assert_same_labels(data: &Dataset, centres: &Centres, cpu: &[u32], gpu: &[u32
 
 /// One Lloyd pass and the final assignment on both backends; stats must agree.
 fn compare_pass(gpu: &GpuBackend, data: &Dataset, centres: &Centres, case: &str) {
-    let mut cpu_labels = Labels::unassigned(data);
-    let mut gpu_labels = Labels::unassigned(data);
-    let c = CpuBackend.lloyd_pass(data, centres, &mut cpu_labels).unwrap();
-    let g = gpu.lloyd_pass(data, centres, &mut gpu_labels).unwrap();
+    let mut cpu_state = CpuBackend.new_state(data).unwrap();
+    let mut gpu_state = gpu.new_state(data).unwrap();
+    let c = CpuBackend.lloyd_pass(data, centres, &mut cpu_state).unwrap();
+    let g = gpu.lloyd_pass(data, centres, &mut gpu_state).unwrap();
     let rel = |a: f64, b: f64| (a - b).abs() / a.abs().max(b.abs()).max(1e-12);
     assert!(rel(c.inertia, g.inertia) <= 1e-5, "{case}: inertia cpu {} gpu {}", c.inertia, g.inertia);
     assert_eq!(c.counts, g.counts, "{case}: counts");
@@ -77,7 +77,7 @@ fn compare_pass(gpu: &GpuBackend, data: &Dataset, centres: &Centres, case: &str)
     for (a, b) in c.weights.iter().zip(&g.weights) {
         assert!((a - b).abs() <= 1e-5 * (1.0 + a.abs()), "{case}: weights cpu {a} gpu {b}");
     }
-    let again = gpu.lloyd_pass(data, centres, &mut gpu_labels).unwrap();
+    let again = gpu.lloyd_pass(data, centres, &mut gpu_state).unwrap();
     assert_eq!(again.changed, 0, "{case}: a second pass with the same centres changes nothing");
     let (cl, cd) = labels_and_distances(&CpuBackend, data, centres);
     let (gl, gd) = labels_and_distances(gpu, data, centres);
@@ -160,15 +160,15 @@ fn full_fit_with_empty_clusters_agrees_with_cpu_and_repeats_exactly() {
 fn kmeans_plus_plus_passes_agree_with_cpu() {
     let Some(gpu) = gpu("kmeans_plus_plus_passes_agree_with_cpu") else { return };
     let (data, centres) = case(1_200, 5, 4, 12);
-    let mut cpu_min: RowValues = data.chunks().iter().map(|c| vec![f32::INFINITY; c.rows(5)]).collect();
-    let mut gpu_min = cpu_min.clone();
-    CpuBackend.update_min_sq_dist(&data, centres.centre(0), &mut cpu_min).unwrap();
-    gpu.update_min_sq_dist(&data, centres.centre(0), &mut gpu_min).unwrap();
-    for (a, b) in cpu_min.concat().iter().zip(gpu_min.concat()) {
+    let mut cpu_state = CpuBackend.new_state(&data).unwrap();
+    let mut gpu_state = gpu.new_state(&data).unwrap();
+    CpuBackend.update_min_sq_dist(&data, centres.centre(0), &mut cpu_state).unwrap();
+    gpu.update_min_sq_dist(&data, centres.centre(0), &mut gpu_state).unwrap();
+    for (a, b) in cpu_state.min_sq().concat().iter().zip(gpu_state.min_sq().concat()) {
         assert!((a - b).abs() <= 1e-4 * (1.0 + a), "min_sq cpu {a} gpu {b}");
     }
-    let c = CpuBackend.candidate_potentials(&data, &centres, &cpu_min).unwrap();
-    let g = gpu.candidate_potentials(&data, &centres, &gpu_min).unwrap();
+    let c = CpuBackend.candidate_potentials(&data, &centres, &cpu_state).unwrap();
+    let g = gpu.candidate_potentials(&data, &centres, &gpu_state).unwrap();
     for (a, b) in c.iter().zip(&g) {
         assert!((a - b).abs() <= 1e-5 * a.abs().max(1.0), "potential cpu {a} gpu {b}");
     }

@@ -3,11 +3,18 @@
 //! Every pass goes once over every chunk of a [`Dataset`] and returns small statistics
 //! that merge in f64, in chunk order, so results never depend on the thread count and a
 //! future GPU or distributed backend can produce the same numbers chunk by chunk.
+//!
+//! Here: the [`Backend`] trait and the values its passes take and return, the per-run
+//! [`LloydState`] handle, and the distance helpers both backends share. The backends
+//! themselves are `cpu/` (rayon) and `gpu/` (wgpu), each split by kernel family.
 
 pub mod cpu;
-pub mod estep;
+pub mod distance;
 pub mod gpu;
 pub mod mixture;
+pub mod state;
+
+pub use state::LloydState;
 
 use crate::data::Dataset;
 use crate::error::Result;
@@ -81,23 +88,6 @@ impl LloydStats {
     }
 }
 
-/// The label of every row, kept between passes (per chunk) so a pass can count changes.
-/// The CPU backend keeps them here; the GPU backend keeps them on the device and uses
-/// `id` to know when a new run starts.
-#[derive(Debug, Clone, PartialEq)]
-pub struct Labels {
-    pub per_chunk: Vec<Vec<u32>>,
-    pub id: u64,
-}
-
-impl Labels {
-    /// A label of `u32::MAX` ("none yet") for every row of `data`.
-    pub fn unassigned(data: &Dataset) -> Self {
-        let per_chunk = data.chunks().iter().map(|c| vec![u32::MAX; c.rows(data.dim())]).collect();
-        Labels { per_chunk, id: crate::data::next_id() }
-    }
-}
-
 /// One value per row, kept per chunk (e.g. k-means++'s distance to the nearest chosen centre).
 pub type RowValues = Vec<Vec<f32>>;
 
@@ -115,27 +105,48 @@ pub struct BackendInfo {
     pub device: String,
 }
 
-/// The passes an algorithm needs. Implementations: [`cpu::CpuBackend`] (rayon); the GPU
-/// backend (wgpu) implements the same passes with WGSL kernels.
+/// The backend for small samples already in host memory (mini-batches, k-means||'s
+/// candidates): the CPU, whichever backend runs the passes over the whole dataset. Uploading
+/// a sample to a GPU would evict the resident dataset and cost more than the pass saves, and
+/// a sample's result is then the same whatever backend the run uses.
+pub fn sample_backend() -> &'static dyn Backend {
+    &cpu::CpuBackend
+}
+
+/// The passes an algorithm needs. Implementations: [`cpu::CpuBackend`] (rayon) and
+/// [`gpu::GpuBackend`] (wgpu), with the same passes as WGSL kernels.
 pub trait Backend: Send + Sync {
     /// Which backend and device this is.
     fn info(&self) -> BackendInfo;
 
-    /// Assigns every row to its nearest centre (lowest index on exact ties), stores the
-    /// labels in `labels` and returns per-cluster sums, weights, counts and inertia.
-    fn lloyd_pass(&self, data: &Dataset, centres: &Centres, labels: &mut Labels) -> Result<LloydStats>;
+    /// Fresh per-run state for `data`: no labels yet, minimum distances +∞. Pass it to every
+    /// Lloyd and k-means++ pass of one run over `data`.
+    fn new_state(&self, data: &Dataset) -> Result<LloydState>;
+
+    /// Assigns every row to its nearest centre (lowest index on exact ties), stores each
+    /// row's label and squared distance in `state`, and returns per-cluster sums, weights,
+    /// counts, inertia and how many labels differ from those `state` held before.
+    fn lloyd_pass(&self, data: &Dataset, centres: &Centres, state: &mut LloydState) -> Result<LloydStats>;
+
+    /// The labels the last [`Backend::lloyd_pass`] stored in `state`, in row order (read back
+    /// from the device on the GPU).
+    fn labels(&self, data: &Dataset, state: &LloydState) -> Result<Vec<u32>>;
 
     /// Final assignment: calls `sink(chunk_index, labels, distances)` once per chunk in
     /// order, with the exact Euclidean distance to the nearest centre.
     fn assign(&self, data: &Dataset, centres: &Centres, sink: &mut AssignSink) -> Result<()>;
 
     /// The `m` rows farthest (squared distance, largest first, lowest index on ties) from
-    /// the centre the last [`Backend::lloyd_pass`] assigned them to, with that label:
-    /// where empty clusters are re-seeded.
-    fn farthest_rows(&self, data: &Dataset, centres: &Centres, labels: &Labels, m: usize) -> Result<Vec<(usize, u32)>>;
+    /// the centre the last [`Backend::lloyd_pass`] assigned them to, with that label, as
+    /// `state` holds them: where empty clusters are re-seeded.
+    fn farthest_rows(&self, data: &Dataset, state: &LloydState, m: usize) -> Result<Vec<(usize, u32)>>;
 
-    /// `min_sq[i] = min(min_sq[i], ‖x_i − centre‖²)` for every row.
-    fn update_min_sq_dist(&self, data: &Dataset, centre: &[f32], min_sq: &mut RowValues) -> Result<()>;
+    /// `min_sq[i] = min(min_sq[i], ‖x_i − centre‖²)` for every row, in `state`.
+    fn update_min_sq_dist(&self, data: &Dataset, centre: &[f32], state: &mut LloydState) -> Result<()>;
+
+    /// For each candidate centre, Σ w·min(min_sq, ‖x − candidate‖²) with `state`'s minimum
+    /// distances: the k-means++ potential if that candidate were chosen.
+    fn candidate_potentials(&self, data: &Dataset, candidates: &Centres, state: &LloydState) -> Result<Vec<f64>>;
 
     /// One EM pass: component responsibilities of every row under `mix`, reduced into
     /// per-component Σ w·r, Σ w·r·x, Σ w·r·x² (or x·xᵀ) and Σ w·ln p(x).
@@ -143,10 +154,6 @@ pub trait Backend: Send + Sync {
 
     /// Final soft assignment: calls `sink(chunk, labels, probabilities)` per chunk in order.
     fn mixture_assign(&self, data: &Dataset, mix: &mixture::MixturePass, sink: &mut MixtureSink) -> Result<()>;
-
-    /// For each candidate centre, Σ w·min(min_sq, ‖x − candidate‖²): the k-means++
-    /// potential if that candidate were chosen.
-    fn candidate_potentials(&self, data: &Dataset, candidates: &Centres, min_sq: &RowValues) -> Result<Vec<f64>>;
 
     /// The silhouette's pairwise pass over `points` (row-major `m × dim`, grouped by label:
     /// label c's points are `ranges[c].0..ranges[c].1`): for every point i and label c,

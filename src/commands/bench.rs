@@ -5,7 +5,7 @@ use std::time::Instant;
 use serde_json::json;
 
 use crate::backend::Backend;
-use crate::backend::{Centres, Labels};
+use crate::backend::Centres;
 use crate::cli::{AlgorithmChoice, BenchArgs};
 use crate::cluster::gmm::{CovarianceType, Mixture};
 use crate::cluster::kmeans::{self, random_rows, Init, KMeansParams};
@@ -42,12 +42,12 @@ pub fn run(args: &BenchArgs) -> Result<serde_json::Value> {
     }
 
     let mut centres = random_rows(&data, k, &mut Rng::new(args.seed));
-    let mut labels = Labels::unassigned(&data);
-    backend.lloyd_pass(&data, &centres, &mut labels)?; // warm-up
+    let mut state = backend.new_state(&data)?;
+    backend.lloyd_pass(&data, &centres, &mut state)?; // warm-up
     let mut times = Vec::with_capacity(args.iters);
     for _ in 0..args.iters {
         let t = Instant::now();
-        let stats = backend.lloyd_pass(&data, &centres, &mut labels)?;
+        let stats = backend.lloyd_pass(&data, &centres, &mut state)?;
         times.push(t.elapsed().as_secs_f64());
         let mut next = centres.values.clone();
         for c in 0..k {

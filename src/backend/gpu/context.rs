@@ -1,9 +1,9 @@
-//! One wgpu instance, adapter, device, queue and the compiled pipelines, built once per
-//! run and reused by every pass.
+//! One wgpu instance, adapter, device, queue and the compiled pipelines (one per entry of
+//! the kernel registry), built once per run and reused by every pass.
 
 use std::borrow::Cow;
 
-use super::shaders::{self, KERNELS};
+use super::shaders::{self, Kernel, KERNELS};
 use crate::error::{Error, GpuError, Param, Result};
 
 /// The native compute backends we use (never GL, which also finds a software adapter).
@@ -88,25 +88,14 @@ pub fn list_devices() -> Vec<DeviceInfo> {
         .collect()
 }
 
-/// Compiled pipelines, one per kernel.
-pub struct Pipelines {
-    pub assign: wgpu::ComputePipeline,
-    pub partials: wgpu::ComputePipeline,
-    pub reduce: wgpu::ComputePipeline,
-    pub min_dist: wgpu::ComputePipeline,
-    pub potentials: wgpu::ComputePipeline,
-    pub mixture_resp: wgpu::ComputePipeline,
-    pub mixture_partials: wgpu::ComputePipeline,
-    pub pair_sums: wgpu::ComputePipeline,
-}
-
 /// Device, queue and pipelines.
 pub struct GpuContext {
     pub device: wgpu::Device,
     pub queue: wgpu::Queue,
     pub info: wgpu::AdapterInfo,
     pub limits: wgpu::Limits,
-    pub pipelines: Pipelines,
+    /// One pipeline per entry of [`KERNELS`], in its order (see [`GpuContext::pipeline`]).
+    pipelines: Vec<wgpu::ComputePipeline>,
 }
 
 /// The message for "no usable GPU", with how to get one.
@@ -167,17 +156,7 @@ impl GpuContext {
                 cache: None,
             })
         };
-        debug_assert_eq!(KERNELS.len(), 8);
-        let pipelines = Pipelines {
-            assign: make("assign"),
-            partials: make("partials"),
-            reduce: make("reduce"),
-            min_dist: make("min_dist"),
-            potentials: make("potentials"),
-            mixture_resp: make("mixture_resp"),
-            mixture_partials: make("mixture_partials"),
-            pair_sums: make("pair_sums"),
-        };
+        let pipelines = KERNELS.iter().map(|(name, _)| make(name)).collect();
         if let Some(e) = pollster::block_on(scope.pop()) {
             return Err(Error::Gpu(GpuError::Validation {
                 what: "compiling the kernels".into(),
@@ -186,6 +165,11 @@ impl GpuContext {
             }));
         }
         Ok(GpuContext { device, queue, info, limits, pipelines })
+    }
+
+    /// The compiled pipeline of `kernel`.
+    pub fn pipeline(&self, kernel: Kernel) -> &wgpu::ComputePipeline {
+        &self.pipelines[kernel as usize]
     }
 
     /// "name (backend, type)" for logs and the summary.

@@ -1,19 +1,43 @@
-//! The WGSL kernels, compiled into the binary. Each file in `shaders/` is one kernel with
-//! entry point `main`; `common.wgsl` (the `Params` struct and helpers) is prepended.
+//! The kernel registry: every WGSL kernel, listed once, compiled into the binary. Each file
+//! in `shaders/` is one kernel with entry point `main`; `common.wgsl` (the `Params` struct
+//! and helpers) is prepended. The context builds one pipeline per entry of [`KERNELS`], in
+//! its order, and dispatch looks a kernel's pipeline up by [`Kernel`].
 
 const COMMON: &str = include_str!("../../../shaders/common.wgsl");
 
-/// Every kernel: (name, source without the common prelude).
-pub const KERNELS: [(&str, &str); 8] = [
-    ("assign", include_str!("../../../shaders/assign.wgsl")),
-    ("partials", include_str!("../../../shaders/partials.wgsl")),
-    ("reduce", include_str!("../../../shaders/reduce.wgsl")),
-    ("min_dist", include_str!("../../../shaders/min_dist.wgsl")),
-    ("potentials", include_str!("../../../shaders/potentials.wgsl")),
-    ("mixture_resp", include_str!("../../../shaders/mixture_resp.wgsl")),
-    ("mixture_partials", include_str!("../../../shaders/mixture_partials.wgsl")),
-    ("pair_sums", include_str!("../../../shaders/pair_sums.wgsl")),
-];
+/// Declares [`Kernel`] and [`KERNELS`] from one list, so the two can never disagree.
+macro_rules! kernels {
+    ($($kernel:ident => $name:literal,)+) => {
+        /// A kernel, by what it computes; its position in [`KERNELS`] is its discriminant.
+        #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+        pub enum Kernel {
+            $($kernel,)+
+        }
+
+        /// Every kernel: (name, source without the common prelude), in [`Kernel`] order.
+        pub const KERNELS: &[(&str, &str)] = &[
+            $(($name, include_str!(concat!("../../../shaders/", $name, ".wgsl"))),)+
+        ];
+    };
+}
+
+kernels! {
+    Assign => "assign",
+    Partials => "partials",
+    Reduce => "reduce",
+    MinDist => "min_dist",
+    Potentials => "potentials",
+    MixtureResp => "mixture_resp",
+    MixturePartials => "mixture_partials",
+    PairSums => "pair_sums",
+}
+
+impl Kernel {
+    /// The kernel's name in [`KERNELS`] (its file in `shaders/` without `.wgsl`).
+    pub fn name(self) -> &'static str {
+        KERNELS[self as usize].0
+    }
+}
 
 /// The complete WGSL source of kernel `name` (prelude + body).
 pub fn source(name: &str) -> String {

@@ -1,7 +1,7 @@
 //! Lloyd iterations over the backend passes, `n_init` runs, empty-cluster re-seeding.
 
 use super::{init, Init, KMeansValidParams};
-use crate::backend::{Backend, Centres, Labels, LloydStats};
+use crate::backend::{Backend, Centres, LloydState, LloydStats};
 use crate::data::Dataset;
 use crate::error::{Error, Result};
 use crate::rng::Rng;
@@ -78,15 +78,15 @@ fn lloyd(
     run: usize,
     on_iteration: &mut dyn FnMut(&IterationReport),
 ) -> Result<KMeansFit> {
-    let mut labels = Labels::unassigned(data);
+    let mut state = backend.new_state(data)?;
     let mut iterations = 0;
     let mut converged = false;
     let mut reseeded = 0;
     for iteration in 1..=max_iter {
-        let mut stats = backend.lloyd_pass(data, &centres, &mut labels)?;
+        let mut stats = backend.lloyd_pass(data, &centres, &mut state)?;
         iterations = iteration;
         let mut fallback = centres.clone();
-        reseeded += reseed_empty_clusters(backend, data, &centres, &labels, &mut stats, &mut fallback)?;
+        reseeded += reseed_empty_clusters(backend, data, &state, &mut stats, &mut fallback)?;
         let next = weighted_means(&stats, &fallback);
         let shift = squared_shift(&centres, &next);
         centres = next;
@@ -97,7 +97,7 @@ fn lloyd(
         }
     }
     // One more assignment so labels, sizes and inertia describe the final centres.
-    let last = backend.lloyd_pass(data, &centres, &mut labels)?;
+    let last = backend.lloyd_pass(data, &centres, &mut state)?;
     Ok(KMeansFit {
         centres,
         inertia: last.inertia,
@@ -110,14 +110,13 @@ fn lloyd(
     })
 }
 
-/// Moves the rows farthest from their centres into clusters with no weight, adjusting the
-/// sums as scikit-learn's `_relocate_empty_clusters` does. A re-seeded cluster whose new
+/// Moves the rows farthest from their centres (after the pass that filled `state`) into
+/// clusters with no weight, adjusting the sums as scikit-learn's `_relocate_empty_clusters` does. A re-seeded cluster whose new
 /// row weighs 0 keeps that row as its centre (`fallback`), so no centre is ever 0/0.
 fn reseed_empty_clusters(
     backend: &dyn Backend,
     data: &Dataset,
-    centres: &Centres,
-    labels: &Labels,
+    state: &LloydState,
     stats: &mut LloydStats,
     fallback: &mut Centres,
 ) -> Result<usize> {
@@ -126,7 +125,7 @@ fn reseed_empty_clusters(
         return Ok(0);
     }
     let dim = stats.dim;
-    let far = backend.farthest_rows(data, centres, labels, empty.len())?;
+    let far = backend.farthest_rows(data, state, empty.len())?;
     for (&cluster, &(row, old)) in empty.iter().zip(&far) {
         let x = data.row(row);
         let w = data.weight(row) as f64;

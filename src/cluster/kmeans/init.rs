@@ -2,7 +2,7 @@
 
 use std::collections::HashSet;
 
-use crate::backend::{Backend, Centres, RowValues};
+use crate::backend::{sample_backend, Backend, Centres, LloydState, RowValues};
 use crate::data::Dataset;
 use crate::error::Result;
 use crate::rng::Rng;
@@ -17,23 +17,23 @@ pub fn kmeans_plus_plus(backend: &dyn Backend, data: &Dataset, k: usize, rng: &m
 
     let first = weighted_row(data, rng.uniform() * data.total_weight());
     values.extend_from_slice(data.row(first));
-    let mut min_sq: RowValues = data.chunks().iter().map(|c| vec![f32::INFINITY; c.rows(dim)]).collect();
-    backend.update_min_sq_dist(data, data.row(first), &mut min_sq)?;
-    let mut potential = total_potential(data, &min_sq);
+    let mut state = backend.new_state(data)?;
+    backend.update_min_sq_dist(data, data.row(first), &mut state)?;
+    let mut potential = total_potential(data, state.min_sq());
 
     for _ in 1..k {
         let mut targets: Vec<f64> = (0..trials).map(|_| rng.uniform() * potential).collect();
-        let rows = search_cumulative(data, &min_sq, &mut targets);
+        let rows = search_cumulative(data, state.min_sq(), &mut targets);
         let mut cand = Vec::with_capacity(trials * dim);
         for &r in &rows {
             cand.extend_from_slice(data.row(r));
         }
         let candidates = Centres::new(trials, dim, cand);
-        let potentials = backend.candidate_potentials(data, &candidates, &min_sq)?;
+        let potentials = backend.candidate_potentials(data, &candidates, &state)?;
         let best = (0..trials).fold(0, |b, i| if potentials[i] < potentials[b] { i } else { b });
         potential = potentials[best];
         values.extend_from_slice(candidates.centre(best));
-        backend.update_min_sq_dist(data, candidates.centre(best), &mut min_sq)?;
+        backend.update_min_sq_dist(data, candidates.centre(best), &mut state)?;
     }
     Ok(Centres::new(k, dim, values))
 }
@@ -55,18 +55,18 @@ pub fn kmeans_parallel(
     let dim = data.dim();
     let first = weighted_row(data, rng.uniform() * data.total_weight());
     let mut candidates: Vec<f32> = data.row(first).to_vec();
-    let mut min_sq: RowValues = data.chunks().iter().map(|c| vec![f32::INFINITY; c.rows(dim)]).collect();
+    let mut state = backend.new_state(data)?;
     let mut fresh = Centres::new(1, dim, candidates.clone());
     for _ in 0..rounds {
-        nearest_sq_update(backend, data, &fresh, &mut min_sq)?;
-        let potential = total_potential(data, &min_sq);
+        nearest_sq_update(backend, data, &fresh, &mut state)?;
+        let potential = total_potential(data, state.min_sq());
         if potential <= 0.0 {
             break;
         }
         let l = oversampling * k as f64;
         let round_seed = rng.next_u64();
         let mut picked = Vec::new();
-        for (c, (chunk, mins)) in data.chunks().iter().zip(&min_sq).enumerate() {
+        for (c, (chunk, mins)) in data.chunks().iter().zip(state.min_sq()).enumerate() {
             let mut chunk_rng = Rng::derive(round_seed, c as u64);
             for (i, &m) in mins.iter().enumerate() {
                 let p = l * chunk.weight(i) as f64 * m as f64 / potential;
@@ -81,29 +81,29 @@ pub fn kmeans_parallel(
         fresh = Centres::new(picked.len() / dim, dim, picked.clone());
         candidates.extend(picked);
     }
+    drop(state); // free its buffers before the passes below allocate their own
     let all = Centres::new(candidates.len() / dim, dim, candidates);
     if all.k <= k {
         // Too few candidates (tiny or duplicated data): top up with k-means++.
         return kmeans_plus_plus(backend, data, k, rng);
     }
     // Weight each candidate by the rows nearest to it, then reduce the candidates to k.
-    let mut labels = crate::backend::Labels::unassigned(data);
-    let stats = backend.lloyd_pass(data, &all, &mut labels)?;
+    let stats = backend.lloyd_pass(data, &all, &mut backend.new_state(data)?)?;
     let weights: Vec<f32> = stats.weights.iter().map(|&w| w as f32).collect();
     let small = Dataset::from_rows(&all.values, dim, Some(&weights), 4096);
-    let local = crate::backend::cpu::CpuBackend;
-    let seeds = kmeans_plus_plus(&local, &small, k, rng)?;
+    let seeds = kmeans_plus_plus(sample_backend(), &small, k, rng)?;
     let params =
         super::KMeansParams { k, init: super::Init::Centres(seeds), max_iter: 30, ..super::KMeansParams::new(k) }
             .check()?;
-    Ok(super::fit(&local, &small, &params, &mut |_| {})?.centres)
+    Ok(super::fit(sample_backend(), &small, &params, &mut |_| {})?.centres)
 }
 
-/// `min_sq = min(min_sq, distance² to the nearest of `centres`)` in one assignment pass.
-fn nearest_sq_update(backend: &dyn Backend, data: &Dataset, centres: &Centres, min_sq: &mut RowValues) -> Result<()> {
+/// `state`'s `min_sq = min(min_sq, distance² to the nearest of `centres`)` in one pass.
+fn nearest_sq_update(backend: &dyn Backend, data: &Dataset, centres: &Centres, state: &mut LloydState) -> Result<()> {
     if centres.k == 1 {
-        return backend.update_min_sq_dist(data, centres.centre(0), min_sq);
+        return backend.update_min_sq_dist(data, centres.centre(0), state);
     }
+    let min_sq = state.min_sq_mut();
     backend.assign(data, centres, &mut |c, _, distances| {
         for (m, &d) in min_sq[c].iter_mut().zip(distances) {
             *m = m.min(d * d);

@@ -7,8 +7,7 @@
 //! batches; the inertia reported is a full pass over all rows with the final centres.
 
 use super::{init, IterationReport, KMeansFit, KMeansValidParams};
-use crate::backend::cpu::CpuBackend;
-use crate::backend::{Backend, Centres, Labels};
+use crate::backend::{sample_backend, Backend, Centres};
 use crate::data::Dataset;
 use crate::error::{Param, ParamError, Result};
 use crate::rng::Rng;
@@ -33,13 +32,15 @@ pub fn fit_minibatch(
     crate::cluster::ensure_positive_weight(data)?;
     let (n, d, k) = (data.rows(), data.dim(), params.k);
     let mut rng = Rng::derive(params.seed, 0);
+    // Batches are small host samples: their passes run on the sample backend (the CPU).
+    let sample = sample_backend();
     // Initialise on a sample of 3 batches (at least 3k rows), as scikit-learn does.
     let init_rows = (3 * batch_size).max(3 * k).min(n);
     let init_sample = batch(data, init_rows, &mut rng);
     let mut centres = match &params.init {
         super::Init::Centres(c) => c.clone(),
         super::Init::Random => init::random_rows(&init_sample, k, &mut rng),
-        _ => init::kmeans_plus_plus(&CpuBackend, &init_sample, k, &mut rng)?,
+        _ => init::kmeans_plus_plus(sample, &init_sample, k, &mut rng)?,
     };
     let mut counts = vec![0.0f64; k];
     let steps = (params.max_iter as f64 * n as f64 / batch_size as f64).ceil().max(1.0) as usize;
@@ -51,8 +52,7 @@ pub fn fit_minibatch(
     while step < steps {
         step += 1;
         let rows = batch(data, batch_size.min(n), &mut rng);
-        let mut labels = Labels::unassigned(&rows);
-        let stats = CpuBackend.lloyd_pass(&rows, &centres, &mut labels)?;
+        let stats = sample.lloyd_pass(&rows, &centres, &mut sample.new_state(&rows)?)?;
         let mut shift = 0.0;
         for (c, count) in counts.iter_mut().enumerate() {
             let w = stats.weights[c];
@@ -88,8 +88,7 @@ pub fn fit_minibatch(
         }
     }
     // The reported inertia, sizes and weights come from one full pass with the final centres.
-    let mut labels = Labels::unassigned(data);
-    let last = backend.lloyd_pass(data, &centres, &mut labels)?;
+    let last = backend.lloyd_pass(data, &centres, &mut backend.new_state(data)?)?;
     Ok(KMeansFit {
         centres,
         inertia: last.inertia,
@@ -131,6 +130,7 @@ fn reseed_dead(centres: &mut Centres, counts: &mut [f64], rows: &Dataset, rng: &
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::backend::cpu::CpuBackend;
     use crate::synth::blobs;
 
     #[test]

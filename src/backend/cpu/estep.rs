@@ -15,7 +15,7 @@
 use ndarray::linalg::general_mat_mul;
 use ndarray::{s, Array2, ArrayView2};
 
-use super::mixture::{MixturePass, MixtureStats};
+use crate::backend::mixture::{MixturePass, MixtureStats};
 
 /// ln of the smallest normal f64 (e^−708 ≈ 3·10⁻³⁰⁸).
 const SUBNORMAL_EXPONENT: f64 = -708.0;
