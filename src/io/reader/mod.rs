@@ -10,14 +10,19 @@ use std::fs::File;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-use arrow::array::{Array, ArrayRef, AsArray, Float32Array, RecordBatch, UInt64Array};
-use arrow::compute::cast;
-use arrow::datatypes::{DataType, Float32Type, SchemaRef};
+use arrow::array::{Array, ArrayRef, RecordBatch, UInt64Array};
 use parquet::arrow::arrow_reader::{ArrowReaderMetadata, ParquetRecordBatchReaderBuilder};
 use parquet::arrow::ProjectionMask;
 use rayon::prelude::*;
 
 use crate::error::{Error, Param, Result};
+
+mod columns;
+mod convert;
+
+pub use columns::is_numeric;
+use columns::resolve_columns;
+use convert::{categorical_codes, numeric_rows, weight_values, BatchContext};
 
 thread_local! {
     /// Set while the Parquet decoder runs, so the panic hook stays quiet about panics that
@@ -172,111 +177,6 @@ fn open_builder(path: &Path, batch_rows: usize) -> Result<ParquetRecordBatchRead
             .map_err(|e| Error::parquet(path, e))?
             .with_batch_size(batch_rows.max(1)))
     })
-}
-
-/// Whether a column type can be coerced to an f32 feature.
-pub fn is_numeric(t: &DataType) -> bool {
-    t.is_integer() || t.is_floating() || matches!(t, DataType::Boolean) || is_decimal(t)
-}
-
-fn is_decimal(t: &DataType) -> bool {
-    matches!(t, DataType::Decimal32(..) | DataType::Decimal64(..) | DataType::Decimal128(..) | DataType::Decimal256(..))
-}
-
-fn is_string_like(t: &DataType) -> bool {
-    match t {
-        DataType::Utf8 | DataType::LargeUtf8 | DataType::Utf8View => true,
-        DataType::Dictionary(_, v) => is_string_like(v),
-        _ => false,
-    }
-}
-
-/// Works out which columns to read from the first file's schema and checks their types.
-fn resolve_columns(spec: &ReadSpec, schema: &SchemaRef, path: &Path) -> Result<Vec<String>> {
-    let where_ = path.display();
-    let find = |name: &str, role: &str| -> Result<DataType> {
-        schema.field_with_name(name).map(|f| f.data_type().clone()).map_err(|_| {
-            let names: Vec<&str> = schema.fields().iter().map(|f| f.name().as_str()).collect();
-            Error::data(
-                where_.to_string(),
-                format!("{role} column '{name}' not found; columns are: {}", names.join(", ")),
-            )
-        })
-    };
-    if let Some(id) = &spec.id {
-        let t = find(id, "id")?;
-        if !(t.is_integer() || is_string_like(&t)) {
-            return Err(Error::data(
-                where_,
-                format!("id column '{id}' has type {t}; an id must be an integer or string column (cast it, or choose another {})", Param::Id),
-            ));
-        }
-    }
-    if let Some(w) = &spec.weights {
-        let t = find(w, "weights")?;
-        if !is_numeric(&t) {
-            return Err(Error::data(where_, format!("weights column '{w}' has type {t}; weights must be numeric")));
-        }
-    }
-    for c in &spec.categorical {
-        let t = find(c, "categorical")?;
-        if !(is_string_like(&t) || t.is_integer() || matches!(t, DataType::Boolean)) {
-            return Err(Error::data(
-                where_,
-                format!("categorical column '{c}' has type {t}; one-hot needs a string, dictionary, integer or boolean column"),
-            ));
-        }
-    }
-    let taken = |name: &str| {
-        spec.id.as_deref() == Some(name)
-            || spec.weights.as_deref() == Some(name)
-            || spec.categorical.iter().any(|c| c == name)
-    };
-    let numeric = match &spec.features {
-        Some(list) => {
-            for f in list {
-                let t = find(f, "feature")?;
-                if spec.categorical.contains(f) {
-                    return Err(Error::param(
-                        Param::Features,
-                        format!("'{f}' is listed both as a numeric and as a categorical feature; keep it in one"),
-                    ));
-                }
-                if !is_numeric(&t) {
-                    let hint = if is_string_like(&t) {
-                        format!(
-                            "pass it with {} {f} to one-hot encode it, or leave it out of {}",
-                            Param::Categorical,
-                            Param::Features
-                        )
-                    } else {
-                        format!(
-                            "convert it to a number first (e.g. days since a date), or leave it out of {}",
-                            Param::Features
-                        )
-                    };
-                    return Err(Error::data(
-                        where_,
-                        format!("feature column '{f}' has type {t}, which is not numeric; {hint}"),
-                    ));
-                }
-            }
-            list.clone()
-        }
-        None => schema
-            .fields()
-            .iter()
-            .filter(|f| is_numeric(f.data_type()) && !taken(f.name()))
-            .map(|f| f.name().clone())
-            .collect(),
-    };
-    if numeric.is_empty() && spec.categorical.is_empty() {
-        return Err(Error::data(
-            where_,
-            format!("no numeric feature columns found; name them with {} (or {})", Param::Features, Param::Categorical),
-        ));
-    }
-    Ok(numeric)
 }
 
 /// Rows (from the Parquet footers, without reading any data) and the number of columns
@@ -534,134 +434,4 @@ pub fn stream(spec: &ReadSpec, on_batch: &mut dyn FnMut(RawBatch) -> Result<()>)
         return Err(Error::data(names.join(", "), "the input has no rows"));
     }
     Ok(table)
-}
-
-/// Where a batch came from, to name the file and global row in errors.
-struct BatchContext<'a> {
-    path: &'a Path,
-    first_row: usize,
-}
-
-impl BatchContext<'_> {
-    fn error(&self, column: &str, local_row: usize, what: &str) -> Error {
-        Error::data(self.path.display(), format!("column '{column}', row {}: value {what}", self.first_row + local_row))
-    }
-}
-
-/// Casts a column to f32 (nulls → NaN), refusing ±inf and values beyond f32's range.
-/// A numeric column as f32 (nulls stay nulls); ±inf (or a value beyond f32) is an error
-/// naming the row.
-fn checked_f32(name: &str, array: &ArrayRef, ctx: &BatchContext) -> Result<Float32Array> {
-    let floats = cast(array, &DataType::Float32)
-        .map_err(|e| Error::data(ctx.path.display(), format!("column '{name}' cannot be read as numbers: {e}")))?;
-    let floats = floats.as_primitive::<Float32Type>().clone();
-    let values = floats.values();
-    // One vectorisable scan (a fold: `any` would stop early and not vectorise); the slow
-    // search for the row only when there is one.
-    if values.iter().fold(0u32, |found, v| found | u32::from(v.to_bits() & 0x7fff_ffff == 0x7f80_0000)) != 0 {
-        if let Some(i) = (0..values.len()).find(|&i| floats.is_valid(i) && values[i].is_infinite()) {
-            return Err(ctx.error(
-                name,
-                i,
-                "is infinite or beyond f32's range (|x| > 3.4e38); replace it with a finite value or null",
-            ));
-        }
-    }
-    Ok(floats)
-}
-
-/// Rows this many at a time are transposed from the columns into the row-major buffer,
-/// so the buffer's lines being written stay in cache across all the columns.
-const TRANSPOSE_TILE: usize = 256;
-
-/// The numeric columns `names` as row-major f32 rows (`rows × names.len()`), nulls and NaN
-/// as NaN.
-fn numeric_rows(
-    names: &[String],
-    column: &dyn Fn(&str) -> ArrayRef,
-    rows: usize,
-    ctx: &BatchContext,
-) -> Result<Vec<f32>> {
-    let d = names.len();
-    let columns: Vec<Float32Array> =
-        names.iter().map(|name| checked_f32(name, &column(name), ctx)).collect::<Result<_>>()?;
-    let mut out: Vec<f32> = Vec::with_capacity(rows * d);
-    let spare = &mut out.spare_capacity_mut()[..rows * d];
-    for start in (0..rows).step_by(TRANSPOSE_TILE) {
-        let end = (start + TRANSPOSE_TILE).min(rows);
-        for (j, col) in columns.iter().enumerate() {
-            let values = &col.values()[start..end];
-            let cells = spare[start * d + j..].iter_mut().step_by(d);
-            match col.nulls() {
-                None => cells.zip(values).for_each(|(cell, &v)| {
-                    cell.write(v);
-                }),
-                Some(nulls) => cells.zip(values).enumerate().for_each(|(r, (cell, &v))| {
-                    cell.write(if nulls.is_valid(start + r) { v } else { f32::NAN });
-                }),
-            }
-        }
-    }
-    // SAFETY: the loops above wrote every (row, column) cell of the first rows × d elements
-    // exactly once: rows start..end of every tile, columns 0..d.
-    unsafe { out.set_len(rows * d) };
-    Ok(out)
-}
-
-fn categorical_codes(
-    names: &[String],
-    column: &dyn Fn(&str) -> ArrayRef,
-    rows: usize,
-    index: &mut [HashMap<String, u32>],
-    levels: &mut [Vec<String>],
-    ctx: &BatchContext,
-) -> Result<Vec<u32>> {
-    let d = names.len();
-    let mut out = vec![u32::MAX; rows * d];
-    for (j, name) in names.iter().enumerate() {
-        let strings = cast(&column(name), &DataType::Utf8).map_err(|e| {
-            Error::data(ctx.path.display(), format!("categorical column '{name}' cannot be read as text: {e}"))
-        })?;
-        let strings = strings.as_string::<i32>();
-        for i in 0..rows {
-            if strings.is_null(i) {
-                continue;
-            }
-            let value = strings.value(i);
-            let code = match index[j].get(value) {
-                Some(&c) => c,
-                None => {
-                    if levels[j].len() >= MAX_LEVELS {
-                        return Err(Error::data(
-                            ctx.path.display(),
-                            format!(
-                                "categorical column '{name}' has more than {MAX_LEVELS} distinct values; \
-                                 one-hot encoding it would be meaningless (is it an id?); leave it out of --categorical"
-                            ),
-                        ));
-                    }
-                    let c = levels[j].len() as u32;
-                    levels[j].push(value.to_string());
-                    index[j].insert(value.to_string(), c);
-                    c
-                }
-            };
-            out[i * d + j] = code;
-        }
-    }
-    Ok(out)
-}
-
-fn weight_values(name: &str, array: &ArrayRef, ctx: &BatchContext) -> Result<Vec<f32>> {
-    let floats = checked_f32(name, array, ctx)?;
-    let values: Vec<f32> =
-        (0..floats.len()).map(|i| if floats.is_valid(i) { floats.value(i) } else { f32::NAN }).collect();
-    if let Some(bad) = values.iter().position(|w| w.is_nan() || *w < 0.0) {
-        return Err(ctx.error(
-            name,
-            bad,
-            &format!("{} is not a weight; weights must be finite and ≥ 0 (fill or drop those rows)", values[bad]),
-        ));
-    }
-    Ok(values)
 }
