@@ -408,7 +408,11 @@ pub fn parse_size(text: &str) -> Result<u64, String> {
         "tib" | "t" => 1024f64.powi(4),
         other => return Err(format!("unknown unit '{other}' in '{text}'; use B, KiB, MiB, GiB or TiB")),
     };
-    Ok((value * scale) as u64)
+    let bytes = value * scale;
+    if !bytes.is_finite() || bytes >= u64::MAX as f64 {
+        return Err(format!("'{text}' is larger than any machine's memory; give a size like 512MiB or 8GiB"));
+    }
+    Ok(bytes as u64)
 }
 
 #[cfg(test)]
@@ -423,5 +427,6 @@ mod tests {
         assert_eq!(parse_size("4096"), Ok(4096));
         assert!(parse_size("lots").is_err());
         assert!(parse_size("3 parsecs").is_err());
+        assert!(parse_size("99999999999999999999TiB").is_err());
     }
 }

@@ -179,14 +179,14 @@ pub fn write_customers(path: &Path, n: usize, seed: u64) -> Result<Vec<u32>> {
     let (temp, file) = TempPath::create(path)?;
     let props = WriterProperties::builder().set_compression(Compression::SNAPPY).build();
     let mut writer = ArrowWriter::try_new(std::io::BufWriter::new(file), schema(), Some(props))
-        .map_err(|e| Error::parquet(path, e))?;
+        .map_err(|e| Error::parquet_write(path, e))?;
     let mut truth = Vec::with_capacity(n);
     for start in (0..n).step_by(BATCH) {
         let (b, t) = batch(start, BATCH.min(n - start), seed)?;
-        writer.write(&b).map_err(|e| Error::parquet(path, e))?;
+        writer.write(&b).map_err(|e| Error::parquet_write(path, e))?;
         truth.extend(t);
     }
-    let buffered = writer.into_inner().map_err(|e| Error::parquet(path, e))?;
+    let buffered = writer.into_inner().map_err(|e| Error::parquet_write(path, e))?;
     let file = buffered.into_inner().map_err(|e| Error::io(path, e.into_error()))?;
     temp.commit(file)?;
     Ok(truth)

@@ -252,3 +252,38 @@ fn projection_finds_the_direction_of_largest_variance() {
     let dot: f64 = p.axes[0].iter().zip(&p.axes[1]).map(|(a, b)| a * b).sum();
     assert!(dot.abs() < 1e-12, "axes are orthogonal");
 }
+
+#[test]
+fn a_wide_table_gets_a_capped_heat_map_and_a_projection_on_chosen_features() {
+    // 120 features: more than the heat map draws and the PCA decomposes; the report says so.
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("wide.parquet");
+    let mut rng = custseg::rng::Rng::new(9);
+    let columns: Vec<(String, arrow::array::ArrayRef)> = (0..120)
+        .map(|j| {
+            let v: Vec<f64> = (0..400).map(|i| rng.normal() + if j < 5 { 4.0 * (i % 2) as f64 } else { 0.0 }).collect();
+            (format!("f{j}"), arr(Float64Array::from(v)))
+        })
+        .collect();
+    write_parquet(&path, columns.iter().map(|(n, a)| (n.as_str(), a.clone())).collect());
+    let out = dir.path().join("out");
+    let (code, _, stderr) = outcome(&custseg(&[
+        "fit",
+        "--input",
+        path.to_str().unwrap(),
+        "--k",
+        "2",
+        "--report",
+        "--silhouette-sample",
+        "0",
+        "--backend",
+        "cpu",
+        "--out",
+        out.to_str().unwrap(),
+    ]));
+    assert_eq!(code, 0, "{stderr}");
+    let html = std::fs::read_to_string(out.join("report.html")).unwrap();
+    assert!(html.contains("80 more are left out"), "heat map cap not stated");
+    assert!(html.contains("With 120 prepared features"), "projection subset not stated");
+    assert_figures(&html, &["sizes", "heatmap", "pca", "dendrogram"]);
+}

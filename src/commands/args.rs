@@ -40,6 +40,7 @@ pub fn flag(param: Param) -> &'static str {
         Param::MemoryBudget => "--memory-budget",
         Param::Stability => "--stability",
         Param::SilhouetteSample => "--silhouette-sample",
+        Param::Probabilities => "--probabilities",
         Param::Threads => "--threads",
         Param::Backend => "--backend",
         Param::GpuIndex => "--gpu-index",
@@ -107,11 +108,26 @@ fn segmenter(args: &FitArgs, k: usize) -> Result<Segmenter> {
     let init = args.init.unwrap_or(if gmm { InitChoice::Kmeans } else { InitChoice::KMeansPlusPlus });
     let n_init = args.n_init.unwrap_or(if init == InitChoice::Random && !gmm { 10 } else { 1 });
     let max_iter = args.max_iter.unwrap_or(if args.algorithm == AlgorithmChoice::Kmeans { 300 } else { 100 });
+    if args.init_rounds == 0 {
+        return Err(Error::param(Param::InitRounds, "must be at least 1"));
+    }
+    if !(args.oversampling.is_finite() && args.oversampling > 0.0) {
+        return Err(Error::param(
+            Param::Oversampling,
+            format!("{} is not a positive finite number", args.oversampling),
+        ));
+    }
     if gmm {
         let init = match init {
             InitChoice::Kmeans => GmmInit::KMeans,
             InitChoice::Random => GmmInit::Random,
-            _ => GmmInit::KMeansPlusPlus,
+            InitChoice::KMeansPlusPlus => GmmInit::KMeansPlusPlus,
+            InitChoice::Auto | InitChoice::KMeansParallel => {
+                return Err(Error::param(
+                    Param::Init,
+                    "a Gaussian mixture starts from kmeans (the default), k-means++ or random; auto and k-means|| are K-Means seedings",
+                ))
+            }
         };
         let params = GmmParams {
             k,
@@ -157,6 +173,18 @@ fn segmenter(args: &FitArgs, k: usize) -> Result<Segmenter> {
 pub fn fit_request(args: &FitArgs, k: usize) -> Result<FitRequest> {
     if args.algorithm == AlgorithmChoice::Gmm && args.init_centroids.is_some() {
         return Err(Error::param(Param::InitCentres, "is for K-Means; a Gaussian mixture starts from --init"));
+    }
+    if args.algorithm != AlgorithmChoice::Gmm && args.probabilities {
+        return Err(Error::param(
+            Param::Probabilities,
+            "is for Gaussian mixtures (--algorithm gmm); K-Means writes each row's distance to its centre",
+        ));
+    }
+    if args.silhouette_sample == 1 {
+        return Err(Error::param(
+            Param::SilhouetteSample,
+            "a silhouette needs at least 2 rows; give 0 to skip it or 2 or more",
+        ));
     }
     let request = FitRequest {
         read: ReadSpec {

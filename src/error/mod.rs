@@ -96,7 +96,20 @@ impl Error {
         Error::Io { path: path.into(), source }
     }
 
-    /// Shorthand for [`Error::Parquet`].
+    /// Writing a Parquet file failed: an I/O error (disk full, quota) naming the output,
+    /// never the reader's "cannot read as Parquet".
+    pub fn parquet_write(path: impl Into<PathBuf>, source: parquet::errors::ParquetError) -> Self {
+        let source = match source {
+            parquet::errors::ParquetError::External(inner) => match inner.downcast::<std::io::Error>() {
+                Ok(io) => *io,
+                Err(other) => std::io::Error::other(format!("cannot write Parquet: {other}")),
+            },
+            other => std::io::Error::other(format!("cannot write Parquet: {other}")),
+        };
+        Error::Io { path: path.into(), source }
+    }
+
+    /// Shorthand for [`Error::Parquet`] (reading).
     pub fn parquet(path: impl Into<PathBuf>, source: impl Into<Box<dyn std::error::Error + Send + Sync>>) -> Self {
         Error::Parquet { path: path.into(), source: source.into() }
     }

@@ -1,13 +1,18 @@
 //! Files that appear complete or not at all: written under a temporary name in the target
 //! folder, flushed to disk, then renamed into place. Dropped uncommitted, the temporary
 //! file is removed, so an error never leaves a half-written output behind.
+//!
+//! Only regular files are replaced. A symbolic link is followed (the file it points to is
+//! replaced, the link stays); a character device or FIFO (`/dev/null`, `/dev/stdout`, a
+//! named pipe) is written directly, since it cannot be renamed over; a folder or any other
+//! kind of file is refused.
 
 use std::fs::File;
 use std::io::{BufWriter, Write};
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 
-use crate::error::{Error, Result};
+use crate::error::{Error, Param, Result};
 
 /// Temporary files being written right now, so a signal handler can remove them.
 static LIVE: Mutex<Vec<PathBuf>> = Mutex::new(Vec::new());
@@ -59,23 +64,69 @@ fn process_alive(pid: u32) -> bool {
 }
 
 /// The temporary name of an output being written; removed on drop unless committed.
+/// For a device or FIFO, `temp` is the target itself, written directly.
 #[derive(Debug)]
 pub struct TempPath {
     target: PathBuf,
     temp: PathBuf,
     committed: bool,
+    direct: bool,
+}
+
+/// What an output path names today.
+enum Existing {
+    /// Nothing, or a regular file: write a temporary file and rename it over `PathBuf`.
+    Replaceable(PathBuf),
+    /// A character device or FIFO: write to it directly.
+    Stream,
+}
+
+/// Classifies `target`, following symbolic links; refuses what cannot take an output.
+fn existing(target: &Path) -> Result<Existing> {
+    let Ok(meta) = std::fs::metadata(target) else {
+        return Ok(Existing::Replaceable(target.to_path_buf()));
+    };
+    if meta.is_file() {
+        // A link to a file: replace the file it points to, not the link.
+        let real = target.canonicalize().unwrap_or_else(|_| target.to_path_buf());
+        return Ok(Existing::Replaceable(real));
+    }
+    if meta.is_dir() {
+        return Err(Error::param(Param::Out, format!("{} is a folder; give a file name inside it", target.display())));
+    }
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::FileTypeExt;
+        let kind = meta.file_type();
+        if kind.is_char_device() || kind.is_fifo() {
+            return Ok(Existing::Stream);
+        }
+    }
+    Err(Error::param(
+        Param::Out,
+        format!("{} is not a regular file, device or pipe; give a file path", target.display()),
+    ))
 }
 
 impl TempPath {
     /// Creates the temporary file for `target` (whose folder must exist).
     pub fn create(target: &Path) -> Result<(Self, File)> {
+        let target = match existing(target)? {
+            Existing::Replaceable(path) => path,
+            Existing::Stream => {
+                let file = std::fs::OpenOptions::new().write(true).open(target).map_err(|e| Error::io(target, e))?;
+                let path = TempPath { target: target.into(), temp: target.into(), committed: false, direct: true };
+                return Ok((path, file));
+            }
+        };
+        let target = target.as_path();
         let temp = temp_name(target, std::process::id());
         set_live(&temp, true);
         let file = File::create(&temp).map_err(|e| {
             set_live(&temp, false);
             Error::io(&temp, e)
         })?;
-        Ok((TempPath { target: target.to_path_buf(), temp, committed: false }, file))
+        Ok((TempPath { target: target.to_path_buf(), temp, committed: false, direct: false }, file))
     }
 
     /// The final path.
@@ -97,7 +148,9 @@ impl TempPath {
     /// Syncs `file` to disk; the rename happens in [`Staged::commit`], so several outputs
     /// can be completed first and then moved into place together.
     pub fn stage(self, file: File) -> Result<Staged> {
-        file.sync_all().map_err(|e| Error::io(&self.temp, e))?;
+        if !self.direct {
+            file.sync_all().map_err(|e| Error::io(&self.temp, e))?;
+        }
         Ok(Staged { path: self })
     }
 }
@@ -117,6 +170,10 @@ impl Staged {
     /// Renames the file into place.
     pub fn commit(mut self) -> Result<PathBuf> {
         let p = &mut self.path;
+        if p.direct {
+            p.committed = true;
+            return Ok(p.target.clone());
+        }
         std::fs::rename(&p.temp, &p.target).map_err(|e| Error::io(&p.target, e))?;
         p.committed = true;
         set_live(&p.temp, false);
@@ -132,7 +189,7 @@ impl Staged {
 
 impl Drop for TempPath {
     fn drop(&mut self) {
-        if !self.committed {
+        if !self.committed && !self.direct {
             let _ = std::fs::remove_file(&self.temp);
             set_live(&self.temp, false);
         }
@@ -211,6 +268,27 @@ mod tests {
         assert_eq!(remove_stale_temp_files(&target), 1);
         assert!(dir.path().join(".model.json.1.tmp").exists());
         assert!(dir.path().join("other.txt").exists());
+    }
+
+    #[test]
+    fn devices_are_written_directly_and_never_replaced() {
+        write_bytes(Path::new("/dev/null"), b"discarded").unwrap();
+        let meta = std::fs::metadata("/dev/null").unwrap();
+        assert!(!meta.is_file(), "/dev/null must stay a device");
+    }
+
+    #[test]
+    fn a_link_is_followed_and_a_folder_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        let real = dir.path().join("real.json");
+        std::fs::write(&real, b"old").unwrap();
+        let link = dir.path().join("link.json");
+        std::os::unix::fs::symlink(&real, &link).unwrap();
+        write_bytes(&link, b"new").unwrap();
+        assert!(std::fs::symlink_metadata(&link).unwrap().file_type().is_symlink(), "the link stays a link");
+        assert_eq!(std::fs::read(&real).unwrap(), b"new");
+        let err = write_bytes(dir.path(), b"x").unwrap_err();
+        assert_eq!(err.exit_code(), 2, "{err}");
     }
 
     #[test]

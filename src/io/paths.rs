@@ -36,3 +36,85 @@ fn normalize(p: &Path) -> PathBuf {
         _ => p.to_path_buf(),
     }
 }
+
+/// A run's output folder: created when missing and, if the run fails, removed again (with
+/// any parents it had to create) as long as nothing was written into it.
+#[derive(Debug)]
+pub struct OutputFolder {
+    /// Folders this run created, deepest first.
+    created: Vec<PathBuf>,
+    keep: bool,
+}
+
+impl OutputFolder {
+    /// Creates `path` (and missing parents).
+    pub fn create(path: &Path) -> Result<Self> {
+        let mut created = Vec::new();
+        let mut missing = Some(path);
+        while let Some(dir) = missing.filter(|d| !d.as_os_str().is_empty() && !d.exists()) {
+            created.push(dir.to_path_buf());
+            missing = dir.parent();
+        }
+        std::fs::create_dir_all(path).map_err(|e| Error::io(path, e))?;
+        Ok(OutputFolder { created, keep: false })
+    }
+
+    /// The run succeeded: keep the folder.
+    pub fn keep(mut self) {
+        self.keep = true;
+    }
+}
+
+impl Drop for OutputFolder {
+    fn drop(&mut self) {
+        if !self.keep {
+            // remove_dir refuses a folder that is not empty, so nothing written is lost.
+            for dir in &self.created {
+                if std::fs::remove_dir(dir).is_err() {
+                    break;
+                }
+            }
+        }
+    }
+}
+
+/// Where `predict` writes: `out` itself, or `out/assignments.parquet` when `out` is a
+/// folder (an existing one, or a path ending in a separator).
+pub fn assignments_target(out: &Path, file_name: &str) -> PathBuf {
+    let names_folder = out.is_dir() || out.as_os_str().to_string_lossy().ends_with(std::path::MAIN_SEPARATOR);
+    if names_folder {
+        out.join(file_name)
+    } else {
+        out.to_path_buf()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_failed_run_removes_the_folders_it_created_but_never_a_written_one() {
+        let dir = tempfile::tempdir().unwrap();
+        let deep = dir.path().join("a/b/c");
+        drop(OutputFolder::create(&deep).unwrap());
+        assert!(!dir.path().join("a").exists());
+        let kept = dir.path().join("kept");
+        OutputFolder::create(&kept).unwrap().keep();
+        assert!(kept.is_dir());
+        let written = dir.path().join("written");
+        let folder = OutputFolder::create(&written).unwrap();
+        std::fs::write(written.join("x"), b"data").unwrap();
+        drop(folder);
+        assert!(written.join("x").exists());
+    }
+
+    #[test]
+    fn an_output_equal_to_any_input_is_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        let model = dir.path().join("model.json");
+        std::fs::write(&model, b"{}").unwrap();
+        assert!(ensure_not_input(&model, &[dir.path().join("data.parquet"), model.clone()]).is_err());
+        assert!(ensure_not_input(&dir.path().join("other.parquet"), &[model]).is_ok());
+    }
+}

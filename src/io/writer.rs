@@ -34,7 +34,7 @@ impl AssignmentWriter {
         let (path, file) = TempPath::create(target)?;
         let props = WriterProperties::builder().set_compression(Compression::SNAPPY).build();
         let writer = ArrowWriter::try_new(BufWriter::with_capacity(1 << 20, file), schema.clone(), Some(props))
-            .map_err(|e| Error::parquet(target, e))?;
+            .map_err(|e| Error::parquet_write(target, e))?;
         Ok(AssignmentWriter { path, writer, schema, rows: 0 })
     }
 
@@ -44,7 +44,7 @@ impl AssignmentWriter {
         columns.extend(values.iter().map(|v| Arc::new(Float32Array::from(v.to_vec())) as ArrayRef));
         let batch = RecordBatch::try_new(self.schema.clone(), columns)
             .map_err(|e| Error::Internal(format!("building an output batch: {e}")))?;
-        self.writer.write(&batch).map_err(|e| self.write_error(e))?;
+        self.writer.write(&batch).map_err(|e| Error::parquet_write(self.path.target(), e))?;
         self.rows += segments.len() as u64;
         Ok(())
     }
@@ -57,18 +57,8 @@ impl AssignmentWriter {
     /// Closes the Parquet file and syncs it; [`Staged::commit`] moves it into place.
     pub fn finish(self) -> Result<Staged> {
         let target = self.path.target().to_path_buf();
-        let buffered = self.writer.into_inner().map_err(|e| Error::parquet(&target, e))?;
+        let buffered = self.writer.into_inner().map_err(|e| Error::parquet_write(&target, e))?;
         let file = buffered.into_inner().map_err(|e| Error::io(&target, e.into_error()))?;
         self.path.stage(file)
-    }
-
-    fn write_error(&self, e: parquet::errors::ParquetError) -> Error {
-        match e {
-            parquet::errors::ParquetError::External(inner) => match inner.downcast::<std::io::Error>() {
-                Ok(io) => Error::io(self.path.target(), *io),
-                Err(other) => Error::parquet(self.path.target(), other),
-            },
-            other => Error::parquet(self.path.target(), other),
-        }
     }
 }

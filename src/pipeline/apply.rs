@@ -8,12 +8,12 @@ use serde_json::{json, Value};
 
 use super::assign::{write_assignments, AssignmentTarget};
 use super::engine::{BackendOptions, Engine};
-use super::{merge_json, secs};
+use super::{merge_json, secs, ASSIGNMENTS_FILE};
 use crate::cluster::fitted::Score;
-use crate::error::{Error, Result};
+use crate::error::{Error, Param, Result};
 use crate::eval::metrics;
 use crate::io::atomic::remove_stale_temp_files;
-use crate::io::paths::ensure_not_input;
+use crate::io::paths::{assignments_target, ensure_not_input, OutputFolder};
 use crate::io::reader::{self, ReadSpec};
 use crate::model::Model;
 use crate::prep::{row_masks, Duplicates, Prepared};
@@ -109,11 +109,22 @@ pub fn predict(request: &PredictRequest) -> Result<Value> {
     let model = Model::load(&request.model)?;
     let segments = model.segments(&request.model)?;
     let mut engine = Engine::open(&request.backend)?;
-    if let Some(dir) = request.out.parent().filter(|d| !d.as_os_str().is_empty()) {
-        std::fs::create_dir_all(dir).map_err(|e| Error::io(dir, e))?;
+    let out = assignments_target(&request.out, ASSIGNMENTS_FILE);
+    let mut inputs = request.input.inputs.clone();
+    inputs.push(request.model.clone());
+    ensure_not_input(&out, &inputs)?;
+    let folder = match out.parent().filter(|d| !d.as_os_str().is_empty()) {
+        Some(dir) => Some(OutputFolder::create(dir)?),
+        None => None,
+    };
+    remove_stale_temp_files(&out);
+    if request.probabilities && matches!(segments, crate::cluster::Segments::Centres(_)) {
+        warn!(
+            "{} is for Gaussian-mixture models; this {} model writes distances",
+            Param::Probabilities,
+            model.algorithm()
+        );
     }
-    ensure_not_input(&request.out, &request.input.inputs)?;
-    remove_stale_temp_files(&request.out);
     let input = read_for_model(&model, &request.input)?;
     let data = &input.prepared.data;
     info!("assigning {} rows to {} segments on {}", data.rows(), model.k, engine.backend.info().backend);
@@ -124,7 +135,7 @@ pub fn predict(request: &PredictRequest) -> Result<Value> {
         crate::cluster::Segments::Centres(_) => None,
     };
     let target = AssignmentTarget {
-        path: &request.out,
+        path: &out,
         id_name: &input.id_name,
         id_type: &input.id_type,
         ids: &input.prepared.ids,
@@ -132,9 +143,12 @@ pub fn predict(request: &PredictRequest) -> Result<Value> {
     };
     let written = write_assignments(&mut engine, &segments, data, &target)?;
     written.file.commit()?;
+    if let Some(folder) = folder {
+        folder.keep();
+    }
     let score = mixture_score.unwrap_or(Score::Inertia(written.inertia.unwrap_or(0.0)));
     let info = engine.backend.info();
-    info!("wrote {}", request.out.display());
+    info!("wrote {}", out.display());
     let summary = json!({
         "command": "predict",
         "model": request.model.display().to_string(),
@@ -146,7 +160,7 @@ pub fn predict(request: &PredictRequest) -> Result<Value> {
         "backend": info.backend,
         "device": info.device,
         "seconds": { "total": secs(started.elapsed().as_secs_f64()) },
-        "outputs": { "assignments": request.out.display().to_string() },
+        "outputs": { "assignments": out.display().to_string() },
     });
     Ok(merge_json(summary, score_json(&score, false)))
 }

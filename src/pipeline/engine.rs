@@ -32,12 +32,27 @@ impl Default for BackendOptions {
     }
 }
 
-/// Sizes rayon's global pool (once per process; later calls keep the first size).
+/// Most worker threads per core: more only add start-up time and memory.
+pub const MAX_THREADS_PER_CORE: usize = 4;
+
+/// Sizes rayon's global pool (once per process; later calls keep the first size). More
+/// than [`MAX_THREADS_PER_CORE`] threads per core are capped there, with a warning.
 pub fn configure_threads(threads: Option<usize>) -> Result<()> {
     if let Some(n) = threads {
         if n == 0 {
             return Err(Error::param(Param::Threads, "must be at least 1"));
         }
+        let cores = std::thread::available_parallelism().map_or(1, |c| c.get());
+        let cap = MAX_THREADS_PER_CORE * cores;
+        let n = if n > cap {
+            crate::warn!(
+                "{} {n} is more than {MAX_THREADS_PER_CORE} per core on {cores} core(s); using {cap}",
+                Param::Threads
+            );
+            cap
+        } else {
+            n
+        };
         let _ = rayon::ThreadPoolBuilder::new().num_threads(n).build_global();
     }
     Ok(())

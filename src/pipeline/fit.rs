@@ -14,17 +14,18 @@ use super::train::{self, Trained};
 use super::{merge_json, secs, ASSIGNMENTS_FILE, MODEL_FILE, PROFILES_FILE};
 use crate::backend::Centres;
 use crate::data::Dataset;
-use crate::error::{Error, Param, Result};
+use crate::error::{Param, Result};
 use crate::eval::metrics::Scores;
 use crate::eval::stability::Stability;
 use crate::io::atomic::{remove_stale_temp_files, stage_bytes};
-use crate::io::paths::ensure_not_input;
+use crate::io::paths::{ensure_not_input, OutputFolder};
 use crate::model::{InputFingerprint, Model, FORMAT_VERSION};
 use crate::report::profiles::SegmentProfile;
 use crate::report::REPORT_FILE;
 
 /// The output files of a fit.
 struct Outputs {
+    folder: OutputFolder,
     assignments: PathBuf,
     model: PathBuf,
     profiles: PathBuf,
@@ -32,20 +33,18 @@ struct Outputs {
 }
 
 impl Outputs {
-    /// Creates `out`, refuses outputs that are inputs, removes temporary files of killed runs.
+    /// Refuses outputs that are inputs, creates `out`, removes temporary files of killed runs.
     fn prepare(request: &FitRequest) -> Result<Self> {
         let out = &request.out;
-        std::fs::create_dir_all(out).map_err(|e| Error::io(out, e))?;
-        let outputs = Outputs {
-            assignments: out.join(ASSIGNMENTS_FILE),
-            model: out.join(MODEL_FILE),
-            profiles: out.join(PROFILES_FILE),
-            report: out.join(REPORT_FILE),
-        };
-        let all = [&outputs.assignments, &outputs.model, &outputs.profiles, &outputs.report];
+        let (assignments, model, profiles, report) =
+            (out.join(ASSIGNMENTS_FILE), out.join(MODEL_FILE), out.join(PROFILES_FILE), out.join(REPORT_FILE));
+        let all = [&assignments, &model, &profiles, &report];
         for path in all {
-            ensure_not_input(path, &request.read.inputs)?;
+            ensure_not_input(path, &request.inputs_read())?;
         }
+        let folder = OutputFolder::create(out)?;
+        let outputs = Outputs { folder, assignments, model, profiles, report };
+        let all = [&outputs.assignments, &outputs.model, &outputs.profiles, &outputs.report];
         let stale: usize = all.iter().map(|p| remove_stale_temp_files(p)).sum();
         if stale > 0 {
             warn!("removed {stale} temporary file(s) left in {} by an earlier run that was killed", out.display());
@@ -117,6 +116,8 @@ pub fn fit(request: &FitRequest) -> Result<Value> {
         info!("wrote {}", outputs.report.display());
     }
     info!("wrote {}, {} and {}", outputs.assignments.display(), outputs.profiles.display(), outputs.model.display());
+    let Outputs { folder, assignments, model: model_path, profiles: profiles_path, report: report_path } = outputs;
+    folder.keep();
     let t_write = write_start.elapsed().as_secs_f64();
     let streamed = keep_or_drop_cache(request, &mut stage)?;
 
@@ -144,10 +145,10 @@ pub fn fit(request: &FitRequest) -> Result<Value> {
             "total": secs(started.elapsed().as_secs_f64()),
         },
         "outputs": {
-            "assignments": outputs.assignments.display().to_string(),
-            "model": outputs.model.display().to_string(),
-            "profiles": outputs.profiles.display().to_string(),
-            "report": request.report.then(|| outputs.report.display().to_string()),
+            "assignments": assignments.display().to_string(),
+            "model": model_path.display().to_string(),
+            "profiles": profiles_path.display().to_string(),
+            "report": request.report.then(|| report_path.display().to_string()),
         },
         "stability": stability,
         "streamed_from_disk": streamed,

@@ -58,6 +58,13 @@ pub struct FitRequest {
 const RESERVED_COLUMNS: [&str; 3] = ["segment", "distance", "probability"];
 
 impl FitRequest {
+    /// Every file or folder the fit reads: outputs must be none of them.
+    pub fn inputs_read(&self) -> Vec<PathBuf> {
+        let mut inputs = self.read.inputs.clone();
+        inputs.extend(self.init_centres.iter().map(|c| c.path.clone()));
+        inputs
+    }
+
     /// Checks what can be checked before reading any data.
     pub fn check(&self) -> Result<()> {
         self.prep.check()?;

@@ -20,7 +20,7 @@ use crate::cluster::Segmenter;
 use crate::error::{Error, Param, Result};
 use crate::eval::metrics;
 use crate::io::atomic::AtomicFile;
-use crate::io::paths::ensure_not_input;
+use crate::io::paths::{ensure_not_input, OutputFolder};
 
 /// One row of the table.
 #[derive(Debug, Clone, Serialize)]
@@ -51,13 +51,13 @@ pub fn select_k(request: &FitRequest, first: usize, last: usize) -> Result<serde
     config.segmenter = request.segmenter.with_k(last)?;
     config.check()?;
     let mut engine = Engine::open(&config.backend)?;
-    std::fs::create_dir_all(&config.out).map_err(|e| Error::io(&config.out, e))?;
     let csv_path = config.out.join("select_k.csv");
     let json_path = config.out.join("select_k.json");
     let report_path = config.out.join(crate::report::REPORT_FILE);
     for p in [&csv_path, &json_path, &report_path] {
-        ensure_not_input(p, &config.read.inputs)?;
+        ensure_not_input(p, &config.inputs_read())?;
     }
+    let folder = OutputFolder::create(&config.out)?;
     let stage = read_and_prepare(&config, started)?;
     let data = &stage.prepared.data;
     if last > data.rows() {
@@ -151,6 +151,7 @@ pub fn select_k(request: &FitRequest, first: usize, last: usize) -> Result<serde
     if let Some(file) = report_file {
         file.commit()?;
     }
+    folder.keep();
     Ok(summary)
 }
 

@@ -34,10 +34,21 @@ pub struct FitReport<'a> {
 /// Renders the fit report; the covariance pass for the PCA runs on `backend`.
 pub fn fit_report(backend: &dyn Backend, r: &FitReport) -> Result<String> {
     let k = r.profiles.len();
-    let projection = pca::Projection::fit(backend, r.data)?;
     let centres = segment_means(r.data, r.labels, k);
     let sizes: Vec<f64> = r.profiles.iter().map(|p| p.size as f64).collect();
     let (rows, labels) = sample(r.data, r.labels, SCATTER_SAMPLE, r.seed);
+    let d = r.data.dim();
+    let (projection, pca_subset) = if d <= pca::MAX_PCA_FEATURES {
+        (pca::Projection::fit(backend, r.data)?, String::new())
+    } else {
+        let columns = most_separating_columns(&centres, d, pca::MAX_PCA_FEATURES);
+        let note = format!(
+            " With {d} prepared features, the components are computed on the rows shown and the {} features \
+             whose segment means differ most.",
+            columns.len()
+        );
+        (pca::Projection::fit_on(backend, r.data, &rows, &columns)?, note)
+    };
     let points: Vec<[f64; 2]> = rows.iter().map(|&i| projection.project(r.data.row(i))).collect();
     let centre_points: Vec<[f64; 2]> = centres
         .iter()
@@ -47,6 +58,7 @@ pub fn fit_report(backend: &dyn Backend, r: &FitReport) -> Result<String> {
         })
         .collect();
     let merges = dendrogram::ward(&centres, &sizes);
+    let (heat_profiles, heat_left_out) = most_distinct_features(r.profiles, MAX_HEAT_MAP_FEATURES);
     r.data.release_all(); // the sample's rows were read at random
 
     let mut figures = vec![
@@ -57,10 +69,20 @@ pub fn fit_report(backend: &dyn Backend, r: &FitReport) -> Result<String> {
         },
         Figure {
             id: "heatmap",
-            svg: charts::heat_map(r.profiles)?,
-            caption: "How far each segment's mean sits from the whole base, in base standard deviations \
-                      (red above, blue below, saturating at ±2)."
-                .into(),
+            svg: charts::heat_map(&heat_profiles)?,
+            caption: format!(
+                "How far each segment's mean sits from the whole base, in base standard deviations \
+                 (red above, blue below, saturating at ±2).{}",
+                if heat_left_out > 0 {
+                    format!(
+                        " Showing the {} numeric features whose segment means differ most; {heat_left_out} more are \
+                         left out (every feature is in profiles.parquet).",
+                        MAX_HEAT_MAP_FEATURES
+                    )
+                } else {
+                    String::new()
+                }
+            ),
         },
         Figure {
             id: "pca",
@@ -72,7 +94,7 @@ pub fn fit_report(backend: &dyn Backend, r: &FitReport) -> Result<String> {
             })?,
             caption: format!(
                 "A seeded sample of {} rows projected on the first two principal components of the prepared \
-                 features ({:.0}% of the variance together); crosses mark the segment centres.",
+                 features ({:.0}% of the variance together); crosses mark the segment centres.{pca_subset}",
                 points.len(),
                 100.0 * (projection.explained[0] + projection.explained[1])
             ),
@@ -89,6 +111,47 @@ pub fn fit_report(backend: &dyn Backend, r: &FitReport) -> Result<String> {
     }
     let tables = vec![("Segments".to_string(), html::profiles_table(r.profiles))];
     Ok(html::page(&r.title, &r.facts, &tables, &figures))
+}
+
+/// The `max` columns over which the segment means (rows of `centres`, `d` wide) spread
+/// most, in column order.
+fn most_separating_columns(centres: &[Vec<f64>], d: usize, max: usize) -> Vec<usize> {
+    let spread = |j: usize| {
+        let values = centres.iter().map(|c| c[j]).filter(|v| v.is_finite());
+        let (lo, hi) = values.fold((f64::INFINITY, f64::NEG_INFINITY), |(lo, hi), v| (lo.min(v), hi.max(v)));
+        if hi >= lo {
+            hi - lo
+        } else {
+            0.0
+        }
+    };
+    let mut order: Vec<usize> = (0..d).collect();
+    order.sort_by(|&a, &b| spread(b).total_cmp(&spread(a)).then(a.cmp(&b)));
+    let mut keep = order[..max.min(d)].to_vec();
+    keep.sort_unstable();
+    keep
+}
+
+/// Most numeric features the heat map draws (one row each).
+pub const MAX_HEAT_MAP_FEATURES: usize = 40;
+
+/// The profiles with only the `max` numeric features whose largest |z| over the segments
+/// is highest (in their original order), and how many were left out.
+fn most_distinct_features(profiles: &[SegmentProfile], max: usize) -> (Vec<SegmentProfile>, usize) {
+    let n = profiles.first().map_or(0, |p| p.features.len());
+    if n <= max {
+        return (profiles.to_vec(), 0);
+    }
+    let spread = |f: usize| profiles.iter().map(|p| p.features[f].z.abs()).fold(0.0, f64::max);
+    let mut order: Vec<usize> = (0..n).collect();
+    order.sort_by(|&a, &b| spread(b).total_cmp(&spread(a)).then(a.cmp(&b)));
+    let mut keep = order[..max].to_vec();
+    keep.sort_unstable();
+    let trimmed = profiles
+        .iter()
+        .map(|p| SegmentProfile { features: keep.iter().map(|&f| p.features[f].clone()).collect(), ..p.clone() })
+        .collect();
+    (trimmed, n - max)
 }
 
 /// What the select-k report shows: one curve per metric over k.

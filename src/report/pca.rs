@@ -1,6 +1,7 @@
 //! Principal components for the report's scatter plot: one covariance pass on the backend
 //! (a one-component, full-covariance mixture pass returns exactly Σw, Σw·x and Σw·x·xᵀ)
-//! and a cyclic Jacobi eigensolver in f64.
+//! and a cyclic Jacobi eigensolver in f64. Its cost grows with d³, so wide data are
+//! projected on at most [`MAX_PCA_FEATURES`] chosen features.
 
 use crate::backend::mixture::MixturePass;
 use crate::backend::Backend;
@@ -94,6 +95,10 @@ pub fn symmetric_eigen(m: &[f64], d: usize) -> (Vec<f64>, Vec<Vec<f64>>) {
     (values, vectors)
 }
 
+/// Most features the projection is computed on: wider data are projected on a subset
+/// ([`Projection::fit_on`]), so the report's cost does not grow with d³.
+pub const MAX_PCA_FEATURES: usize = 64;
+
 /// The first two principal axes of the data and the share of variance each explains.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Projection {
@@ -108,11 +113,32 @@ impl Projection {
     pub fn fit(backend: &dyn Backend, data: &Dataset) -> Result<Self> {
         let d = data.dim();
         let (mean, cov) = covariance(backend, data)?;
+        // The total variance is the trace, whichever solver finds the leading axes.
+        let total: f64 = (0..d).map(|j| cov[j * d + j].max(0.0)).sum::<f64>().max(f64::MIN_POSITIVE);
         let (values, vectors) = symmetric_eigen(&cov, d);
-        let total: f64 = values.iter().map(|v| v.max(0.0)).sum::<f64>().max(f64::MIN_POSITIVE);
         let axis = |i: usize| vectors.get(i).cloned().unwrap_or_else(|| vec![0.0; d]);
         let share = |i: usize| values.get(i).map_or(0.0, |v| v.max(0.0) / total);
         Ok(Projection { mean, axes: [axis(0), axis(1)], explained: [share(0), share(1)] })
+    }
+
+    /// Fits the projection on `columns` of the rows `rows` of `data` only (for wide data);
+    /// the axes are zero on the other columns, so [`Projection::project`] takes whole rows.
+    pub fn fit_on(backend: &dyn Backend, data: &Dataset, rows: &[usize], columns: &[usize]) -> Result<Self> {
+        let values: Vec<f32> = rows.iter().flat_map(|&i| columns.iter().map(move |&j| data.row(i)[j])).collect();
+        let weights: Option<Vec<f32>> = data.is_weighted().then(|| rows.iter().map(|&i| data.weight(i)).collect());
+        let sub = Dataset::from_rows(&values, columns.len(), weights.as_deref(), rows.len().max(1));
+        let fitted = Projection::fit(backend, &sub)?;
+        let d = data.dim();
+        let embed = |v: &[f64]| {
+            let mut full = vec![0.0; d];
+            columns.iter().zip(v).for_each(|(&j, &x)| full[j] = x);
+            full
+        };
+        Ok(Projection {
+            mean: embed(&fitted.mean),
+            axes: [embed(&fitted.axes[0]), embed(&fitted.axes[1])],
+            explained: fitted.explained,
+        })
     }
 
     /// Coordinates of `x` on the two axes.
@@ -139,6 +165,18 @@ mod tests {
             }
         }
         assert!((values.iter().sum::<f64>() - 10.0).abs() < 1e-12, "trace kept");
+    }
+
+    #[test]
+    fn a_projection_on_some_columns_ignores_the_others() {
+        // Column 1 carries the variance; column 0 is left out, column 2 is constant.
+        let values: Vec<f32> = (0..50).flat_map(|i| [1e6 * (i % 2) as f32, i as f32, 3.0]).collect();
+        let data = Dataset::from_rows(&values, 3, None, 16);
+        let rows: Vec<usize> = (0..50).collect();
+        let p = Projection::fit_on(&crate::backend::cpu::CpuBackend::new(), &data, &rows, &[1, 2]).unwrap();
+        assert_eq!(p.axes[0][0], 0.0);
+        assert!((p.axes[0][1].abs() - 1.0).abs() < 1e-12, "{:?}", p.axes[0]);
+        assert_eq!(p.project(&[5.0, 24.5, 3.0])[0], 0.0);
     }
 
     #[test]

@@ -215,9 +215,9 @@ pub fn write_parquet(target: &Path, profiles: &[SegmentProfile]) -> Result<Stage
         .map_err(|e| Error::Internal(format!("profiles table: {e}")))?;
     let (temp, file) = TempPath::create(target)?;
     let mut writer = ArrowWriter::try_new(std::io::BufWriter::new(file), batch.schema(), None)
-        .map_err(|e| Error::parquet(target, e))?;
-    writer.write(&batch).map_err(|e| Error::parquet(target, e))?;
-    let buffered = writer.into_inner().map_err(|e| Error::parquet(target, e))?;
+        .map_err(|e| Error::parquet_write(target, e))?;
+    writer.write(&batch).map_err(|e| Error::parquet_write(target, e))?;
+    let buffered = writer.into_inner().map_err(|e| Error::parquet_write(target, e))?;
     let file = buffered.into_inner().map_err(|e| Error::io(target, e.into_error()))?;
     temp.stage(file)
 }

@@ -69,7 +69,7 @@ pub fn fit(
 }
 
 /// One run of Lloyd's algorithm from `centres`.
-fn lloyd(
+pub(super) fn lloyd(
     backend: &dyn Backend,
     data: &Dataset,
     mut centres: Centres,

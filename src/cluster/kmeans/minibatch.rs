@@ -89,6 +89,14 @@ pub fn fit_minibatch(
     }
     // The reported inertia, sizes and weights come from one full pass with the final centres.
     let last = backend.lloyd_pass(data, &centres, &mut backend.new_state(data)?)?;
+    if last.counts.contains(&0) {
+        // A centre no row is nearest to (re-seeded onto a row another centre also reached):
+        // a few full Lloyd iterations relocate it as K-Means does, so no segment stays empty
+        // while the data have rows to fill it.
+        let tol = params.tol * data.mean_variance();
+        let repaired = super::algorithm::lloyd(backend, data, centres, REPAIR_ITERATIONS, tol, 0, on_iteration)?;
+        return Ok(KMeansFit { iterations: step + repaired.iterations, converged, ..repaired });
+    }
     Ok(KMeansFit {
         centres,
         inertia: last.inertia,
@@ -100,6 +108,9 @@ pub fn fit_minibatch(
         reseeded: 0,
     })
 }
+
+/// Lloyd iterations that repair a mini-batch result with empty segments.
+const REPAIR_ITERATIONS: usize = 10;
 
 /// `rows` rows drawn with replacement (seeded) as a small dataset.
 fn batch(data: &Dataset, rows: usize, rng: &mut Rng) -> Dataset {
@@ -147,5 +158,16 @@ mod tests {
         assert!(mini.inertia <= 1.1 * lloyd.inertia, "minibatch {} vs lloyd {}", mini.inertia, lloyd.inertia);
         let again = fit_minibatch(&CpuBackend, &data, &params, 512, &mut |_| {}).unwrap();
         assert_eq!(mini, again, "seeded");
+    }
+
+    #[test]
+    fn k_equal_to_n_distinct_rows_leaves_no_segment_empty() {
+        let mut rng = Rng::new(5);
+        let values: Vec<f32> = (0..1500).map(|_| rng.uniform() as f32).collect();
+        let data = Dataset::from_rows(&values, 3, None, 128);
+        let params = crate::cluster::kmeans::KMeansParams::new(500).check().unwrap();
+        let fit = fit_minibatch(&CpuBackend, &data, &params, 64, &mut |_| {}).unwrap();
+        assert!(fit.sizes.iter().all(|&s| s == 1), "empty segments: {}", fit.sizes.iter().filter(|&&s| s == 0).count());
+        assert_eq!(fit.inertia, 0.0);
     }
 }
