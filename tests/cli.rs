@@ -324,7 +324,7 @@ mod bad_input {
             &dir,
             &["fit", "--input", empty.to_str().unwrap(), "--k", "2", "--out", &out(&dir)],
             3,
-            "no .parquet files",
+            "no .parquet or .csv files",
         );
     }
 

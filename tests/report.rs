@@ -184,6 +184,8 @@ fn no_report_unless_asked() {
         "fit",
         "--input",
         input.to_str().unwrap(),
+        "--id",
+        "id",
         "--k",
         "3",
         "--backend",

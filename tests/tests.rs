@@ -11,6 +11,7 @@ mod suite;
 mod cli;
 mod faults;
 mod fuzz;
+mod input;
 mod outputs;
 mod report;
 mod shared_data;

@@ -9,13 +9,33 @@ use arrow::array::{Array, AsArray, RecordBatch};
 use arrow::datatypes::{DataType, Float64Type};
 use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
 
+use super::reader::Sniffed;
 use crate::error::{Error, Param, Result};
 
 /// Reads the columns `names` (in that order) of every row of a CSV or Parquet file.
 /// Extra columns are ignored; a missing one is an error naming it.
 pub fn read_centres(path: &Path, names: &[String]) -> Result<Vec<Vec<f64>>> {
     let is_csv = path.extension().is_some_and(|e| e.eq_ignore_ascii_case("csv"));
-    let batches = if is_csv { read_csv(path)? } else { read_parquet(path)? };
+    let batches = if is_csv {
+        read_csv(path)?
+    } else {
+        match Sniffed::file(path)? {
+            Sniffed::Parquet => read_parquet(path)?,
+            // CSV text under another name is read as CSV.
+            Sniffed::Csv(_) => read_csv(path)?,
+            other => {
+                return Err(Error::param(
+                    Param::InitCentres,
+                    format!(
+                        "{}: not a table of centres: {}; give a CSV (with a header) or Parquet file with one row per \
+                         centre and one column per prepared feature (as in model.json's `features`)",
+                        path.display(),
+                        other.describe()
+                    ),
+                ))
+            }
+        }
+    };
     let mut rows: Vec<Vec<f64>> = Vec::new();
     for batch in &batches {
         let mut columns = Vec::with_capacity(names.len());

@@ -13,7 +13,7 @@ mod column;
 mod rows;
 pub mod spill;
 
-pub use column::{quantile, CategoricalColumn, DroppedColumn, NumericColumn, Scaling};
+pub use column::{quantile, CategoricalColumn, DroppedColumn, NumericColumn, Scaling, NULL_LEVEL};
 pub use rows::{has_missing, row_masks, Duplicates, RowMasks};
 
 use arrow::array::{ArrayRef, BooleanArray};
@@ -140,7 +140,35 @@ impl Prep {
                 "every feature column is constant or empty; nothing is left to segment on",
             ));
         }
-        Ok(Prep { impute: params.impute, numeric, categorical, dropped })
+        let prep = Prep { impute: params.impute, numeric, categorical, dropped };
+        prep.check_unique_names(table.files.first().map_or("input", |f| f.path.as_str()))?;
+        Ok(prep)
+    }
+
+    /// Refuses two prepared columns with one name (a numeric column named `region=x` beside
+    /// the one-hot `region=x`, or `a` level `b=c` beside `a=b` level `c`): outputs such as
+    /// profiles.parquet and model.json name columns by them. `file` names the input.
+    pub fn check_unique_names(&self, file: &str) -> Result<()> {
+        let mut owners: std::collections::HashMap<String, String> = std::collections::HashMap::new();
+        let numeric = self.numeric.iter().map(|c| (c.name.clone(), format!("numeric column '{}'", c.name)));
+        let onehot = self.categorical.iter().flat_map(|c| {
+            c.levels.iter().zip(c.onehot_names()).map(move |(level, name)| {
+                (name, format!("the one-hot column of level '{level}' of categorical column '{}'", c.name))
+            })
+        });
+        for (name, owner) in numeric.chain(onehot) {
+            if let Some(first) = owners.get(&name) {
+                return Err(Error::data(
+                    file,
+                    format!(
+                        "the prepared feature name '{name}' would be both {first} and {owner}; feature names must be \
+                         unique (outputs name columns by them): rename the column, or leave one of them out"
+                    ),
+                ));
+            }
+            owners.insert(name, owner);
+        }
+        Ok(())
     }
 
     /// Names of the prepared columns: numeric names, then `column=level` per one-hot column.

@@ -39,6 +39,13 @@ fn id_keys(ids: &ArrayRef) -> Result<Vec<IdKey>> {
     })
 }
 
+/// Share of rows with a repeated id from which the input is taken for a transaction table
+/// (many rows per customer) rather than a customer table with a few accidental duplicates
+/// (when there are also at least [`TRANSACTION_MIN_REPEATS`]).
+pub const TRANSACTION_SHARE: f64 = 0.01;
+/// Fewer repeated rows than this are taken for accidents, whatever their share.
+pub const TRANSACTION_MIN_REPEATS: usize = 10;
+
 /// What to do with rows whose id appeared before.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Duplicates {
@@ -70,29 +77,55 @@ pub fn row_masks(table: &RawTable, impute: Impute, duplicates: Duplicates) -> Re
         (None, Duplicates::Refuse) => {}
         (Some(id_name), _) => {
             let mut first_seen: HashMap<IdKey, usize> = HashMap::new();
+            // The first repeat: its id, the row it first appeared in, and its own row.
+            let mut example: Option<(IdKey, usize, usize)> = None;
             for (batch, keep) in table.batches.iter().zip(keep.iter_mut()) {
                 for (i, key) in id_keys(&batch.ids)?.into_iter().enumerate() {
                     let row = batch.first_row + i;
                     if let Some(&first) = first_seen.get(&key) {
-                        if duplicates == Duplicates::Refuse {
-                            let shown = match &key {
-                                IdKey::Int(v) => v.to_string(),
-                                IdKey::Text(s) => format!("'{s}'"),
-                            };
-                            return Err(Error::data(
-                            table.file_of_row(row),
-                            format!(
-                                "id column '{id_name}' has duplicate value {shown} (rows {first} and {row}); pass {} to keep the first row of each id",
-                                Param::Dedup
-                            ),
-                        ));
-                        }
                         keep[i] = false;
                         dropped_duplicate += 1;
+                        example.get_or_insert((key, first, row));
                     } else {
                         first_seen.insert(key, row);
                     }
                 }
+            }
+            let rows = table.rows();
+            let looks_like_transactions = dropped_duplicate >= TRANSACTION_MIN_REPEATS
+                && dropped_duplicate as f64 >= TRANSACTION_SHARE * rows as f64;
+            if let (Some((key, first, row)), Duplicates::Refuse) = (&example, duplicates) {
+                let shown = match key {
+                    IdKey::Int(v) => v.to_string(),
+                    IdKey::Text(s) => format!("'{s}'"),
+                };
+                let repeats = format!(
+                    "id column '{id_name}' has duplicate value {shown} (rows {first} and {row}); {dropped_duplicate} of \
+                     {rows} rows ({:.1}%) repeat an id seen on an earlier row",
+                    100.0 * dropped_duplicate as f64 / rows.max(1) as f64
+                );
+                let what_to_do = if looks_like_transactions {
+                    format!(
+                        "this looks like a transaction table (many rows per customer), not a customer table: aggregate it \
+                         to one row per customer first with the transaction step (`custseg customers`); {} would keep only \
+                         each customer's first row",
+                        Param::Dedup
+                    )
+                } else {
+                    format!(
+                        "if these are a few accidental duplicates, pass {} to keep the first row of each id",
+                        Param::Dedup
+                    )
+                };
+                return Err(Error::data(table.file_of_row(*row), format!("{repeats}; {what_to_do}")));
+            }
+            if looks_like_transactions {
+                crate::warn!(
+                    "{} dropped {dropped_duplicate} of {rows} rows with a repeated '{id_name}': the input looks like a \
+                     transaction table; segments of each id's first row describe first purchases, not customers \
+                     (aggregate with `custseg customers` instead)",
+                    Param::Dedup
+                );
             }
         }
     }

@@ -4,12 +4,15 @@
 use std::collections::HashMap;
 use std::path::Path;
 
-use arrow::array::{Array, ArrayRef, AsArray, Float32Array};
+use std::sync::Arc;
+
+use arrow::array::{Array, ArrayRef, AsArray, Float32Array, Int64Array};
 use arrow::compute::cast;
-use arrow::datatypes::{DataType, Float32Type};
+use arrow::datatypes::{DataType, Float32Type, Float64Type};
 
 use super::MAX_LEVELS;
-use crate::error::{Error, Result};
+use crate::error::{Error, Param, Result};
+use crate::prep::NULL_LEVEL;
 /// Where a batch came from, to name the file and global row in errors.
 pub(super) struct BatchContext<'a> {
     pub(super) path: &'a Path,
@@ -104,13 +107,24 @@ pub(super) fn categorical_codes(
             let value = strings.value(i);
             let code = match index[j].get(value) {
                 Some(&c) => c,
+                None if value == NULL_LEVEL => {
+                    return Err(ctx.error(
+                        name,
+                        i,
+                        &format!(
+                            "'{NULL_LEVEL}' is the level custseg gives missing values, so a real value cannot have \
+                             that name; make those cells nulls, or rename the value"
+                        ),
+                    ))
+                }
                 None => {
                     if levels[j].len() >= MAX_LEVELS {
                         return Err(Error::data(
                             ctx.path.display(),
                             format!(
                                 "categorical column '{name}' has more than {MAX_LEVELS} distinct values; \
-                                 one-hot encoding it would be meaningless (is it an id?); leave it out of --categorical"
+                                 one-hot encoding it would be meaningless (is it an id?); leave it out of {}",
+                                Param::Categorical
                             ),
                         ));
                     }
@@ -138,4 +152,31 @@ pub(super) fn weight_values(name: &str, array: &ArrayRef, ctx: &BatchContext) ->
         ));
     }
     Ok(values)
+}
+
+/// A float id column as Int64, when every value is a whole number (UCI's CustomerID is
+/// float64); otherwise an error naming the row of the first value that is not. Nulls are
+/// refused before this.
+pub(super) fn whole_number_ids(name: &str, ids: &ArrayRef, ctx: &BatchContext) -> Result<ArrayRef> {
+    let floats = cast(ids, &DataType::Float64)
+        .map_err(|e| Error::data(ctx.path.display(), format!("id column '{name}' cannot be read as numbers: {e}")))?;
+    let floats = floats.as_primitive::<Float64Type>();
+    // 2⁶³ and beyond do not fit an Int64.
+    const LIMIT: f64 = 9_223_372_036_854_775_808.0;
+    let mut whole = Vec::with_capacity(floats.len());
+    for (i, &v) in floats.values().iter().enumerate() {
+        if v.fract() != 0.0 || !v.is_finite() || v.abs() >= LIMIT {
+            return Err(ctx.error(
+                name,
+                i,
+                &format!(
+                    "{v} is not a whole number; a float id column must hold whole numbers (they are written as Int64): \
+                     cast the column to integers or text, or choose another {}",
+                    Param::Id
+                ),
+            ));
+        }
+        whole.push(v as i64);
+    }
+    Ok(Arc::new(Int64Array::from(whole)))
 }

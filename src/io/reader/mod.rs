@@ -1,9 +1,12 @@
-//! Streams the needed columns of one or more Parquet files as record batches and turns each
-//! batch into raw f32 rows (missing = NaN), categorical codes, weights and the id column.
+//! Streams the needed columns of one or more Parquet or CSV files as record batches and
+//! turns each batch into raw f32 rows (missing = NaN), categorical codes, weights and the
+//! id column.
 //!
-//! Only the requested columns are decoded (projection pushdown), row groups in parallel
-//! (a window of them at a time, of one file or many); each batch is converted and its
-//! Arrow arrays dropped, so the whole Arrow table never exists in memory.
+//! Parquet: only the requested columns are decoded (projection pushdown), row groups in
+//! parallel (a window of them at a time, of one file or many); each batch is converted and
+//! its Arrow arrays dropped, so the whole Arrow table never exists in memory. CSV (files
+//! named `*.csv`): parsed batch by batch with arrow's CSV reader against a schema inferred
+//! from a sample (see [`csv`]). One read takes files of one format only.
 
 use std::collections::HashMap;
 use std::fs::File;
@@ -11,18 +14,22 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use arrow::array::{Array, ArrayRef, RecordBatch, UInt64Array};
+use arrow::datatypes::SchemaRef;
 use parquet::arrow::arrow_reader::{ArrowReaderMetadata, ParquetRecordBatchReaderBuilder};
 use parquet::arrow::ProjectionMask;
 use rayon::prelude::*;
 
-use crate::error::{Error, Param, Result};
+use crate::error::{Error, Result};
 
 mod columns;
 mod convert;
+pub mod csv;
+mod files;
 
-pub use columns::is_numeric;
-use columns::resolve_columns;
-use convert::{categorical_codes, numeric_rows, weight_values, BatchContext};
+pub use columns::{is_id_name, is_numeric, suggests_id};
+use columns::{resolve_columns, skipped_hint, IdLikeCheck};
+use convert::{categorical_codes, numeric_rows, weight_values, whole_number_ids, BatchContext};
+pub use files::{ensure_parquet, list_input_files, Format, InputFiles, Sniffed};
 
 thread_local! {
     /// Set while the Parquet decoder runs, so the panic hook stays quiet about panics that
@@ -64,12 +71,14 @@ pub const MAX_LEVELS: usize = 1000;
 /// What to read.
 #[derive(Debug, Clone, PartialEq)]
 pub struct ReadSpec {
-    /// Files or folders of `.parquet` files.
+    /// Files or folders of `.parquet` or `.csv` files (one format per read; hidden files,
+    /// named `.…` or `_…`, in a folder are skipped).
     pub inputs: Vec<PathBuf>,
-    /// Id column, kept as-is in the outputs; `None` numbers the rows from 0.
+    /// Id column, kept as-is in the outputs (a float column holding whole numbers becomes
+    /// Int64); `None` numbers the rows from 0.
     pub id: Option<String>,
     /// Numeric feature columns; `None` takes every numeric column that is not the id,
-    /// the weights or a categorical.
+    /// the weights or a categorical, and refuses one that looks like an id.
     pub features: Option<Vec<String>>,
     /// Columns to one-hot encode.
     pub categorical: Vec<String>,
@@ -103,7 +112,7 @@ impl RawBatch {
     }
 }
 
-/// A Parquet file and how many rows it held.
+/// An input file and how many rows it held.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct InputFile {
     pub path: String,
@@ -138,39 +147,8 @@ impl RawTable {
     }
 }
 
-/// Expands folders into their `.parquet` files (sorted by name) and checks each exists.
-pub fn list_parquet_files(inputs: &[PathBuf]) -> Result<Vec<PathBuf>> {
-    if inputs.is_empty() {
-        return Err(Error::param(Param::Input, "give at least one input file or folder"));
-    }
-    let mut files = Vec::new();
-    for input in inputs {
-        let meta = std::fs::metadata(input).map_err(|e| Error::io(input, e))?;
-        if meta.is_dir() {
-            let mut found: Vec<PathBuf> = std::fs::read_dir(input)
-                .map_err(|e| Error::io(input, e))?
-                .filter_map(|e| e.ok().map(|e| e.path()))
-                .filter(|p| p.is_file() && p.extension().is_some_and(|x| x.eq_ignore_ascii_case("parquet")))
-                .collect();
-            if found.is_empty() {
-                return Err(Error::data(
-                    input.display(),
-                    format!(
-                        "this folder holds no .parquet files; point {} at a Parquet file or a folder of them",
-                        Param::Input
-                    ),
-                ));
-            }
-            found.sort();
-            files.extend(found);
-        } else {
-            files.push(input.clone());
-        }
-    }
-    Ok(files)
-}
-
 fn open_builder(path: &Path, batch_rows: usize) -> Result<ParquetRecordBatchReaderBuilder<File>> {
+    ensure_parquet(path)?;
     let file = File::open(path).map_err(|e| Error::io(path, e))?;
     guarded(path, || {
         Ok(ParquetRecordBatchReaderBuilder::try_new(file)
@@ -179,22 +157,45 @@ fn open_builder(path: &Path, batch_rows: usize) -> Result<ParquetRecordBatchRead
     })
 }
 
-/// Rows (from the Parquet footers, without reading any data) and the number of columns
-/// `spec` will use (every column of the first file when no features are named).
+/// Rows (from the Parquet footers without reading any data, or by counting a CSV file's
+/// lines) and the number of columns `spec` will use (every column of the first file when no
+/// features are named). Checks the columns `spec` asks for, and logs what a read leaves
+/// out: hidden files, non-numeric columns outside the default features.
 pub fn plan(spec: &ReadSpec) -> Result<(u64, u64)> {
-    let paths = list_parquet_files(&spec.inputs)?;
-    let mut rows = 0u64;
-    let mut columns = 0u64;
-    for (i, path) in paths.iter().enumerate() {
-        let builder = open_builder(path, 1)?;
-        rows = rows.saturating_add(builder.metadata().file_metadata().num_rows().max(0) as u64);
-        if i == 0 {
-            columns = match &spec.features {
-                Some(f) => (f.len() + spec.categorical.len()) as u64,
-                None => builder.schema().fields().len() as u64,
-            };
-        }
+    let files = list_input_files(&spec.inputs)?;
+    if files.hidden > 0 {
+        crate::info!(
+            "skipped {} hidden file(s) (named .… or _…) in the input folder(s), as pyarrow and Spark do",
+            files.hidden
+        );
     }
+    let paths = &files.paths;
+    let mut rows = 0u64;
+    let schema = match files.format {
+        Format::Parquet => {
+            let mut schema = None;
+            for path in paths {
+                let builder = open_builder(path, 1)?;
+                rows = rows.saturating_add(builder.metadata().file_metadata().num_rows().max(0) as u64);
+                schema.get_or_insert_with(|| builder.schema().clone());
+            }
+            schema.expect("at least one file")
+        }
+        Format::Csv => {
+            for path in paths {
+                rows = rows.saturating_add(csv::count_rows(path)?);
+            }
+            csv::infer_schema(&paths[0], spec)?
+        }
+    };
+    let resolved = resolve_columns(spec, &schema, &paths[0])?;
+    for (name, t) in &resolved.skipped {
+        crate::info!("column '{name}' ({t}) is not numeric and is left out of the features; {}", skipped_hint(t));
+    }
+    let columns = match &spec.features {
+        Some(f) => (f.len() + spec.categorical.len()) as u64,
+        None => schema.fields().len() as u64,
+    };
     Ok((rows, columns))
 }
 
@@ -228,6 +229,20 @@ struct Decoded {
     first_row: usize,
     numeric: Vec<f32>,
     weights: Option<Vec<f32>>,
+}
+
+impl Decoded {
+    /// Converts `batch`'s numeric columns and weights.
+    fn new(batch: RecordBatch, first_row: usize, path: &Path, spec: &ReadSpec, numeric: &[String]) -> Result<Decoded> {
+        let ctx = BatchContext { path, first_row };
+        let column = |name: &str| batch.column_by_name(name).expect("projected column").clone();
+        let numeric = numeric_rows(numeric, &column, batch.num_rows(), &ctx)?;
+        let weights = match &spec.weights {
+            Some(w) => Some(weight_values(w, &column(w), &ctx)?),
+            None => None,
+        };
+        Ok(Decoded { batch, first_row, numeric, weights })
+    }
 }
 
 /// Decodes one row group's needed columns and converts its numeric columns and weights.
@@ -275,59 +290,136 @@ fn decode(unit: &Unit, spec: &ReadSpec, numeric: &[String]) -> Result<Vec<Decode
         batches.push((batch, first_row));
         first_row += rows;
     }
-    batches
-        .into_par_iter()
-        .map(|(batch, first_row)| {
-            let ctx = BatchContext { path, first_row };
-            let column = |name: &str| batch.column_by_name(name).expect("projected column").clone();
-            let numeric = numeric_rows(numeric, &column, batch.num_rows(), &ctx)?;
-            let weights = match &spec.weights {
-                Some(w) => Some(weight_values(w, &column(w), &ctx)?),
-                None => None,
-            };
-            Ok(Decoded { batch, first_row, numeric, weights })
-        })
-        .collect()
+    batches.into_par_iter().map(|(batch, first_row)| Decoded::new(batch, first_row, path, spec, numeric)).collect()
+}
+
+/// What happens to each decoded batch, in input order: categorical codes, ids, the id-like
+/// check, then the caller's `on_batch`.
+struct Sink<'a> {
+    spec: &'a ReadSpec,
+    table: RawTable,
+    level_index: Vec<HashMap<String, u32>>,
+    id_like: IdLikeCheck,
+    rows_read: usize,
+    on_batch: &'a mut dyn FnMut(RawBatch) -> Result<()>,
+}
+
+impl Sink<'_> {
+    fn push(&mut self, d: Decoded, file_no: usize, path: &Path) -> Result<()> {
+        let rows = d.batch.num_rows();
+        let ctx = BatchContext { path, first_row: d.first_row };
+        let column = |name: &str| d.batch.column_by_name(name).expect("projected column").clone();
+        let table = &mut self.table;
+        let codes =
+            categorical_codes(&table.categorical, &column, rows, &mut self.level_index, &mut table.levels, &ctx)?;
+        let ids = match &self.spec.id {
+            Some(id) => {
+                let ids = column(id);
+                if let Some(bad) = (0..rows).find(|&i| ids.is_null(i)) {
+                    return Err(ctx.error(id, bad, "is null; every row needs an id (filter those rows out first)"));
+                }
+                if ids.data_type().is_floating() {
+                    whole_number_ids(id, &ids, &ctx)?
+                } else {
+                    ids
+                }
+            }
+            None => {
+                Arc::new(UInt64Array::from_iter_values(d.first_row as u64..(d.first_row + rows) as u64)) as ArrayRef
+            }
+        };
+        if !self.id_like.settled() {
+            self.id_like.observe(&column);
+            if self.id_like.settled() {
+                self.id_like.verdict(path)?;
+            }
+        }
+        let batch =
+            RawBatch { first_row: d.first_row, file: file_no, ids, numeric: d.numeric, codes, weights: d.weights };
+        (self.on_batch)(batch)?;
+        self.rows_read += rows;
+        Ok(())
+    }
 }
 
 /// Reads the input batch by batch, handing each to `on_batch` instead of keeping it: the
 /// returned table describes the input (files, columns, categorical levels) and has no
 /// batches. Two streams of the same input give the same batches and level codes.
 ///
-/// Row groups (of one file or many) are decoded in parallel, a window of them at a time;
-/// categorical codes, ids and `on_batch` then follow in input order.
+/// Parquet row groups (of one file or many) are decoded in parallel, a window of them at a
+/// time; CSV files are parsed in order. Categorical codes, ids and `on_batch` then follow
+/// in input order.
 pub fn stream(spec: &ReadSpec, on_batch: &mut dyn FnMut(RawBatch) -> Result<()>) -> Result<RawTable> {
-    let paths = list_parquet_files(&spec.inputs)?;
-    let load = |path: &Path| -> Result<ArrowReaderMetadata> {
-        let file = File::open(path).map_err(|e| Error::io(path, e))?;
-        guarded(path, || ArrowReaderMetadata::load(&file, Default::default()).map_err(|e| Error::parquet(path, e)))
+    let files = list_input_files(&spec.inputs)?;
+    let paths = &files.paths;
+    let mut first_meta = None;
+    let first_schema = match files.format {
+        Format::Parquet => {
+            let meta = load_metadata(&paths[0])?;
+            let schema = meta.schema().clone();
+            first_meta = Some(meta);
+            schema
+        }
+        Format::Csv => csv::infer_schema(&paths[0], spec)?,
     };
-    let first_meta = load(&paths[0])?;
-    let first_schema = first_meta.schema().clone();
-    let numeric = resolve_columns(spec, &first_schema, &paths[0])?;
+    let resolved = resolve_columns(spec, &first_schema, &paths[0])?;
 
-    let mut needed: Vec<String> = numeric.clone();
-    needed.extend(spec.categorical.iter().cloned());
-    needed.extend(spec.id.iter().cloned());
-    needed.extend(spec.weights.iter().cloned());
-
-    let mut table = RawTable {
+    let mut needed: Vec<String> = Vec::new();
+    for name in resolved.numeric.iter().chain(&spec.categorical).chain(&spec.id).chain(&spec.weights) {
+        if !needed.contains(name) {
+            needed.push(name.clone());
+        }
+    }
+    let table = RawTable {
         files: Vec::with_capacity(paths.len()),
         schema: first_schema.fields().iter().map(|f| (f.name().clone(), f.data_type().to_string())).collect(),
         id: spec.id.clone(),
-        numeric,
+        numeric: resolved.numeric.clone(),
         categorical: spec.categorical.clone(),
         levels: vec![Vec::new(); spec.categorical.len()],
         batches: Vec::new(),
     };
+    let mut sink = Sink {
+        spec,
+        table,
+        level_index: vec![HashMap::new(); spec.categorical.len()],
+        id_like: IdLikeCheck::new(&resolved.id_candidates),
+        rows_read: 0,
+        on_batch,
+    };
+    match files.format {
+        Format::Parquet => stream_parquet(paths, first_meta.expect("loaded above"), &needed, &mut sink)?,
+        Format::Csv => stream_csv(paths, &first_schema, &needed, &mut sink)?,
+    }
+    sink.id_like.verdict(&paths[0])?;
+    if sink.rows_read == 0 {
+        let names: Vec<String> = paths.iter().map(|p| p.display().to_string()).collect();
+        return Err(Error::data(names.join(", "), "the input has no rows"));
+    }
+    Ok(sink.table)
+}
 
+fn load_metadata(path: &Path) -> Result<ArrowReaderMetadata> {
+    ensure_parquet(path)?;
+    let file = File::open(path).map_err(|e| Error::io(path, e))?;
+    guarded(path, || ArrowReaderMetadata::load(&file, Default::default()).map_err(|e| Error::parquet(path, e)))
+}
+
+fn stream_parquet(
+    paths: &[PathBuf],
+    first_meta: ArrowReaderMetadata,
+    needed: &[String],
+    sink: &mut Sink,
+) -> Result<()> {
+    let spec = sink.spec;
+    let first_schema = first_meta.schema().clone();
     // Plan: every file's footer and schema checked, its row groups listed.
     let mut units = Vec::new();
     let mut planned_rows = 0usize;
     for (file_no, path) in paths.iter().enumerate() {
-        let meta = if file_no == 0 { first_meta.clone() } else { load(path)? };
+        let meta = if file_no == 0 { first_meta.clone() } else { load_metadata(path)? };
         let schema = meta.schema();
-        for name in &needed {
+        for name in needed {
             let want = first_schema.field_with_name(name).map(|f| f.data_type().clone()).ok();
             let got = schema.field_with_name(name).map(|f| f.data_type().clone()).ok();
             if want != got {
@@ -366,15 +458,13 @@ pub fn stream(spec: &ReadSpec, on_batch: &mut dyn FnMut(RawBatch) -> Result<()>)
             });
             planned_rows += rows;
         }
-        table.files.push(InputFile {
+        sink.table.files.push(InputFile {
             path: path.display().to_string(),
             bytes,
             rows: (planned_rows - file_start) as u64,
         });
     }
 
-    let mut level_index: Vec<HashMap<String, u32>> = vec![HashMap::new(); spec.categorical.len()];
-    let mut rows_read = 0usize;
     // Windows of row groups decoded together: up to two per thread, and no more rows than
     // two batches per thread unless a single row group is larger (memory stays bounded by
     // the row-group size, whatever the file count).
@@ -391,47 +481,56 @@ pub fn stream(spec: &ReadSpec, on_batch: &mut dyn FnMut(RawBatch) -> Result<()>)
         windows.push(&units[start..end]);
         start = end;
     }
+    let numeric = sink.table.numeric.clone();
     for group in windows {
-        let decoded: Vec<Result<Vec<Decoded>>> =
-            group.par_iter().map(|unit| decode(unit, spec, &table.numeric)).collect();
+        let decoded: Vec<Result<Vec<Decoded>>> = group.par_iter().map(|unit| decode(unit, spec, &numeric)).collect();
         for (unit, result) in group.iter().zip(decoded) {
             for d in result? {
-                let rows = d.batch.num_rows();
-                let ctx = BatchContext { path: unit.path, first_row: d.first_row };
-                let column = |name: &str| d.batch.column_by_name(name).expect("projected column").clone();
-                let codes =
-                    categorical_codes(&table.categorical, &column, rows, &mut level_index, &mut table.levels, &ctx)?;
-                let ids = match &spec.id {
-                    Some(id) => {
-                        let ids = column(id);
-                        if let Some(bad) = (0..rows).find(|&i| ids.is_null(i)) {
-                            return Err(ctx.error(
-                                id,
-                                bad,
-                                "is null; every row needs an id (filter those rows out first)",
-                            ));
-                        }
-                        ids
-                    }
-                    None => Arc::new(UInt64Array::from_iter_values(d.first_row as u64..(d.first_row + rows) as u64))
-                        as ArrayRef,
-                };
-                let batch = RawBatch {
-                    first_row: d.first_row,
-                    file: unit.file_no,
-                    ids,
-                    numeric: d.numeric,
-                    codes,
-                    weights: d.weights,
-                };
-                on_batch(batch)?;
-                rows_read += rows;
+                sink.push(d, unit.file_no, unit.path)?;
             }
         }
     }
-    if rows_read == 0 {
-        let names: Vec<String> = paths.iter().map(|p| p.display().to_string()).collect();
-        return Err(Error::data(names.join(", "), "the input has no rows"));
+    Ok(())
+}
+
+fn stream_csv(paths: &[PathBuf], schema: &SchemaRef, needed: &[String], sink: &mut Sink) -> Result<()> {
+    let spec = sink.spec;
+    let projection: Vec<usize> = needed.iter().map(|n| schema.index_of(n).expect("resolved columns exist")).collect();
+    let numeric = sink.table.numeric.clone();
+    let mut first_row = 0usize;
+    for (file_no, path) in paths.iter().enumerate() {
+        if file_no > 0 {
+            csv::check_header(path, schema, &paths[0])?;
+        }
+        let file_start = first_row;
+        // Batches are converted a window at a time in parallel, then handed on in order.
+        let window_len = 2 * rayon::current_num_threads();
+        let mut window: Vec<(RecordBatch, usize)> = Vec::with_capacity(window_len);
+        let flush = |window: &mut Vec<(RecordBatch, usize)>, sink: &mut Sink| -> Result<()> {
+            let decoded: Vec<Decoded> = std::mem::take(window)
+                .into_par_iter()
+                .map(|(batch, first)| Decoded::new(batch, first, path, spec, &numeric))
+                .collect::<Result<_>>()?;
+            decoded.into_iter().try_for_each(|d| sink.push(d, file_no, path))
+        };
+        csv::read_batches(path, schema, projection.clone(), spec, file_start, &mut |batch| {
+            let rows = batch.num_rows();
+            if rows > 0 {
+                window.push((batch, first_row));
+                first_row += rows;
+            }
+            if window.len() == window_len {
+                flush(&mut window, sink)?;
+            }
+            Ok(())
+        })?;
+        flush(&mut window, sink)?;
+        let bytes = std::fs::metadata(path).map_err(|e| Error::io(path, e))?.len();
+        sink.table.files.push(InputFile {
+            path: path.display().to_string(),
+            bytes,
+            rows: (first_row - file_start) as u64,
+        });
     }
-    Ok(table)
+    Ok(())
 }
