@@ -6,6 +6,8 @@
 //! model holds exactly one; format 1 (an `algorithm` string beside optional `kmeans` and
 //! `gmm` records) reads the same way.
 
+mod validate;
+
 use std::path::Path;
 
 use serde::{Deserialize, Serialize};
@@ -17,6 +19,8 @@ use crate::error::{Error, Result};
 use crate::io::reader::InputFile;
 use crate::prep::Prep;
 use crate::report::profiles::SegmentProfile;
+
+pub use validate::{Damage, WEIGHT_SUM_TOLERANCE};
 
 /// The model.json format this build writes and the newest it reads.
 pub const FORMAT_VERSION: u32 = 2;
@@ -152,6 +156,19 @@ impl Model {
         }
     }
 
+    /// Checks every field `predict`, `evaluate` and the report use (shapes, finiteness,
+    /// positive definiteness, weights on the simplex, prep entries per feature, version);
+    /// a damaged field is invalid data naming `source` and the field's JSON path.
+    pub fn validate(&self, source: &Path) -> Result<()> {
+        validate::validate(self)
+            .map_err(|d| Error::data(source.display(), format!("{d}; the model is damaged, refit it")))
+    }
+
+    /// The first damaged field, if any (what [`Model::validate`] refuses).
+    pub fn damage(&self) -> Option<Damage> {
+        validate::validate(self).err()
+    }
+
     /// Pretty JSON with a final newline.
     pub fn to_json(&self) -> Vec<u8> {
         let mut bytes = serde_json::to_vec_pretty(self).expect("a model always serialises");
@@ -187,6 +204,7 @@ impl Model {
         let model: Model = serde_json::from_value(probe).map_err(|e| {
             Error::data(path.display(), format!("damaged custseg model: {e}; refit with `custseg fit`"))
         })?;
+        model.validate(path)?;
         model.segments(path)?;
         Ok(model)
     }
@@ -201,7 +219,9 @@ mod tests {
         format!(
             r#"{{"format_version": 1, "custseg_version": "0.1.0", "algorithm": "{algorithm}",
             "id_column": null, "weights_column": null, "features": ["x"],
-            "prep": {{"impute": "mean", "numeric": [], "categorical": [], "dropped": []}},
+            "prep": {{"impute": "mean", "numeric": [{{"name": "x", "log1p": false, "clip": null, "fill": 0.5,
+                "scaling": {{"kind": "none", "center": 0.0, "scale": 1.0}}, "mean": 0.5, "std": 0.5,
+                "min": 0.0, "max": 1.0, "missing": 0}}], "categorical": [], "dropped": []}},
             "k": 1, "centres": [[0.5]], "centres_original": [[0.5]], "segment_sizes": [2],
             "segment_weights": [2.0], "kmeans": {kmeans}, "gmm": {gmm}, "profiles": [],
             "input": {{"files": [], "rows_read": 2, "rows_used": 2, "schema": []}}}}"#
