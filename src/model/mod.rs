@@ -199,7 +199,7 @@ impl Model {
             return Err(Error::data(
                 path.display(),
                 format!(
-                    "format_version {version} is older than this custseg reads ({OLDEST_FORMAT_VERSION}); refit with `custseg fit`"
+                    "format_version {version} is older than this custseg reads ({OLDEST_FORMAT_VERSION}); the model is damaged, refit it"
                 ),
             ));
         }
