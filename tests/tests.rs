@@ -11,6 +11,7 @@ mod suite;
 mod cli;
 mod faults;
 mod fuzz;
+mod model_fuzz;
 mod report;
 mod shared_data;
 mod streaming;
