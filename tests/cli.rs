@@ -928,3 +928,129 @@ fn stability_separates_real_segments_from_artefacts() {
         noise["per_segment_jaccard"].as_array().unwrap().iter().map(|j| j.as_f64().unwrap()).fold(1.0, f64::min);
     assert!(worst < 0.85, "noise segments look stable: {noise}");
 }
+
+/// A damaged model.json (shapes, signs, NaN, huge values, versions): `predict` and
+/// `evaluate` refuse it with exit 3, naming the file and the field, write nothing, never panic.
+mod damaged_model {
+    use super::*;
+    use serde_json::{json, Value};
+
+    type Damage = fn(&mut Value);
+
+    /// Fits `algorithm` on the customers and returns the input and the model as JSON.
+    fn fitted(dir: &TempDir, algorithm: &str) -> (PathBuf, Value) {
+        let input = customers(dir.path());
+        let out = dir.path().join(format!("fit-{algorithm}"));
+        let (code, _, stderr) = outcome(&custseg(&fit_args(
+            input.to_str().unwrap(),
+            out.to_str().unwrap(),
+            &["--algorithm", algorithm, "--backend", "cpu"],
+        )));
+        assert_eq!(code, 0, "{stderr}");
+        (input, serde_json::from_slice(&std::fs::read(out.join("model.json")).unwrap()).unwrap())
+    }
+
+    fn refused_by_predict_and_evaluate(dir: &TempDir, input: &Path, model: &Value, damage: Damage, needle: &str) {
+        let mut damaged = model.clone();
+        damage(&mut damaged);
+        let path = dir.path().join("damaged.json");
+        std::fs::write(&path, serde_json::to_vec_pretty(&damaged).unwrap()).unwrap();
+        let out_dir = dir.path().join("out");
+        let pred = out_dir.join("p.parquet");
+        let (model_arg, input_arg) = (path.to_str().unwrap(), input.to_str().unwrap());
+        for args in [
+            vec!["predict", "--model", model_arg, "--input", input_arg, "--out", pred.to_str().unwrap()],
+            vec!["evaluate", "--model", model_arg, "--input", input_arg],
+        ] {
+            let args: Vec<&str> = args.into_iter().chain(["--backend", "cpu"]).collect();
+            let (code, stdout, stderr) = outcome(&custseg(&args));
+            assert_eq!(code, 3, "{needle}: {args:?}\n{stderr}");
+            assert!(!stderr.contains("panicked"), "{stderr}");
+            assert!(stderr.contains("damaged.json"), "the file is named: {stderr}");
+            assert!(stderr.contains(needle), "the field is named ('{needle}'): {stderr}");
+            assert!(stderr.contains("the model is damaged, refit it"), "{stderr}");
+            assert!(stdout.is_empty(), "{stdout}");
+            assert!(!pred.exists(), "{needle}: {} was written", pred.display());
+            let left: Vec<_> =
+                std::fs::read_dir(&out_dir).map(|r| r.map(|e| e.unwrap().path()).collect()).unwrap_or_default();
+            assert!(left.is_empty(), "{needle}: left behind {left:?}");
+        }
+    }
+
+    #[test]
+    fn kmeans_models_with_bad_shapes_signs_values_or_versions_are_refused() {
+        let dir = TempDir::new().unwrap();
+        let (input, model) = fitted(&dir, "kmeans");
+        let cases: Vec<(Damage, &str)> = vec![
+            (
+                |m| {
+                    m["k"] = json!(0);
+                    for list in ["centres", "centres_original", "segment_sizes", "segment_weights", "profiles"] {
+                        m[list] = json!([]);
+                    }
+                },
+                "k is 0",
+            ),
+            (|m| m["k"] = json!(4), "centres has 3 entries but k = 4 needs 4"),
+            (
+                |m| {
+                    m["prep"]["numeric"].as_array_mut().unwrap().pop();
+                },
+                "features has",
+            ),
+            (|m| m["prep"]["numeric"][0]["scaling"]["scale"] = json!(-1.5), "prep.numeric[0].scaling.scale is -1.5"),
+            (|m| m["prep"]["numeric"][0]["scaling"]["center"] = json!(1e6), "centres_original[0][0]"),
+            (|m| m["prep"]["numeric"][0]["clip"] = json!([5.0, 1.0]), "prep.numeric[0].clip"),
+            (|m| m["centres"][0][0] = json!(1e39), "centres[0][0]"),
+            (|m| m["centres"][1][1] = json!(1e30), "centres[1][1]"),
+            (|m| m["centres"][2][0] = Value::Null, "centres[2][0] is unreadable"),
+            (
+                |m| {
+                    m["centres"][1].as_array_mut().unwrap().pop();
+                },
+                "centres[1] has",
+            ),
+            (|m| m["features"][0] = m["features"][1].clone(), "features[1] repeats"),
+            (|m| m["kmeans"]["inertia"] = json!(-3.0), "kmeans.inertia"),
+            (|m| m["format_version"] = json!(0), "format_version 0"),
+            (|m| m["algorithm"] = json!("forest"), "algorithm is 'forest'"),
+        ];
+        for (damage, needle) in cases {
+            refused_by_predict_and_evaluate(&dir, &input, &model, damage, needle);
+        }
+    }
+
+    fn pop(m: &mut Value, key: &str) {
+        m["gmm"]["mixture"][key].as_array_mut().unwrap().pop();
+    }
+
+    #[test]
+    fn gmm_models_with_short_arrays_bad_weights_or_indefinite_covariances_are_refused() {
+        let dir = TempDir::new().unwrap();
+        let (input, model) = fitted(&dir, "gmm");
+        let cases: Vec<(Damage, &str)> = vec![
+            (|m| pop(m, "covariances"), "gmm.mixture.covariances has"),
+            (|m| pop(m, "means"), "gmm.mixture.means has"),
+            (|m| pop(m, "weights"), "gmm.mixture.weights has"),
+            (
+                |m| m["gmm"]["mixture"]["weights"] = json!([-1.0, 1.0, 1.0]),
+                "gmm.mixture.weights[0] is -1; weights must be ≥ 0 and sum to 1",
+            ),
+            (|m| m["gmm"]["mixture"]["weights"] = json!([0.5, 0.5, 0.5]), "gmm.mixture.weights sum to 1.5"),
+            (|m| m["gmm"]["mixture"]["weights"][1] = Value::Null, "gmm.mixture.weights[1] is unreadable"),
+            (
+                |m| {
+                    let covariances = m["gmm"]["mixture"]["covariances"].as_array_mut().unwrap();
+                    covariances.iter_mut().for_each(|v| *v = json!(-v.as_f64().unwrap()));
+                },
+                "not positive definite",
+            ),
+            (|m| m["gmm"]["mixture"]["k"] = json!(4), "gmm.mixture.k is 4"),
+            (|m| m["gmm"]["mixture"]["means"][0] = json!(1e300), "gmm.mixture.means[0]"),
+            (|m| m["gmm"]["bic"] = json!("NaN"), "gmm.bic is unreadable"),
+        ];
+        for (damage, needle) in cases {
+            refused_by_predict_and_evaluate(&dir, &input, &model, damage, needle);
+        }
+    }
+}

@@ -12,6 +12,7 @@ mod cli;
 mod faults;
 mod fuzz;
 mod input;
+mod model_fuzz;
 mod outputs;
 mod report;
 mod shared_data;

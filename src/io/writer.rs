@@ -38,8 +38,21 @@ impl AssignmentWriter {
         Ok(AssignmentWriter { path, writer, schema, rows: 0 })
     }
 
-    /// Appends one chunk of rows: ids, segments, then one slice per value column.
+    /// Appends one chunk of rows: ids, segments, then one slice per value column. A value
+    /// that is not finite is our bug (a saved model is checked when read, data when
+    /// prepared): it is refused as an internal error naming the column and row, never written.
     pub fn write(&mut self, ids: &ArrayRef, segments: &[u32], values: &[&[f32]]) -> Result<()> {
+        for (c, column) in values.iter().enumerate() {
+            if let Some(i) = column.iter().position(|v| !v.is_finite()) {
+                let name = self.schema.fields().get(2 + c).map_or("?", |f| f.name().as_str());
+                return Err(Error::Internal(format!(
+                    "{}: column '{name}', row {} would be {}; nothing was written",
+                    self.path.target().display(),
+                    self.rows + i as u64,
+                    column[i]
+                )));
+            }
+        }
         let mut columns: Vec<ArrayRef> = vec![ids.clone(), Arc::new(UInt32Array::from(segments.to_vec()))];
         columns.extend(values.iter().map(|v| Arc::new(Float32Array::from(v.to_vec())) as ArrayRef));
         let batch = RecordBatch::try_new(self.schema.clone(), columns)
@@ -60,5 +73,30 @@ impl AssignmentWriter {
         let buffered = self.writer.into_inner().map_err(|e| Error::parquet_write(&target, e))?;
         let file = buffered.into_inner().map_err(|e| Error::io(&target, e.into_error()))?;
         self.path.stage(file)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_non_finite_value_is_an_internal_error_naming_column_and_row_and_nothing_is_left() {
+        let dir = tempfile::tempdir().unwrap();
+        let target = dir.path().join("out.parquet");
+        let columns = ["probability".to_string(), "p_0".to_string()];
+        let mut writer = AssignmentWriter::create(&target, "id", &DataType::UInt32, &columns).unwrap();
+        let ids: ArrayRef = Arc::new(UInt32Array::from(vec![7, 8, 9]));
+        writer.write(&ids, &[0, 0, 0], &[&[0.5, 0.5, 0.5], &[0.5, 0.5, 0.5]]).unwrap();
+        for bad in [f32::NAN, f32::INFINITY] {
+            let err = writer.write(&ids, &[0, 0, 0], &[&[0.5, 0.5, 0.5], &[0.5, bad, 0.5]]).unwrap_err();
+            assert_eq!(err.exit_code(), 1, "{err}");
+            let message = err.to_string();
+            assert!(message.contains("column 'p_0', row 4"), "{message}");
+        }
+        assert_eq!(writer.rows(), 3);
+        drop(writer);
+        let left: Vec<_> = std::fs::read_dir(dir.path()).unwrap().map(|e| e.unwrap().path()).collect();
+        assert!(left.is_empty(), "left behind: {left:?}");
     }
 }

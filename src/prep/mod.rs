@@ -319,6 +319,12 @@ fn filter_ids(batch: &RawBatch, keep: &[bool]) -> Result<ArrayRef> {
     arrow::compute::filter(&batch.ids, &mask).map_err(|e| Error::Internal(format!("filtering ids: {e}")))
 }
 
+/// The largest |prepared value| in `dim` columns whose squared distances still fit f32
+/// (with room for sums): data beyond it are refused, and so are saved centres and means.
+pub fn magnitude_limit(dim: usize) -> f32 {
+    (f32::MAX / 64.0 / dim.max(1) as f32).sqrt()
+}
+
 /// Refuses prepared values so large that squared distances would overflow f32, chunk by
 /// chunk (the largest |value| per column so far is kept).
 pub struct Magnitude {
@@ -338,7 +344,7 @@ impl Magnitude {
                 *m = m.max(v.abs());
             }
         }
-        let limit = (f32::MAX / 64.0 / dim as f32).sqrt();
+        let limit = magnitude_limit(dim);
         if let Some(j) = (0..dim).find(|&j| self.max_abs[j] > limit) {
             return Err(Error::data(
                 &names[j],

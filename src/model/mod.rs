@@ -6,6 +6,8 @@
 //! model holds exactly one; format 1 (an `algorithm` string beside optional `kmeans` and
 //! `gmm` records) reads the same way.
 
+mod validate;
+
 use std::path::Path;
 
 use serde::{Deserialize, Serialize};
@@ -17,6 +19,8 @@ use crate::error::{Error, Result};
 use crate::io::reader::InputFile;
 use crate::prep::Prep;
 use crate::report::profiles::SegmentProfile;
+
+pub use validate::{Damage, WEIGHT_SUM_TOLERANCE};
 
 /// The model.json format this build writes and the newest it reads.
 pub const FORMAT_VERSION: u32 = 2;
@@ -152,6 +156,19 @@ impl Model {
         }
     }
 
+    /// Checks every field `predict`, `evaluate` and the report use (shapes, finiteness,
+    /// positive definiteness, weights on the simplex, prep entries per feature, version);
+    /// a damaged field is invalid data naming `source` and the field's JSON path.
+    pub fn validate(&self, source: &Path) -> Result<()> {
+        validate::validate(self)
+            .map_err(|d| Error::data(source.display(), format!("{d}; the model is damaged, refit it")))
+    }
+
+    /// The first damaged field, if any (what [`Model::validate`] refuses).
+    pub fn damage(&self) -> Option<Damage> {
+        validate::validate(self).err()
+    }
+
     /// Pretty JSON with a final newline.
     pub fn to_json(&self) -> Vec<u8> {
         let mut bytes = serde_json::to_vec_pretty(self).expect("a model always serialises");
@@ -167,29 +184,137 @@ impl Model {
         let version = probe.get("format_version").and_then(|v| v.as_u64()).ok_or_else(|| {
             Error::data(
                 path.display(),
-                "not a custseg model (no format_version); pass the model.json that `custseg fit` wrote",
+                "not a custseg model (format_version is missing or not a whole number ≥ 0); pass the model.json that `custseg fit` wrote",
             )
         })?;
         if version > FORMAT_VERSION as u64 {
             return Err(Error::data(
                 path.display(),
-                format!("model format {version} is newer than this custseg reads ({FORMAT_VERSION}); upgrade custseg"),
+                format!(
+                    "format_version {version} is newer than this custseg reads ({FORMAT_VERSION}); upgrade custseg"
+                ),
             ));
         }
         if version < OLDEST_FORMAT_VERSION as u64 {
             return Err(Error::data(
                 path.display(),
                 format!(
-                    "model format {version} is older than this custseg reads ({OLDEST_FORMAT_VERSION}); refit with `custseg fit`"
+                    "format_version {version} is older than this custseg reads ({OLDEST_FORMAT_VERSION}); the model is damaged, refit it"
                 ),
             ));
         }
-        let model: Model = serde_json::from_value(probe).map_err(|e| {
-            Error::data(path.display(), format!("damaged custseg model: {e}; refit with `custseg fit`"))
-        })?;
+        let model = deserialise(&text, &probe)
+            .map_err(|d| Error::data(path.display(), format!("{d}; the model is damaged, refit it")))?;
+        model.validate(path)?;
         model.segments(path)?;
         Ok(model)
     }
+}
+
+/// The model in `text` (already parsed as `probe`), or where it does not deserialise: the
+/// JSON path of the first bad field and serde's complaint.
+fn deserialise(text: &[u8], probe: &serde_json::Value) -> std::result::Result<Model, Damage> {
+    let error = match serde_json::from_slice::<Model>(text) {
+        Ok(model) => return Ok(model),
+        Err(e) => e,
+    };
+    let unreadable = |field: &str, problem: String| Damage { field: field.into(), problem };
+    // The record is flattened, so serde reports its errors at the end of the file: read it
+    // alone to find the field.
+    let record = |key: &str, read: fn(&str) -> serde_json::Result<()>| match probe.get(key) {
+        None | Some(serde_json::Value::Null) => {
+            Some(unreadable(key, "is missing; the `algorithm` of the model needs it".into()))
+        }
+        Some(value) => {
+            let text = serde_json::to_string_pretty(value).expect("a JSON value serialises");
+            read(&text).err().map(|e| located(&text, &e, key))
+        }
+    };
+    let in_record = match probe.get("algorithm").and_then(|a| a.as_str()) {
+        Some("kmeans" | "minibatch-kmeans") => record("kmeans", |t| serde_json::from_str::<KMeansRecord>(t).map(drop)),
+        Some("gmm") => record("gmm", |t| serde_json::from_str::<GmmRecord>(t).map(drop)),
+        Some(other) => {
+            Some(unreadable("algorithm", format!("is '{other}'; this custseg reads kmeans, minibatch-kmeans and gmm")))
+        }
+        None => Some(unreadable("algorithm", "is missing or not a string".into())),
+    };
+    Err(in_record.unwrap_or_else(|| located(&String::from_utf8_lossy(text), &error, "")))
+}
+
+/// serde's complaint about `text`, at the JSON path (under `prefix`) of where it arose.
+fn located(text: &str, error: &serde_json::Error, prefix: &str) -> Damage {
+    let message = error.to_string();
+    let message = message.rfind(" at line ").map_or(message.as_str(), |i| &message[..i]);
+    let line_start: usize = text.split_inclusive('\n').take(error.line().saturating_sub(1)).map(str::len).sum();
+    let mut path =
+        json_path_at(text, line_start + error.column().saturating_sub(1), message.starts_with("missing field"));
+    if !prefix.is_empty() {
+        path = if path.is_empty() || path.starts_with('[') {
+            format!("{prefix}{path}")
+        } else {
+            format!("{prefix}.{path}")
+        };
+    }
+    Damage {
+        field: if path.is_empty() { "the model".into() } else { path },
+        problem: format!("is unreadable ({message})"),
+    }
+}
+
+/// The JSON path (`gmm.mixture.weights[2]`) of byte `offset` in valid JSON `text`; with
+/// `container`, the object that holds it rather than its last key.
+fn json_path_at(text: &str, offset: usize, container: bool) -> String {
+    enum Frame {
+        Object(Option<String>),
+        Array(usize),
+    }
+    let bytes = text.as_bytes();
+    let (mut stack, mut expect_key, mut i) = (Vec::<Frame>::new(), false, 0);
+    while i < offset.min(bytes.len()) {
+        match bytes[i] {
+            b'"' => {
+                let mut j = i + 1;
+                while j < bytes.len() && bytes[j] != b'"' {
+                    j += if bytes[j] == b'\\' { 2 } else { 1 };
+                }
+                if let (true, Some(Frame::Object(key))) = (expect_key, stack.last_mut()) {
+                    *key = serde_json::from_str(&text[i..=j.min(bytes.len() - 1)]).ok();
+                }
+                i = j;
+            }
+            b'{' => {
+                stack.push(Frame::Object(None));
+                expect_key = true;
+            }
+            b'[' => stack.push(Frame::Array(0)),
+            b'}' | b']' => {
+                stack.pop();
+            }
+            b',' => match stack.last_mut() {
+                Some(Frame::Array(n)) => *n += 1,
+                Some(Frame::Object(_)) => expect_key = true,
+                None => {}
+            },
+            b':' => expect_key = false,
+            _ => {}
+        }
+        i += 1;
+    }
+    if container {
+        if let Some(Frame::Object(key)) = stack.last_mut() {
+            *key = None;
+        }
+    }
+    let mut path = String::new();
+    for frame in &stack {
+        match frame {
+            Frame::Object(Some(key)) if path.is_empty() => path.push_str(key),
+            Frame::Object(Some(key)) => path.push_str(&format!(".{key}")),
+            Frame::Object(None) => {}
+            Frame::Array(n) => path.push_str(&format!("[{n}]")),
+        }
+    }
+    path
 }
 
 #[cfg(test)]
@@ -201,7 +326,9 @@ mod tests {
         format!(
             r#"{{"format_version": 1, "custseg_version": "0.1.0", "algorithm": "{algorithm}",
             "id_column": null, "weights_column": null, "features": ["x"],
-            "prep": {{"impute": "mean", "numeric": [], "categorical": [], "dropped": []}},
+            "prep": {{"impute": "mean", "numeric": [{{"name": "x", "log1p": false, "clip": null, "fill": 0.5,
+                "scaling": {{"kind": "none", "center": 0.0, "scale": 1.0}}, "mean": 0.5, "std": 0.5,
+                "min": 0.0, "max": 1.0, "missing": 0}}], "categorical": [], "dropped": []}},
             "k": 1, "centres": [[0.5]], "centres_original": [[0.5]], "segment_sizes": [2],
             "segment_weights": [2.0], "kmeans": {kmeans}, "gmm": {gmm}, "profiles": [],
             "input": {{"files": [], "rows_read": 2, "rows_used": 2, "schema": []}}}}"#
@@ -250,6 +377,36 @@ mod tests {
             std::fs::write(&path, text).unwrap();
             let err = Model::load(&path).unwrap_err();
             assert!(err.to_string().contains(needle), "{err}");
+        }
+    }
+
+    #[test]
+    fn a_field_serde_cannot_read_is_named_by_its_json_path() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("model.json");
+        let base: serde_json::Value = serde_json::from_str(&format_1("kmeans", KMEANS_RECORD, "null")).unwrap();
+        type Damaging = fn(&mut serde_json::Value);
+        let cases: [(&str, Damaging); 6] = [
+            ("centres[0][0] is unreadable (invalid type: null", |m| m["centres"][0][0] = serde_json::Value::Null),
+            ("prep.numeric[0].scaling is unreadable (missing field `scale`)", |m| {
+                m["prep"]["numeric"][0]["scaling"].as_object_mut().unwrap().remove("scale");
+            }),
+            ("the model is unreadable (missing field `k`)", |m| {
+                m.as_object_mut().unwrap().remove("k");
+            }),
+            ("k is unreadable (invalid value: integer `-1`", |m| m["k"] = (-1).into()),
+            ("kmeans.inertia is unreadable (invalid type: string", |m| m["kmeans"]["inertia"] = "x".into()),
+            ("segment_sizes[0] is unreadable", |m| m["segment_sizes"][0] = 1.5.into()),
+        ];
+        for (needle, damage_it) in cases {
+            let mut model = base.clone();
+            damage_it(&mut model);
+            std::fs::write(&path, serde_json::to_vec_pretty(&model).unwrap()).unwrap();
+            let err = Model::load(&path).unwrap_err();
+            assert_eq!(err.exit_code(), 3, "{err}");
+            let message = err.to_string();
+            assert!(message.contains(needle), "wanted '{needle}' in: {message}");
+            assert!(message.ends_with("the model is damaged, refit it"), "{message}");
         }
     }
 }
