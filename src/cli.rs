@@ -108,7 +108,7 @@ pub enum BackendChoice {
 /// How to read the input table.
 #[derive(Debug, Args, Clone)]
 pub struct InputArgs {
-    /// Parquet file or folder of .parquet files (repeatable).
+    /// Parquet or CSV file, or a folder of .parquet or .csv files (repeatable; one format per run).
     #[arg(long, short, required = true)]
     pub input: Vec<PathBuf>,
     /// Id column (integer or string), copied to the outputs. Default: row numbers.

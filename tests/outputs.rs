@@ -137,3 +137,63 @@ fn too_many_threads_are_capped_with_a_warning() {
     assert_eq!(code, 0, "{stderr}");
     assert!(stderr.contains("--threads 100000") && stderr.contains("per core"), "{stderr}");
 }
+
+#[test]
+fn every_parameter_at_its_edges_exits_cleanly() {
+    // Each flag alone at the values around and beyond its range: the run either succeeds or
+    // is refused with exit 2 (parameter) or 3 (data), never a panic, and a refusal leaves
+    // nothing behind.
+    let dir = TempDir::new().unwrap();
+    let input = customers(dir.path());
+    let edges: [(&str, &[&str]); 17] = [
+        ("--k", &["0", "1", "600", "601", "18446744073709551615"]),
+        ("--max-iter", &["0", "1"]),
+        ("--n-init", &["0", "1", "3"]),
+        ("--tol", &["-1", "0", "NaN", "inf", "1e308"]),
+        ("--batch-size", &["0", "1", "100000"]),
+        ("--init-rounds", &["0", "1"]),
+        ("--oversampling", &["-1", "0", "NaN", "inf", "1e-300"]),
+        ("--reg-covar", &["-1", "NaN", "0", "1e300"]),
+        ("--silhouette-sample", &["0", "1", "2", "601"]),
+        ("--clip", &["-0.1", "0", "0.4999", "0.5", "NaN"]),
+        ("--memory-budget", &["0", "1", "1TiB"]),
+        ("--stability", &["0", "1"]),
+        ("--threads", &["0", "1"]),
+        ("--seed", &["0", "18446744073709551615"]),
+        ("--gpu-memory", &["0"]),
+        ("--init", &["random", "k-means||", "auto"]),
+        ("--algorithm", &["gmm", "minibatch-kmeans"]),
+    ];
+    for (flag, values) in edges {
+        for value in values {
+            let out = dir.path().join("edge");
+            let mut args =
+                vec!["fit", "--input", input.to_str().unwrap(), "--id", "customer_id", "--out", out.to_str().unwrap()];
+            if flag != "--k" {
+                args.extend_from_slice(&["--k", "3"]);
+            }
+            if flag == "--reg-covar" || flag == "--batch-size" {
+                args.extend_from_slice(&[
+                    "--algorithm",
+                    if flag == "--reg-covar" { "gmm" } else { "minibatch-kmeans" },
+                ]);
+            }
+            let assignment = format!("{flag}={value}");
+            args.extend_from_slice(&[assignment.as_str(), "--backend", "cpu", "--silhouette-sample", "50"]);
+            if flag == "--silhouette-sample" {
+                args.truncate(args.len() - 2);
+            }
+            let (code, stdout, stderr) = outcome(&custseg(&args));
+            let case = format!("{flag} {value}");
+            assert!(!stderr.contains("panicked"), "{case}: {stderr}");
+            assert!([0, 2, 3].contains(&code), "{case}: exit {code}: {stderr}");
+            if code == 0 {
+                summary(&stdout);
+            } else {
+                assert!(stdout.is_empty(), "{case}: {stdout}");
+                assert!(!out.exists(), "{case}: a refused run left {}", out.display());
+            }
+            let _ = std::fs::remove_dir_all(&out);
+        }
+    }
+}

@@ -213,6 +213,7 @@ pub fn write_parquet(target: &Path, profiles: &[SegmentProfile]) -> Result<Stage
     }
     let batch = RecordBatch::try_new(Arc::new(Schema::new(fields)), columns)
         .map_err(|e| Error::Internal(format!("profiles table: {e}")))?;
+    refuse_non_finite(target, &batch)?;
     let (temp, file) = TempPath::create(target)?;
     let mut writer = ArrowWriter::try_new(std::io::BufWriter::new(file), batch.schema(), None)
         .map_err(|e| Error::parquet_write(target, e))?;
@@ -220,4 +221,46 @@ pub fn write_parquet(target: &Path, profiles: &[SegmentProfile]) -> Result<Stage
     let buffered = writer.into_inner().map_err(|e| Error::parquet_write(target, e))?;
     let file = buffered.into_inner().map_err(|e| Error::io(target, e.into_error()))?;
     temp.stage(file)
+}
+
+/// A profile value that is not finite is our bug (means of prepared, checked values): it
+/// is refused as an internal error naming the column and segment, never written.
+fn refuse_non_finite(target: &Path, batch: &RecordBatch) -> Result<()> {
+    for (field, column) in batch.schema().fields().iter().zip(batch.columns()) {
+        let Some(values) = column.as_any().downcast_ref::<Float64Array>() else { continue };
+        if let Some(row) = values.iter().position(|v| v.is_some_and(|v| !v.is_finite())) {
+            return Err(Error::Internal(format!(
+                "{}: column '{}', segment row {row} would be {}; nothing was written",
+                target.display(),
+                field.name(),
+                values.value(row)
+            )));
+        }
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_non_finite_profile_value_is_refused_and_nothing_written() {
+        let profile = SegmentProfile {
+            segment: 0,
+            size: 3,
+            share: 1.0,
+            descriptor: "typical".into(),
+            top_features: vec![],
+            features: vec![FeatureProfile { feature: "spend".into(), mean: Some(f64::NAN), median: Some(1.0), z: 0.0 }],
+            category_shares: vec![],
+            over_represented: vec![],
+        };
+        let dir = tempfile::tempdir().unwrap();
+        let target = dir.path().join("profiles.parquet");
+        let err = write_parquet(&target, &[profile]).unwrap_err();
+        assert_eq!(err.exit_code(), 1, "{err}");
+        assert!(err.to_string().contains("spend_mean"), "{err}");
+        assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 0);
+    }
 }
