@@ -1,0 +1,5 @@
+//! From the transaction log to customers: a streaming group-by per customer (RFM, tenure),
+//! then BG/NBD and Gamma-Gamma fitted on the distinct (x, t_x, T) triples for predicted
+//! purchases, churn risk and lifetime value.
+
+pub mod models;
