@@ -1,4 +1,86 @@
 //! Buy-till-you-die models fitted by maximum likelihood in f64: BG/NBD for purchases and
-//! churn, Gamma-Gamma for spend.
+//! churn, Gamma-Gamma for spend, and the discounted lifetime value that combines them.
+//!
+//! The fits run on distinct (frequency, recency, age) triples weighted by how many customers
+//! share them ([`distinct_triples`]), in log-parameters with analytic gradients and BFGS
+//! ([`optimize`]). A fit that stops at the iteration limit returns its last point with
+//! `converged: false`.
 
+pub mod bgnbd;
+pub mod clv;
+pub mod errors;
+pub mod gamma_gamma;
+pub mod optimize;
 pub mod special;
+
+pub use bgnbd::{BgNbd, BgNbdFit};
+pub use clv::{discounted_clv, ClvOptions};
+pub use errors::ModelError;
+pub use gamma_gamma::{GammaGamma, GammaGammaFit};
+pub use optimize::BfgsOptions;
+pub use special::hyp2f1;
+
+/// One customer's purchase history in the model's time unit (e.g. weeks).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Rfm {
+    /// Repeat purchases (occasions after the first), a whole number ≥ 0.
+    pub x: f64,
+    /// Recency: time from the first to the last purchase (0 when x = 0).
+    pub t_x: f64,
+    /// Age: time from the first purchase to the end of the observation period.
+    pub t: f64,
+}
+
+impl Rfm {
+    /// Whether the triple is one the likelihood accepts (see [`ModelError::InvalidRfm`]).
+    pub fn is_valid(&self) -> bool {
+        let Rfm { x, t_x, t } = *self;
+        x.is_finite()
+            && t.is_finite()
+            && t_x.is_finite()
+            && x >= 0.0
+            && x == x.floor()
+            && t_x >= 0.0
+            && t_x <= t
+            && (x > 0.0 || t_x == 0.0)
+    }
+}
+
+/// Groups customers into distinct (x, t_x, T) triples weighted by their count, sorted by x,
+/// then t_x, then T (a deterministic order whatever the input order).
+pub fn distinct_triples(rows: &[Rfm]) -> Vec<(Rfm, f64)> {
+    let mut sorted = rows.to_vec();
+    sorted.sort_by(|a, b| a.x.total_cmp(&b.x).then(a.t_x.total_cmp(&b.t_x)).then(a.t.total_cmp(&b.t)));
+    let mut out: Vec<(Rfm, f64)> = Vec::new();
+    for rfm in sorted {
+        match out.last_mut() {
+            Some((last, weight)) if *last == rfm => *weight += 1.0,
+            _ => out.push((rfm, 1.0)),
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn distinct_triples_counts_duplicates_in_sorted_order() {
+        let a = Rfm { x: 2.0, t_x: 30.43, t: 38.86 };
+        let b = Rfm { x: 0.0, t_x: 0.0, t: 38.86 };
+        let c = Rfm { x: 2.0, t_x: 30.43, t: 38.0 };
+        let got = distinct_triples(&[a, b, a, c, b, a]);
+        assert_eq!(got, vec![(b, 2.0), (c, 1.0), (a, 3.0)]);
+        assert_eq!(distinct_triples(&[c, a, b, a, a, b]), got);
+    }
+
+    #[test]
+    fn rfm_validity_follows_the_model_definition() {
+        assert!(Rfm { x: 0.0, t_x: 0.0, t: 5.0 }.is_valid());
+        assert!(!Rfm { x: 0.0, t_x: 1.0, t: 5.0 }.is_valid());
+        assert!(!Rfm { x: 1.5, t_x: 1.0, t: 5.0 }.is_valid());
+        assert!(!Rfm { x: 1.0, t_x: 6.0, t: 5.0 }.is_valid());
+        assert!(!Rfm { x: 1.0, t_x: f64::NAN, t: 5.0 }.is_valid());
+    }
+}
