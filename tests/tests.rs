@@ -8,6 +8,7 @@ mod common;
 #[macro_use]
 mod suite;
 
+mod btyd;
 mod cli;
 mod faults;
 mod fuzz;

@@ -30,11 +30,19 @@ pub struct BfgsOptions {
     /// Converged when the objective changes by at most this times max(|f|, 1) in two
     /// successive steps (no further progress possible in f64).
     pub relative_tolerance: f64,
+    /// Also converged when no step decreases f any more (f64 precision reached) and every
+    /// gradient component is at most this.
+    pub stall_gradient_tolerance: f64,
 }
 
 impl Default for BfgsOptions {
     fn default() -> Self {
-        BfgsOptions { max_iterations: 500, gradient_tolerance: 1e-9, relative_tolerance: 1e-15 }
+        BfgsOptions {
+            max_iterations: 500,
+            gradient_tolerance: 1e-9,
+            relative_tolerance: 1e-15,
+            stall_gradient_tolerance: 1e-6,
+        }
     }
 }
 
@@ -47,7 +55,11 @@ pub enum StopReason {
     RelativeChange,
     /// `max_iterations` steps were taken without meeting either test.
     MaxIterations,
-    /// No step along the search direction (or the steepest descent) decreased f.
+    /// No step decreases f any more and the gradient is below `stall_gradient_tolerance`:
+    /// the optimum to f64 precision.
+    Stalled,
+    /// No step along the search direction (or the steepest descent) decreased f, with the
+    /// gradient still large.
     LineSearchFailed,
 }
 
@@ -65,7 +77,7 @@ pub struct Minimum {
 impl Minimum {
     /// Whether a convergence test was met (not the iteration limit or a failed line search).
     pub fn converged(&self) -> bool {
-        matches!(self.stop, StopReason::Gradient | StopReason::RelativeChange)
+        matches!(self.stop, StopReason::Gradient | StopReason::RelativeChange | StopReason::Stalled)
     }
 
     /// Largest absolute gradient component at the last point.
@@ -104,7 +116,11 @@ pub fn minimize_bfgs(objective: &impl Objective, start: &[f64], options: &BfgsOp
         let initial_step = if h_is_identity && first_step { (1.0 / max_abs(&g)).min(1.0) } else { 1.0 };
         let Some(step) = line_search(objective, &x, f, &g, &d, initial_step) else {
             if h_is_identity {
-                stop = StopReason::LineSearchFailed;
+                stop = if max_abs(&g) <= options.stall_gradient_tolerance {
+                    StopReason::Stalled
+                } else {
+                    StopReason::LineSearchFailed
+                };
                 break;
             }
             h = identity(n);
