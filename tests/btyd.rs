@@ -209,3 +209,59 @@ fn a_fit_cut_short_reports_non_convergence_with_the_last_point() {
     assert_eq!(fit.iterations, 2);
     assert_ne!(fit.params, BgNbd { r: 1.0, alpha: 1.0, a: 1.0, b: 1.0 });
 }
+
+/// Days since 1970-01-01 of a YYYYMMDD date (Hinnant's days_from_civil).
+fn days_from_yyyymmdd(date: u32) -> i64 {
+    let (y, m, d) = ((date / 10_000) as i64, ((date / 100) % 100) as i64, (date % 100) as i64);
+    let y = if m <= 2 { y - 1 } else { y };
+    let era = y.div_euclid(400);
+    let yoe = y - era * 400;
+    let doy = (153 * (if m > 2 { m - 3 } else { m + 9 }) + 2) / 5 + d - 1;
+    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    era * 146_097 + doe - 719_468
+}
+
+#[test]
+fn bgnbd_fits_the_full_cdnow_cohort_on_its_distinct_triples() {
+    let Some(dir) = data_dir("bgnbd_fits_the_full_cdnow_cohort_on_its_distinct_triples") else { return };
+    // CDNOW_master.txt: header, then customer id, YYYYMMDD, CDs, dollars; 23,570 customers.
+    let path = dir.join("retail/cdnow/CDNOW_master.txt");
+    let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+    let end = days_from_yyyymmdd(19970930);
+    let mut days: BTreeMap<u32, Vec<i64>> = BTreeMap::new();
+    for line in text.lines().skip(1).filter(|l| !l.trim().is_empty()) {
+        let f: Vec<&str> = line.split_whitespace().collect();
+        let day = days_from_yyyymmdd(f[1].parse().unwrap());
+        if day <= end {
+            days.entry(f[0].parse().unwrap()).or_default().push(day);
+        }
+    }
+    let customers: Vec<Rfm> = days
+        .values_mut()
+        .map(|d| {
+            d.sort_unstable();
+            d.dedup();
+            let (first, last) = (d[0], d[d.len() - 1]);
+            Rfm { x: (d.len() - 1) as f64, t_x: (last - first) as f64 / 7.0, t: (end - first) as f64 / 7.0 }
+        })
+        .collect();
+    assert_eq!(customers.len(), 23_570);
+    let triples = distinct_triples(&customers);
+    assert_eq!(triples.len(), 8_685);
+    let started = Instant::now();
+    let fit = BgNbd::fit(&triples, &BfgsOptions::default()).unwrap();
+    eprintln!(
+        "CDNOW master BG/NBD: {} customers, {} triples, fitted in {:?}: {fit:?}",
+        customers.len(),
+        triples.len(),
+        started.elapsed()
+    );
+    assert!(fit.converged, "{fit:?}");
+    // lifetimes 0.11.3 BetaGeoFitter on the same 23,570 customers (recency and age in days / 7).
+    let BgNbd { r, alpha, a, b } = fit.params;
+    for (got, lifetimes) in
+        [(r, 0.251624011424104), (alpha, 4.788945170327028), (a, 0.7234330357288162), (b, 2.161086981372379)]
+    {
+        assert!((got - lifetimes).abs() <= 1e-5 * lifetimes, "{got} vs lifetimes {lifetimes} ({fit:?})");
+    }
+}
