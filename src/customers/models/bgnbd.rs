@@ -152,10 +152,15 @@ impl BgNbd {
     ///
     /// with the ₂F₁ term rewritten by Euler's transformation as
     /// (1 + t/(α+T))^(1−a) ₂F₁(a+b−1−r, a−1; a+b+x−1; z), which stays bounded as z → 1.
-    /// Undefined (NaN) at a = 1 exactly, and when a+b+x−1 is a non-positive integer.
+    /// Within 1e-6 of a = 1 (where the formula is 0/0) it is extrapolated from a ± 1e-4,
+    /// a ± 2e-4 (error ~1e-12 relative). NaN when a+b+x−1 is a non-positive integer.
     pub fn expected_purchases(&self, t_future: f64, rfm: &Rfm) -> f64 {
         if t_future <= 0.0 {
             return 0.0;
+        }
+        if (self.a - 1.0).abs() < 1e-6 {
+            let at = |d: f64| BgNbd { a: 1.0 + d, ..*self }.expected_purchases(t_future, rfm);
+            return (4.0 * (at(1e-4) + at(-1e-4)) - (at(2e-4) + at(-2e-4))) / 6.0;
         }
         let BgNbd { r, alpha, a, b } = *self;
         let Rfm { x, t, .. } = *rfm;
@@ -200,6 +205,19 @@ mod tests {
         let e = PUBLISHED.expected_purchases(104.0, &Rfm { x: 7.0, t_x: 35.0, t: 38.0 });
         assert!((e - 9.507026465164396).abs() < 1e-11, "{e}");
         assert_eq!(PUBLISHED.p_alive(&Rfm { x: 0.0, t_x: 0.0, t: 10.0 }), 1.0);
+    }
+
+    #[test]
+    fn expected_purchases_are_continuous_through_a_equal_to_one() {
+        for rfm in [CUSTOMER_ONE, Rfm { x: 0.0, t_x: 0.0, t: 10.0 }] {
+            let at_one = BgNbd { a: 1.0, ..PUBLISHED }.expected_purchases(39.0, &rfm);
+            let near = BgNbd { a: 1.0 + 1e-3, ..PUBLISHED }.expected_purchases(39.0, &rfm);
+            let below = BgNbd { a: 1.0 - 1e-3, ..PUBLISHED }.expected_purchases(39.0, &rfm);
+            assert!(
+                at_one.is_finite() && (at_one - 0.5 * (near + below)).abs() < 1e-6 * at_one,
+                "{at_one} {near} {below}"
+            );
+        }
     }
 
     #[test]
