@@ -6,7 +6,7 @@ use std::process::ExitCode;
 
 use clap::Parser;
 use custseg::cli::{Cli, Command, RunArgs};
-use custseg::commands::{self, bench, demo, devices, evaluate, fit, predict, select_k};
+use custseg::commands::{self, bench, customers, demo, devices, evaluate, fit, predict, select_k};
 
 fn main() -> ExitCode {
     let cli = match Cli::try_parse() {
@@ -27,6 +27,7 @@ fn main() -> ExitCode {
         Command::Devices => (false, devices::run()),
         Command::Evaluate(args) => (args.run.quiet, threads(&args.run).and_then(|_| evaluate::run(&args))),
         Command::SelectK(args) => (args.fit.run.quiet, threads(&args.fit.run).and_then(|_| select_k::run(&args))),
+        Command::Customers(args) => (args.run.quiet, threads(&args.run).and_then(|_| customers::run(&args))),
         Command::Bench(args) => (args.run.quiet, threads(&args.run).and_then(|_| bench::run(&args))),
     };
     match result {

@@ -47,6 +47,13 @@ pub fn flag(param: Param) -> &'static str {
         Param::Rows => "--n",
         Param::Dim => "--d",
         Param::Iters => "--iters",
+        Param::Horizon => "--horizon",
+        Param::DiscountRate => "--discount-rate",
+        Param::AsOf => "--as-of",
+        Param::HoldoutEnd => "--holdout-end",
+        Param::CustomerId => "--customer-id",
+        Param::Time => "--time",
+        Param::Amount => "--amount",
     }
 }
 

@@ -3,6 +3,7 @@
 
 pub mod args;
 pub mod bench;
+pub mod customers;
 pub mod demo;
 pub mod devices;
 pub mod evaluate;

@@ -2,4 +2,9 @@
 //! then BG/NBD and Gamma-Gamma fitted on the distinct (x, t_x, T) triples for predicted
 //! purchases, churn risk and lifetime value.
 
+pub mod dates;
 pub mod models;
+pub mod rfm;
+pub mod table;
+pub mod transactions;
+pub mod value;

@@ -43,6 +43,13 @@ pub enum Param {
     Rows,
     Dim,
     Iters,
+    Horizon,
+    DiscountRate,
+    AsOf,
+    HoldoutEnd,
+    CustomerId,
+    Time,
+    Amount,
 }
 
 impl Param {
@@ -83,6 +90,13 @@ impl Param {
             Param::Rows => "n",
             Param::Dim => "d",
             Param::Iters => "iters",
+            Param::Horizon => "horizon",
+            Param::DiscountRate => "discount_rate",
+            Param::AsOf => "as_of",
+            Param::HoldoutEnd => "holdout_end",
+            Param::CustomerId => "customer_id",
+            Param::Time => "time",
+            Param::Amount => "amount",
         }
     }
 }

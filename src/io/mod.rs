@@ -3,6 +3,7 @@
 pub mod atomic;
 pub mod cache;
 pub mod centres;
+pub mod columns;
 pub mod paths;
 pub mod reader;
 pub mod writer;

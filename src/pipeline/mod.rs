@@ -3,10 +3,12 @@
 //!
 //! - [`fit`]: read → prep → fit → assignments, profiles, model (+ report) → summary;
 //! - [`select_k`]: read and prep once, fit and score every k of a range;
-//! - [`predict`] and [`evaluate`]: a saved model applied to new rows.
+//! - [`predict`] and [`evaluate`]: a saved model applied to new rows;
+//! - [`customers`]: the transaction log → one row per customer with predicted value.
 
 mod apply;
 mod assign;
+mod customers;
 mod engine;
 mod fit;
 mod request;
@@ -16,6 +18,7 @@ mod train;
 
 pub use apply::{evaluate, predict, read_for_model, EvaluateRequest, InputSpec, ModelInput, PredictRequest};
 pub use assign::{write_assignments, AssignmentTarget, Written};
+pub use customers::{customers, CustomersRequest, TimeUnit};
 pub use engine::{configure_threads, BackendChoice, BackendOptions, Engine};
 pub use fit::fit;
 pub use request::{CentreUnits, FitRequest, InitCentres};

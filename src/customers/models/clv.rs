@@ -32,7 +32,12 @@ pub fn discounted_clv(
     mean_spend: f64,
     options: &ClvOptions,
 ) -> f64 {
-    let spend = gamma_gamma.conditional_expected_spend(rfm.x, mean_spend);
+    gamma_gamma.conditional_expected_spend(rfm.x, mean_spend) * discounted_purchases(bgnbd, rfm, options)
+}
+
+/// Σᵢ (E[Y(tᵢ)] − E[Y(tᵢ₋₁)]) · (1 + d)^(−tᵢ / periods_per_year): the expected purchases over
+/// the horizon, each step discounted at its end. Times a spend per purchase, the CLV.
+pub fn discounted_purchases(bgnbd: &BgNbd, rfm: &Rfm, options: &ClvOptions) -> f64 {
     let step = options.horizon / options.steps as f64;
     let ln_discount = options.annual_discount_rate.ln_1p() / options.periods_per_year;
     let mut previous = 0.0;
@@ -40,7 +45,7 @@ pub fn discounted_clv(
     for i in 1..=options.steps {
         let t = step * i as f64;
         let cumulative = bgnbd.expected_purchases(t, rfm);
-        total += spend * (cumulative - previous) * (-ln_discount * t).exp();
+        total += (cumulative - previous) * (-ln_discount * t).exp();
         previous = cumulative;
     }
     total

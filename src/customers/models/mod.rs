@@ -14,7 +14,7 @@ pub mod optimize;
 pub mod special;
 
 pub use bgnbd::{BgNbd, BgNbdFit};
-pub use clv::{discounted_clv, ClvOptions};
+pub use clv::{discounted_clv, discounted_purchases, ClvOptions};
 pub use errors::ModelError;
 pub use gamma_gamma::{GammaGamma, GammaGammaFit};
 pub use optimize::BfgsOptions;

@@ -147,7 +147,7 @@ impl RawTable {
     }
 }
 
-fn open_builder(path: &Path, batch_rows: usize) -> Result<ParquetRecordBatchReaderBuilder<File>> {
+pub(crate) fn open_builder(path: &Path, batch_rows: usize) -> Result<ParquetRecordBatchReaderBuilder<File>> {
     ensure_parquet(path)?;
     let file = File::open(path).map_err(|e| Error::io(path, e))?;
     guarded(path, || {

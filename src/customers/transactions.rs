@@ -1,0 +1,278 @@
+//! Reads the transaction log: every line becomes (customer, day, signed value, purchase or
+//! return, invoice), cleaned by the rules below, each rule counted.
+//!
+//! - No customer id, no time, or no value (quantity, price or amount missing or not
+//!   finite): dropped.
+//! - Price ≤ 0 (with quantity × price) or a value of 0: dropped.
+//! - A cancellation (invoice starting with `C`) or a negative quantity or amount is a
+//!   return: it lowers the customer's net spend but is no purchase occasion.
+
+use std::collections::HashMap;
+use std::path::PathBuf;
+
+use arrow::array::{Array, ArrayRef, AsArray, RecordBatch};
+use arrow::datatypes::{DataType, Float64Type, Int64Type};
+use serde::Serialize;
+
+use super::dates::{days_of, DayError};
+use crate::error::{Error, Result};
+
+/// Where a line's money value comes from.
+#[derive(Debug, Clone, PartialEq)]
+pub enum ValueColumns {
+    /// One column holds the line's value.
+    Amount(String),
+    /// Value = quantity × unit price.
+    QuantityPrice { quantity: String, price: String },
+}
+
+/// Which columns of which files hold the log.
+#[derive(Debug, Clone, PartialEq)]
+pub struct TransactionSpec {
+    pub inputs: Vec<PathBuf>,
+    pub customer_id: String,
+    pub time: String,
+    pub value: ValueColumns,
+    /// Invoice (order) numbers: orders are counted by them, and `C…` marks a cancellation.
+    pub invoice: Option<String>,
+    pub batch_rows: usize,
+}
+
+/// A customer id as the log holds it: integers (and floats with integral values) or text.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum CustomerId {
+    Int(i64),
+    Text(String),
+}
+
+/// One kept line of the log.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Line {
+    /// Index into [`Transactions::ids`].
+    pub customer: u32,
+    /// Day number (days since 1970-01-01).
+    pub day: i64,
+    /// Money value: positive for a purchase, negative for a return.
+    pub value: f64,
+    pub purchase: bool,
+    /// Index of the invoice number ([`NO_INVOICE`] without an invoice column).
+    pub invoice: u32,
+}
+
+/// The invoice index of lines without one.
+pub const NO_INVOICE: u32 = u32::MAX;
+
+/// What cleaning did, line by line.
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+pub struct Cleaning {
+    pub rows_read: u64,
+    /// Dropped: no customer id.
+    pub missing_customer_id: u64,
+    /// Dropped: no time.
+    pub missing_time: u64,
+    /// Dropped: quantity, price or amount missing or not finite.
+    pub missing_value: u64,
+    /// Dropped: unit price zero or negative.
+    pub non_positive_price: u64,
+    /// Dropped: a value of zero.
+    pub zero_value: u64,
+    /// Kept as returns: cancelled invoices.
+    pub cancellations: u64,
+    /// Kept as returns: negative quantities or amounts on invoices not cancelled.
+    pub negative_values: u64,
+}
+
+/// The cleaned log.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Transactions {
+    pub lines: Vec<Line>,
+    /// Customer ids in order of first appearance.
+    pub ids: Vec<CustomerId>,
+    pub cleaning: Cleaning,
+    pub files: Vec<PathBuf>,
+}
+
+/// Reads and cleans the log `spec` names.
+pub fn read(spec: &TransactionSpec) -> Result<Transactions> {
+    let mut columns = vec![spec.customer_id.as_str(), spec.time.as_str()];
+    match &spec.value {
+        ValueColumns::Amount(a) => columns.push(a),
+        ValueColumns::QuantityPrice { quantity, price } => columns.extend([quantity.as_str(), price.as_str()]),
+    }
+    if let Some(invoice) = &spec.invoice {
+        columns.push(invoice);
+    }
+    let text = [spec.customer_id.as_str(), spec.invoice.as_deref().unwrap_or("")];
+    let mut state = State::default();
+    let files = crate::io::columns::for_each_batch(
+        &spec.inputs,
+        &columns,
+        &text,
+        spec.batch_rows,
+        &mut |path, first, batch| state.add(spec, batch).map_err(|e| e.locate(path, first, &columns)),
+    )?;
+    if state.lines.is_empty() {
+        let names: Vec<String> = files.iter().map(|p| p.display().to_string()).collect();
+        return Err(Error::data(
+            names.join(", "),
+            "no transaction line is left after cleaning; check the column names and values",
+        ));
+    }
+    Ok(Transactions { lines: state.lines, ids: state.ids, cleaning: state.cleaning, files })
+}
+
+#[derive(Default)]
+struct State {
+    lines: Vec<Line>,
+    ids: Vec<CustomerId>,
+    id_index: HashMap<CustomerId, u32>,
+    invoices: HashMap<String, u32>,
+    cleaning: Cleaning,
+}
+
+/// A bad value in a batch: column (index into the read's columns), row in the batch, what.
+struct BatchError {
+    column: usize,
+    row: usize,
+    what: String,
+}
+
+impl BatchError {
+    fn locate(self, path: &std::path::Path, first: usize, columns: &[&str]) -> Error {
+        Error::data(
+            path.display(),
+            format!("column '{}', row {}: {}", columns[self.column], first + self.row, self.what),
+        )
+    }
+}
+
+fn as_f64(array: &ArrayRef, column: usize) -> std::result::Result<Vec<Option<f64>>, BatchError> {
+    let numeric = array.data_type().is_numeric() || matches!(array.data_type(), DataType::Decimal128(..));
+    if !numeric {
+        return Err(BatchError { column, row: 0, what: format!("has type {}; a number is needed", array.data_type()) });
+    }
+    let cast = arrow::compute::cast(array, &DataType::Float64).map_err(|e| BatchError {
+        column,
+        row: 0,
+        what: format!("cannot be read as numbers ({e})"),
+    })?;
+    Ok(cast.as_primitive::<Float64Type>().iter().collect())
+}
+
+/// Customer ids of a batch: integers, integral floats or text.
+fn ids_of(array: &ArrayRef) -> std::result::Result<Vec<Option<CustomerId>>, BatchError> {
+    let t = array.data_type();
+    if t.is_integer() {
+        let cast = arrow::compute::cast(array, &DataType::Int64).map_err(|e| BatchError {
+            column: 0,
+            row: 0,
+            what: format!("cannot be read as integers ({e})"),
+        })?;
+        return Ok(cast.as_primitive::<Int64Type>().iter().map(|v| v.map(CustomerId::Int)).collect());
+    }
+    if t.is_floating() {
+        let values = as_f64(array, 0)?;
+        return values
+            .into_iter()
+            .enumerate()
+            .map(|(row, v)| match v {
+                None => Ok(None),
+                Some(x) if x.fract() == 0.0 && x.abs() < 9.0e15 => Ok(Some(CustomerId::Int(x as i64))),
+                Some(x) => Err(BatchError { column: 0, row, what: format!("customer id {x} is not a whole number") }),
+            })
+            .collect();
+    }
+    let text = arrow::compute::cast(array, &DataType::Utf8).map_err(|_| BatchError {
+        column: 0,
+        row: 0,
+        what: format!("has type {t}; a customer id must be an integer or text"),
+    })?;
+    Ok(text.as_string::<i32>().iter().map(|v| v.map(|s| CustomerId::Text(s.trim().to_string()))).collect())
+}
+
+impl State {
+    fn add(&mut self, spec: &TransactionSpec, batch: &RecordBatch) -> std::result::Result<(), BatchError> {
+        let n = batch.num_rows();
+        self.cleaning.rows_read += n as u64;
+        let ids = ids_of(batch.column(0))?;
+        let days = days_of(batch.column(1)).map_err(|e| match e {
+            DayError::Type(t) => BatchError {
+                column: 1,
+                row: 0,
+                what: format!("has type {t}; a timestamp, a date, ISO text (2011-12-09) or YYYYMMDD is needed"),
+            },
+            DayError::Value { row, text } => BatchError { column: 1, row, what: format!("'{text}' is not a date") },
+        })?;
+        let (values, prices) = match &spec.value {
+            ValueColumns::Amount(_) => (as_f64(batch.column(2), 2)?, None),
+            ValueColumns::QuantityPrice { .. } => (as_f64(batch.column(2), 2)?, Some(as_f64(batch.column(3), 3)?)),
+        };
+        let invoice_column = spec.invoice.as_ref().map(|_| batch.num_columns() - 1);
+        let invoices = invoice_column
+            .map(|c| arrow::compute::cast(batch.column(c), &DataType::Utf8))
+            .transpose()
+            .map_err(|e| BatchError {
+                column: invoice_column.unwrap_or(0),
+                row: 0,
+                what: format!("cannot be read as text ({e})"),
+            })?;
+        let invoices = invoices.as_ref().map(|a| a.as_string::<i32>());
+        for i in 0..n {
+            let Some(id) = &ids[i] else {
+                self.cleaning.missing_customer_id += 1;
+                continue;
+            };
+            let Some(day) = days[i] else {
+                self.cleaning.missing_time += 1;
+                continue;
+            };
+            let value = match (values[i], prices.as_ref().map(|p| p[i])) {
+                (Some(v), None) => v,
+                (Some(q), Some(Some(p))) => {
+                    if p <= 0.0 && p.is_finite() {
+                        self.cleaning.non_positive_price += 1;
+                        continue;
+                    }
+                    q * p
+                }
+                _ => f64::NAN,
+            };
+            if !value.is_finite() {
+                self.cleaning.missing_value += 1;
+                continue;
+            }
+            if value == 0.0 {
+                self.cleaning.zero_value += 1;
+                continue;
+            }
+            let invoice_text = invoices.and_then(|a| a.is_valid(i).then(|| a.value(i).trim()));
+            let cancelled = invoice_text.is_some_and(|t| t.starts_with('C'));
+            if cancelled {
+                self.cleaning.cancellations += 1;
+            } else if value < 0.0 {
+                self.cleaning.negative_values += 1;
+            }
+            let purchase = !cancelled && value > 0.0;
+            let customer = self.intern_id(id);
+            let invoice = invoice_text.map_or(NO_INVOICE, |t| self.intern_invoice(t));
+            let value = if purchase { value } else { -value.abs() };
+            self.lines.push(Line { customer, day, value, purchase, invoice });
+        }
+        Ok(())
+    }
+
+    fn intern_id(&mut self, id: &CustomerId) -> u32 {
+        if let Some(&i) = self.id_index.get(id) {
+            return i;
+        }
+        let i = self.ids.len() as u32;
+        self.ids.push(id.clone());
+        self.id_index.insert(id.clone(), i);
+        i
+    }
+
+    fn intern_invoice(&mut self, invoice: &str) -> u32 {
+        let next = self.invoices.len() as u32;
+        *self.invoices.entry(invoice.to_string()).or_insert(next)
+    }
+}

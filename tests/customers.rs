@@ -1,0 +1,275 @@
+//! `custseg customers`: the transaction log → one row per customer. Checked against the
+//! CDNOW summary lifetimes ships and the published BG/NBD and Gamma-Gamma estimates, on UCI
+//! Online Retail, and on small logs written here for each cleaning rule.
+
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+
+use arrow::array::{Array, AsArray, Float64Array, Int64Array, StringArray};
+use arrow::datatypes::{Float64Type, Int64Type};
+use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
+
+use crate::common::{arr, custseg, data_dir, outcome, write_parquet};
+
+/// Every column of a Parquet file as f64 (ids and counts included), by name.
+fn read_columns(path: &Path) -> HashMap<String, Vec<f64>> {
+    let reader = ParquetRecordBatchReaderBuilder::try_new(std::fs::File::open(path).unwrap()).unwrap().build().unwrap();
+    let mut out: HashMap<String, Vec<f64>> = HashMap::new();
+    for batch in reader {
+        let batch = batch.unwrap();
+        for (field, column) in batch.schema().fields().iter().zip(batch.columns()) {
+            let values: Vec<f64> = match column.data_type() {
+                arrow::datatypes::DataType::Int64 => {
+                    column.as_primitive::<Int64Type>().values().iter().map(|&v| v as f64).collect()
+                }
+                arrow::datatypes::DataType::Float64 => column.as_primitive::<Float64Type>().values().to_vec(),
+                _ => continue,
+            };
+            out.entry(field.name().clone()).or_default().extend(values);
+        }
+    }
+    out
+}
+
+fn run(args: &[&str]) -> serde_json::Value {
+    let (code, stdout, stderr) = outcome(&custseg(args));
+    assert_eq!(code, 0, "{stderr}");
+    serde_json::from_str(stdout.trim()).unwrap()
+}
+
+/// CDNOW_sample.txt (index, customer 1..2357, YYYYMMDD, cds, dollars) as Parquet.
+fn cdnow_log(dir: &Path, data: &Path) -> PathBuf {
+    let text = std::fs::read_to_string(data.join("retail/cdnow/CDNOW_sample.txt")).unwrap();
+    let (mut ids, mut dates, mut dollars) = (Vec::new(), Vec::new(), Vec::new());
+    for line in text.lines().filter(|l| !l.trim().is_empty()) {
+        let f: Vec<&str> = line.split_whitespace().collect();
+        ids.push(f[1].parse::<i64>().unwrap());
+        dates.push(f[2].parse::<i64>().unwrap());
+        dollars.push(f[4].parse::<f64>().unwrap());
+    }
+    let path = dir.join("cdnow.parquet");
+    write_parquet(
+        &path,
+        vec![
+            ("customer", arr(Int64Array::from(ids))),
+            ("date", arr(Int64Array::from(dates))),
+            ("dollars", arr(Float64Array::from(dollars))),
+        ],
+    );
+    path
+}
+
+#[test]
+fn cdnow_summary_and_published_estimates_are_reproduced() {
+    let Some(data) = data_dir("customers::cdnow_summary_and_published_estimates_are_reproduced") else { return };
+    let dir = tempfile::tempdir().unwrap();
+    let log = cdnow_log(dir.path(), &data);
+    let out = dir.path().join("out");
+    let summary = run(&[
+        "customers",
+        "--input",
+        log.to_str().unwrap(),
+        "--customer-id",
+        "customer",
+        "--time",
+        "date",
+        "--amount",
+        "dollars",
+        "--as-of",
+        "1997-09-30",
+        "--time-unit",
+        "weeks",
+        "--out",
+        out.to_str().unwrap(),
+    ]);
+    assert_eq!(summary["customers"], 2357);
+    let got = read_columns(&out.join("customers.parquet"));
+    let expected = std::fs::read_to_string(data.join("retail/cdnow/cdnow_customers_summary.csv")).unwrap();
+    let index: HashMap<i64, usize> = got["customer"].iter().enumerate().map(|(i, &id)| (id as i64, i)).collect();
+    for line in expected.lines().skip(1) {
+        let f: Vec<f64> = line.split(',').map(|t| t.parse().unwrap()).collect();
+        let i = index[&(f[0] as i64)];
+        assert_eq!(got["frequency"][i], f[1], "customer {}", f[0]);
+        // The summary file rounds to 0.01 weeks.
+        assert!(
+            (got["recency"][i] - f[2]).abs() <= 0.005 + 1e-9,
+            "customer {} recency {} vs {}",
+            f[0],
+            got["recency"][i],
+            f[2]
+        );
+        assert!((got["T"][i] - f[3]).abs() <= 0.005 + 1e-9, "customer {} T {} vs {}", f[0], got["T"][i], f[3]);
+    }
+    // Fader, Hardie & Lee (2005): r = 0.243, α = 4.414, a = 0.793, b = 2.426, LL −9582.43.
+    let bg = &summary["bgnbd"];
+    for (key, want) in [("r", 0.243), ("alpha", 4.414), ("a", 0.793), ("b", 2.426)] {
+        let v = bg[key].as_f64().unwrap();
+        assert!((v - want).abs() < 0.0005 + 1e-9, "BG/NBD {key} {v} vs {want}");
+    }
+    assert!((bg["log_likelihood"].as_f64().unwrap() + 9582.43).abs() < 0.01, "{bg}");
+    assert_eq!(bg["converged"], true);
+    // Every prediction is a probability or a non-negative amount.
+    let column = |name: &str| got[name].iter().copied();
+    for (p, churn) in column("p_alive").zip(column("churn_probability")) {
+        assert!((0.0..=1.0).contains(&p) && (churn + p - 1.0).abs() < 1e-12);
+    }
+    assert!(column("expected_purchases").chain(column("clv")).all(|v| v >= 0.0));
+    assert!(column("expected_spend").all(|v| v > 0.0));
+}
+
+#[test]
+fn online_retail_runs_and_a_cancelled_purchase_nets_to_zero() {
+    let Some(data) = data_dir("customers::online_retail_runs_and_a_cancelled_purchase_nets_to_zero") else { return };
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("out");
+    let input = data.join("retail/online_retail.parquet");
+    let summary = run(&[
+        "customers",
+        "--input",
+        input.to_str().unwrap(),
+        "--customer-id",
+        "CustomerID",
+        "--time",
+        "InvoiceDate",
+        "--quantity",
+        "Quantity",
+        "--price",
+        "UnitPrice",
+        "--invoice",
+        "InvoiceNo",
+        "--as-of",
+        "2011-09-30",
+        "--holdout-end",
+        "2011-12-09",
+        "--out",
+        out.to_str().unwrap(),
+    ]);
+    assert_eq!(summary["rows_read"], 541_909);
+    assert!(summary["dropped"]["missing_customer_id"].as_u64().unwrap() > 100_000, "{summary}");
+    assert!(summary["adjusted"]["cancellations"].as_u64().unwrap() > 8_000, "{summary}");
+    let got = read_columns(&out.join("customers.parquet"));
+    let i = got["CustomerID"].iter().position(|&id| id == 12346.0).expect("customer 12346");
+    assert!(got["monetary_total"][i].abs() < 1e-6, "12346 nets {}", got["monetary_total"][i]);
+    assert_eq!(got["frequency"][i], 0.0);
+    assert!(summary["holdout"]["actual_total"].as_f64().unwrap() > 0.0, "{summary}");
+}
+
+/// A small log exercising every cleaning rule: (customer, date, quantity, price, invoice).
+fn small_log(dir: &Path) -> PathBuf {
+    let rows: Vec<(Option<&str>, &str, f64, f64, &str)> = vec![
+        (Some("a"), "2020-01-01", 2.0, 5.0, "1"),
+        (Some("a"), "2020-01-01 14:00:00", 1.0, 3.0, "2"), // same day: one occasion
+        (Some("a"), "2020-01-11", 1.0, 10.0, "3"),
+        (Some("a"), "2020-01-12", -1.0, 10.0, "4"), // a return
+        (Some("a"), "2020-02-10", 1.0, 20.0, "5"),  // holdout
+        (Some("b"), "2020-01-05", 3.0, 0.0, "6"),   // price 0: dropped
+        (Some("b"), "2020-01-06", 1.0, 7.0, "C7"),  // cancelled: a return, no occasion
+        (Some("b"), "2020-01-07", 1.0, 8.0, "8"),
+        (None, "2020-01-08", 1.0, 8.0, "9"), // no customer
+        (Some("c"), "2020-01-20", 1.0, 4.0, "10"),
+    ];
+    let path = dir.join("log.parquet");
+    write_parquet(
+        &path,
+        vec![
+            ("customer", arr(StringArray::from(rows.iter().map(|r| r.0).collect::<Vec<_>>()))),
+            ("when", arr(StringArray::from(rows.iter().map(|r| r.1).collect::<Vec<_>>()))),
+            ("qty", arr(Float64Array::from(rows.iter().map(|r| r.2).collect::<Vec<_>>()))),
+            ("price", arr(Float64Array::from(rows.iter().map(|r| r.3).collect::<Vec<_>>()))),
+            ("invoice", arr(StringArray::from(rows.iter().map(|r| r.4).collect::<Vec<_>>()))),
+        ],
+    );
+    path
+}
+
+#[test]
+fn every_cleaning_rule_is_applied_and_counted() {
+    let dir = tempfile::tempdir().unwrap();
+    let log = small_log(dir.path());
+    let out = dir.path().join("out");
+    let summary = run(&[
+        "customers",
+        "--input",
+        log.to_str().unwrap(),
+        "--customer-id",
+        "customer",
+        "--time",
+        "when",
+        "--quantity",
+        "qty",
+        "--price",
+        "price",
+        "--invoice",
+        "invoice",
+        "--as-of",
+        "2020-01-31",
+        "--holdout-end",
+        "2020-02-29",
+        "--out",
+        out.to_str().unwrap(),
+    ]);
+    assert_eq!(summary["rows_read"], 10);
+    assert_eq!(summary["dropped"]["missing_customer_id"], 1);
+    assert_eq!(summary["dropped"]["non_positive_price"], 1);
+    assert_eq!(summary["adjusted"]["cancellations"], 1);
+    assert_eq!(summary["adjusted"]["negative_values"], 1);
+    assert_eq!(summary["customers"], 3);
+    let reader = ParquetRecordBatchReaderBuilder::try_new(std::fs::File::open(out.join("customers.parquet")).unwrap())
+        .unwrap()
+        .build()
+        .unwrap();
+    let batch = reader.into_iter().next().unwrap().unwrap();
+    let ids: Vec<String> = batch.column(0).as_string::<i32>().iter().map(|v| v.unwrap().to_string()).collect();
+    let got = read_columns(&out.join("customers.parquet"));
+    let a = ids.iter().position(|i| i == "a").unwrap();
+    let b = ids.iter().position(|i| i == "b").unwrap();
+    assert_eq!((got["frequency"][a], got["recency"][a], got["T"][a]), (1.0, 10.0, 30.0));
+    assert_eq!(got["orders"][a], 3.0);
+    assert_eq!(got["monetary_total"][a], 10.0 + 3.0 + 10.0 - 10.0);
+    assert_eq!(got["monetary_mean"][a], 10.0);
+    assert_eq!(got["holdout_purchases"][a], 1.0);
+    assert_eq!(got["monetary_total"][b], 8.0 - 7.0);
+    assert_eq!(got["frequency"][b], 0.0);
+    assert_eq!(got["days_since_last"][b], 24.0);
+}
+
+#[test]
+fn bad_requests_are_refused_with_the_flag_or_column_named() {
+    let dir = tempfile::tempdir().unwrap();
+    let log = small_log(dir.path());
+    let out = dir.path().join("out");
+    let base = ["customers", "--input", log.to_str().unwrap(), "--out", out.to_str().unwrap()];
+    let cases: [(&[&str], i32, &str); 5] = [
+        (&["--customer-id", "nobody", "--time", "when", "--amount", "qty"], 3, "nobody"),
+        (&["--customer-id", "customer", "--time", "qty", "--amount", "price"], 3, "qty"),
+        (&["--customer-id", "customer", "--time", "when", "--amount", "qty", "--as-of", "31/01/2020"], 2, "--as-of"),
+        (
+            &[
+                "--customer-id",
+                "customer",
+                "--time",
+                "when",
+                "--amount",
+                "qty",
+                "--as-of",
+                "2020-01-31",
+                "--holdout-end",
+                "2020-01-01",
+            ],
+            2,
+            "--holdout-end",
+        ),
+        (
+            &["--customer-id", "customer", "--time", "when", "--amount", "qty", "--discount-rate=-1"],
+            2,
+            "--discount-rate",
+        ),
+    ];
+    for (extra, code, needle) in cases {
+        let args: Vec<&str> = base.iter().copied().chain(extra.iter().copied()).collect();
+        let (got, _, stderr) = outcome(&custseg(&args));
+        assert_eq!(got, code, "{extra:?}: {stderr}");
+        assert!(stderr.contains(needle), "{extra:?}: {stderr}");
+        assert!(!out.exists(), "{extra:?}: nothing written");
+    }
+}
