@@ -3,7 +3,8 @@
 //!
 //! - No customer id, no time, or no value (quantity, price or amount missing or not
 //!   finite): dropped.
-//! - Price ≤ 0 (with quantity × price) or a value of 0: dropped.
+//! - Price ≤ 0 or quantity 0 (with quantity × price): dropped. An amount of 0 is a purchase
+//!   worth nothing (a free item still makes a purchase occasion, as in CDNOW).
 //! - A cancellation (invoice starting with `C`) or a negative quantity or amount is a
 //!   return: it lowers the customer's net spend but is no purchase occasion.
 
@@ -74,8 +75,8 @@ pub struct Cleaning {
     pub missing_value: u64,
     /// Dropped: unit price zero or negative.
     pub non_positive_price: u64,
-    /// Dropped: a value of zero.
-    pub zero_value: u64,
+    /// Dropped: a quantity of zero.
+    pub zero_quantity: u64,
     /// Kept as returns: cancelled invoices.
     pub cancellations: u64,
     /// Kept as returns: negative quantities or amounts on invoices not cancelled.
@@ -228,9 +229,13 @@ impl State {
             };
             let value = match (values[i], prices.as_ref().map(|p| p[i])) {
                 (Some(v), None) => v,
-                (Some(q), Some(Some(p))) => {
-                    if p <= 0.0 && p.is_finite() {
+                (Some(q), Some(Some(p))) if q.is_finite() && p.is_finite() => {
+                    if p <= 0.0 {
                         self.cleaning.non_positive_price += 1;
+                        continue;
+                    }
+                    if q == 0.0 {
+                        self.cleaning.zero_quantity += 1;
                         continue;
                     }
                     q * p
@@ -241,10 +246,6 @@ impl State {
                 self.cleaning.missing_value += 1;
                 continue;
             }
-            if value == 0.0 {
-                self.cleaning.zero_value += 1;
-                continue;
-            }
             let invoice_text = invoices.and_then(|a| a.is_valid(i).then(|| a.value(i).trim()));
             let cancelled = invoice_text.is_some_and(|t| t.starts_with('C'));
             if cancelled {
@@ -252,7 +253,7 @@ impl State {
             } else if value < 0.0 {
                 self.cleaning.negative_values += 1;
             }
-            let purchase = !cancelled && value > 0.0;
+            let purchase = !cancelled && value >= 0.0;
             let customer = self.intern_id(id);
             let invoice = invoice_text.map_or(NO_INVOICE, |t| self.intern_invoice(t));
             let value = if purchase { value } else { -value.abs() };

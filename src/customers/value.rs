@@ -2,6 +2,7 @@
 //! repeat customers with positive spend, then per customer P(alive), churn probability,
 //! expected purchases over the horizon, expected spend and discounted CLV.
 
+use rayon::prelude::*;
 use serde_json::{json, Value};
 
 use super::models::{distinct_triples, BfgsOptions, BgNbd, BgNbdFit, ClvOptions, GammaGamma, GammaGammaFit, Rfm};
@@ -120,22 +121,25 @@ pub fn assess(rows: &[CustomerSummary], as_of: i64, options: &ValueOptions) -> R
         periods_per_year: 365.25 / unit,
         annual_discount_rate: options.discount_rate,
     };
+    // Per-customer predictions are independent: computed in parallel, each in f64 alone,
+    // so the result does not depend on the thread count.
     let model = &bgnbd.params;
-    let expected_spend: Vec<f64> = (0..rows.len()).map(spend).collect();
+    let expected_spend: Vec<f64> = (0..rows.len()).into_par_iter().map(spend).collect();
     let clv = rfm
-        .iter()
+        .par_iter()
         .zip(&expected_spend)
         .map(|(r, s)| s * super::models::discounted_purchases(model, r, &clv_options))
         .collect();
+    let expected_over = |t: f64| rfm.par_iter().map(|r| model.expected_purchases(t, r)).collect::<Vec<f64>>();
     Ok(Assessment {
         spend_customers: spend_rows.len(),
         spend_left_out: rows.len() - spend_rows.len(),
         population_spend,
-        p_alive: rfm.iter().map(|r| model.p_alive(r)).collect(),
-        expected_purchases: rfm.iter().map(|r| model.expected_purchases(options.horizon, r)).collect(),
+        p_alive: rfm.par_iter().map(|r| model.p_alive(r)).collect(),
+        expected_purchases: expected_over(options.horizon),
         expected_spend,
         clv,
-        holdout_expected: options.holdout.map(|t| rfm.iter().map(|r| model.expected_purchases(t, r)).collect()),
+        holdout_expected: options.holdout.map(expected_over),
         bgnbd,
         gamma_gamma,
     })

@@ -154,7 +154,7 @@ pub fn customers(request: &CustomersRequest) -> Result<Value> {
             "missing_time": c.missing_time,
             "missing_value": c.missing_value,
             "non_positive_price": c.non_positive_price,
-            "zero_value": c.zero_value,
+            "zero_quantity": c.zero_quantity,
             "after_holdout": period_counts.lines_after_holdout,
         },
         "adjusted": {

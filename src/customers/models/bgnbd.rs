@@ -41,6 +41,14 @@ pub struct BgNbdFit {
     pub gradient_norm: f64,
 }
 
+/// The part of a customer's ln L that depends on the frequency x alone, and its derivatives
+/// in (r, α, a, b).
+struct FrequencyTerms {
+    x: f64,
+    common: f64,
+    d_common: [f64; 4],
+}
+
 impl BgNbd {
     /// Fits by maximum likelihood on distinct triples with weights (customer counts), e.g.
     /// from [`super::distinct_triples`].
@@ -58,18 +66,19 @@ impl BgNbd {
         }
         let total: f64 = triples.iter().map(|(_, w)| w).sum();
         // Mean negative log-likelihood, so the tolerances do not depend on the customer count.
+        // The Γ and ψ terms depend on x alone: computed once per distinct x per evaluation.
+        let mut frequencies: Vec<f64> = triples.iter().map(|(rfm, _)| rfm.x).collect();
+        frequencies.sort_by(f64::total_cmp);
+        frequencies.dedup();
         let objective = |theta: &[f64], gradient: &mut [f64]| -> f64 {
             let model = BgNbd::from_log(theta);
-            let mut value = 0.0;
-            gradient.iter_mut().for_each(|g| *g = 0.0);
-            for (rfm, weight) in triples {
-                let (ll, g) = model.log_likelihood_and_gradient(rfm);
-                value -= weight * ll;
-                for k in 0..4 {
-                    gradient[k] -= weight * g[k];
-                }
-            }
-            gradient.iter_mut().for_each(|g| *g /= total);
+            let terms: Vec<FrequencyTerms> = frequencies.iter().map(|&x| model.frequency_terms(x)).collect();
+            let of = |x: f64| &terms[terms.partition_point(|t| t.x < x)];
+            let (value, g) = super::negative_log_likelihood(triples, |(rfm, weight)| {
+                let (ll, g) = model.log_likelihood_given(of(rfm.x), rfm);
+                (*weight, ll, g)
+            });
+            gradient.iter_mut().zip(g).for_each(|(out, gk)| *out = gk / total);
             value / total
         };
         let minimum = minimize_bfgs(&objective, &[0.0; 4], options)?;
@@ -93,20 +102,34 @@ impl BgNbd {
 
     /// ln L and its gradient with respect to (ln r, ln α, ln a, ln b).
     fn log_likelihood_and_gradient(&self, rfm: &Rfm) -> (f64, [f64; 4]) {
+        self.log_likelihood_given(&self.frequency_terms(rfm.x), rfm)
+    }
+
+    /// The terms of ln L that depend on the frequency x alone (its Γ and ψ functions) and
+    /// their derivatives in (r, α, a, b): shared by every customer with that x.
+    fn frequency_terms(&self, x: f64) -> FrequencyTerms {
+        let BgNbd { r, alpha, a, b } = *self;
+        FrequencyTerms {
+            x,
+            common: ln_gamma(r + x) - ln_gamma(r) + r * alpha.ln() + ln_gamma(a + b) + ln_gamma(b + x)
+                - ln_gamma(b)
+                - ln_gamma(a + b + x),
+            d_common: [
+                digamma(r + x) - digamma(r) + alpha.ln(),
+                r / alpha,
+                digamma(a + b) - digamma(a + b + x),
+                digamma(a + b) + digamma(b + x) - digamma(b) - digamma(a + b + x),
+            ],
+        }
+    }
+
+    /// ln L and its gradient for `rfm`, whose frequency's terms are `terms`.
+    fn log_likelihood_given(&self, terms: &FrequencyTerms, rfm: &Rfm) -> (f64, [f64; 4]) {
         let BgNbd { r, alpha, a, b } = *self;
         let Rfm { x, t_x, t } = *rfm;
-        let common = ln_gamma(r + x) - ln_gamma(r) + r * alpha.ln() + ln_gamma(a + b) + ln_gamma(b + x)
-            - ln_gamma(b)
-            - ln_gamma(a + b + x);
+        let (common, d_common) = (terms.common, terms.d_common);
         let ln_at = (alpha + t).ln();
         let survived = -(r + x) * ln_at;
-        // d common / d(r, α, a, b)
-        let d_common = [
-            digamma(r + x) - digamma(r) + alpha.ln(),
-            r / alpha,
-            digamma(a + b) - digamma(a + b + x),
-            digamma(a + b) + digamma(b + x) - digamma(b) - digamma(a + b + x),
-        ];
         let d_survived = [-ln_at, -(r + x) / (alpha + t), 0.0, 0.0];
         let (ll, d): (f64, [f64; 4]) = if x > 0.0 {
             let b_x1 = b + (x - 1.0); // b + x − 1 without losing a tiny b against 1

@@ -36,6 +36,17 @@ pub struct GammaGammaFit {
     pub gradient_norm: f64,
 }
 
+/// The part of a customer's Gamma-Gamma ln L that depends on the frequency x alone.
+struct SpendTerms {
+    x: f64,
+    ln_x: f64,
+    /// ln Γ(p x + q) − ln Γ(p x) − ln Γ(q).
+    ln_gammas: f64,
+    /// ψ(p x + q) − ψ(p x) and ψ(p x + q) − ψ(q).
+    psi_p: f64,
+    psi_q: f64,
+}
+
 impl GammaGamma {
     /// Fits on rows (repeat purchases x ≥ 1, mean spend of those purchases m > 0, weight).
     pub fn fit(rows: &[(f64, f64, f64)], options: &BfgsOptions) -> Result<GammaGammaFit, ModelError> {
@@ -51,18 +62,21 @@ impl GammaGamma {
             return Err(ModelError::EmptyInput);
         }
         let total: f64 = rows.iter().map(|r| r.2).sum();
+        // The Γ and ψ terms depend on x alone: computed once per distinct x per evaluation.
+        let mut frequencies: Vec<f64> = rows.iter().map(|r| r.0).collect();
+        frequencies.sort_by(f64::total_cmp);
+        frequencies.dedup();
+        // ln m is the same at every evaluation.
+        let rows: Vec<(f64, f64, f64, f64)> = rows.iter().map(|&(x, m, w)| (x, m, w, m.ln())).collect();
         let objective = |theta: &[f64], gradient: &mut [f64]| -> f64 {
             let model = GammaGamma::from_log(theta);
-            let mut value = 0.0;
-            gradient.iter_mut().for_each(|g| *g = 0.0);
-            for &(x, m, weight) in rows {
-                let (ll, g) = model.log_likelihood_and_gradient(x, m);
-                value -= weight * ll;
-                for k in 0..3 {
-                    gradient[k] -= weight * g[k];
-                }
-            }
-            gradient.iter_mut().for_each(|g| *g /= total);
+            let terms: Vec<SpendTerms> = frequencies.iter().map(|&x| model.frequency_terms(x)).collect();
+            let of = |x: f64| &terms[terms.partition_point(|t| t.x < x)];
+            let (value, g) = super::negative_log_likelihood(&rows, |&(x, m, weight, ln_m)| {
+                let (ll, g) = model.log_likelihood_given(of(x), m, ln_m);
+                (weight, ll, g)
+            });
+            gradient.iter_mut().zip(g).for_each(|(out, gk)| *out = gk / total);
             value / total
         };
         let minimum = minimize_bfgs(&objective, &[0.0; 3], options)?;
@@ -86,14 +100,33 @@ impl GammaGamma {
 
     /// ln f(m | x) and its gradient with respect to (ln p, ln q, ln v).
     fn log_likelihood_and_gradient(&self, x: f64, m: f64) -> (f64, [f64; 3]) {
+        self.log_likelihood_given(&self.frequency_terms(x), m, m.ln())
+    }
+
+    /// The Γ and ψ terms of ln L that depend on the frequency x alone.
+    fn frequency_terms(&self, x: f64) -> SpendTerms {
+        let GammaGamma { p, q, .. } = *self;
+        let px = p * x;
+        let psi_sum = digamma(px + q);
+        SpendTerms {
+            x,
+            ln_x: x.ln(),
+            ln_gammas: ln_gamma(px + q) - ln_gamma(px) - ln_gamma(q),
+            psi_p: psi_sum - digamma(px),
+            psi_q: psi_sum - digamma(q),
+        }
+    }
+
+    /// ln L and its gradient in (ln p, ln q, ln v) for mean spend `m` (and its log `ln_m`),
+    /// given x's terms.
+    fn log_likelihood_given(&self, terms: &SpendTerms, m: f64, ln_m: f64) -> (f64, [f64; 3]) {
         let GammaGamma { p, q, v } = *self;
+        let (x, ln_x) = (terms.x, terms.ln_x);
         let px = p * x;
         let ln_vxm = (v + x * m).ln();
-        let ll = ln_gamma(px + q) - ln_gamma(px) - ln_gamma(q) + q * v.ln() + (px - 1.0) * m.ln() + px * x.ln()
-            - (px + q) * ln_vxm;
-        let psi_sum = digamma(px + q);
-        let d_p = x * (psi_sum - digamma(px) + m.ln() + x.ln() - ln_vxm);
-        let d_q = psi_sum - digamma(q) + v.ln() - ln_vxm;
+        let ll = terms.ln_gammas + q * v.ln() + (px - 1.0) * ln_m + px * ln_x - (px + q) * ln_vxm;
+        let d_p = x * (terms.psi_p + ln_m + ln_x - ln_vxm);
+        let d_q = terms.psi_q + v.ln() - ln_vxm;
         let d_v = q / v - (px + q) / (v + x * m);
         (ll, [d_p * p, d_q * q, d_v * v])
     }

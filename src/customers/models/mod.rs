@@ -20,6 +20,36 @@ pub use gamma_gamma::{GammaGamma, GammaGammaFit};
 pub use optimize::BfgsOptions;
 pub use special::hyp2f1;
 
+/// Rows per block of a parallel likelihood sum: blocks are summed in parallel, then in
+/// block order, so a fit does not depend on the thread count.
+const SUM_BLOCK: usize = 2048;
+
+/// −Σ weight · (ln L, ∇ ln L) over `rows`, where `term(row)` gives (weight, ln L, ∇ ln L):
+/// the negative log-likelihood and its gradient, summed deterministically in parallel.
+pub(crate) fn negative_log_likelihood<T: Sync, const N: usize>(
+    rows: &[T],
+    term: impl Fn(&T) -> (f64, f64, [f64; N]) + Sync,
+) -> (f64, [f64; N]) {
+    use rayon::prelude::*;
+    let blocks: Vec<(f64, [f64; N])> = rows
+        .par_chunks(SUM_BLOCK)
+        .map(|block| {
+            let mut value = 0.0;
+            let mut gradient = [0.0; N];
+            for row in block {
+                let (weight, ll, g) = term(row);
+                value -= weight * ll;
+                gradient.iter_mut().zip(g).for_each(|(total, gk)| *total -= weight * gk);
+            }
+            (value, gradient)
+        })
+        .collect();
+    blocks.into_iter().fold((0.0, [0.0; N]), |(value, mut gradient), (v, g)| {
+        gradient.iter_mut().zip(g).for_each(|(total, gk)| *total += gk);
+        (value + v, gradient)
+    })
+}
+
 /// One customer's purchase history in the model's time unit (e.g. weeks).
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct Rfm {

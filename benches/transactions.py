@@ -1,0 +1,115 @@
+#!/usr/bin/env python3
+"""custseg customers against lifetimes on the same transaction log, each in its own process.
+
+    python3 -m venv venv && venv/bin/pip install lifetimes pandas pyarrow numpy
+    cargo build --release
+    venv/bin/python benches/transactions.py --customers 1000000 --lines 10000000
+
+Writes a seeded synthetic log (customer, date, amount) as Parquet, then times, end to end
+(read the file → per-customer summary → BG/NBD → Gamma-Gamma → predictions):
+- lifetimes: pandas.read_parquet, summary_data_from_transaction_data, BetaGeoFitter,
+  GammaGammaFitter, conditional_expected_number_of_purchases_up_to_time, customer_lifetime_value;
+- custseg customers (release binary).
+Prints one JSON line with both wall times, the ratio and both fits' parameters.
+"""
+import argparse
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import time
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+LIFETIMES = r"""
+import sys, time, json
+import pandas as pd
+from lifetimes import BetaGeoFitter, GammaGammaFitter
+from lifetimes.utils import summary_data_from_transaction_data
+t0 = time.time()
+df = pd.read_parquet(sys.argv[1])
+s = summary_data_from_transaction_data(df, "customer", "date", monetary_value_col="amount",
+                                       observation_period_end=sys.argv[2], freq="D")
+bg = BetaGeoFitter().fit(s["frequency"], s["recency"], s["T"])
+rep = s[(s["frequency"] > 0) & (s["monetary_value"] > 0)]
+gg = GammaGammaFitter().fit(rep["frequency"], rep["monetary_value"])
+e = bg.conditional_expected_number_of_purchases_up_to_time(365, s["frequency"], s["recency"], s["T"])
+clv = gg.customer_lifetime_value(bg, rep["frequency"], rep["recency"], rep["T"], rep["monetary_value"],
+                                 time=12, discount_rate=0.01, freq="D")
+print(json.dumps({"seconds": time.time() - t0, "customers": len(s),
+                  "bgnbd": dict(bg.params_), "gamma_gamma": dict(gg.params_)}))
+"""
+
+
+def write_log(path, customers, lines, seed):
+    """A BG/NBD population: rate λ ~ Gamma(r, α), dropout p ~ Beta(a, b) after each purchase,
+    exponential gaps, over two years; spend per line Gamma around a per-customer mean.
+    `lines` sets the expected lines per customer through the purchase rate."""
+    rng = np.random.default_rng(seed)
+    horizon = 730.0
+    per_customer = lines / customers
+    r, a, b = 0.5, 0.5, 5.0
+    alpha = r * horizon / (3.0 * per_customer)  # mean rate r/α, thinned by dropout
+    lam = rng.gamma(r, 1.0 / alpha, customers)
+    drop = rng.beta(a, b, customers)
+    mean_spend = rng.gamma(6.0, 5.0, customers)
+    t = rng.random(customers) * horizon / 2  # first purchase in the first year
+    alive = np.ones(customers, dtype=bool)
+    ids, days, amounts = [], [], []
+    first = True
+    while alive.any():
+        idx = np.flatnonzero(alive)
+        if not first:
+            t[idx] += rng.exponential(1.0, idx.size) / lam[idx]
+        first = False
+        inside = idx[t[idx] < horizon]
+        ids.append(inside)
+        days.append(t[inside].astype(np.int64))
+        amounts.append(np.round(rng.gamma(4.0, mean_spend[inside] / 4.0), 2))
+        alive[idx[t[idx] >= horizon]] = False
+        alive[inside[rng.random(inside.size) < drop[inside]]] = False
+    ids = np.concatenate(ids)
+    order = np.argsort(np.concatenate(days), kind="stable")
+    days = np.concatenate(days)[order]
+    ids, amounts = ids[order], np.concatenate(amounts)[order]
+    start = np.datetime64("2020-01-01")
+    dates = (start + days.astype("timedelta64[D]")).astype("datetime64[ms]")
+    pq.write_table(pa.table({"customer": ids.astype(np.int64), "date": dates, "amount": amounts}), path,
+                   row_group_size=1 << 20)
+    return ids.size, str(start + int(horizon) - 1)
+
+
+def main():
+    p = argparse.ArgumentParser()
+    p.add_argument("--customers", type=int, default=1_000_000)
+    p.add_argument("--lines", type=int, default=10_000_000)
+    p.add_argument("--seed", type=int, default=1)
+    p.add_argument("--custseg", default="target/release/custseg")
+    args = p.parse_args()
+    with tempfile.TemporaryDirectory() as tmp:
+        log = os.path.join(tmp, "log.parquet")
+        n, as_of = write_log(log, args.customers, args.lines, args.seed)
+        t0 = time.time()
+        out = subprocess.run([sys.executable, "-c", LIFETIMES, log, as_of], capture_output=True, text=True, check=True)
+        lifetimes_wall = time.time() - t0
+        lt = json.loads(out.stdout.strip().splitlines()[-1])
+        t0 = time.time()
+        out = subprocess.run([args.custseg, "customers", "--input", log, "--customer-id", "customer", "--time", "date",
+                              "--amount", "amount", "--as-of", as_of, "--out", os.path.join(tmp, "out")],
+                             capture_output=True, text=True, check=True)
+        custseg_wall = time.time() - t0
+        cs = json.loads(out.stdout)
+    print(json.dumps({
+        "lines": n, "customers": args.customers,
+        "lifetimes_seconds": round(lifetimes_wall, 2), "custseg_seconds": round(custseg_wall, 2),
+        "speedup": round(lifetimes_wall / custseg_wall, 1),
+        "lifetimes": {"bgnbd": lt["bgnbd"], "gamma_gamma": lt["gamma_gamma"]},
+        "custseg": {"bgnbd": cs["bgnbd"], "gamma_gamma": cs["gamma_gamma"], "seconds": cs["seconds"]},
+    }))
+
+
+if __name__ == "__main__":
+    main()
