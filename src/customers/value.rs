@@ -59,7 +59,7 @@ pub fn assess(rows: &[CustomerSummary], as_of: i64, options: &ValueOptions) -> R
     let unit = options.unit_days;
     let rfm: Vec<Rfm> = rows.iter().map(|r| rfm_of(r, as_of, unit)).collect();
     let triples = distinct_triples(&rfm);
-    let bfgs = BfgsOptions::default();
+    let bfgs = BfgsOptions { gradient_tolerance: 1e-7, ..BfgsOptions::default() };
     let bgnbd = BgNbd::fit(&triples, &bfgs).map_err(|e| Error::data("the customer table", format!("BG/NBD: {e}")))?;
     let p = &bgnbd.params;
     info!(
