@@ -3,8 +3,9 @@
 //! counts the repeat occasions, `recency` runs from the first to the last occasion and `T`
 //! from the first occasion to the as-of date.
 //!
-//! Lines are sorted by (customer, day) with a stable parallel sort, so sums run in input
-//! order within a day and the result does not depend on the thread count.
+//! Lines are ordered by customer with a counting sort, then each customer's lines by day
+//! with a stable sort, so sums run in input order within a day and the result does not
+//! depend on the thread count.
 
 use rayon::prelude::*;
 use serde::Serialize;
@@ -59,9 +60,38 @@ pub struct PeriodCounts {
     pub customers_without_purchase: u64,
 }
 
+/// Orders `lines` by (customer, day), stably: a counting sort on the customer (whose
+/// numbers are dense), then each customer's lines by day in parallel.
+fn sort_by_customer_and_day(lines: &mut [Line]) {
+    let customers = lines.iter().map(|l| l.customer as usize + 1).max().unwrap_or(0);
+    let mut start = vec![0usize; customers + 1];
+    for l in lines.iter() {
+        start[l.customer as usize + 1] += 1;
+    }
+    for c in 0..customers {
+        start[c + 1] += start[c];
+    }
+    let mut next = start.clone();
+    let mut sorted = lines.to_vec();
+    for l in lines.iter() {
+        let slot = &mut next[l.customer as usize];
+        sorted[*slot] = *l;
+        *slot += 1;
+    }
+    lines.copy_from_slice(&sorted);
+    let mut groups: Vec<&mut [Line]> = Vec::with_capacity(customers);
+    let mut rest = lines;
+    for c in 0..customers {
+        let (group, tail) = rest.split_at_mut(start[c + 1] - start[c]);
+        groups.push(group);
+        rest = tail;
+    }
+    groups.par_iter_mut().for_each(|g| g.sort_by_key(|l| l.day));
+}
+
 /// Summarises every customer; sorts `lines` in place.
 pub fn summarise(lines: &mut [Line], periods: Periods) -> (Vec<CustomerSummary>, PeriodCounts) {
-    lines.par_sort_by_key(|l| (l.customer, l.day));
+    sort_by_customer_and_day(lines);
     let mut counts = PeriodCounts::default();
     for l in lines.iter() {
         if l.day > periods.as_of {

@@ -8,11 +8,11 @@
 //! - A cancellation (invoice starting with `C`) or a negative quantity or amount is a
 //!   return: it lowers the customer's net spend but is no purchase occasion.
 
-use std::collections::HashMap;
 use std::path::PathBuf;
 
 use arrow::array::{Array, ArrayRef, AsArray, RecordBatch};
 use arrow::datatypes::{DataType, Float64Type, Int64Type};
+use rustc_hash::FxHashMap;
 use serde::Serialize;
 
 use super::dates::{days_of, DayError};
@@ -83,6 +83,20 @@ pub struct Cleaning {
     pub negative_values: u64,
 }
 
+impl Cleaning {
+    /// Adds another batch's counts.
+    fn add(&mut self, other: &Cleaning) {
+        self.rows_read += other.rows_read;
+        self.missing_customer_id += other.missing_customer_id;
+        self.missing_time += other.missing_time;
+        self.missing_value += other.missing_value;
+        self.non_positive_price += other.non_positive_price;
+        self.zero_quantity += other.zero_quantity;
+        self.cancellations += other.cancellations;
+        self.negative_values += other.negative_values;
+    }
+}
+
 /// The cleaned log.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Transactions {
@@ -104,14 +118,19 @@ pub fn read(spec: &TransactionSpec) -> Result<Transactions> {
         columns.push(invoice);
     }
     let text = [spec.customer_id.as_str(), spec.invoice.as_deref().unwrap_or("")];
+    // Batches are cleaned in parallel with their own customer and invoice numbers, then
+    // renumbered in file and row order, so ids keep the order of first appearance.
     let mut state = State::default();
-    let files = crate::io::columns::for_each_batch(
-        &spec.inputs,
-        &columns,
-        &text,
-        spec.batch_rows,
-        &mut |path, first, batch| state.add(spec, batch).map_err(|e| e.locate(path, first, &columns)),
-    )?;
+    let convert = |path: &std::path::Path, first: usize, batch: &RecordBatch| {
+        let mut local = State::default();
+        local.add(spec, batch).map_err(|e| e.locate(path, first, &columns))?;
+        Ok(local)
+    };
+    let files =
+        crate::io::columns::convert_batches(&spec.inputs, &columns, &text, spec.batch_rows, &convert, &mut |local| {
+            state.absorb(local);
+            Ok(())
+        })?;
     if state.lines.is_empty() {
         let names: Vec<String> = files.iter().map(|p| p.display().to_string()).collect();
         return Err(Error::data(
@@ -126,8 +145,8 @@ pub fn read(spec: &TransactionSpec) -> Result<Transactions> {
 struct State {
     lines: Vec<Line>,
     ids: Vec<CustomerId>,
-    id_index: HashMap<CustomerId, u32>,
-    invoices: HashMap<String, u32>,
+    id_index: FxHashMap<CustomerId, u32>,
+    invoices: FxHashMap<String, u32>,
     cleaning: Cleaning,
 }
 
@@ -260,6 +279,21 @@ impl State {
             self.lines.push(Line { customer, day, value, purchase, invoice });
         }
         Ok(())
+    }
+
+    /// Adds a batch cleaned on its own, renumbering its customers and invoices.
+    fn absorb(&mut self, local: State) {
+        let ids: Vec<u32> = local.ids.iter().map(|id| self.intern_id(id)).collect();
+        let mut invoices = vec![NO_INVOICE; local.invoices.len()];
+        for (text, &i) in &local.invoices {
+            invoices[i as usize] = self.intern_invoice(text);
+        }
+        self.lines.extend(local.lines.into_iter().map(|l| Line {
+            customer: ids[l.customer as usize],
+            invoice: if l.invoice == NO_INVOICE { NO_INVOICE } else { invoices[l.invoice as usize] },
+            ..l
+        }));
+        self.cleaning.add(&local.cleaning);
     }
 
     fn intern_id(&mut self, id: &CustomerId) -> u32 {

@@ -399,7 +399,7 @@ pub fn stream(spec: &ReadSpec, on_batch: &mut dyn FnMut(RawBatch) -> Result<()>)
     Ok(sink.table)
 }
 
-fn load_metadata(path: &Path) -> Result<ArrowReaderMetadata> {
+pub(crate) fn load_metadata(path: &Path) -> Result<ArrowReaderMetadata> {
     ensure_parquet(path)?;
     let file = File::open(path).map_err(|e| Error::io(path, e))?;
     guarded(path, || ArrowReaderMetadata::load(&file, Default::default()).map_err(|e| Error::parquet(path, e)))
