@@ -273,3 +273,43 @@ fn bad_requests_are_refused_with_the_flag_or_column_named() {
         assert!(!out.exists(), "{extra:?}: nothing written");
     }
 }
+
+#[test]
+fn a_csv_log_gives_the_same_customers_as_parquet() {
+    let dir = tempfile::tempdir().unwrap();
+    let parquet = small_log(dir.path());
+    let csv = dir.path().join("log.csv");
+    std::fs::write(
+        &csv,
+        "customer,when,qty,price,invoice\n\
+         a,2020-01-01,2,5,1\na,2020-01-01 14:00:00,1,3,2\na,2020-01-11,1,10,3\na,2020-01-12,-1,10,4\n\
+         a,2020-02-10,1,20,5\nb,2020-01-05,3,0,6\nb,2020-01-06,1,7,C7\nb,2020-01-07,1,8,8\n,2020-01-08,1,8,9\n\
+         c,2020-01-20,1,4,10\n",
+    )
+    .unwrap();
+    let mut outputs = Vec::new();
+    for (name, input) in [("parquet", &parquet), ("csv", &csv)] {
+        let out = dir.path().join(name);
+        run(&[
+            "customers",
+            "--input",
+            input.to_str().unwrap(),
+            "--customer-id",
+            "customer",
+            "--time",
+            "when",
+            "--quantity",
+            "qty",
+            "--price",
+            "price",
+            "--invoice",
+            "invoice",
+            "--as-of",
+            "2020-01-31",
+            "--out",
+            out.to_str().unwrap(),
+        ]);
+        outputs.push(read_columns(&out.join("customers.parquet")));
+    }
+    assert_eq!(outputs[0], outputs[1]);
+}
