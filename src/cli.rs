@@ -135,6 +135,10 @@ pub struct FitArgs {
     /// Sample-weight column (finite, ≥ 0).
     #[arg(long)]
     pub weights: Option<String>,
+    /// A money column among the numeric features (e.g. monetary_total): the summary and
+    /// report give each segment's total, share of it and mean per customer.
+    #[arg(long, value_name = "COL")]
+    pub value: Option<String>,
     /// Missing (null/NaN) numeric values.
     #[arg(long, value_enum, default_value_t = Impute::Mean)]
     pub impute: Impute,

@@ -313,3 +313,101 @@ fn a_csv_log_gives_the_same_customers_as_parquet() {
     }
     assert_eq!(outputs[0], outputs[1]);
 }
+
+/// A seeded log of `n` customers: every third one buys often and spends much.
+fn generated_log(dir: &Path, n: usize) -> PathBuf {
+    let mut rng = custseg::rng::Rng::new(17);
+    let (mut ids, mut days, mut amounts) = (Vec::new(), Vec::new(), Vec::new());
+    for c in 0..n {
+        let loyal = c % 3 == 0;
+        let purchases = if loyal { 8 + rng.below(8) } else { 1 + rng.below(3) };
+        for _ in 0..purchases {
+            ids.push(c as i64);
+            days.push(20200101 + (rng.below(12) as i64) * 100 + 1 + rng.below(28) as i64);
+            amounts.push(if loyal { 80.0 } else { 15.0 } * (0.5 + rng.uniform()));
+        }
+    }
+    let path = dir.join("generated.parquet");
+    write_parquet(
+        &path,
+        vec![
+            ("customer", arr(Int64Array::from(ids))),
+            ("day", arr(Int64Array::from(days))),
+            ("amount", arr(Float64Array::from(amounts))),
+        ],
+    );
+    path
+}
+
+#[test]
+fn fit_on_customers_reports_each_segments_share_of_revenue_and_value() {
+    let dir = tempfile::tempdir().unwrap();
+    let log = generated_log(dir.path(), 300);
+    let customers = dir.path().join("customers");
+    run(&[
+        "customers",
+        "--input",
+        log.to_str().unwrap(),
+        "--customer-id",
+        "customer",
+        "--time",
+        "day",
+        "--amount",
+        "amount",
+        "--as-of",
+        "2020-12-31",
+        "--out",
+        customers.to_str().unwrap(),
+    ]);
+    let table = customers.join("customers.parquet");
+    let out = dir.path().join("segments");
+    let summary = run(&[
+        "fit",
+        "--input",
+        table.to_str().unwrap(),
+        "--id",
+        "customer",
+        "--features",
+        "frequency,recency,monetary_total,clv,churn_probability",
+        "--value",
+        "monetary_total",
+        "--k",
+        "2",
+        "--report",
+        "--backend",
+        "cpu",
+        "--out",
+        out.to_str().unwrap(),
+    ]);
+    let segments = summary["segments"].as_array().unwrap();
+    let share: f64 = segments.iter().map(|s| s["value_share"].as_f64().unwrap()).sum();
+    assert!((share - 1.0).abs() < 1e-9, "shares sum to {share}");
+    let total: f64 = segments.iter().map(|s| s["value_total"].as_f64().unwrap()).sum();
+    let monetary: f64 = read_columns(&table)["monetary_total"].iter().sum();
+    assert!((total - monetary).abs() < 1e-6 * monetary, "{total} vs {monetary}");
+    assert!(segments
+        .iter()
+        .all(|s| s["mean_clv"].as_f64().is_some() && s["mean_churn_probability"].as_f64().is_some()));
+    let html = std::fs::read_to_string(out.join("report.html")).unwrap();
+    assert!(html.contains("<table id=\"value\">") && html.contains("monetary_total: share"));
+    // A value column that is not a feature is refused before anything is fitted.
+    let refused = dir.path().join("refused");
+    let (code, _, stderr) = outcome(&custseg(&[
+        "fit",
+        "--input",
+        table.to_str().unwrap(),
+        "--id",
+        "customer",
+        "--features",
+        "frequency,recency",
+        "--value",
+        "monetary_total",
+        "--k",
+        "2",
+        "--out",
+        refused.to_str().unwrap(),
+    ]));
+    assert_eq!(code, 2, "{stderr}");
+    assert!(stderr.contains("--value") && stderr.contains("monetary_total"), "{stderr}");
+    assert!(!refused.exists());
+}

@@ -124,6 +124,7 @@ fn config(input: std::path::PathBuf, out: std::path::PathBuf, case: &Case) -> cu
         segmenter,
         init_centres: None,
         probabilities: false,
+        value: None,
         silhouette_sample: 50,
         stability: 0,
         report: false,

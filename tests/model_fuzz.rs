@@ -77,6 +77,7 @@ fn fitted() -> &'static Fitted {
                 segmenter,
                 init_centres: None,
                 probabilities: false,
+                value: None,
                 silhouette_sample: 50,
                 stability: 0,
                 report: false,

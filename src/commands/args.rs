@@ -54,6 +54,7 @@ pub fn flag(param: Param) -> &'static str {
         Param::CustomerId => "--customer-id",
         Param::Time => "--time",
         Param::Amount => "--amount",
+        Param::Value => "--value",
     }
 }
 
@@ -218,6 +219,7 @@ pub fn fit_request(args: &FitArgs, k: usize) -> Result<FitRequest> {
             },
         }),
         probabilities: args.probabilities,
+        value: args.value.clone(),
         silhouette_sample: args.silhouette_sample,
         stability: args.stability,
         report: args.report,

@@ -59,6 +59,7 @@ pub fn run(args: &DemoArgs) -> Result<serde_json::Value> {
         ),
         init_centres: None,
         probabilities: false,
+        value: None,
         silhouette_sample: args.silhouette_sample,
         stability: 0,
         report: true,

@@ -50,6 +50,7 @@ pub enum Param {
     CustomerId,
     Time,
     Amount,
+    Value,
 }
 
 impl Param {
@@ -97,6 +98,7 @@ impl Param {
             Param::CustomerId => "customer_id",
             Param::Time => "time",
             Param::Amount => "amount",
+            Param::Value => "value",
         }
     }
 }

@@ -14,13 +14,14 @@ use super::train::{self, Trained};
 use super::{merge_json, secs, ASSIGNMENTS_FILE, MODEL_FILE, PROFILES_FILE};
 use crate::backend::Centres;
 use crate::data::Dataset;
-use crate::error::{Param, Result};
+use crate::error::{Error, Param, Result};
 use crate::eval::metrics::Scores;
 use crate::eval::stability::Stability;
 use crate::io::atomic::{remove_stale_temp_files, stage_bytes};
 use crate::io::paths::{ensure_not_input, OutputFolder};
 use crate::model::{InputFingerprint, Model, FORMAT_VERSION};
 use crate::report::profiles::SegmentProfile;
+use crate::report::value::{segment_values, SegmentValue};
 use crate::report::REPORT_FILE;
 
 /// The output files of a fit.
@@ -60,6 +61,7 @@ pub fn fit(request: &FitRequest) -> Result<Value> {
     let mut engine = Engine::open(&request.backend)?;
     let outputs = Outputs::prepare(request)?;
     let mut stage = read_and_prepare(request, started)?;
+    ensure_value_is_a_feature(request, &stage)?;
     let data = &stage.prepared.data;
     let k = request.segmenter.k();
 
@@ -88,6 +90,7 @@ pub fn fit(request: &FitRequest) -> Result<Value> {
         info!("segment {}: {} rows ({:.1}%), {}", p.segment, p.size, 100.0 * p.share, p.descriptor);
     }
     model.profiles = profiles.clone();
+    let values = segment_values(&profiles, request.value.as_deref());
     let t_metrics = metrics_start.elapsed().as_secs_f64();
 
     let write_start = Instant::now();
@@ -100,6 +103,7 @@ pub fn fit(request: &FitRequest) -> Result<Value> {
             data,
             labels: &written.labels,
             seed: request.seed,
+            values: values.as_deref().map(|v| (v, request.value.as_deref())),
         };
         Some(engine.run("the report's covariance pass", |b| crate::report::fit_report(b, &report))?)
     } else {
@@ -152,7 +156,8 @@ pub fn fit(request: &FitRequest) -> Result<Value> {
         },
         "stability": stability,
         "streamed_from_disk": streamed,
-        "segments": segment_summary(&profiles),
+        "segments": segment_summary(&profiles, values.as_deref()),
+        "value_column": request.value,
         "metrics": {
             "calinski_harabasz": scores.calinski_harabasz,
             "davies_bouldin": scores.davies_bouldin,
@@ -270,11 +275,41 @@ fn report_facts(
     facts
 }
 
-fn segment_summary(profiles: &[SegmentProfile]) -> Vec<Value> {
+/// Each segment's size, share and descriptor, with its value figures when there are any.
+fn segment_summary(profiles: &[SegmentProfile], values: Option<&[SegmentValue]>) -> Vec<Value> {
     profiles
         .iter()
-        .map(|p| json!({ "segment": p.segment, "size": p.size, "share": p.share, "descriptor": p.descriptor }))
+        .enumerate()
+        .map(|(c, p)| {
+            let base = json!({ "segment": p.segment, "size": p.size, "share": p.share, "descriptor": p.descriptor });
+            match values.map(|v| serde_json::to_value(&v[c])) {
+                Some(Ok(mut extra)) => {
+                    if let Some(fields) = extra.as_object_mut() {
+                        fields.remove("segment");
+                    }
+                    merge_json(base, extra)
+                }
+                _ => base,
+            }
+        })
         .collect()
+}
+
+/// `value` must name a numeric feature the prep kept (its segment means give the totals).
+fn ensure_value_is_a_feature(request: &FitRequest, stage: &Stage) -> Result<()> {
+    let Some(value) = &request.value else { return Ok(()) };
+    if stage.prep.numeric.iter().any(|c| &c.name == value) {
+        return Ok(());
+    }
+    let numeric: Vec<&str> = stage.prep.numeric.iter().map(|c| c.name.as_str()).collect();
+    Err(Error::param(
+        Param::Value,
+        format!(
+            "'{value}' is not one of the numeric features ({}); add it to {} or name another column",
+            numeric.join(", "),
+            Param::Features
+        ),
+    ))
 }
 
 /// Keeps the on-disk chunk cache when asked (else it is removed with the stage); the

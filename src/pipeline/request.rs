@@ -36,6 +36,8 @@ pub struct FitRequest {
     pub init_centres: Option<InitCentres>,
     /// Mixtures: write every component's probability too.
     pub probabilities: bool,
+    /// A money column among the numeric features: each segment's total and share of it.
+    pub value: Option<String>,
     /// Rows for the silhouette (exact below, sampled above); 0 skips it.
     pub silhouette_sample: usize,
     /// Bootstrap refits for the stability report (0: off).

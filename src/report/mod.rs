@@ -5,6 +5,7 @@ pub mod dendrogram;
 pub mod html;
 pub mod pca;
 pub mod profiles;
+pub mod value;
 
 use crate::backend::Backend;
 use crate::data::Dataset;
@@ -29,6 +30,8 @@ pub struct FitReport<'a> {
     /// Segment of every row, per chunk.
     pub labels: &'a [Vec<u32>],
     pub seed: u64,
+    /// Per-segment value figures, and the money column's name.
+    pub values: Option<(&'a [value::SegmentValue], Option<&'a str>)>,
 }
 
 /// Renders the fit report; the covariance pass for the PCA runs on `backend`.
@@ -109,7 +112,10 @@ pub fn fit_report(backend: &dyn Backend, r: &FitReport) -> Result<String> {
                 .into(),
         });
     }
-    let tables = vec![("Segments".to_string(), html::profiles_table(r.profiles))];
+    let mut tables = vec![("Segments".to_string(), html::profiles_table(r.profiles))];
+    if let Some((values, column)) = r.values {
+        tables.push(("Value".to_string(), value::value_table(values, column)));
+    }
     Ok(html::page(&r.title, &r.facts, &tables, &figures))
 }
 
