@@ -98,16 +98,16 @@ pub fn assess(rows: &[CustomerSummary], as_of: i64, options: &ValueOptions) -> R
         Some(fit)
     };
     // Customers the spend model leaves out get its population mean; without a usable model,
-    // the mean value of all repeat occasions.
+    // the mean value of the repeat occasions (or, with no repeats at all, of every occasion).
     let observed_mean = {
         let (sum, n) =
             rows.iter().filter(|r| in_spend_fit(r)).fold((0.0, 0.0), |(s, n), r| (s + r.repeat_mean, n + 1.0));
-        let first_orders =
+        let per_occasion =
             rows.iter().map(|r| r.net_spend.max(0.0) / r.occasions.max(1) as f64).sum::<f64>() / rows.len() as f64;
         if n > 0.0 {
             sum / n
         } else {
-            first_orders
+            per_occasion
         }
     };
     let population_spend = gamma_gamma.as_ref().and_then(|g| g.params.mean_spend()).unwrap_or(observed_mean);

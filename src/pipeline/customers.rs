@@ -70,20 +70,26 @@ impl CustomersRequest {
                 format!("{} is not a yearly rate in [0, 10) (0.1 is 10 % a year)", self.discount_rate),
             ));
         }
-        if let (Some(as_of), Some(end)) = (self.as_of, self.holdout_end) {
-            if end <= as_of {
-                return Err(Error::param(
-                    Param::HoldoutEnd,
-                    format!("{} is not after the as-of date {}", format_day(end), format_day(as_of)),
-                ));
-            }
+        match self.as_of {
+            Some(as_of) => holdout_after(as_of, self.holdout_end),
+            None => Ok(()),
         }
-        Ok(())
     }
 
     /// The horizon in `time_unit`.
     fn horizon(&self) -> f64 {
         self.horizon.unwrap_or(365.0 / self.time_unit.days()).max(f64::MIN_POSITIVE)
+    }
+}
+
+/// Refuses a holdout that does not end after the as-of date.
+fn holdout_after(as_of: i64, holdout_end: Option<i64>) -> Result<()> {
+    match holdout_end {
+        Some(end) if end <= as_of => Err(Error::param(
+            Param::HoldoutEnd,
+            format!("{} is not after the as-of date {}", format_day(end), format_day(as_of)),
+        )),
+        _ => Ok(()),
     }
 }
 
@@ -101,12 +107,7 @@ pub fn customers(request: &CustomersRequest) -> Result<Value> {
     info!("read {} transaction lines of {} customers in {t_read:.2}s", log.cleaning.rows_read, log.ids.len());
     let last_day = log.lines.iter().map(|l| l.day).max().unwrap_or(0);
     let as_of = request.as_of.unwrap_or(last_day);
-    if let Some(end) = request.holdout_end.filter(|&end| end <= as_of) {
-        return Err(Error::param(
-            Param::HoldoutEnd,
-            format!("{} is not after the as-of date {}", format_day(end), format_day(as_of)),
-        ));
-    }
+    holdout_after(as_of, request.holdout_end)?;
     let periods = Periods { as_of, holdout_end: request.holdout_end };
     let (rows, period_counts) = summarise(&mut log.lines, periods);
     if rows.is_empty() {
