@@ -47,16 +47,20 @@ fn cdnow_log(dir: &Path, data: &Path) -> PathBuf {
         dates.push(f[2].parse::<i64>().unwrap());
         dollars.push(f[4].parse::<f64>().unwrap());
     }
-    let path = dir.join("cdnow.parquet");
+    write_log(&dir.join("cdnow.parquet"), ["customer", "date", "dollars"], ids, dates, dollars)
+}
+
+/// Writes a log of (customer, YYYYMMDD day, amount) lines under `names`.
+fn write_log(path: &Path, names: [&str; 3], ids: Vec<i64>, days: Vec<i64>, amounts: Vec<f64>) -> PathBuf {
     write_parquet(
-        &path,
+        path,
         vec![
-            ("customer", arr(Int64Array::from(ids))),
-            ("date", arr(Int64Array::from(dates))),
-            ("dollars", arr(Float64Array::from(dollars))),
+            (names[0], arr(Int64Array::from(ids))),
+            (names[1], arr(Int64Array::from(days))),
+            (names[2], arr(Float64Array::from(amounts))),
         ],
     );
-    path
+    path.to_path_buf()
 }
 
 #[test]
@@ -327,16 +331,7 @@ fn generated_log(dir: &Path, n: usize) -> PathBuf {
             amounts.push(if loyal { 80.0 } else { 15.0 } * (0.5 + rng.uniform()));
         }
     }
-    let path = dir.join("generated.parquet");
-    write_parquet(
-        &path,
-        vec![
-            ("customer", arr(Int64Array::from(ids))),
-            ("day", arr(Int64Array::from(days))),
-            ("amount", arr(Float64Array::from(amounts))),
-        ],
-    );
-    path
+    write_log(&dir.join("generated.parquet"), ["customer", "day", "amount"], ids, days, amounts)
 }
 
 #[test]
