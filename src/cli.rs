@@ -4,8 +4,9 @@ use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
-/// Segment a customer base: Parquet in, K-Means segments, a reusable model and a JSON
-/// summary out. Logs go to stderr, the summary to stdout.
+/// Segment a customer base: a transaction log or customer table (Parquet or CSV) in;
+/// customer value, segments (K-Means, mini-batch K-Means, Gaussian mixtures), a reusable
+/// model and a JSON summary out. Logs go to stderr, the summary to stdout.
 #[derive(Debug, Parser)]
 #[command(name = "custseg", version, about)]
 pub struct Cli {
