@@ -155,7 +155,11 @@ fn online_retail_runs_and_a_cancelled_purchase_nets_to_zero() {
     let i = got["CustomerID"].iter().position(|&id| id == 12346.0).expect("customer 12346");
     assert!(got["monetary_total"][i].abs() < 1e-6, "12346 nets {}", got["monetary_total"][i]);
     assert_eq!(got["frequency"][i], 0.0);
-    assert!(summary["holdout"]["actual_total"].as_f64().unwrap() > 0.0, "{summary}");
+    let holdout = &summary["holdout"];
+    assert!(holdout["actual_total"].as_f64().unwrap() > 0.0, "{summary}");
+    for share in ["actual_share_with_none", "predicted_share_with_none"] {
+        assert!((0.0..=1.0).contains(&holdout[share].as_f64().unwrap()), "{holdout}");
+    }
 }
 
 /// A small log exercising every cleaning rule: (customer, date, quantity, price, invoice).

@@ -41,8 +41,9 @@ pub struct Assessment {
     pub expected_purchases: Vec<f64>,
     pub expected_spend: Vec<f64>,
     pub clv: Vec<f64>,
-    /// Expected purchases over the holdout period.
+    /// Expected purchases over the holdout period, and the probability of none.
     pub holdout_expected: Option<Vec<f64>>,
+    pub holdout_none: Option<Vec<f64>>,
 }
 
 fn rfm_of(row: &CustomerSummary, as_of: i64, unit: f64) -> Rfm {
@@ -140,6 +141,9 @@ pub fn assess(rows: &[CustomerSummary], as_of: i64, options: &ValueOptions) -> R
         expected_spend,
         clv,
         holdout_expected: options.holdout.map(expected_over),
+        holdout_none: options
+            .holdout
+            .map(|t| rfm.par_iter().map(|r| model.probability_of_no_purchases(t, r)).collect()),
         bgnbd,
         gamma_gamma,
     })
@@ -180,6 +184,7 @@ impl Assessment {
                 "actual_total": actual.iter().sum::<f64>(),
                 "correlation": correlation(predicted, &actual),
                 "actual_share_with_none": actual.iter().filter(|&&a| a == 0.0).count() as f64 / actual.len() as f64,
+                "predicted_share_with_none": self.holdout_none.as_ref().map(|p| p.iter().sum::<f64>() / p.len() as f64),
             });
         }
         out

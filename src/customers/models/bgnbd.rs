@@ -162,6 +162,17 @@ impl BgNbd {
         }
     }
 
+    /// P(Y(t) = 0 | x, t_x, T): no purchase in the next `t_future`. A dead customer buys
+    /// nothing; one alive at T can only drop out right after a purchase, so stays alive
+    /// through a purchase-free period, and with λ | alive ~ Gamma(r + x, α + T) has no
+    /// purchase with probability ((α+T)/(α+T+t))^(r+x).
+    pub fn probability_of_no_purchases(&self, t_future: f64, rfm: &Rfm) -> f64 {
+        let alive = self.p_alive(rfm);
+        let none_if_alive =
+            ((self.r + rfm.x) * ((self.alpha + rfm.t).ln() - (self.alpha + rfm.t + t_future).ln())).exp();
+        (1.0 - alive) + alive * none_if_alive
+    }
+
     /// ln of a/(b+x−1) ((α+T)/(α+t_x))^(r+x), the odds that a customer with x > 0 is dead.
     fn ln_odds_dead(&self, rfm: &Rfm) -> f64 {
         let BgNbd { r, alpha, a, b } = *self;
@@ -203,6 +214,18 @@ impl BgNbd {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn no_purchases_runs_from_certain_now_to_the_death_probability_far_ahead() {
+        let model = BgNbd { r: 0.243, alpha: 4.414, a: 0.793, b: 2.426 };
+        let rfm = Rfm { x: 2.0, t_x: 30.43, t: 38.86 };
+        assert!((model.probability_of_no_purchases(0.0, &rfm) - 1.0).abs() < 1e-15);
+        let far = model.probability_of_no_purchases(1e12, &rfm);
+        assert!((far - (1.0 - model.p_alive(&rfm))).abs() < 1e-6, "{far}");
+        let (soon, later) =
+            (model.probability_of_no_purchases(10.0, &rfm), model.probability_of_no_purchases(40.0, &rfm));
+        assert!(soon > later && later > far, "{soon} {later} {far}");
+    }
 
     /// Published CDNOW estimates (Fader, Hardie & Lee 2005, table in section 5).
     const PUBLISHED: BgNbd = BgNbd { r: 0.243, alpha: 4.414, a: 0.793, b: 2.426 };
