@@ -62,30 +62,30 @@ impl Segmenter {
     /// Segments asked for.
     pub fn k(&self) -> usize {
         match self {
-            Segmenter::KMeans(p) | Segmenter::MiniBatchKMeans { params: p, .. } => p.k(),
-            Segmenter::Gmm(p) => p.k(),
+            Segmenter::KMeans(p) | Segmenter::MiniBatchKMeans { params: p, .. } => p.k,
+            Segmenter::Gmm(p) => p.k,
         }
     }
 
     /// Independent runs (the best wins).
     pub fn n_init(&self) -> usize {
         match self {
-            Segmenter::KMeans(p) | Segmenter::MiniBatchKMeans { params: p, .. } => p.n_init(),
-            Segmenter::Gmm(p) => p.n_init(),
+            Segmenter::KMeans(p) | Segmenter::MiniBatchKMeans { params: p, .. } => p.n_init,
+            Segmenter::Gmm(p) => p.n_init,
         }
     }
 
     /// Iterations allowed per run (mini-batch: epochs).
     pub fn max_iter(&self) -> usize {
         match self {
-            Segmenter::KMeans(p) | Segmenter::MiniBatchKMeans { params: p, .. } => p.max_iter(),
-            Segmenter::Gmm(p) => p.max_iter(),
+            Segmenter::KMeans(p) | Segmenter::MiniBatchKMeans { params: p, .. } => p.max_iter,
+            Segmenter::Gmm(p) => p.max_iter,
         }
     }
 
     /// Whether a fit accumulates k × d² second moments (full or tied covariances).
     pub fn needs_full_moments(&self) -> bool {
-        matches!(self, Segmenter::Gmm(p) if gmm::mixture::needs_full(p.covariance()))
+        matches!(self, Segmenter::Gmm(p) if gmm::mixture::needs_full(p.covariance))
     }
 
     /// The same request with another seed (bootstrap refits).
@@ -140,7 +140,7 @@ impl Segmenter {
             }
             Segmenter::Gmm(p) => {
                 let f = gmm::fit(backend, data, p, &mut |r| progress(Progress::Gmm(r)))?;
-                let segments = Segments::from_fitted_mixture(f.mixture.clone(), p.reg_covar())?;
+                let segments = Segments::from_fitted_mixture(f.mixture.clone(), p.reg_covar)?;
                 Ok(FitOutcome { segments, fit: AlgorithmFit::Gmm(f) })
             }
         }

@@ -72,7 +72,7 @@ pub fn train(request: &FitRequest, engine: &mut Engine, stage: &Stage) -> Result
 fn describe(segmenter: &Segmenter) -> String {
     match segmenter {
         Segmenter::KMeans(_) | Segmenter::MiniBatchKMeans { .. } => "K-Means".into(),
-        Segmenter::Gmm(p) => format!("a Gaussian mixture ({:?} covariances)", p.covariance()),
+        Segmenter::Gmm(p) => format!("a Gaussian mixture ({:?} covariances)", p.covariance),
     }
 }
 
@@ -119,12 +119,12 @@ pub fn record(trained: &Trained, request: &FitRequest, prep: &Prep, rows: usize)
                 gmm: GmmRecord {
                     mixture: fit.mixture.clone(),
                     covariances_original,
-                    init: p.init().name().into(),
-                    n_init: p.n_init(),
-                    max_iter: p.max_iter(),
-                    tol: p.tol(),
-                    reg_covar: p.reg_covar(),
-                    seed: p.seed(),
+                    init: p.init.name().into(),
+                    n_init: p.n_init,
+                    max_iter: p.max_iter,
+                    tol: p.tol,
+                    reg_covar: p.reg_covar,
+                    seed: p.seed,
                     iterations: fit.iterations,
                     converged: fit.converged,
                     lower_bound: fit.lower_bound,
@@ -148,10 +148,10 @@ pub fn record(trained: &Trained, request: &FitRequest, prep: &Prep, rows: usize)
 fn kmeans_record(p: &KMeansValidParams, fit: &crate::cluster::kmeans::KMeansFit, init: String) -> KMeansRecord {
     KMeansRecord {
         init,
-        n_init: p.n_init(),
-        max_iter: p.max_iter(),
-        tol: p.tol(),
-        seed: p.seed(),
+        n_init: p.n_init,
+        max_iter: p.max_iter,
+        tol: p.tol,
+        seed: p.seed,
         iterations: fit.iterations,
         converged: fit.converged,
         inertia: fit.inertia,
@@ -160,7 +160,7 @@ fn kmeans_record(p: &KMeansValidParams, fit: &crate::cluster::kmeans::KMeansFit,
 
 /// How the K-Means start was chosen, as the model records it.
 fn init_name(p: &KMeansValidParams, request: &FitRequest, rows: usize) -> String {
-    match (p.init().resolve(rows, p.k()), &request.init_centres) {
+    match (p.init.resolve(rows, p.k), &request.init_centres) {
         (Init::Centres(_), Some(init)) => {
             let units = if init.units == CentreUnits::Raw { "raw" } else { "prepared" };
             format!("file:{} ({units} units)", init.path.display())
@@ -185,7 +185,7 @@ pub fn summary(trained: &Trained, sizes: &[u64]) -> Value {
     let specific = match (&trained.segmenter, &trained.outcome.fit) {
         (_, AlgorithmFit::KMeans(fit)) => json!({ "inertia": fit.inertia }),
         (Segmenter::Gmm(p), AlgorithmFit::Gmm(fit)) => json!({
-            "covariance": p.covariance(),
+            "covariance": p.covariance,
             "lower_bound": fit.lower_bound,
             "mean_log_likelihood": fit.mean_log_likelihood,
             "bic": fit.bic,

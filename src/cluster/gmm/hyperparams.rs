@@ -68,18 +68,17 @@ pub struct GmmParams {
     pub on_degenerate: OnDegenerate,
 }
 
-/// Checked mixture parameters: everything a fit needs besides the data.
+/// Checked mixture parameters: everything a fit needs besides the data. They read as the
+/// [`GmmParams`] they were checked from, and cannot be changed without checking again.
 #[derive(Debug, Clone, PartialEq)]
-pub struct GmmValidParams {
-    pub(super) k: usize,
-    pub(super) covariance: CovarianceType,
-    pub(super) reg_covar: f64,
-    pub(super) init: GmmInit,
-    pub(super) n_init: usize,
-    pub(super) max_iter: usize,
-    pub(super) tol: f64,
-    pub(super) seed: u64,
-    pub(super) on_degenerate: OnDegenerate,
+pub struct GmmValidParams(GmmParams);
+
+impl std::ops::Deref for GmmValidParams {
+    type Target = GmmParams;
+
+    fn deref(&self) -> &GmmParams {
+        &self.0
+    }
 }
 
 impl GmmParams {
@@ -116,71 +115,19 @@ impl GmmParams {
                 });
             }
         }
-        Ok(GmmValidParams {
-            k: self.k,
-            covariance: self.covariance,
-            reg_covar: self.reg_covar,
-            init: self.init.clone(),
-            n_init: self.n_init,
-            max_iter: self.max_iter,
-            tol: self.tol,
-            seed: self.seed,
-            on_degenerate: self.on_degenerate,
-        })
+        Ok(GmmValidParams(self.clone()))
     }
 }
 
 impl GmmValidParams {
-    pub fn k(&self) -> usize {
-        self.k
-    }
-
-    pub fn covariance(&self) -> CovarianceType {
-        self.covariance
-    }
-
-    pub fn reg_covar(&self) -> f64 {
-        self.reg_covar
-    }
-
-    pub fn init(&self) -> &GmmInit {
-        &self.init
-    }
-
-    pub fn n_init(&self) -> usize {
-        self.n_init
-    }
-
-    pub fn max_iter(&self) -> usize {
-        self.max_iter
-    }
-
-    pub fn tol(&self) -> f64 {
-        self.tol
-    }
-
-    pub fn seed(&self) -> u64 {
-        self.seed
-    }
-
     /// The same parameters with another seed (every seed is valid).
     pub fn with_seed(&self, seed: u64) -> Self {
-        GmmValidParams { seed, ..self.clone() }
+        GmmValidParams(GmmParams { seed, ..self.0.clone() })
     }
 
     /// The parameters as given, to change and check again.
     pub fn to_params(&self) -> GmmParams {
-        GmmParams {
-            k: self.k,
-            covariance: self.covariance,
-            reg_covar: self.reg_covar,
-            init: self.init.clone(),
-            n_init: self.n_init,
-            max_iter: self.max_iter,
-            tol: self.tol,
-            seed: self.seed,
-            on_degenerate: self.on_degenerate,
-        }
+        self.0.clone()
     }
 
     /// Checks the parameters against `rows` rows of `dim` features.

@@ -37,15 +37,17 @@ pub struct KMeansParams {
     pub seed: u64,
 }
 
-/// Checked K-Means parameters: everything a fit needs besides the data.
+/// Checked K-Means parameters: everything a fit needs besides the data. They read as the
+/// [`KMeansParams`] they were checked from, and cannot be changed without checking again.
 #[derive(Debug, Clone, PartialEq)]
-pub struct KMeansValidParams {
-    pub(super) k: usize,
-    pub(super) init: Init,
-    pub(super) n_init: usize,
-    pub(super) max_iter: usize,
-    pub(super) tol: f64,
-    pub(super) seed: u64,
+pub struct KMeansValidParams(KMeansParams);
+
+impl std::ops::Deref for KMeansValidParams {
+    type Target = KMeansParams;
+
+    fn deref(&self) -> &KMeansParams {
+        &self.0
+    }
 }
 
 impl Init {
@@ -98,57 +100,19 @@ impl KMeansParams {
             }
             Init::KMeansPlusPlus | Init::Random => {}
         }
-        Ok(KMeansValidParams {
-            k: self.k,
-            init: self.init.clone(),
-            n_init: self.n_init,
-            max_iter: self.max_iter,
-            tol: self.tol,
-            seed: self.seed,
-        })
+        Ok(KMeansValidParams(self.clone()))
     }
 }
 
 impl KMeansValidParams {
-    pub fn k(&self) -> usize {
-        self.k
-    }
-
-    pub fn init(&self) -> &Init {
-        &self.init
-    }
-
-    pub fn n_init(&self) -> usize {
-        self.n_init
-    }
-
-    pub fn max_iter(&self) -> usize {
-        self.max_iter
-    }
-
-    pub fn tol(&self) -> f64 {
-        self.tol
-    }
-
-    pub fn seed(&self) -> u64 {
-        self.seed
-    }
-
     /// The same parameters with another seed (every seed is valid).
     pub fn with_seed(&self, seed: u64) -> Self {
-        KMeansValidParams { seed, ..self.clone() }
+        KMeansValidParams(KMeansParams { seed, ..self.0.clone() })
     }
 
     /// The parameters as given, to change and check again.
     pub fn to_params(&self) -> KMeansParams {
-        KMeansParams {
-            k: self.k,
-            init: self.init.clone(),
-            n_init: self.n_init,
-            max_iter: self.max_iter,
-            tol: self.tol,
-            seed: self.seed,
-        }
+        self.0.clone()
     }
 
     /// Checks the parameters against data of `rows × dim`.
