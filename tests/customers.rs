@@ -162,6 +162,10 @@ fn online_retail_runs_and_a_cancelled_purchase_nets_to_zero() {
     }
 }
 
+/// The columns of [`small_log`] as `custseg customers` flags.
+const SMALL_LOG_COLUMNS: [&str; 10] =
+    ["--customer-id", "customer", "--time", "when", "--quantity", "qty", "--price", "price", "--invoice", "invoice"];
+
 /// A small log exercising every cleaning rule: (customer, date, quantity, price, invoice).
 fn small_log(dir: &Path) -> PathBuf {
     let rows: Vec<(Option<&str>, &str, f64, f64, &str)> = vec![
@@ -195,27 +199,11 @@ fn every_cleaning_rule_is_applied_and_counted() {
     let dir = tempfile::tempdir().unwrap();
     let log = small_log(dir.path());
     let out = dir.path().join("out");
-    let summary = run(&[
-        "customers",
-        "--input",
-        log.to_str().unwrap(),
-        "--customer-id",
-        "customer",
-        "--time",
-        "when",
-        "--quantity",
-        "qty",
-        "--price",
-        "price",
-        "--invoice",
-        "invoice",
-        "--as-of",
-        "2020-01-31",
-        "--holdout-end",
-        "2020-02-29",
-        "--out",
-        out.to_str().unwrap(),
-    ]);
+    let log = log.to_str().unwrap();
+    let mut args = vec!["customers", "--input", log];
+    args.extend(SMALL_LOG_COLUMNS);
+    args.extend(["--as-of", "2020-01-31", "--holdout-end", "2020-02-29", "--out", out.to_str().unwrap()]);
+    let summary = run(&args);
     assert_eq!(summary["rows_read"], 10);
     assert_eq!(summary["dropped"]["missing_customer_id"], 1);
     assert_eq!(summary["dropped"]["non_positive_price"], 1);
@@ -298,25 +286,10 @@ fn a_csv_log_gives_the_same_customers_as_parquet() {
     let mut outputs = Vec::new();
     for (name, input) in [("parquet", &parquet), ("csv", &csv)] {
         let out = dir.path().join(name);
-        run(&[
-            "customers",
-            "--input",
-            input.to_str().unwrap(),
-            "--customer-id",
-            "customer",
-            "--time",
-            "when",
-            "--quantity",
-            "qty",
-            "--price",
-            "price",
-            "--invoice",
-            "invoice",
-            "--as-of",
-            "2020-01-31",
-            "--out",
-            out.to_str().unwrap(),
-        ]);
+        let mut args = vec!["customers", "--input", input.to_str().unwrap()];
+        args.extend(SMALL_LOG_COLUMNS);
+        args.extend(["--as-of", "2020-01-31", "--out", out.to_str().unwrap()]);
+        run(&args);
         outputs.push(read_columns(&out.join("customers.parquet")));
     }
     assert_eq!(outputs[0], outputs[1]);

@@ -154,6 +154,25 @@ impl Segments {
         Ok(labels)
     }
 
+    /// The segment of every row (per chunk) and the score, in one assignment pass for
+    /// centres (the inertia comes from its distances) and a likelihood pass more for
+    /// mixtures.
+    pub fn labels_and_score(&self, backend: &dyn Backend, data: &Dataset) -> Result<(Vec<Vec<u32>>, Score)> {
+        match self {
+            Segments::Centres(_) => {
+                let mut labels = Vec::with_capacity(data.chunks().len());
+                let mut inertia = 0.0f64;
+                self.assign(backend, data, false, &mut |_, a| {
+                    labels.push(a.labels.to_vec());
+                    inertia += sum_of_squares(a.values[0]);
+                    Ok(())
+                })?;
+                Ok((labels, Score::Inertia(inertia)))
+            }
+            Segments::Mixture { .. } => Ok((self.labels(backend, data)?, self.score(backend, data)?)),
+        }
+    }
+
     /// How well the segments describe `data` (one pass).
     pub fn score(&self, backend: &dyn Backend, data: &Dataset) -> Result<Score> {
         match self {

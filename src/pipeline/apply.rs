@@ -173,8 +173,7 @@ pub fn evaluate(request: &EvaluateRequest) -> Result<Value> {
     let mut engine = Engine::open(&request.backend)?;
     let input = read_for_model(&model, &request.input)?;
     let data = &input.prepared.data;
-    let score = engine.run("the scoring pass", |b| segments.score(b, data))?;
-    let labels = engine.run("the assignment pass", |b| segments.labels(b, data))?;
+    let (labels, score) = engine.run("the assignment pass", |b| segments.labels_and_score(b, data))?;
     let scores = engine.run("the segment metrics", |b| {
         metrics::score(b, data, &labels, model.k, request.silhouette_sample.max(2), request.seed)
     })?;

@@ -40,17 +40,16 @@ impl Outputs {
         let (assignments, model, profiles, report) =
             (out.join(ASSIGNMENTS_FILE), out.join(MODEL_FILE), out.join(PROFILES_FILE), out.join(REPORT_FILE));
         let all = [&assignments, &model, &profiles, &report];
+        let inputs = request.inputs_read();
         for path in all {
-            ensure_not_input(path, &request.inputs_read())?;
+            ensure_not_input(path, &inputs)?;
         }
         let folder = OutputFolder::create(out)?;
-        let outputs = Outputs { folder, assignments, model, profiles, report };
-        let all = [&outputs.assignments, &outputs.model, &outputs.profiles, &outputs.report];
         let stale: usize = all.iter().map(|p| remove_stale_temp_files(p)).sum();
         if stale > 0 {
             warn!("removed {stale} temporary file(s) left in {} by an earlier run that was killed", out.display());
         }
-        Ok(outputs)
+        Ok(Outputs { folder, assignments, model, profiles, report })
     }
 }
 

@@ -54,8 +54,9 @@ pub fn select_k(request: &FitRequest, first: usize, last: usize) -> Result<serde
     let csv_path = config.out.join("select_k.csv");
     let json_path = config.out.join("select_k.json");
     let report_path = config.out.join(crate::report::REPORT_FILE);
+    let inputs = config.inputs_read();
     for p in [&csv_path, &json_path, &report_path] {
-        ensure_not_input(p, &config.inputs_read())?;
+        ensure_not_input(p, &inputs)?;
     }
     let folder = OutputFolder::create(&config.out)?;
     let stage = read_and_prepare(&config, started)?;

@@ -38,7 +38,7 @@ pub use table::{InputFile, RawBatch, RawTable, ReadSpec};
 /// Distinct values above which a categorical column is refused (it is probably an id).
 pub const MAX_LEVELS: usize = 1000;
 
-pub(crate) fn open_builder(path: &Path, batch_rows: usize) -> Result<ParquetRecordBatchReaderBuilder<File>> {
+fn open_builder(path: &Path, batch_rows: usize) -> Result<ParquetRecordBatchReaderBuilder<File>> {
     ensure_parquet(path)?;
     let file = File::open(path).map_err(|e| Error::io(path, e))?;
     guarded(path, || {
