@@ -5,8 +5,9 @@ use crate::error::{Error, Param, Result};
 
 /// Runs `fit` and returns the JSON summary.
 pub fn run(args: &FitArgs) -> Result<serde_json::Value> {
-    if args.k.first != args.k.last {
+    let k = args.k_range()?;
+    if k.first != k.last {
         return Err(Error::param(Param::K, "fit takes one k; use `custseg select-k` for a range"));
     }
-    crate::pipeline::fit(&super::args::fit_request(args, args.k.first)?)
+    crate::pipeline::fit(&super::args::fit_request(args, k.first)?)
 }

@@ -5,7 +5,7 @@ use crate::error::{Error, Param, Result};
 
 /// Runs `select-k` and returns the JSON summary.
 pub fn run(args: &SelectKArgs) -> Result<serde_json::Value> {
-    let range = args.fit.k;
+    let range = args.fit.k_range()?;
     if range.first == 0 {
         return Err(Error::param(Param::K, "the range must start at 1 or more"));
     }
