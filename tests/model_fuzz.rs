@@ -87,6 +87,7 @@ fn fitted() -> &'static Fitted {
                 out: out.clone(),
                 seed: 1,
                 backend: cpu(),
+                marketing: Default::default(),
             };
             pipeline::fit(&request).unwrap();
             serde_json::from_slice(&std::fs::read(out.join("model.json")).unwrap()).unwrap()
@@ -242,6 +243,7 @@ fn the_fitted_models_validate_and_predict() {
             out: dir.path().join(format!("{name}.parquet")),
             probabilities: true,
             backend: cpu(),
+            exports: vec![],
         };
         pipeline::predict(&request).unwrap();
     }
@@ -276,7 +278,7 @@ proptest! {
         let input = InputSpec { inputs: vec![fitted.input.clone()], id: None, batch_rows: 16 };
         let out_dir = dir.path().join("out");
         let out = out_dir.join("p.parquet");
-        let predict = PredictRequest { model: path.clone(), input: input.clone(), out: out.clone(), probabilities: true, backend: cpu() };
+        let predict = PredictRequest { model: path.clone(), input: input.clone(), out: out.clone(), probabilities: true, backend: cpu(), exports: vec![] };
         let evaluate = EvaluateRequest { model: path.clone(), input, silhouette_sample: 40, seed: 1, backend: cpu() };
         let predicted = catch_unwind(AssertUnwindSafe(|| pipeline::predict(&predict)));
         let evaluated = catch_unwind(AssertUnwindSafe(|| pipeline::evaluate(&evaluate)));

@@ -125,11 +125,19 @@ fn fit_report_has_every_figure_and_renders_in_a_browser() {
     // One dot per sampled row (all 2000: below the sample size), one row per segment.
     assert!(html.matches("<circle").count() >= 2000, "the scatter draws every sampled row");
     assert_eq!(html.matches("<tr><td class=\"num\">").count(), 4, "one profile row per segment");
+    // What a marketer reads: values in original units beside the heat map, and the rules.
+    assert_eq!(html.matches("<tr class=\"segment\">").count(), 4, "one row of original units per segment");
+    assert!(html.contains("<table id=\"original-units\">") && html.contains("spend<br>median (mean)"));
+    assert!(html.contains("<p id=\"rules-fidelity\">A decision tree of depth 3"));
+    assert!(html.matches("<tr class=\"rule\">").count() >= 4, "at least one rule per segment");
 
     let Some(browser) = browser("fit_report_has_every_figure_and_renders_in_a_browser") else { return };
     let (dom, png) = render(&browser, &report, dir.path());
     for id in ["sizes", "heatmap", "pca", "dendrogram"] {
         assert!(dom.contains(&format!("<figure id=\"{id}\"><svg")), "the browser's DOM lacks figure {id}");
+    }
+    for id in ["profiles", "original-units", "rules"] {
+        assert!(dom.contains(&format!("<table id=\"{id}\">")), "the browser's DOM lacks table {id}");
     }
     let (inked, colours) = ink(&png);
     assert!(inked > 0.03, "the screenshot is nearly blank ({:.1}% ink)", 100.0 * inked);
@@ -287,5 +295,6 @@ fn a_wide_table_gets_a_capped_heat_map_and_a_projection_on_chosen_features() {
     let html = std::fs::read_to_string(out.join("report.html")).unwrap();
     assert!(html.contains("80 more are left out"), "heat map cap not stated");
     assert!(html.contains("With 120 prepared features"), "projection subset not stated");
-    assert_figures(&html, &["sizes", "heatmap", "pca", "dendrogram"]);
+    assert_figures(&html, &["sizes", "heatmap", "pca"]);
+    assert!(!html.contains("<figure id=\"dendrogram\">"), "two segments need no dendrogram");
 }

@@ -14,6 +14,7 @@ mod customers;
 mod faults;
 mod fuzz;
 mod input;
+mod marketing;
 mod model_fuzz;
 mod outputs;
 mod report;

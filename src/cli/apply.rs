@@ -20,6 +20,8 @@ pub struct PredictArgs {
     #[arg(long)]
     pub probabilities: bool,
     #[command(flatten)]
+    pub export: super::ExportArgs,
+    #[command(flatten)]
     pub run: RunArgs,
 }
 

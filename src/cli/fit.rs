@@ -119,6 +119,8 @@ pub struct FitArgs {
     #[arg(long, short)]
     pub out: PathBuf,
     #[command(flatten)]
+    pub marketing: super::MarketingArgs,
+    #[command(flatten)]
     pub run: RunArgs,
 }
 

@@ -8,11 +8,13 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
 mod apply;
 mod customers;
 mod fit;
+mod marketing;
 mod tools;
 
 pub use apply::{EvaluateArgs, PredictArgs};
 pub use customers::{CustomersArgs, TimeUnitArg};
 pub use fit::{AlgorithmChoice, CovarianceType, FitArgs, InitChoice, InitSpace, OnDegenerate, SelectKArgs};
+pub use marketing::{ExportArgs, ExportFormat, MarketingArgs};
 pub use tools::{BenchArgs, DemoArgs};
 
 /// Segment a customer base: a transaction log or customer table (Parquet or CSV) in;

@@ -5,8 +5,11 @@ use crate::cluster::gmm::{self, GmmInit, GmmParams};
 use crate::cluster::kmeans::{Init, KMeansParams};
 use crate::cluster::Segmenter;
 use crate::error::{Error, Param, Result};
+use crate::io::export::Export;
 use crate::io::reader::ReadSpec;
-use crate::pipeline::{BackendChoice, BackendOptions, CentreUnits, FitRequest, InitCentres, InputSpec};
+use crate::pipeline::{
+    BackendChoice, BackendOptions, CentreUnits, FitRequest, InitCentres, InputSpec, MarketingOptions,
+};
 use crate::prep::{Impute, PrepParams, ScaleKind};
 use crate::warn;
 
@@ -55,7 +58,30 @@ pub fn flag(param: Param) -> &'static str {
         Param::Time => "--time",
         Param::Amount => "--amount",
         Param::Value => "--value",
+        Param::RulesDepth => "--rules-depth",
+        Param::Names => "--names",
+        Param::Export => "--export",
     }
+}
+
+/// The library's exports for `--export`'s values (each once, in the order given).
+pub fn exports(args: &cli::ExportArgs) -> Vec<Export> {
+    let mut out = Vec::new();
+    for format in &args.export {
+        let export = match format {
+            cli::ExportFormat::Csv => Export::Csv,
+            cli::ExportFormat::Lists => Export::Lists,
+        };
+        if !out.contains(&export) {
+            out.push(export);
+        }
+    }
+    out
+}
+
+/// Exports, names and rules.
+fn marketing_options(args: &cli::MarketingArgs) -> MarketingOptions {
+    MarketingOptions { names: args.names.clone(), exports: exports(&args.export), rules_depth: args.rules_depth }
 }
 
 /// Where to compute.
@@ -229,6 +255,7 @@ pub fn fit_request(args: &FitArgs, k: usize) -> Result<FitRequest> {
         out: args.out.clone(),
         seed: args.seed,
         backend: backend_options(&args.run),
+        marketing: marketing_options(&args.marketing),
     };
     request.check()?;
     Ok(request)

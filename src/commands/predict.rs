@@ -12,6 +12,7 @@ pub fn run(args: &PredictArgs) -> Result<serde_json::Value> {
         input: input_spec(&args.input),
         out: args.out.clone(),
         probabilities: args.probabilities,
+        exports: super::args::exports(&args.export),
         backend: backend_options(&args.run),
     })
 }

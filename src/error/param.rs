@@ -51,6 +51,9 @@ pub enum Param {
     Time,
     Amount,
     Value,
+    RulesDepth,
+    Names,
+    Export,
 }
 
 impl Param {
@@ -99,6 +102,9 @@ impl Param {
             Param::Time => "time",
             Param::Amount => "amount",
             Param::Value => "value",
+            Param::RulesDepth => "rules_depth",
+            Param::Names => "names",
+            Param::Export => "export",
         }
     }
 }

@@ -167,6 +167,17 @@ impl Staged {
         &self.path.target
     }
 
+    /// Where the complete file can be read until it is committed (the target itself for a
+    /// device or FIFO, which cannot be read back).
+    pub fn temp(&self) -> &Path {
+        &self.path.temp
+    }
+
+    /// Whether the output is a device or FIFO written directly (nothing to read back).
+    pub fn is_direct(&self) -> bool {
+        self.path.direct
+    }
+
     /// Renames the file into place.
     pub fn commit(mut self) -> Result<PathBuf> {
         let p = &mut self.path;

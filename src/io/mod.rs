@@ -4,6 +4,8 @@ pub mod atomic;
 pub mod cache;
 pub mod centres;
 pub mod columns;
+pub mod export;
+pub mod names;
 pub mod paths;
 pub mod reader;
 pub mod writer;

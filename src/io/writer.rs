@@ -5,7 +5,7 @@ use std::io::BufWriter;
 use std::path::Path;
 use std::sync::Arc;
 
-use arrow::array::{ArrayRef, Float32Array, RecordBatch, UInt32Array};
+use arrow::array::{ArrayRef, Float32Array, RecordBatch, StringArray, UInt32Array};
 use arrow::datatypes::{DataType, Field, Schema, SchemaRef};
 use parquet::arrow::ArrowWriter;
 use parquet::basic::Compression;
@@ -21,21 +21,37 @@ pub struct AssignmentWriter {
     writer: ArrowWriter<BufWriter<File>>,
     schema: SchemaRef,
     rows: u64,
+    /// Every segment's name, when the assignments carry a `segment_name` column (last).
+    names: Option<Vec<String>>,
 }
 
 impl AssignmentWriter {
     /// Starts `target`; `id_name`/`id_type` describe the id column copied from the input,
     /// `values` name the Float32 columns after `segment`.
     pub fn create(target: &Path, id_name: &str, id_type: &DataType, values: &[String]) -> Result<Self> {
+        Self::create_named(target, id_name, id_type, values, None)
+    }
+
+    /// [`AssignmentWriter::create`] with a last column, `segment_name`, holding `names[segment]`.
+    pub fn create_named(
+        target: &Path,
+        id_name: &str,
+        id_type: &DataType,
+        values: &[String],
+        names: Option<Vec<String>>,
+    ) -> Result<Self> {
         let mut fields =
             vec![Field::new(id_name, id_type.clone(), false), Field::new("segment", DataType::UInt32, false)];
         fields.extend(values.iter().map(|name| Field::new(name, DataType::Float32, false)));
+        if names.is_some() {
+            fields.push(Field::new(super::export::SEGMENT_NAME, DataType::Utf8, false));
+        }
         let schema = Arc::new(Schema::new(fields));
         let (path, file) = TempPath::create(target)?;
         let props = WriterProperties::builder().set_compression(Compression::SNAPPY).build();
         let writer = ArrowWriter::try_new(BufWriter::with_capacity(1 << 20, file), schema.clone(), Some(props))
             .map_err(|e| Error::parquet_write(target, e))?;
-        Ok(AssignmentWriter { path, writer, schema, rows: 0 })
+        Ok(AssignmentWriter { path, writer, schema, rows: 0, names })
     }
 
     /// Appends one chunk of rows: ids, segments, then one slice per value column. A value
@@ -55,6 +71,10 @@ impl AssignmentWriter {
         }
         let mut columns: Vec<ArrayRef> = vec![ids.clone(), Arc::new(UInt32Array::from(segments.to_vec()))];
         columns.extend(values.iter().map(|v| Arc::new(Float32Array::from(v.to_vec())) as ArrayRef));
+        if let Some(names) = &self.names {
+            let named = segments.iter().map(|&s| names.get(s as usize).map_or("", String::as_str));
+            columns.push(Arc::new(StringArray::from_iter_values(named)));
+        }
         let batch = RecordBatch::try_new(self.schema.clone(), columns)
             .map_err(|e| Error::Internal(format!("building an output batch: {e}")))?;
         self.writer.write(&batch).map_err(|e| Error::parquet_write(self.path.target(), e))?;

@@ -16,9 +16,11 @@ use crate::backend::Centres;
 use crate::cluster::gmm::Mixture;
 use crate::cluster::Segments;
 use crate::error::{Error, Result};
+use crate::io::names::SegmentNames;
 use crate::io::reader::InputFile;
 use crate::prep::Prep;
 use crate::report::profiles::SegmentProfile;
+use crate::report::rules::RuleSet;
 
 pub use validate::{Damage, WEIGHT_SUM_TOLERANCE};
 
@@ -120,6 +122,15 @@ pub struct Model {
     #[serde(default)]
     pub profiles: Vec<SegmentProfile>,
     pub input: InputFingerprint,
+    /// Names given to segments (`--names`), keyed by segment id.
+    #[serde(default, skip_serializing_if = "SegmentNames::is_empty")]
+    pub segment_names: SegmentNames,
+    /// Plain rules that reproduce the segments (None when turned off).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rules: Option<RuleSet>,
+    /// The files the fit wrote, relative to its output folder.
+    #[serde(default)]
+    pub outputs: Vec<String>,
 }
 
 impl Model {

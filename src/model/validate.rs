@@ -145,6 +145,7 @@ pub fn validate(model: &Model) -> Checked {
         SavedSegmenter::Gmm { gmm } => gmm_record(gmm, model)?,
     }
     profiles(&model.profiles, model)?;
+    segment_names(model)?;
     input(&model.input)
 }
 
@@ -445,6 +446,19 @@ fn profiles(profiles: &[SegmentProfile], model: &Model) -> Checked {
             for (name, v) in [("share", lift.share), ("base_share", lift.base_share), ("lift", lift.lift)] {
                 non_negative(format!("{lf}.{name}"), v)?;
             }
+        }
+    }
+    Ok(())
+}
+
+/// Names belong to segments that exist and are not empty.
+fn segment_names(model: &Model) -> Checked {
+    for (segment, name) in &model.segment_names {
+        if *segment as usize >= model.k {
+            return Err(damage(format!("segment_names.{segment}"), format!("names a segment but k = {}", model.k)));
+        }
+        if name.trim().is_empty() {
+            return Err(damage(format!("segment_names.{segment}"), "is empty"));
         }
     }
     Ok(())

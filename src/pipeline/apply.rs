@@ -8,11 +8,14 @@ use serde_json::{json, Value};
 
 use super::assign::{write_assignments, AssignmentTarget};
 use super::engine::{BackendOptions, Engine};
+use super::marketing::{export_targets, stage_exports};
 use super::{merge_json, secs, ASSIGNMENTS_FILE};
 use crate::cluster::fitted::Score;
 use crate::error::{Error, Param, Result};
 use crate::eval::metrics;
 use crate::io::atomic::remove_stale_temp_files;
+use crate::io::export::Export;
+use crate::io::names::display_names;
 use crate::io::paths::{assignments_target, ensure_not_input, OutputFolder};
 use crate::io::reader::{self, ReadSpec};
 use crate::model::Model;
@@ -38,6 +41,8 @@ pub struct PredictRequest {
     /// Mixtures: write every component's probability too.
     pub probabilities: bool,
     pub backend: BackendOptions,
+    /// CSV exports beside the assignments.
+    pub exports: Vec<Export>,
 }
 
 /// An `evaluate` request.
@@ -112,7 +117,11 @@ pub fn predict(request: &PredictRequest) -> Result<Value> {
     let out = assignments_target(&request.out, ASSIGNMENTS_FILE);
     let mut inputs = request.input.inputs.clone();
     inputs.push(request.model.clone());
-    ensure_not_input(&out, &inputs)?;
+    let exports = export_targets(&out, &request.exports);
+    for path in std::iter::once(&out).chain(exports.csv.iter()).chain(exports.lists.iter()) {
+        ensure_not_input(path, &inputs)?;
+    }
+    let name_of_segment = display_names(&model.segment_names, model.k);
     let folder = match out.parent().filter(|d| !d.as_os_str().is_empty()) {
         Some(dir) => Some(OutputFolder::create(dir)?),
         None => None,
@@ -140,9 +149,12 @@ pub fn predict(request: &PredictRequest) -> Result<Value> {
         id_type: &input.id_type,
         ids: &input.prepared.ids,
         probabilities: request.probabilities,
+        segment_names: (!model.segment_names.is_empty()).then_some(name_of_segment.as_slice()),
     };
     let written = write_assignments(&mut engine, &segments, data, &target)?;
+    let exported = stage_exports(&written.file, &request.exports, &name_of_segment)?;
     written.file.commit()?;
+    let exported = exported.commit()?;
     if let Some(folder) = folder {
         folder.keep();
     }
@@ -160,9 +172,34 @@ pub fn predict(request: &PredictRequest) -> Result<Value> {
         "backend": info.backend,
         "device": info.device,
         "seconds": { "total": secs(started.elapsed().as_secs_f64()) },
-        "outputs": { "assignments": out.display().to_string() },
+        "segment_sizes": written.sizes,
+        "segments": segment_sizes(&written.sizes, &model),
+        "outputs": {
+            "assignments": out.display().to_string(),
+            "csv": exports.csv.map(|p| p.display().to_string()),
+            "lists": exports.lists.map(|p| p.display().to_string()),
+        },
     });
+    if !exported.is_empty() {
+        info!("wrote {} export file(s) beside {}", exported.len(), out.display());
+    }
     Ok(merge_json(summary, score_json(&score, false)))
+}
+
+/// Each segment's id, name (when the model names it), rows and share of the rows.
+fn segment_sizes(sizes: &[u64], model: &Model) -> Vec<Value> {
+    let total = sizes.iter().sum::<u64>().max(1) as f64;
+    sizes
+        .iter()
+        .enumerate()
+        .map(|(s, &size)| {
+            let mut v = json!({ "segment": s, "size": size, "share": size as f64 / total });
+            if let Some(name) = model.segment_names.get(&(s as u32)) {
+                v["name"] = json!(name);
+            }
+            v
+        })
+        .collect()
 }
 
 /// Runs `evaluate` and returns the JSON summary (it writes nothing else).

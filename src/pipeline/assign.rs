@@ -23,6 +23,8 @@ pub struct AssignmentTarget<'a> {
     pub ids: &'a [ArrayRef],
     /// Mixtures: every component's probability too.
     pub probabilities: bool,
+    /// Every segment's name, for a `segment_name` column (None: no such column).
+    pub segment_names: Option<&'a [String]>,
 }
 
 /// The staged file and what the pass saw.
@@ -49,7 +51,13 @@ pub fn write_assignments(
         let mut labels = Vec::with_capacity(data.chunks().len());
         let mut sizes = vec![0u64; segments.k()];
         let mut inertia = 0.0f64;
-        let mut writer = AssignmentWriter::create(target.path, target.id_name, target.id_type, &columns)?;
+        let mut writer = AssignmentWriter::create_named(
+            target.path,
+            target.id_name,
+            target.id_type,
+            &columns,
+            target.segment_names.map(<[String]>::to_vec),
+        )?;
         segments.assign(backend, data, target.probabilities, &mut |chunk, assigned| {
             assigned.labels.iter().for_each(|&l| sizes[l as usize] += 1);
             labels.push(assigned.labels.to_vec());

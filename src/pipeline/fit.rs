@@ -8,6 +8,7 @@ use serde_json::{json, Value};
 
 use super::assign::{write_assignments, AssignmentTarget};
 use super::engine::Engine;
+use super::marketing::{export_targets, relative_names, remove_stale_outputs, stage_exports};
 use super::request::FitRequest;
 use super::stage::{read_and_prepare, Stage};
 use super::train::{self, Trained};
@@ -18,9 +19,12 @@ use crate::error::{Error, Param, Result};
 use crate::eval::metrics::Scores;
 use crate::eval::stability::Stability;
 use crate::io::atomic::{remove_stale_temp_files, stage_bytes};
+use crate::io::export::{list_file, ASSIGNMENTS_CSV};
+use crate::io::names::{display_names, given_names, SegmentNames};
 use crate::io::paths::{ensure_not_input, OutputFolder};
 use crate::model::{InputFingerprint, Model, FORMAT_VERSION};
 use crate::report::profiles::SegmentProfile;
+use crate::report::rules::RuleSet;
 use crate::report::value::{segment_values, SegmentValue};
 use crate::report::REPORT_FILE;
 
@@ -33,15 +37,20 @@ struct Outputs {
     report: PathBuf,
 }
 
+/// Every file a fit may write into its folder (besides the id lists): an earlier run's
+/// copy that this run does not write is removed.
+const FIT_OUTPUTS: [&str; 5] = [ASSIGNMENTS_FILE, PROFILES_FILE, MODEL_FILE, REPORT_FILE, ASSIGNMENTS_CSV];
+
 impl Outputs {
     /// Refuses outputs that are inputs, creates `out`, removes temporary files of killed runs.
     fn prepare(request: &FitRequest) -> Result<Self> {
         let out = &request.out;
         let (assignments, model, profiles, report) =
             (out.join(ASSIGNMENTS_FILE), out.join(MODEL_FILE), out.join(PROFILES_FILE), out.join(REPORT_FILE));
+        let exports = export_targets(&assignments, &request.marketing.exports);
         let all = [&assignments, &model, &profiles, &report];
         let inputs = request.inputs_read();
-        for path in all {
+        for path in all.into_iter().chain(exports.csv.iter()).chain(exports.lists.iter()) {
             ensure_not_input(path, &inputs)?;
         }
         let folder = OutputFolder::create(out)?;
@@ -57,12 +66,14 @@ impl Outputs {
 pub fn fit(request: &FitRequest) -> Result<Value> {
     let started = Instant::now();
     request.check()?;
+    let k = request.segmenter.k();
+    let names = request.marketing.read_names(k)?;
+    let name_of_segment = display_names(&names, k);
     let mut engine = Engine::open(&request.backend)?;
     let outputs = Outputs::prepare(request)?;
     let mut stage = read_and_prepare(request, started)?;
     ensure_value_is_a_feature(request, &stage)?;
     let data = &stage.prepared.data;
-    let k = request.segmenter.k();
 
     let fit_start = Instant::now();
     let trained = train::train(request, &mut engine, &stage)?;
@@ -72,6 +83,7 @@ pub fn fit(request: &FitRequest) -> Result<Value> {
         id_type: &stage.id_type,
         ids: &stage.prepared.ids,
         probabilities: request.probabilities,
+        segment_names: (!names.is_empty()).then_some(name_of_segment.as_slice()),
     };
     let written = write_assignments(&mut engine, &trained.outcome.segments, data, &target)?;
     let t_fit = fit_start.elapsed().as_secs_f64();
@@ -84,11 +96,15 @@ pub fn fit(request: &FitRequest) -> Result<Value> {
     })?;
     log_scores(&scores, request.silhouette_sample > 0);
     let stability = bootstrap(request, &mut engine, data, &written.labels)?;
-    let profiles = crate::report::profiles::profile(&stage.prep, data, &written.labels, k);
-    for p in &profiles {
+    let mut profiles = crate::report::profiles::profile(&stage.prep, data, &written.labels, k);
+    for p in &mut profiles {
+        p.name = names.get(&p.segment).cloned();
         info!("segment {}: {} rows ({:.1}%), {}", p.segment, p.size, 100.0 * p.share, p.descriptor);
     }
+    let rules = explain_segments(request, &stage, &written.labels, &names);
     model.profiles = profiles.clone();
+    model.segment_names = names.clone();
+    model.rules = rules.clone();
     let values = segment_values(&profiles, request.value.as_deref());
     let t_metrics = metrics_start.elapsed().as_secs_f64();
 
@@ -103,14 +119,24 @@ pub fn fit(request: &FitRequest) -> Result<Value> {
             labels: &written.labels,
             seed: request.seed,
             values: values.as_deref().map(|v| (v, request.value.as_deref())),
+            rules: rules.as_ref(),
         };
         Some(engine.run("the report's covariance pass", |b| crate::report::fit_report(b, &report))?)
     } else {
         None
     };
     let profiles_file = crate::report::profiles::write_parquet(&outputs.profiles, &profiles)?;
-    let model_file = stage_bytes(&outputs.model, &model.to_json())?;
+    let exported = stage_exports(&written.file, &request.marketing.exports, &name_of_segment)?;
     let report_file = report_html.map(|html| stage_bytes(&outputs.report, html.as_bytes())).transpose()?;
+    let mut this_run: Vec<PathBuf> = vec![outputs.assignments.clone(), outputs.profiles.clone(), outputs.model.clone()];
+    this_run.extend(report_file.as_ref().map(|_| outputs.report.clone()));
+    let export_targets = export_targets(&outputs.assignments, &request.marketing.exports);
+    this_run.extend(export_targets.csv.clone());
+    if let Some(lists) = &export_targets.lists {
+        this_run.extend((0..k as u32).map(|s| lists.join(list_file(s))));
+    }
+    model.outputs = relative_names(&request.out, &this_run);
+    let model_file = stage_bytes(&outputs.model, &model.to_json())?;
     written.file.commit()?;
     profiles_file.commit()?;
     model_file.commit()?;
@@ -118,7 +144,9 @@ pub fn fit(request: &FitRequest) -> Result<Value> {
         file.commit()?;
         info!("wrote {}", outputs.report.display());
     }
+    exported.commit()?;
     info!("wrote {}, {} and {}", outputs.assignments.display(), outputs.profiles.display(), outputs.model.display());
+    let removed = remove_stale_outputs(&request.out, &FIT_OUTPUTS, &this_run);
     let Outputs { folder, assignments, model: model_path, profiles: profiles_path, report: report_path } = outputs;
     folder.keep();
     let t_write = write_start.elapsed().as_secs_f64();
@@ -152,7 +180,11 @@ pub fn fit(request: &FitRequest) -> Result<Value> {
             "model": model_path.display().to_string(),
             "profiles": profiles_path.display().to_string(),
             "report": request.report.then(|| report_path.display().to_string()),
+            "csv": export_targets.csv.map(|p| p.display().to_string()),
+            "lists": export_targets.lists.map(|p| p.display().to_string()),
         },
+        "removed_stale_outputs": removed.iter().map(|p| p.display().to_string()).collect::<Vec<_>>(),
+        "rules": rules,
         "stability": stability,
         "streamed_from_disk": streamed,
         "segments": segment_summary(&profiles, values.as_deref()),
@@ -192,7 +224,31 @@ fn build_model(request: &FitRequest, stage: &Stage, trained: &Trained, sizes: Ve
             rows_used: rows as u64,
             schema: stage.schema.clone(),
         },
+        segment_names: Default::default(),
+        rules: None,
+        outputs: Vec::new(),
     }
+}
+
+/// The rules that reproduce the segments (None with a rules depth of 0), logged.
+fn explain_segments(request: &FitRequest, stage: &Stage, labels: &[Vec<u32>], names: &SegmentNames) -> Option<RuleSet> {
+    let depth = request.marketing.rules_depth;
+    if depth == 0 {
+        return None;
+    }
+    let k = request.segmenter.k();
+    let data = &stage.prepared.data;
+    let rules =
+        crate::report::rules::explain(&stage.prep, data, labels, k, depth, request.seed, &given_names(names, k));
+    info!(
+        "rules (a depth-{depth} tree on {} rows) reproduce {:.1}% of the segments",
+        rules.rows,
+        100.0 * rules.fidelity
+    );
+    for rule in &rules.rules {
+        info!("  {}", rule.text);
+    }
+    Some(rules)
 }
 
 fn log_scores(scores: &Scores, with_silhouette: bool) {
@@ -280,7 +336,11 @@ fn segment_summary(profiles: &[SegmentProfile], values: Option<&[SegmentValue]>)
         .iter()
         .enumerate()
         .map(|(c, p)| {
-            let base = json!({ "segment": p.segment, "size": p.size, "share": p.share, "descriptor": p.descriptor });
+            let mut base =
+                json!({ "segment": p.segment, "size": p.size, "share": p.share, "descriptor": p.descriptor });
+            if let Some(name) = &p.name {
+                base["name"] = json!(name);
+            }
             match values.map(|v| serde_json::to_value(&v[c])) {
                 Some(Ok(mut extra)) => {
                     if let Some(fields) = extra.as_object_mut() {

@@ -4,6 +4,7 @@
 use std::path::PathBuf;
 
 use super::engine::BackendOptions;
+use super::marketing::MarketingOptions;
 use crate::cluster::Segmenter;
 use crate::error::{Error, Param, Result};
 use crate::io::reader::ReadSpec;
@@ -54,22 +55,26 @@ pub struct FitRequest {
     /// Seed of the metrics' samples, the streamed prep's sample and the bootstrap.
     pub seed: u64,
     pub backend: BackendOptions,
+    /// Exports, segment names and rules.
+    pub marketing: MarketingOptions,
 }
 
 /// Output columns an id column must not be named as.
-const RESERVED_COLUMNS: [&str; 3] = ["segment", "distance", "probability"];
+const RESERVED_COLUMNS: [&str; 4] = ["segment", "distance", "probability", "segment_name"];
 
 impl FitRequest {
     /// Every file or folder the fit reads: outputs must be none of them.
     pub fn inputs_read(&self) -> Vec<PathBuf> {
         let mut inputs = self.read.inputs.clone();
         inputs.extend(self.init_centres.iter().map(|c| c.path.clone()));
+        inputs.extend(self.marketing.names.clone());
         inputs
     }
 
     /// Checks what can be checked before reading any data.
     pub fn check(&self) -> Result<()> {
         self.prep.check()?;
+        self.marketing.check()?;
         if let Some(id) = &self.read.id {
             if RESERVED_COLUMNS.contains(&id.as_str()) || id.starts_with("p_") {
                 return Err(Error::param(

@@ -2,7 +2,9 @@
 
 use std::fmt::Write;
 
+use super::labels;
 use super::profiles::SegmentProfile;
+use super::rules::RuleSet;
 
 /// One figure of the page; `id` is the element id (tests and links use it).
 pub struct Figure {
@@ -57,11 +59,12 @@ pub fn page(title: &str, facts: &[(String, String)], tables: &[(String, String)]
     html
 }
 
-/// One row per segment: size, share, descriptor, top features and over-represented levels.
+/// One row per segment: name, customers, share, descriptor, top features and the levels
+/// well-supported enough to name (with their share of the segment).
 pub fn profiles_table(profiles: &[SegmentProfile]) -> String {
     let mut html = String::from(
-        "<table id=\"profiles\"><tr><th>segment</th><th>rows</th><th>share</th><th>descriptor</th>\
-         <th>sets it apart (z)</th><th>over-represented</th></tr>",
+        "<table id=\"profiles\"><tr><th>segment</th><th>name</th><th>customers</th><th>share</th><th>descriptor</th>\
+         <th>sets it apart (z)</th><th>common levels (share, lift)</th></tr>",
     );
     for p in profiles {
         let top: Vec<String> = p
@@ -70,16 +73,80 @@ pub fn profiles_table(profiles: &[SegmentProfile]) -> String {
             .filter_map(|name| p.features.iter().find(|f| &f.feature == name))
             .map(|f| format!("{} ({:+.2})", f.feature, f.z))
             .collect();
-        let over: Vec<String> = p.over_represented.iter().map(|c| format!("{} (×{:.2})", c.level, c.lift)).collect();
+        let over: Vec<String> = p
+            .over_represented
+            .iter()
+            .map(|c| format!("{} ({}, ×{:.1})", c.level, labels::percent(c.share), c.lift))
+            .collect();
         let _ = write!(
             html,
-            "<tr><td class=\"num\">{}</td><td class=\"num\">{}</td><td class=\"num\">{:.1}%</td><td>{}</td><td>{}</td><td>{}</td></tr>",
+            "<tr><td class=\"num\">{}</td><td>{}</td><td class=\"num\">{}</td><td class=\"num\">{:.1}%</td><td>{}</td><td>{}</td><td>{}</td></tr>",
             p.segment,
-            p.size,
+            escape(p.name.as_deref().unwrap_or("")),
+            labels::with_thousands(&p.size.to_string()),
             100.0 * p.share,
             escape(&p.descriptor),
             escape(&top.join(", ")),
             escape(&over.join(", "))
+        );
+    }
+    html.push_str("</table>");
+    html
+}
+
+/// Every numeric feature's median and mean in original units, one row per segment and a
+/// last row for the whole base: what the z-score heat map stands for.
+pub fn original_units_table(profiles: &[SegmentProfile]) -> String {
+    let Some(first) = profiles.first() else { return String::new() };
+    let mut html = String::from("<table id=\"original-units\"><tr><th>segment</th><th>customers</th>");
+    for f in &first.features {
+        let _ = write!(html, "<th>{}<br>median (mean)</th>", escape(&f.feature));
+    }
+    html.push_str("</tr>");
+    let cell = |median: Option<f64>, mean: Option<f64>| match (median, mean) {
+        (Some(m), Some(a)) => format!("{} ({})", labels::number(m), labels::number(a)),
+        _ => "–".into(),
+    };
+    for p in profiles {
+        let _ = write!(
+            html,
+            "<tr class=\"segment\"><td class=\"num\">{}</td><td class=\"num\">{}</td>",
+            p.segment,
+            labels::with_thousands(&p.size.to_string())
+        );
+        for f in &p.features {
+            let _ = write!(html, "<td class=\"num\">{}</td>", cell(f.median, f.mean));
+        }
+        html.push_str("</tr>");
+    }
+    let total: u64 = profiles.iter().map(|p| p.size).sum();
+    let _ = write!(html, "<tr><th>all</th><th class=\"num\">{}</th>", labels::with_thousands(&total.to_string()));
+    for f in &first.features {
+        let _ = write!(html, "<th class=\"num\">{}</th>", cell(f.base_median, f.base_mean));
+    }
+    html.push_str("</tr></table>");
+    html
+}
+
+/// The rules that reproduce the segments, one row per rule, after a line with the tree's
+/// fidelity.
+pub fn rules_table(rules: &RuleSet) -> String {
+    let mut html = format!(
+        "<p id=\"rules-fidelity\">A decision tree of depth {} on {} customers puts {} of them in their own segment \
+         (its fidelity); each line below is one of its leaves.</p><table id=\"rules\"><tr><th>segment</th><th>rule</th>\
+         <th>covers</th><th>precise</th></tr>",
+        rules.depth,
+        labels::with_thousands(&rules.rows.to_string()),
+        labels::percent(rules.fidelity)
+    );
+    for rule in &rules.rules {
+        let _ = write!(
+            html,
+            "<tr class=\"rule\"><td class=\"num\">{}</td><td>{}</td><td class=\"num\">{}</td><td class=\"num\">{}</td></tr>",
+            rule.segment,
+            escape(&rule.text),
+            labels::percent(rule.covers),
+            labels::percent(rule.precision)
         );
     }
     html.push_str("</table>");

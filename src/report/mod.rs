@@ -3,8 +3,10 @@
 pub mod charts;
 pub mod dendrogram;
 pub mod html;
+pub mod labels;
 pub mod pca;
 pub mod profiles;
+pub mod rules;
 pub mod value;
 
 use crate::backend::Backend;
@@ -16,6 +18,10 @@ use profiles::SegmentProfile;
 
 /// Rows drawn in the PCA scatter plot (a seeded sample).
 pub const SCATTER_SAMPLE: usize = 3000;
+
+/// Fewest segments for which the report draws the dendrogram of their centres (with fewer,
+/// the merge order says nothing the heat map does not).
+pub const MIN_DENDROGRAM_K: usize = 4;
 
 /// The file name of the report in the output folder.
 pub const REPORT_FILE: &str = "report.html";
@@ -32,6 +38,8 @@ pub struct FitReport<'a> {
     pub seed: u64,
     /// Per-segment value figures, and the money column's name.
     pub values: Option<(&'a [value::SegmentValue], Option<&'a str>)>,
+    /// Rules that reproduce the segments.
+    pub rules: Option<&'a rules::RuleSet>,
 }
 
 /// Renders the fit report; the covariance pass for the PCA runs on `backend`.
@@ -103,7 +111,7 @@ pub fn fit_report(backend: &dyn Backend, r: &FitReport) -> Result<String> {
             ),
         },
     ];
-    if !merges.is_empty() {
+    if k >= MIN_DENDROGRAM_K && !merges.is_empty() {
         figures.push(Figure {
             id: "dendrogram",
             svg: charts::dendrogram(&merges, k)?,
@@ -112,9 +120,15 @@ pub fn fit_report(backend: &dyn Backend, r: &FitReport) -> Result<String> {
                 .into(),
         });
     }
-    let mut tables = vec![("Segments".to_string(), html::profiles_table(r.profiles))];
+    let mut tables = vec![
+        ("Segments".to_string(), html::profiles_table(r.profiles)),
+        ("Values in original units".to_string(), html::original_units_table(r.profiles)),
+    ];
     if let Some((values, column)) = r.values {
         tables.push(("Value".to_string(), value::value_table(values, column)));
+    }
+    if let Some(rules) = r.rules {
+        tables.push(("Rules".to_string(), html::rules_table(rules)));
     }
     Ok(html::page(&r.title, &r.facts, &tables, &figures))
 }
@@ -208,18 +222,9 @@ pub fn segment_means(data: &Dataset, labels: &[Vec<u32>], k: usize) -> Vec<Vec<f
     sums
 }
 
-/// A seeded sample of at most `m` distinct rows (in row order) and their labels.
-fn sample(data: &Dataset, labels: &[Vec<u32>], m: usize, seed: u64) -> (Vec<usize>, Vec<u32>) {
-    let n = data.rows();
-    let rows: Vec<usize> = if n <= m {
-        (0..n).collect()
-    } else {
-        let mut rng = Rng::derive(seed, 0x7265_706f_7274);
-        let mut picked: Vec<usize> = (0..m).map(|_| rng.below(n as u64) as usize).collect();
-        picked.sort_unstable();
-        picked.dedup();
-        picked
-    };
+/// A seeded sample of min(n, `m`) distinct rows (in row order) and their labels.
+pub fn sample(data: &Dataset, labels: &[Vec<u32>], m: usize, seed: u64) -> (Vec<usize>, Vec<u32>) {
+    let rows = distinct_rows(data.rows(), m, seed);
     let row_labels = rows
         .iter()
         .map(|&i| {
@@ -228,4 +233,35 @@ fn sample(data: &Dataset, labels: &[Vec<u32>], m: usize, seed: u64) -> (Vec<usiz
         })
         .collect();
     (rows, row_labels)
+}
+
+/// min(n, `m`) distinct row numbers below `n`, in order, drawn with Floyd's algorithm from a
+/// seeded generator (every subset of that size equally likely).
+pub fn distinct_rows(n: usize, m: usize, seed: u64) -> Vec<usize> {
+    if n <= m {
+        return (0..n).collect();
+    }
+    let mut rng = Rng::derive(seed, 0x7265_706f_7274);
+    let mut picked = rustc_hash::FxHashSet::default();
+    for j in n - m..n {
+        let t = rng.below(j as u64 + 1) as usize;
+        if !picked.insert(t) {
+            picked.insert(j);
+        }
+    }
+    let mut rows: Vec<usize> = picked.into_iter().collect();
+    rows.sort_unstable();
+    rows
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn the_scatter_sample_holds_exactly_m_distinct_rows() {
+        let rows = super::distinct_rows(3616, 3000, 7);
+        assert_eq!(rows.len(), 3000);
+        assert!(rows.windows(2).all(|w| w[0] < w[1]) && rows[2999] < 3616);
+        assert_eq!(rows, super::distinct_rows(3616, 3000, 7), "seeded");
+        assert_eq!(super::distinct_rows(10, 3000, 7), (0..10).collect::<Vec<_>>());
+    }
 }

@@ -1,6 +1,7 @@
-//! Segment profiles: size, share, mean and median of every feature in original units, its
-//! z-score against the whole base, the features that set the segment apart, over-represented
-//! categories, and a short generated descriptor ("high frequency · low recency_days").
+//! Segment profiles: size, share, mean and median of every feature in original units (and
+//! the whole base's), its z-score against the base, the features that set the segment apart,
+//! well-supported categories, and a short generated descriptor in original units ("last
+//! purchase 210 days ago vs 48 · 62 % country=UK"; see [`super::labels`] for the rules).
 //! Unweighted (rows). Numeric values are the prepared values mapped back to original units,
 //! so they include imputed values and winsorising.
 
@@ -17,14 +18,14 @@ use crate::error::{Error, Result};
 use crate::io::atomic::{Staged, TempPath};
 use crate::prep::Prep;
 
+use super::labels;
+
 /// Segment medians are exact up to this many rows; beyond, they are taken on every
 /// ⌈n / this⌉-th row (means, z-scores and shares stay exact).
 pub const MEDIAN_ROWS: usize = 250_000;
 
-/// |z| above which a feature is called high or low in the descriptor.
+/// |z| above which a feature is named in the descriptor.
 const NOTABLE_Z: f64 = 0.5;
-/// Lift above which a category counts as over-represented.
-const NOTABLE_LIFT: f64 = 1.2;
 
 /// One numeric feature within a segment.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -35,9 +36,14 @@ pub struct FeatureProfile {
     pub median: Option<f64>,
     /// (segment mean − base mean) / base standard deviation.
     pub z: f64,
+    /// The whole base's mean and median (None when there are no rows).
+    #[serde(default)]
+    pub base_mean: Option<f64>,
+    #[serde(default)]
+    pub base_median: Option<f64>,
 }
 
-/// A category level that is more common in the segment than in the base.
+/// A category level common enough in the segment to name (see [`super::labels`]).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct CategoryLift {
     /// `column=level`.
@@ -45,12 +51,18 @@ pub struct CategoryLift {
     pub share: f64,
     pub base_share: f64,
     pub lift: f64,
+    /// Customers of the segment with this level.
+    #[serde(default)]
+    pub customers: u64,
 }
 
 /// One segment's profile.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct SegmentProfile {
     pub segment: u32,
+    /// The name given with `--names`, if any.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
     pub size: u64,
     pub share: f64,
     pub descriptor: String,
@@ -59,7 +71,7 @@ pub struct SegmentProfile {
     pub features: Vec<FeatureProfile>,
     /// Every one-hot column's share in the segment (same order as the model's features).
     pub category_shares: Vec<(String, f64)>,
-    /// Over-represented levels, highest lift first (at most three).
+    /// Levels well-supported enough to name, largest share first (at most three).
     pub over_represented: Vec<CategoryLift>,
 }
 
@@ -101,6 +113,13 @@ pub fn profile(prep: &Prep, data: &Dataset, labels: &[Vec<u32>], k: usize) -> Ve
             *s += v as f64;
         }
     }
+    let base_medians: Vec<Option<f64>> = (0..n_numeric)
+        .map(|j| {
+            let mut all: Vec<f64> = for_median.iter().flat_map(|s| s[j].iter().copied()).collect();
+            all.sort_unstable_by(f64::total_cmp);
+            (!all.is_empty()).then(|| crate::prep::quantile(&all, 0.5))
+        })
+        .collect();
     let numeric: Vec<Vec<FeatureProfile>> = (0..k)
         .map(|c| {
             prep.numeric
@@ -117,7 +136,14 @@ pub fn profile(prep: &Prep, data: &Dataset, labels: &[Vec<u32>], k: usize) -> Ve
                         Some(m) if base_sd > 0.0 => (m - shift[j] - base_mean) / base_sd,
                         _ => 0.0,
                     };
-                    FeatureProfile { feature: col.name.clone(), mean, median, z }
+                    FeatureProfile {
+                        feature: col.name.clone(),
+                        mean,
+                        median,
+                        z,
+                        base_mean: (sizes.iter().sum::<u64>() > 0).then(|| base_mean + shift[j]),
+                        base_median: base_medians[j],
+                    }
                 })
                 .collect()
         })
@@ -131,35 +157,14 @@ pub fn profile(prep: &Prep, data: &Dataset, labels: &[Vec<u32>], k: usize) -> Ve
                 .zip(&shares[c])
                 .map(|(name, &s)| (name.clone(), if size > 0 { s / size as f64 } else { 0.0 }))
                 .collect();
-            let mut over: Vec<CategoryLift> = category_shares
-                .iter()
-                .zip(&base_shares)
-                .filter(|(_, &b)| b > 0.0)
-                .map(|((level, share), &base)| CategoryLift {
-                    level: level.clone(),
-                    share: *share,
-                    base_share: base,
-                    lift: share / base,
-                })
-                .filter(|l| l.lift > NOTABLE_LIFT)
-                .collect();
-            over.sort_by(|a, b| b.lift.total_cmp(&a.lift));
-            over.truncate(3);
+            let over = named_levels(&category_shares, &base_shares, size);
             let mut ranked: Vec<&FeatureProfile> = numeric[c].iter().collect();
             ranked.sort_by(|a, b| b.z.abs().total_cmp(&a.z.abs()));
             let top_features: Vec<String> = ranked.iter().take(3).map(|f| f.feature.clone()).collect();
-            let mut words: Vec<String> = ranked
-                .iter()
-                .take(3)
-                .filter(|f| f.z.abs() >= NOTABLE_Z)
-                .map(|f| format!("{} {}", if f.z > 0.0 { "high" } else { "low" }, f.feature))
-                .collect();
-            if let Some(top) = over.first() {
-                words.push(format!("mostly {}", top.level));
-            }
-            let descriptor = if words.is_empty() { "typical".to_string() } else { words.join(" · ") };
+            let descriptor = descriptor(&ranked, &over);
             SegmentProfile {
                 segment: c as u32,
+                name: None,
                 size,
                 share: size as f64 / n,
                 descriptor,
@@ -170,6 +175,51 @@ pub fn profile(prep: &Prep, data: &Dataset, labels: &[Vec<u32>], k: usize) -> Ve
             }
         })
         .collect()
+}
+
+/// The levels of `category_shares` well-supported enough to name, largest share first (at
+/// most three); `size` customers in the segment.
+fn named_levels(category_shares: &[(String, f64)], base_shares: &[f64], size: u64) -> Vec<CategoryLift> {
+    let mut named: Vec<CategoryLift> = category_shares
+        .iter()
+        .zip(base_shares)
+        .filter(|(_, &base)| base > 0.0)
+        .map(|((level, share), &base)| CategoryLift {
+            level: level.clone(),
+            share: *share,
+            base_share: base,
+            lift: share / base,
+            customers: (share * size as f64).round() as u64,
+        })
+        .filter(|l| labels::level_is_named(l.customers, l.share, l.lift))
+        .collect();
+    named.sort_by(|a, b| b.share.total_cmp(&a.share).then(b.lift.total_cmp(&a.lift)));
+    named.truncate(3);
+    named
+}
+
+/// "last purchase 210 days ago vs 48 · monetary 4,100 vs 640 · 62 % country=UK": up to three
+/// numeric features with |z| ≥ [`NOTABLE_Z`] (`ranked` by |z|), each with the segment's
+/// median next to the base's (a feature whose median and mean disagree on the direction is
+/// left out, so no word can mislead), then the best-supported level with its share.
+fn descriptor(ranked: &[&FeatureProfile], levels: &[CategoryLift]) -> String {
+    let mut words: Vec<String> = ranked
+        .iter()
+        .take(3)
+        .filter(|f| f.z.abs() >= NOTABLE_Z)
+        .filter_map(|f| match (f.median, f.base_median) {
+            (Some(m), Some(b)) if (m - b) * f.z > 0.0 => Some(labels::feature_phrase(&f.feature, m, b)),
+            _ => None,
+        })
+        .collect();
+    if let Some(top) = levels.first() {
+        words.push(format!("{} {}", labels::percent(top.share), top.level));
+    }
+    if words.is_empty() {
+        "typical".to_string()
+    } else {
+        words.join(" · ")
+    }
 }
 
 /// Writes the profiles as one row per segment (wide: `<feature>_mean`, `_median`, `_z`,
@@ -185,6 +235,7 @@ pub fn write_parquet(target: &Path, profiles: &[SegmentProfile]) -> Result<Stage
         Field::new("descriptor", DataType::Utf8, false),
         Field::new("top_features", DataType::Utf8, false),
         Field::new("over_represented", DataType::Utf8, false),
+        Field::new("name", DataType::Utf8, true),
     ];
     let mut columns: Vec<ArrayRef> = vec![
         Arc::new(UInt32Array::from_iter_values(profiles.iter().map(|p| p.segment))),
@@ -195,6 +246,7 @@ pub fn write_parquet(target: &Path, profiles: &[SegmentProfile]) -> Result<Stage
         Arc::new(StringArray::from_iter_values(
             profiles.iter().map(|p| p.over_represented.iter().map(|l| l.level.clone()).collect::<Vec<_>>().join(", ")),
         )),
+        Arc::new(StringArray::from(profiles.iter().map(|p| p.name.clone()).collect::<Vec<_>>())),
     ];
     for (j, f) in first.features.iter().enumerate() {
         for (suffix, get) in [
@@ -252,7 +304,15 @@ mod tests {
             share: 1.0,
             descriptor: "typical".into(),
             top_features: vec![],
-            features: vec![FeatureProfile { feature: "spend".into(), mean: Some(f64::NAN), median: Some(1.0), z: 0.0 }],
+            name: None,
+            features: vec![FeatureProfile {
+                feature: "spend".into(),
+                mean: Some(f64::NAN),
+                median: Some(1.0),
+                z: 0.0,
+                base_mean: None,
+                base_median: None,
+            }],
             category_shares: vec![],
             over_represented: vec![],
         };

@@ -119,9 +119,12 @@ mod tests {
             mean: Some(mean),
             median: Some(mean),
             z: 0.0,
+            base_mean: None,
+            base_median: None,
         };
         SegmentProfile {
             segment,
+            name: None,
             size,
             share: 0.0,
             descriptor: String::new(),

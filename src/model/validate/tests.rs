@@ -34,13 +34,21 @@ fn kmeans_model() -> Model {
     let centres_original = centres.iter().map(|c| prep.to_original_units(c)).collect();
     let profile = |c: u32| SegmentProfile {
         segment: c,
+        name: None,
         size: 3,
         share: 0.5,
         descriptor: String::new(),
         top_features: vec![],
         features: ["x", "y"]
             .iter()
-            .map(|f| FeatureProfile { feature: f.to_string(), mean: Some(1.0), median: None, z: 0.5 })
+            .map(|f| FeatureProfile {
+                feature: f.to_string(),
+                mean: Some(1.0),
+                median: None,
+                z: 0.5,
+                base_mean: None,
+                base_median: None,
+            })
             .collect(),
         category_shares: vec![("c=a".into(), 0.5), ("c=b".into(), 0.5)],
         over_represented: vec![],
@@ -71,6 +79,9 @@ fn kmeans_model() -> Model {
         segment_weights: vec![3.0, 3.0],
         profiles: vec![profile(0), profile(1)],
         input: InputFingerprint { files: vec![], rows_read: 6, rows_used: 6, schema: vec![] },
+        segment_names: Default::default(),
+        rules: None,
+        outputs: vec![],
     }
 }
 
