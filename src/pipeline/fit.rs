@@ -68,7 +68,6 @@ pub fn fit(request: &FitRequest) -> Result<Value> {
     request.check()?;
     let k = request.segmenter.k();
     let names = request.marketing.read_names(k)?;
-    let name_of_segment = display_names(&names, k);
     let mut engine = Engine::open(&request.backend)?;
     let outputs = Outputs::prepare(request)?;
     let mut stage = read_and_prepare(request, started)?;
@@ -77,6 +76,7 @@ pub fn fit(request: &FitRequest) -> Result<Value> {
 
     let fit_start = Instant::now();
     let trained = train::train(request, &mut engine, &stage)?;
+    let name_of_segment = display_names(&names, k);
     let target = AssignmentTarget {
         path: &outputs.assignments,
         id_name: &stage.id_name,
