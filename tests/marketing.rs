@@ -331,3 +331,48 @@ fn rules_reproduce_the_demo_segments_and_their_text_parses_back() {
     assert!(matched.iter().all(|&m| m == 1), "every customer meets exactly one rule");
     assert_eq!(agree as f64 / kept.len() as f64, fidelity);
 }
+
+#[test]
+fn cpu_and_gpu_give_the_same_rules_descriptors_and_lists() {
+    if crate::common::gpu_backend("marketing::cpu_and_gpu_give_the_same_rules_descriptors_and_lists").is_none() {
+        return;
+    }
+    let dir = TempDir::new().unwrap();
+    let input = customers(dir.path());
+    let run = |backend: &str| {
+        let out = dir.path().join(backend);
+        let s = fit(&fit_args(
+            input.to_str().unwrap(),
+            out.to_str().unwrap(),
+            &["--categorical", "region", "--export", "lists", "--backend", backend],
+        ));
+        let lists: Vec<Vec<u8>> =
+            (0..3).map(|c| std::fs::read(out.join("lists").join(format!("segment={c}.csv"))).unwrap()).collect();
+        (s["rules"].clone(), s["segments"].clone(), lists)
+    };
+    let (cpu, gpu) = (run("cpu"), run("gpu"));
+    assert_eq!(cpu.0, gpu.0, "rules");
+    assert_eq!(cpu.1, gpu.1, "descriptors");
+    assert_eq!(cpu.2, gpu.2, "id lists");
+}
+
+#[test]
+fn select_k_refuses_the_fit_only_exports_and_names() {
+    let dir = TempDir::new().unwrap();
+    let input = customers(dir.path());
+    let out = dir.path().join("out");
+    let (code, _, stderr) = outcome(&custseg(&[
+        "select-k",
+        "--input",
+        input.to_str().unwrap(),
+        "--k",
+        "2..4",
+        "--export",
+        "csv",
+        "--out",
+        out.to_str().unwrap(),
+    ]));
+    assert_eq!(code, 2, "{stderr}");
+    assert!(stderr.contains("--export"), "{stderr}");
+    assert!(!out.exists());
+}

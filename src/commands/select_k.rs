@@ -12,6 +12,11 @@ pub fn run(args: &SelectKArgs) -> Result<serde_json::Value> {
     if args.fit.init_centroids.is_some() || args.fit.probabilities {
         return Err(Error::param(Param::K, "select-k takes no --init-centroids or --probabilities"));
     }
+    let marketing = &args.fit.marketing;
+    if !marketing.export.export.is_empty() || marketing.names.is_some() {
+        let param = if marketing.names.is_some() { Param::Names } else { Param::Export };
+        return Err(Error::param(param, "is for `custseg fit` and `predict`; select-k writes one table over k"));
+    }
     let request = super::args::fit_request(&args.fit, range.last)?;
     crate::pipeline::select_k(&request, range.first, range.last)
 }

@@ -97,7 +97,8 @@ pub fn value_table(values: &[SegmentValue], value: Option<&str>) -> String {
         for (_, get, percent) in &columns {
             let cell = match get(v) {
                 Some(x) if *percent => format!("{:.1}%", 100.0 * x),
-                Some(x) => format!("{x:.2}"),
+                Some(x) if x.abs() >= 1000.0 => super::labels::with_thousands(&format!("{x:.0}")),
+                Some(x) => super::labels::number(x),
                 None => "–".into(),
             };
             let _ = write!(html, "<td class=\"num\">{cell}</td>");
