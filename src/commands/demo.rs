@@ -61,6 +61,8 @@ pub fn run(args: &DemoArgs) -> Result<serde_json::Value> {
         time_unit: TimeUnit::Days,
         horizon: None,
         discount_rate: 0.1,
+        memory_budget: None,
+        spill_dir: None,
         out: data_dir.clone(),
     })?;
     let table = data_dir.join(crate::customers::table::CUSTOMERS_FILE);
