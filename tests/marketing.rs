@@ -376,3 +376,27 @@ fn select_k_refuses_the_fit_only_exports_and_names() {
     assert!(stderr.contains("--export"), "{stderr}");
     assert!(!out.exists());
 }
+
+/// `custseg demo` (transactions → customers → fit): depth-3 rules reproduce ≥ 90 % of its
+/// segments (97.8 % measured at 20,000 customers), every segment has a rule, and each rule
+/// reads back as the conditions recorded beside it.
+#[test]
+fn rules_reproduce_the_segments_of_custseg_demo() {
+    let dir = TempDir::new().unwrap();
+    let out = dir.path().join("demo");
+    let (code, stdout, stderr) =
+        outcome(&custseg(&["demo", "--n", "20000", "--backend", "cpu", "--out", out.to_str().unwrap()]));
+    assert_eq!(code, 0, "{stderr}");
+    let s = summary(&stdout);
+    let fidelity = s["rules"]["fidelity"].as_f64().unwrap();
+    assert!(fidelity >= 0.9, "depth-3 rules reproduce {fidelity:.3} of the demo's segments");
+    assert_eq!(s["rules"]["depth"], 3);
+    let rules: Vec<custseg::report::rules::Rule> = serde_json::from_value(s["rules"]["rules"].clone()).unwrap();
+    let k = s["k"].as_u64().unwrap() as u32;
+    assert!((0..k).all(|c| rules.iter().any(|r| r.segment == c)), "a rule for every segment");
+    for rule in &rules {
+        assert_eq!(custseg::report::rules::parse_conditions(&rule.text).unwrap(), rule.conditions);
+    }
+    let html = std::fs::read_to_string(out.join("report.html")).unwrap();
+    assert!(html.contains("<table id=\"rules\">"));
+}

@@ -1,11 +1,12 @@
 //! Rules that reproduce the segments: a small classification tree ([`tree`], CART with the
-//! Gini impurity, depth ≤ 3 by default) grown on the features in original units, written
+//! Gini impurity and a joint search of its last two levels, depth ≤ 3 by default) grown on the features in original units, written
 //! as one plain rule per leaf ("monetary > 1,250 and recency_days ≤ 30 → segment 2,
 //! covers 91 % of it, 96 % precise"), with the tree's overall fidelity (the share of rows
 //! whose segment it predicts). Beyond [`RULES_SAMPLE`] rows the tree is grown on a seeded
 //! sample of distinct rows. The rule text parses back ([`parse_conditions`]) to exactly
 //! the predicate the tree applies.
 
+mod lookahead;
 mod text;
 pub mod tree;
 
@@ -157,12 +158,24 @@ fn original_columns(prep: &Prep, data: &Dataset, labels: &[Vec<u32>], seed: u64)
             sample.push(l);
             for (j, column) in columns.iter_mut().enumerate() {
                 let v = x[j] as f64;
-                column.push(prep.numeric.get(j).map_or(v, |col| col.inverse(v)));
+                column.push(prep.numeric.get(j).map_or(v, |col| snap(col.inverse(v))));
             }
         }
         first += chunk_labels.len();
     }
     (columns, sample)
+}
+
+/// `v` as its nearest 6-significant-digit decimal when that is within 10⁻⁶ of it (relative):
+/// values mapped back from f32 (1.0000001 for 1 order) read as the data had them, so a rule
+/// says `orders ≤ 1`, not `orders ≤ 1.1`.
+fn snap(v: f64) -> f64 {
+    let short: f64 = format!("{v:.5e}").parse().unwrap_or(v);
+    if (short - v).abs() <= 1e-6 * v.abs() {
+        short
+    } else {
+        v
+    }
 }
 
 /// One rule per leaf under `node`, reached through the conditions in `path`.
@@ -203,6 +216,14 @@ fn collect_rules(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn values_mapped_back_from_f32_snap_to_what_the_data_had() {
+        assert_eq!(snap(1.000_000_1), 1.0);
+        assert_eq!(snap(29.999_999), 30.0);
+        assert_eq!(snap(1234.5677), 1234.5677, "a real fraction is kept");
+        assert_eq!(snap(0.0), 0.0);
+    }
 
     #[test]
     fn every_rule_text_parses_back_to_the_rows_of_its_leaf() {

@@ -2,7 +2,10 @@
 //! columns of original-unit values to reproduce the segments. Deterministic: features are
 //! tried in order, thresholds in ascending order, and a split must beat the best so far
 //! strictly. Each threshold is the shortest decimal between the two values it separates
-//! (1,250 rather than 1,249.87), so the rule text states it exactly.
+//! (1,250 rather than 1,249.87), so the rule text states it exactly. A node two levels
+//! above the leaves takes the better (in rows kept in their segment) of the greedy subtree
+//! and the best pair of splits found jointly ([`super::lookahead`]), so the last two levels
+//! are not spent isolating one segment at a time.
 
 /// A node of the tree.
 #[derive(Debug, Clone, PartialEq)]
@@ -66,12 +69,27 @@ fn grow_node(columns: &[Vec<f64>], labels: &[u32], k: usize, growth: Growth, row
     let Some((column, threshold)) = best_split(columns, labels, &counts, &rows, growth.min_leaf.max(1)) else {
         return leaf();
     };
+    let joint = (growth.max_depth - depth == 2)
+        .then(|| super::lookahead::best_two_levels(columns, labels, k, &rows, growth.min_leaf.max(1)))
+        .flatten();
     let (left, right): (Vec<usize>, Vec<usize>) = rows.iter().partition(|&&r| columns[column][r] <= threshold);
-    Node::Split {
+    let greedy = Node::Split {
         column,
         threshold,
         left: Box::new(grow_node(columns, labels, k, growth, left, depth + 1)),
         right: Box::new(grow_node(columns, labels, k, growth, right, depth + 1)),
+    };
+    match joint {
+        Some((node, kept)) if kept > rows_kept(&greedy) => node,
+        _ => greedy,
+    }
+}
+
+/// Rows of the subtree's leaves that are in the leaf's segment.
+fn rows_kept(node: &Node) -> u64 {
+    match node {
+        Node::Leaf { segment, counts } => counts[*segment as usize],
+        Node::Split { left, right, .. } => rows_kept(left) + rows_kept(right),
     }
 }
 
