@@ -93,9 +93,10 @@ fn meaning(name: &str) -> Meaning {
     let lower = name.to_ascii_lowercase();
     let unit = time_unit(&lower);
     let since_last = ["recency", "since_last", "days_since", "last_purchase", "since last"];
+    let since_first = ["tenure", "since_first", "first_purchase", "since first"];
     match unit {
+        Some(u) if since_first.iter().any(|w| lower.contains(w)) => Meaning::Tenure(u),
         Some(u) if since_last.iter().any(|w| lower.contains(w)) => Meaning::SinceLast(u),
-        Some(u) if lower.contains("tenure") || lower.contains("since_first") => Meaning::Tenure(u),
         _ => Meaning::Other,
     }
 }
@@ -133,6 +134,7 @@ mod tests {
         assert_eq!(feature_phrase("recency_days", 210.2, 48.0), "last purchase 210 days ago vs 48");
         assert_eq!(feature_phrase("days_since_last", 3.0, 30.0), "last purchase 3 days ago vs 30");
         assert_eq!(feature_phrase("tenure_days", 1600.0, 700.0), "customer for 1,600 days vs 700");
+        assert_eq!(feature_phrase("days_since_first", 90.0, 700.0), "customer for 90 days vs 700");
         assert_eq!(feature_phrase("monetary", 4100.0, 640.0), "monetary 4,100 vs 640");
         assert_eq!(feature_phrase("recency", 4.0, 2.0), "recency 4 vs 2", "no unit, no guess");
     }
