@@ -87,6 +87,7 @@ fn fitted() -> &'static Fitted {
                 out: out.clone(),
                 seed: 1,
                 backend: cpu(),
+                continuity: Default::default(),
             };
             pipeline::fit(&request).unwrap();
             serde_json::from_slice(&std::fs::read(out.join("model.json")).unwrap()).unwrap()

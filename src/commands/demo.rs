@@ -69,6 +69,7 @@ pub fn run(args: &DemoArgs) -> Result<serde_json::Value> {
         out: args.out.clone(),
         seed: args.seed,
         backend: super::args::backend_options(&args.run),
+        continuity: Default::default(),
     };
     let mut summary = crate::pipeline::fit(&request)?;
     let assignments = args.out.join(ASSIGNMENTS_FILE);

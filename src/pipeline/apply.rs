@@ -134,12 +134,14 @@ pub fn predict(request: &PredictRequest) -> Result<Value> {
         crate::cluster::Segments::Mixture { .. } => Some(engine.run("the mixture pass", |b| segments.score(b, data))?),
         crate::cluster::Segments::Centres(_) => None,
     };
+    let ids = model.ids();
     let target = AssignmentTarget {
         path: &out,
         id_name: &input.id_name,
         id_type: &input.id_type,
         ids: &input.prepared.ids,
         probabilities: request.probabilities,
+        segment_ids: Some(&ids),
     };
     let written = write_assignments(&mut engine, &segments, data, &target)?;
     written.file.commit()?;

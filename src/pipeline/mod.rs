@@ -8,6 +8,7 @@
 
 mod apply;
 mod assign;
+mod continuity;
 mod customers;
 mod engine;
 mod fit;

@@ -71,6 +71,9 @@ fn kmeans_model() -> Model {
         segment_weights: vec![3.0, 3.0],
         profiles: vec![profile(0), profile(1)],
         input: InputFingerprint { files: vec![], rows_read: 6, rows_used: 6, schema: vec![] },
+        segment_ids: vec![],
+        next_segment_id: 0,
+        drift_reference: None,
     }
 }
 
