@@ -290,6 +290,46 @@ fn drift_at_fail_on_drift_exits_6_with_every_output_written() {
     for file in ["assignments.parquet", "model.json", "profiles.parquet", "migration.parquet"] {
         assert!(out.join(file).is_file(), "{file} was not written");
     }
+    // predict and evaluate measure the same drift from the model's training rows.
+    let model = day1.join("model.json");
+    let predicted = dir.path().join("predicted.parquet");
+    let (code, summary, stderr) = outcome(&custseg(&[
+        "predict",
+        "--model",
+        model.to_str().unwrap(),
+        "--input",
+        shifted.to_str().unwrap(),
+        "--out",
+        predicted.to_str().unwrap(),
+        "--backend",
+        "cpu",
+        "--fail-on-drift",
+        "significant",
+    ]));
+    assert_eq!(code, 6, "{stderr}");
+    assert!(predicted.is_file(), "predict wrote its assignments");
+    let summary: serde_json::Value = serde_json::from_str(summary.trim()).unwrap();
+    assert_eq!(summary["drift"]["level"], "significant", "{summary}");
+    assert_eq!(summary["drift"]["psi"]["spend"], drift["psi"]["spend"], "fit and predict measure alike");
+    for (input, level) in [(&base, "none"), (&shifted, "significant")] {
+        let (code, summary, stderr) = outcome(&custseg(&[
+            "evaluate",
+            "--model",
+            model.to_str().unwrap(),
+            "--input",
+            input.to_str().unwrap(),
+            "--backend",
+            "cpu",
+        ]));
+        assert_eq!(code, 0, "{stderr}");
+        let summary: serde_json::Value = serde_json::from_str(summary.trim()).unwrap();
+        assert_eq!(summary["drift"]["level"], level, "{summary}");
+        if level == "none" {
+            assert_eq!(summary["drift"]["max_psi"], 0.0, "the training rows themselves: {summary}");
+            let changes = summary["drift"]["segment_share_change"].as_array().unwrap();
+            assert!(changes.iter().all(|c| c["change"] == 0.0), "{summary}");
+        }
+    }
     // The same customers again: no alarm.
     let (code, summary, stderr) =
         fit(&base, &dir.path().join("calm"), 4, &[&previous[..], &["--fail-on-drift", "moderate"]].concat());

@@ -21,6 +21,8 @@ pub struct PredictArgs {
     pub probabilities: bool,
     #[command(flatten)]
     pub run: RunArgs,
+    #[command(flatten)]
+    pub drift: super::continuity::DriftArgs,
 }
 
 #[derive(Debug, Args)]
@@ -38,4 +40,6 @@ pub struct EvaluateArgs {
     pub seed: u64,
     #[command(flatten)]
     pub run: RunArgs,
+    #[command(flatten)]
+    pub drift: super::continuity::DriftArgs,
 }

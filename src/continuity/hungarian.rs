@@ -130,6 +130,6 @@ mod tests {
         let order = [2, 0, 3, 1];
         let permuted: Vec<f64> = (0..rows * cols).map(|i| cost[(i / cols) * cols + order[i % cols]]).collect();
         let b = min_cost_assignment(&permuted, rows, cols);
-        assert_eq!(a.iter().copied().collect::<Vec<_>>(), b.iter().map(|&c| order[c]).collect::<Vec<_>>());
+        assert_eq!(a, b.iter().map(|&c| order[c]).collect::<Vec<_>>());
     }
 }

@@ -10,6 +10,7 @@ use super::assign::{write_assignments, AssignmentTarget};
 use super::engine::{BackendOptions, Engine};
 use super::{merge_json, secs, ASSIGNMENTS_FILE};
 use crate::cluster::fitted::Score;
+use crate::continuity::drift::{self, Drift, DriftLevel};
 use crate::error::{Error, Param, Result};
 use crate::eval::metrics;
 use crate::io::atomic::remove_stale_temp_files;
@@ -38,6 +39,8 @@ pub struct PredictRequest {
     /// Mixtures: write every component's probability too.
     pub probabilities: bool,
     pub backend: BackendOptions,
+    /// Fail (exit 6, outputs written) when drift from the training rows reaches this.
+    pub fail_on_drift: Option<DriftLevel>,
 }
 
 /// An `evaluate` request.
@@ -49,6 +52,8 @@ pub struct EvaluateRequest {
     pub silhouette_sample: usize,
     pub seed: u64,
     pub backend: BackendOptions,
+    /// Fail (exit 6) when drift from the training rows reaches this.
+    pub fail_on_drift: Option<DriftLevel>,
 }
 
 /// Rows read with the columns a model needs, prepared by its prep.
@@ -103,6 +108,26 @@ fn score_json(score: &Score, criteria: bool) -> Value {
     }
 }
 
+/// Drift of the rows `input` from the model's training rows (None for models written
+/// before drift references existed), with each segment's share against its training share.
+fn drift_from_training(model: &Model, input: &ModelInput, sizes: &[u64], fail_on: Option<DriftLevel>) -> Option<Drift> {
+    let Some(reference) = &model.drift_reference else {
+        if fail_on.is_some() {
+            warn!("the model has no drift reference (written by an older custseg): no drift check; refit to get one");
+        }
+        return None;
+    };
+    let ids = model.ids();
+    let pairs = |s: &[u64]| ids.iter().copied().zip(s.iter().copied()).collect::<Vec<_>>();
+    let shares = drift::share_pairs(&pairs(&model.segment_sizes), &pairs(sizes));
+    let measured = drift::measure(reference, &model.prep, &input.prepared.data, shares, fail_on);
+    info!("drift from the training rows: max PSI {:.4} ({:?})", measured.max_psi, measured.level);
+    if measured.failed {
+        warn!("drift reached {} (the run exits {})", Param::FailOnDrift, drift::DRIFT_EXIT_CODE);
+    }
+    Some(measured)
+}
+
 /// Runs `predict` and returns the JSON summary.
 pub fn predict(request: &PredictRequest) -> Result<Value> {
     let started = Instant::now();
@@ -149,6 +174,7 @@ pub fn predict(request: &PredictRequest) -> Result<Value> {
         folder.keep();
     }
     let score = mixture_score.unwrap_or(Score::Inertia(written.inertia.unwrap_or(0.0)));
+    let drift = drift_from_training(&model, &input, &written.sizes, request.fail_on_drift);
     let info = engine.backend.info();
     info!("wrote {}", out.display());
     let summary = json!({
@@ -163,6 +189,8 @@ pub fn predict(request: &PredictRequest) -> Result<Value> {
         "device": info.device,
         "seconds": { "total": secs(started.elapsed().as_secs_f64()) },
         "outputs": { "assignments": out.display().to_string() },
+        "segment_ids": ids,
+        "drift": drift,
     });
     Ok(merge_json(summary, score_json(&score, false)))
 }
@@ -181,6 +209,7 @@ pub fn evaluate(request: &EvaluateRequest) -> Result<Value> {
     })?;
     let mut sizes = vec![0u64; model.k];
     labels.iter().flatten().for_each(|&l| sizes[l as usize] += 1);
+    let drift = drift_from_training(&model, &input, &sizes, request.fail_on_drift);
     let info = engine.backend.info();
     let summary = json!({
         "command": "evaluate",
@@ -190,6 +219,8 @@ pub fn evaluate(request: &EvaluateRequest) -> Result<Value> {
         "rows_read": input.prepared.rows_read,
         "rows_used": data.rows(),
         "segment_sizes": sizes,
+        "segment_ids": model.ids(),
+        "drift": drift,
         "metrics": {
             "calinski_harabasz": scores.calinski_harabasz,
             "davies_bouldin": scores.davies_bouldin,
