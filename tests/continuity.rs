@@ -199,7 +199,7 @@ fn fewer_segments_retire_an_id_and_predict_writes_the_stable_ids() {
     let lost = before[&1];
     filter_rows(&base, &three, &ids);
     let day2 = dir.path().join("day2");
-    let summary = fit_ok(&three, &day2, 3, &["--backend", "cpu", "--previous", day1.to_str().unwrap()]);
+    let summary = fit_ok(&three, &day2, 3, &["--backend", "cpu", "--previous", day1.to_str().unwrap(), "--report"]);
     let continuity = &summary["continuity"];
     assert_eq!(continuity["retired"], serde_json::json!([lost]), "{continuity}");
     assert_eq!(continuity["new"], serde_json::json!([]), "{continuity}");
@@ -216,6 +216,20 @@ fn fewer_segments_retire_an_id_and_predict_writes_the_stable_ids() {
     let profile_ids: Vec<u64> =
         model["profiles"].as_array().unwrap().iter().map(|p| p["segment"].as_u64().unwrap()).collect();
     assert_eq!(profile_ids, kept.iter().map(|&s| s as u64).collect::<Vec<_>>());
+    // The report has the "since the last run" section and names segments by id.
+    let html = std::fs::read_to_string(day2.join("report.html")).unwrap();
+    for needle in [
+        "Since the last run: who moved where",
+        "id=\"migration\"",
+        "id=\"size-changes\"",
+        "id=\"drift\"",
+        "<th>gone</th>",
+    ] {
+        assert!(html.contains(needle), "report.html lacks {needle}");
+    }
+    for id in &kept {
+        assert!(html.contains(&format!("segment {id}")), "the report's legend lacks segment {id}");
+    }
     // predict with that model writes the same stable ids, and none other.
     let predicted = dir.path().join("predicted.parquet");
     let (code, summary, stderr) = outcome(&custseg(&[

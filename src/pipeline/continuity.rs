@@ -103,7 +103,10 @@ pub fn assign_ids(
 
 /// What a followed run adds to the outputs and the summary.
 pub struct FollowUp {
+    /// migration.parquet, staged.
     pub migration: Option<Staged>,
+    /// Who moved where (for the report).
+    pub flows: Option<Migration>,
     pub continuity: Value,
     pub drift: Option<Drift>,
 }
@@ -171,5 +174,5 @@ pub fn follow_up(
     if let Some(m) = &migration {
         continuity = super::merge_json(continuity, serde_json::to_value(m.counts()).expect("serialisable"));
     }
-    Ok(FollowUp { migration: staged, continuity, drift })
+    Ok(FollowUp { migration: staged, flows: migration, continuity, drift })
 }

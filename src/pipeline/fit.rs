@@ -115,22 +115,6 @@ pub fn fit(request: &FitRequest) -> Result<Value> {
     let values = segment_values(&profiles, request.value.as_deref());
     let t_metrics = metrics_start.elapsed().as_secs_f64();
 
-    let write_start = Instant::now();
-    let fit_summary = train::summary(&trained, &sizes);
-    let report_html = if request.report {
-        let report = crate::report::FitReport {
-            title: format!("custseg: {k} customer segment{}", if k == 1 { "" } else { "s" }),
-            facts: report_facts(request, &model, &scores, &fit_summary, stability.as_ref(), data.rows()),
-            profiles: &profiles,
-            data,
-            labels: &written.labels,
-            seed: request.seed,
-            values: values.as_deref().map(|v| (v, request.value.as_deref())),
-        };
-        Some(engine.run("the report's covariance pass", |b| crate::report::fit_report(b, &report))?)
-    } else {
-        None
-    };
     let mut follow_up = match &previous {
         Some(p) => Some(continuity::follow_up(
             request,
@@ -144,6 +128,25 @@ pub fn fit(request: &FitRequest) -> Result<Value> {
             &outputs.migration,
         )?),
         None => None,
+    };
+    let write_start = Instant::now();
+    let fit_summary = train::summary(&trained, &sizes);
+    let report_html = if request.report {
+        let report = crate::report::FitReport {
+            title: format!("custseg: {k} customer segment{}", if k == 1 { "" } else { "s" }),
+            facts: report_facts(request, &model, &scores, &fit_summary, stability.as_ref(), data.rows()),
+            profiles: &profiles,
+            data,
+            labels: &written.labels,
+            seed: request.seed,
+            values: values.as_deref().map(|v| (v, request.value.as_deref())),
+            since_last_run: follow_up
+                .as_ref()
+                .map_or_else(Vec::new, |f| crate::report::since::tables(f.flows.as_ref(), f.drift.as_ref())),
+        };
+        Some(engine.run("the report's covariance pass", |b| crate::report::fit_report(b, &report))?)
+    } else {
+        None
     };
     let profiles_file = crate::report::profiles::write_parquet(&outputs.profiles, &profiles)?;
     let model_file = stage_bytes(&outputs.model, &model.to_json())?;
