@@ -184,6 +184,23 @@ fn a_previous_folder_that_cannot_be_followed_is_exit_3_before_anything_is_writte
         assert!(stderr.contains(needle), "{stderr}");
         assert!(!out.exists());
     }
+    let select_k = dir.path().join("select-k");
+    let (code, _, stderr) = outcome(&custseg(&[
+        "select-k",
+        "--input",
+        input.to_str().unwrap(),
+        "--k",
+        "2..3",
+        "--out",
+        select_k.to_str().unwrap(),
+        "--backend",
+        "cpu",
+        "--previous",
+        day1.to_str().unwrap(),
+    ]));
+    assert_eq!(code, 2, "{stderr}");
+    assert!(stderr.contains("--previous") && stderr.contains("for fit"), "{stderr}");
+    assert!(!select_k.exists());
 }
 
 #[test]
