@@ -336,9 +336,12 @@ fn drift_at_fail_on_drift_exits_6_with_every_output_written() {
         "cpu",
         "--fail-on-drift",
         "significant",
+        "--report",
     ]));
     assert_eq!(code, 6, "{stderr}");
     assert!(predicted.is_file(), "predict wrote its assignments");
+    let html = std::fs::read_to_string(dir.path().join("report.html")).unwrap();
+    assert!(html.contains("Since training: drift") && html.contains("id=\"size-changes\""), "predict's report");
     let summary: serde_json::Value = serde_json::from_str(summary.trim()).unwrap();
     assert_eq!(summary["drift"]["level"], "significant", "{summary}");
     assert_eq!(summary["drift"]["psi"]["spend"], drift["psi"]["spend"], "fit and predict measure alike");

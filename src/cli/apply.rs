@@ -23,6 +23,8 @@ pub struct PredictArgs {
     pub run: RunArgs,
     #[command(flatten)]
     pub drift: super::continuity::DriftArgs,
+    #[command(flatten)]
+    pub report: super::continuity::PredictReportArgs,
 }
 
 #[derive(Debug, Args)]

@@ -31,6 +31,15 @@ pub struct DriftArgs {
     pub fail_on_drift: Option<FailOnDrift>,
 }
 
+/// `predict`'s report.
+#[derive(Debug, Args, Clone)]
+pub struct PredictReportArgs {
+    /// Also write report.html next to the assignments: the predicted segments' sizes,
+    /// profiles and figures, and the drift since training.
+    #[arg(long)]
+    pub report: bool,
+}
+
 /// Drift bands `--fail-on-drift` takes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum FailOnDrift {

@@ -14,5 +14,6 @@ pub fn run(args: &PredictArgs) -> Result<serde_json::Value> {
         probabilities: args.probabilities,
         backend: backend_options(&args.run),
         fail_on_drift: super::args::fail_on_drift(&args.drift),
+        report: args.report.report,
     })
 }

@@ -41,6 +41,8 @@ pub struct PredictRequest {
     pub backend: BackendOptions,
     /// Fail (exit 6, outputs written) when drift from the training rows reaches this.
     pub fail_on_drift: Option<DriftLevel>,
+    /// Also write report.html next to the assignments.
+    pub report: bool,
 }
 
 /// An `evaluate` request.
@@ -138,11 +140,16 @@ pub fn predict(request: &PredictRequest) -> Result<Value> {
     let mut inputs = request.input.inputs.clone();
     inputs.push(request.model.clone());
     ensure_not_input(&out, &inputs)?;
+    let report_path = out.with_file_name(crate::report::REPORT_FILE);
+    if request.report {
+        ensure_not_input(&report_path, &inputs)?;
+    }
     let folder = match out.parent().filter(|d| !d.as_os_str().is_empty()) {
         Some(dir) => Some(OutputFolder::create(dir)?),
         None => None,
     };
     remove_stale_temp_files(&out);
+    remove_stale_temp_files(&report_path);
     if request.probabilities && matches!(segments, crate::cluster::Segments::Centres(_)) {
         warn!(
             "{} is for Gaussian-mixture models; this {} model writes distances",
@@ -169,12 +176,28 @@ pub fn predict(request: &PredictRequest) -> Result<Value> {
         segment_ids: Some(&ids),
     };
     let written = write_assignments(&mut engine, &segments, data, &target)?;
+    let drift = drift_from_training(&model, &input, &written.sizes, request.fail_on_drift);
+    let report = match request.report {
+        true => Some(super::predict_report::stage_report(
+            &mut engine,
+            &model,
+            &request.model,
+            data,
+            &written.labels,
+            drift.as_ref(),
+            &report_path,
+        )?),
+        false => None,
+    };
     written.file.commit()?;
+    if let Some(file) = report {
+        file.commit()?;
+        info!("wrote {}", report_path.display());
+    }
     if let Some(folder) = folder {
         folder.keep();
     }
     let score = mixture_score.unwrap_or(Score::Inertia(written.inertia.unwrap_or(0.0)));
-    let drift = drift_from_training(&model, &input, &written.sizes, request.fail_on_drift);
     let info = engine.backend.info();
     info!("wrote {}", out.display());
     let summary = json!({
@@ -188,7 +211,10 @@ pub fn predict(request: &PredictRequest) -> Result<Value> {
         "backend": info.backend,
         "device": info.device,
         "seconds": { "total": secs(started.elapsed().as_secs_f64()) },
-        "outputs": { "assignments": out.display().to_string() },
+        "outputs": {
+            "assignments": out.display().to_string(),
+            "report": request.report.then(|| report_path.display().to_string()),
+        },
         "segment_ids": ids,
         "drift": drift,
     });

@@ -140,9 +140,9 @@ pub fn fit(request: &FitRequest) -> Result<Value> {
             labels: &written.labels,
             seed: request.seed,
             values: values.as_deref().map(|v| (v, request.value.as_deref())),
-            since_last_run: follow_up
-                .as_ref()
-                .map_or_else(Vec::new, |f| crate::report::since::tables(f.flows.as_ref(), f.drift.as_ref())),
+            since_last_run: follow_up.as_ref().map_or_else(Vec::new, |f| {
+                crate::report::since::tables("the last run", f.flows.as_ref(), f.drift.as_ref())
+            }),
         };
         Some(engine.run("the report's covariance pass", |b| crate::report::fit_report(b, &report))?)
     } else {

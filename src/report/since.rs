@@ -8,16 +8,16 @@ use super::html::escape;
 use crate::continuity::drift::Drift;
 use crate::continuity::migration::{Migration, Side};
 
-/// The section's tables, headed, in order: migration (when the previous run had
-/// assignments), segment sizes and drift (when the previous model had a reference).
-pub fn tables(migration: Option<&Migration>, drift: Option<&Drift>) -> Vec<(String, String)> {
+/// The section's tables, headed "Since `since`: …", in order: migration (when the previous
+/// run had assignments), segment sizes and drift (when there is a drift reference).
+pub fn tables(since: &str, migration: Option<&Migration>, drift: Option<&Drift>) -> Vec<(String, String)> {
     let mut tables = Vec::new();
     if let Some(m) = migration {
-        tables.push(("Since the last run: who moved where".to_string(), migration_table(m)));
+        tables.push((format!("Since {since}: who moved where"), migration_table(m)));
     }
     if let Some(d) = drift {
-        tables.push(("Since the last run: segment sizes".to_string(), sizes_table(d)));
-        tables.push(("Since the last run: drift".to_string(), drift_table(d)));
+        tables.push((format!("Since {since}: segment sizes"), sizes_table(d)));
+        tables.push((format!("Since {since}: drift"), drift_table(d)));
     }
     tables
 }
@@ -68,7 +68,7 @@ fn migration_table(m: &Migration) -> String {
 
 fn sizes_table(d: &Drift) -> String {
     let mut html = String::from(
-        "<table id=\"size-changes\"><tr><th>segment</th><th>last run</th><th>today</th><th>change</th></tr>",
+        "<table id=\"size-changes\"><tr><th>segment</th><th>reference</th><th>today</th><th>change</th></tr>",
     );
     for c in &d.segment_share_change {
         let _ = write!(
@@ -101,7 +101,7 @@ fn drift_table(d: &Drift) -> String {
     }
     let _ = write!(
         html,
-        "</table><p>Population stability index per feature against the last run's training rows: none below 0.1, \
+        "</table><p>Population stability index per feature against the reference's training rows: none below 0.1, \
          moderate from 0.1, significant from 0.25. Two samples of one population give about {:.4} on average at \
          these sizes ({} and {} rows).</p>",
         d.noise_floor, d.reference_rows, d.rows
