@@ -135,6 +135,7 @@ fn config(input: std::path::PathBuf, out: std::path::PathBuf, case: &Case) -> cu
         seed: 1,
         backend: BackendOptions { choice: BackendChoice::Cpu, ..BackendOptions::default() },
         marketing: Default::default(),
+        continuity: Default::default(),
     })
 }
 

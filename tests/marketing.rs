@@ -217,7 +217,7 @@ fn a_bad_names_file_is_refused_before_anything_is_written() {
     let names = dir.path().join("names.csv");
     let out = dir.path().join("out");
     for (text, needle) in [
-        ("segment,name\n0,Alpha\n5,Epsilon\n", "line 3: segment 5 does not exist"),
+        ("segment,name\n0,Alpha\n5,Epsilon\n", "segment 5 does not exist; this fit's segments are 0, 1, 2"),
         ("segment,name\n1,Alpha\n1,Beta\n", "segment 1 is named twice"),
         ("id,label\n1,Alpha\n", "has no 'segment' column"),
     ] {
@@ -399,4 +399,27 @@ fn rules_reproduce_the_segments_of_custseg_demo() {
     }
     let html = std::fs::read_to_string(out.join("report.html")).unwrap();
     assert!(html.contains("<table id=\"rules\">"));
+}
+
+#[test]
+fn names_stay_with_their_segment_ids_across_previous_runs() {
+    let dir = TempDir::new().unwrap();
+    let input = customers(dir.path());
+    let names = dir.path().join("names.csv");
+    std::fs::write(&names, "segment,name\n0,Alpha\n2,Gamma\n").unwrap();
+    let first = dir.path().join("first");
+    fit(&fit_args(input.to_str().unwrap(), first.to_str().unwrap(), &["--names", names.to_str().unwrap()]));
+    let second = dir.path().join("second");
+    let s = fit(&fit_args(input.to_str().unwrap(), second.to_str().unwrap(), &["--previous", first.to_str().unwrap()]));
+    let model = |dir: &Path| -> serde_json::Value {
+        serde_json::from_slice(&std::fs::read(dir.join("model.json")).unwrap()).unwrap()
+    };
+    assert_eq!(model(&second)["segment_names"], model(&first)["segment_names"], "names carried by id");
+    let named: Vec<(u64, String)> = s["segments"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|g| Some((g["segment"].as_u64()?, g["name"].as_str()?.to_string())))
+        .collect();
+    assert_eq!(named, [(0, "Alpha".to_string()), (2, "Gamma".to_string())]);
 }

@@ -23,6 +23,10 @@ pub struct PredictArgs {
     pub export: super::ExportArgs,
     #[command(flatten)]
     pub run: RunArgs,
+    #[command(flatten)]
+    pub drift: super::continuity::DriftArgs,
+    #[command(flatten)]
+    pub report: super::continuity::PredictReportArgs,
 }
 
 #[derive(Debug, Args)]
@@ -40,4 +44,6 @@ pub struct EvaluateArgs {
     pub seed: u64,
     #[command(flatten)]
     pub run: RunArgs,
+    #[command(flatten)]
+    pub drift: super::continuity::DriftArgs,
 }

@@ -122,6 +122,8 @@ pub struct FitArgs {
     pub marketing: super::MarketingArgs,
     #[command(flatten)]
     pub run: RunArgs,
+    #[command(flatten)]
+    pub continuity: super::continuity::ContinuityArgs,
 }
 
 /// Shape of the mixture components' covariances.

@@ -107,6 +107,7 @@ pub fn run(args: &DemoArgs) -> Result<serde_json::Value> {
         seed: args.seed,
         backend: super::args::backend_options(&args.run),
         marketing: Default::default(),
+        continuity: Default::default(),
     };
     let mut summary = crate::pipeline::fit(&request)?;
     let (ids, segments) = read_assigned(&args.out.join(ASSIGNMENTS_FILE))?;

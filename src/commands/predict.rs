@@ -14,5 +14,7 @@ pub fn run(args: &PredictArgs) -> Result<serde_json::Value> {
         probabilities: args.probabilities,
         exports: super::args::exports(&args.export),
         backend: backend_options(&args.run),
+        fail_on_drift: super::args::fail_on_drift(&args.drift),
+        report: args.report.report,
     })
 }

@@ -54,6 +54,10 @@ pub enum Param {
     RulesDepth,
     Names,
     Export,
+    Previous,
+    KeepPrep,
+    MatchThreshold,
+    FailOnDrift,
 }
 
 impl Param {
@@ -105,6 +109,10 @@ impl Param {
             Param::RulesDepth => "rules_depth",
             Param::Names => "names",
             Param::Export => "export",
+            Param::Previous => "previous",
+            Param::KeepPrep => "keep_prep",
+            Param::MatchThreshold => "match_threshold",
+            Param::FailOnDrift => "fail_on_drift",
         }
     }
 }

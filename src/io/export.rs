@@ -13,6 +13,7 @@ use arrow::datatypes::{DataType, Field, Schema, UInt32Type};
 use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
 
 use super::atomic::{AtomicFile, Staged};
+use super::names::SegmentNames;
 use super::paths::OutputFolder;
 use crate::error::{Error, Result};
 
@@ -80,14 +81,14 @@ impl CsvOutput {
 }
 
 /// Writes the exports of the assignments in the Parquet file `source` (first column the id,
-/// then `segment`, then Float32 values); `names` holds every segment's name.
-pub fn stage_exports(source: &Path, targets: &ExportTargets, names: &[String]) -> Result<Exported> {
+/// then `segment`, then Float32 values); `names` holds every segment id and its name.
+pub fn stage_exports(source: &Path, targets: &ExportTargets, names: &SegmentNames) -> Result<Exported> {
     if targets.csv.is_none() && targets.lists.is_none() {
         return Ok(Exported { files: Vec::new(), folder: None });
     }
     let folder = targets.lists.as_deref().map(OutputFolder::create).transpose()?;
     let list_paths: Vec<PathBuf> = match &targets.lists {
-        Some(dir) => (0..names.len() as u32).map(|s| dir.join(list_file(s))).collect(),
+        Some(dir) => names.keys().map(|&s| dir.join(list_file(s))).collect(),
         None => Vec::new(),
     };
     let mut csv = targets.csv.as_deref().map(CsvOutput::create).transpose()?;
@@ -103,8 +104,8 @@ pub fn stage_exports(source: &Path, targets: &ExportTargets, names: &[String]) -
             out.write(path, &with_names(&batch, names)?)?;
         }
         let ids = batch.project(&[0]).map_err(|e| Error::Internal(format!("export: {e}")))?;
-        for (s, (out, path)) in lists.iter_mut().zip(&list_paths).enumerate() {
-            let mask = BooleanArray::from_iter(segments.iter().map(|v| Some(v == Some(s as u32))));
+        for ((out, path), &s) in lists.iter_mut().zip(&list_paths).zip(names.keys()) {
+            let mask = BooleanArray::from_iter(segments.iter().map(|v| Some(v == Some(s))));
             if mask.true_count() == 0 {
                 continue;
             }
@@ -128,12 +129,11 @@ pub fn stage_exports(source: &Path, targets: &ExportTargets, names: &[String]) -
 
 /// The batch with `segment_name` after `segment`; value columns follow, and a
 /// `segment_name` column already in the batch is replaced.
-fn with_names(batch: &RecordBatch, names: &[String]) -> Result<RecordBatch> {
+fn with_names(batch: &RecordBatch, names: &SegmentNames) -> Result<RecordBatch> {
     let schema = batch.schema();
     let segments = batch.column(1).as_primitive::<UInt32Type>();
-    let named: ArrayRef = Arc::new(StringArray::from_iter(
-        segments.iter().map(|s| s.and_then(|s| names.get(s as usize)).map(String::as_str)),
-    ));
+    let named: ArrayRef =
+        Arc::new(StringArray::from_iter(segments.iter().map(|s| s.and_then(|s| names.get(&s)).map(String::as_str))));
     let mut fields = vec![schema.field(0).clone(), schema.field(1).clone()];
     let mut columns = vec![batch.column(0).clone(), batch.column(1).clone()];
     fields.push(Field::new(SEGMENT_NAME, DataType::Utf8, true));
@@ -166,7 +166,7 @@ mod tests {
         writer.finish().unwrap().commit().unwrap();
         let targets =
             ExportTargets { csv: Some(dir.path().join(ASSIGNMENTS_CSV)), lists: Some(dir.path().join(LISTS_FOLDER)) };
-        let names = ["Loyal".to_string(), "segment 1".into(), "New".into()];
+        let names = SegmentNames::from([(0, "Loyal".to_string()), (1, "segment 1".into()), (2, "New".into())]);
         let paths = stage_exports(&source, &targets, &names).unwrap().commit().unwrap();
         assert_eq!(paths.len(), 4);
         let csv = std::fs::read_to_string(dir.path().join(ASSIGNMENTS_CSV)).unwrap();

@@ -15,20 +15,35 @@ use crate::error::{Error, Result};
 /// Segment id → name.
 pub type SegmentNames = BTreeMap<u32, String>;
 
-/// The name of every segment below `k`: its given name, or "segment <id>".
-pub fn display_names(names: &SegmentNames, k: usize) -> Vec<String> {
-    (0..k as u32).map(|s| names.get(&s).cloned().unwrap_or_else(|| format!("segment {s}"))).collect()
+/// The name of every segment id in `ids`: its given name, or "segment <id>".
+pub fn display_names(names: &SegmentNames, ids: &[u32]) -> SegmentNames {
+    ids.iter().map(|&s| (s, names.get(&s).cloned().unwrap_or_else(|| format!("segment {s}")))).collect()
 }
 
-/// The given name of every segment below `k` (None where it has none).
-pub fn given_names(names: &SegmentNames, k: usize) -> Vec<Option<String>> {
-    (0..k as u32).map(|s| names.get(&s).cloned()).collect()
+/// The given name of each segment (ids in segment order; None where it has none).
+pub fn given_names(names: &SegmentNames, ids: &[u32]) -> Vec<Option<String>> {
+    ids.iter().map(|s| names.get(s).cloned()).collect()
 }
 
-/// Reads the names of segments `0..k` from `path`. Not every segment needs a name; a
-/// missing column, an id that is not a segment, a segment named twice, an empty name or a
-/// name given to two segments is refused.
-pub fn read_names(path: &Path, k: usize) -> Result<SegmentNames> {
+/// Refuses names of segments that are not among `ids` (the fit's segment ids), naming
+/// the file `path`.
+pub fn check_known(path: &Path, names: &SegmentNames, ids: &[u32]) -> Result<()> {
+    match names.keys().find(|s| !ids.contains(s)) {
+        None => Ok(()),
+        Some(s) => Err(Error::data(
+            path.display(),
+            format!(
+                "segment {s} does not exist; this fit's segments are {}",
+                ids.iter().map(u32::to_string).collect::<Vec<_>>().join(", ")
+            ),
+        )),
+    }
+}
+
+/// Reads segment names from `path`. Not every segment needs a name; a missing column, an
+/// id that is not a number, a segment named twice, an empty name or a name given to two
+/// segments is refused ([`check_known`] refuses ids the fit does not have).
+pub fn read_names(path: &Path) -> Result<SegmentNames> {
     let bad = |message: String| Error::data(path.display(), message);
     let open = || File::open(path).map_err(|e| Error::io(path, e));
     let format = arrow::csv::reader::Format::default().with_header(true);
@@ -56,15 +71,8 @@ pub fn read_names(path: &Path, k: usize) -> Result<SegmentNames> {
             row += 1;
             let id = if ids.is_null(i) { "" } else { ids.value(i).trim() };
             let name = if given.is_null(i) { "" } else { given.value(i).trim() };
-            let segment: u32 = id.parse().map_err(|_| {
-                bad(format!("line {row}: segment '{id}' is not a segment number (0 to {})", k.saturating_sub(1)))
-            })?;
-            if segment as usize >= k {
-                return Err(bad(format!(
-                    "line {row}: segment {segment} does not exist; this fit has k = {k} segments, numbered 0 to {}",
-                    k - 1
-                )));
-            }
+            let segment: u32 =
+                id.parse().map_err(|_| bad(format!("line {row}: segment '{id}' is not a segment number")))?;
             if name.is_empty() {
                 return Err(bad(format!(
                     "line {row}: segment {segment} has an empty name; name it or leave the line out"
@@ -88,25 +96,28 @@ const HELP: &str = "give a CSV file with a header line `segment,name` and one li
 mod tests {
     use super::*;
 
-    fn read(text: &str, k: usize) -> Result<SegmentNames> {
+    fn read(text: &str, k: u32) -> Result<SegmentNames> {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("names.csv");
         std::fs::write(&path, text).unwrap();
-        read_names(&path, k)
+        let names = read_names(&path)?;
+        check_known(&path, &names, &(0..k).collect::<Vec<_>>())?;
+        Ok(names)
     }
 
     #[test]
     fn names_are_read_by_segment_id_with_quotes_and_extra_columns() {
         let names = read("segment,name,note\n2,\"Champions, loyal\",x\n0,Lapsed,y\n", 3).unwrap();
         assert_eq!(names, SegmentNames::from([(0, "Lapsed".into()), (2, "Champions, loyal".into())]));
-        assert_eq!(display_names(&names, 3), ["Lapsed", "segment 1", "Champions, loyal"]);
+        let shown: Vec<String> = display_names(&names, &[0, 1, 2]).into_values().collect();
+        assert_eq!(shown, ["Lapsed", "segment 1", "Champions, loyal"]);
     }
 
     #[test]
     fn a_bad_names_file_is_invalid_data_naming_the_line() {
         for (text, needle) in [
             ("segment,label\n0,a\n", "no 'name' column"),
-            ("segment,name\n0,a\n4,b\n", "line 3: segment 4 does not exist"),
+            ("segment,name\n0,a\n4,b\n", "segment 4 does not exist; this fit's segments are 0, 1, 2"),
             ("segment,name\n1,a\n1,b\n", "segment 1 is named twice"),
             ("segment,name\n1,a\n2,a\n", "'a' is given to segments 1 and 2"),
             ("segment,name\none,a\n", "'one' is not a segment number"),

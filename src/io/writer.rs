@@ -21,8 +21,8 @@ pub struct AssignmentWriter {
     writer: ArrowWriter<BufWriter<File>>,
     schema: SchemaRef,
     rows: u64,
-    /// Every segment's name, when the assignments carry a `segment_name` column (last).
-    names: Option<Vec<String>>,
+    /// Every segment's name by id, when the assignments carry a `segment_name` column (last).
+    names: Option<super::names::SegmentNames>,
 }
 
 impl AssignmentWriter {
@@ -38,7 +38,7 @@ impl AssignmentWriter {
         id_name: &str,
         id_type: &DataType,
         values: &[String],
-        names: Option<Vec<String>>,
+        names: Option<super::names::SegmentNames>,
     ) -> Result<Self> {
         let mut fields =
             vec![Field::new(id_name, id_type.clone(), false), Field::new("segment", DataType::UInt32, false)];
@@ -72,7 +72,7 @@ impl AssignmentWriter {
         let mut columns: Vec<ArrayRef> = vec![ids.clone(), Arc::new(UInt32Array::from(segments.to_vec()))];
         columns.extend(values.iter().map(|v| Arc::new(Float32Array::from(v.to_vec())) as ArrayRef));
         if let Some(names) = &self.names {
-            let named = segments.iter().map(|&s| names.get(s as usize).map_or("", String::as_str));
+            let named = segments.iter().map(|s| names.get(s).map_or("", String::as_str));
             columns.push(Arc::new(StringArray::from_iter_values(named)));
         }
         let batch = RecordBatch::try_new(self.schema.clone(), columns)
@@ -94,6 +94,18 @@ impl AssignmentWriter {
         let file = buffered.into_inner().map_err(|e| Error::io(&target, e.into_error()))?;
         self.path.stage(file)
     }
+}
+
+/// Writes one record batch as a Parquet file at `target` under a temporary name (small
+/// tables: profiles, migration).
+pub fn stage_batch(target: &Path, batch: &RecordBatch) -> Result<Staged> {
+    let (temp, file) = TempPath::create(target)?;
+    let mut writer = ArrowWriter::try_new(BufWriter::new(file), batch.schema(), None)
+        .map_err(|e| Error::parquet_write(target, e))?;
+    writer.write(batch).map_err(|e| Error::parquet_write(target, e))?;
+    let buffered = writer.into_inner().map_err(|e| Error::parquet_write(target, e))?;
+    let file = buffered.into_inner().map_err(|e| Error::io(target, e.into_error()))?;
+    temp.stage(file)
 }
 
 #[cfg(test)]

@@ -11,6 +11,7 @@ use super::engine::{BackendOptions, Engine};
 use super::marketing::{export_targets, stage_exports};
 use super::{merge_json, secs, ASSIGNMENTS_FILE};
 use crate::cluster::fitted::Score;
+use crate::continuity::drift::{self, Drift, DriftLevel};
 use crate::error::{Error, Param, Result};
 use crate::eval::metrics;
 use crate::io::atomic::remove_stale_temp_files;
@@ -43,6 +44,10 @@ pub struct PredictRequest {
     pub backend: BackendOptions,
     /// CSV exports beside the assignments.
     pub exports: Vec<Export>,
+    /// Fail (exit 6, outputs written) when drift from the training rows reaches this.
+    pub fail_on_drift: Option<DriftLevel>,
+    /// Also write report.html next to the assignments.
+    pub report: bool,
 }
 
 /// An `evaluate` request.
@@ -54,6 +59,8 @@ pub struct EvaluateRequest {
     pub silhouette_sample: usize,
     pub seed: u64,
     pub backend: BackendOptions,
+    /// Fail (exit 6) when drift from the training rows reaches this.
+    pub fail_on_drift: Option<DriftLevel>,
 }
 
 /// Rows read with the columns a model needs, prepared by its prep.
@@ -108,6 +115,26 @@ fn score_json(score: &Score, criteria: bool) -> Value {
     }
 }
 
+/// Drift of the rows `input` from the model's training rows (None for models written
+/// before drift references existed), with each segment's share against its training share.
+fn drift_from_training(model: &Model, input: &ModelInput, sizes: &[u64], fail_on: Option<DriftLevel>) -> Option<Drift> {
+    let Some(reference) = &model.drift_reference else {
+        if fail_on.is_some() {
+            warn!("the model has no drift reference (written by an older custseg): no drift check; refit to get one");
+        }
+        return None;
+    };
+    let ids = model.ids();
+    let pairs = |s: &[u64]| ids.iter().copied().zip(s.iter().copied()).collect::<Vec<_>>();
+    let shares = drift::share_pairs(&pairs(&model.segment_sizes), &pairs(sizes));
+    let measured = drift::measure(reference, &model.prep, &input.prepared.data, shares, fail_on);
+    info!("drift from the training rows: max PSI {:.4} ({:?})", measured.max_psi, measured.level);
+    if measured.failed {
+        warn!("drift reached {} (the run exits {})", Param::FailOnDrift, drift::DRIFT_EXIT_CODE);
+    }
+    Some(measured)
+}
+
 /// Runs `predict` and returns the JSON summary.
 pub fn predict(request: &PredictRequest) -> Result<Value> {
     let started = Instant::now();
@@ -121,12 +148,16 @@ pub fn predict(request: &PredictRequest) -> Result<Value> {
     for path in std::iter::once(&out).chain(exports.csv.iter()).chain(exports.lists.iter()) {
         ensure_not_input(path, &inputs)?;
     }
-    let name_of_segment = display_names(&model.segment_names, model.k);
+    let report_path = out.with_file_name(crate::report::REPORT_FILE);
+    if request.report {
+        ensure_not_input(&report_path, &inputs)?;
+    }
     let folder = match out.parent().filter(|d| !d.as_os_str().is_empty()) {
         Some(dir) => Some(OutputFolder::create(dir)?),
         None => None,
     };
     remove_stale_temp_files(&out);
+    remove_stale_temp_files(&report_path);
     if request.probabilities && matches!(segments, crate::cluster::Segments::Centres(_)) {
         warn!(
             "{} is for Gaussian-mixture models; this {} model writes distances",
@@ -143,18 +174,38 @@ pub fn predict(request: &PredictRequest) -> Result<Value> {
         crate::cluster::Segments::Mixture { .. } => Some(engine.run("the mixture pass", |b| segments.score(b, data))?),
         crate::cluster::Segments::Centres(_) => None,
     };
+    let ids = model.ids();
+    let name_of_segment = display_names(&model.segment_names, &ids);
     let target = AssignmentTarget {
         path: &out,
         id_name: &input.id_name,
         id_type: &input.id_type,
         ids: &input.prepared.ids,
         probabilities: request.probabilities,
-        segment_names: (!model.segment_names.is_empty()).then_some(name_of_segment.as_slice()),
+        segment_ids: Some(&ids),
+        segment_names: (!model.segment_names.is_empty()).then_some(&name_of_segment),
     };
     let written = write_assignments(&mut engine, &segments, data, &target)?;
+    let drift = drift_from_training(&model, &input, &written.sizes, request.fail_on_drift);
+    let report = match request.report {
+        true => Some(super::predict_report::stage_report(
+            &mut engine,
+            &model,
+            &request.model,
+            data,
+            &written.labels,
+            drift.as_ref(),
+            &report_path,
+        )?),
+        false => None,
+    };
     let exported = stage_exports(&written.file, &request.exports, &name_of_segment)?;
     written.file.commit()?;
     let exported = exported.commit()?;
+    if let Some(file) = report {
+        file.commit()?;
+        info!("wrote {}", report_path.display());
+    }
     if let Some(folder) = folder {
         folder.keep();
     }
@@ -173,12 +224,15 @@ pub fn predict(request: &PredictRequest) -> Result<Value> {
         "device": info.device,
         "seconds": { "total": secs(started.elapsed().as_secs_f64()) },
         "segment_sizes": written.sizes,
-        "segments": segment_sizes(&written.sizes, &model),
+        "segments": segment_sizes(&written.sizes, &model, &ids),
         "outputs": {
             "assignments": out.display().to_string(),
+            "report": request.report.then(|| report_path.display().to_string()),
             "csv": exports.csv.map(|p| p.display().to_string()),
             "lists": exports.lists.map(|p| p.display().to_string()),
         },
+        "segment_ids": ids,
+        "drift": drift,
     });
     if !exported.is_empty() {
         info!("wrote {} export file(s) beside {}", exported.len(), out.display());
@@ -187,14 +241,15 @@ pub fn predict(request: &PredictRequest) -> Result<Value> {
 }
 
 /// Each segment's id, name (when the model names it), rows and share of the rows.
-fn segment_sizes(sizes: &[u64], model: &Model) -> Vec<Value> {
+fn segment_sizes(sizes: &[u64], model: &Model, ids: &[u32]) -> Vec<Value> {
     let total = sizes.iter().sum::<u64>().max(1) as f64;
     sizes
         .iter()
         .enumerate()
         .map(|(s, &size)| {
-            let mut v = json!({ "segment": s, "size": size, "share": size as f64 / total });
-            if let Some(name) = model.segment_names.get(&(s as u32)) {
+            let id = ids[s];
+            let mut v = json!({ "segment": id, "size": size, "share": size as f64 / total });
+            if let Some(name) = model.segment_names.get(&id) {
                 v["name"] = json!(name);
             }
             v
@@ -216,6 +271,7 @@ pub fn evaluate(request: &EvaluateRequest) -> Result<Value> {
     })?;
     let mut sizes = vec![0u64; model.k];
     labels.iter().flatten().for_each(|&l| sizes[l as usize] += 1);
+    let drift = drift_from_training(&model, &input, &sizes, request.fail_on_drift);
     let info = engine.backend.info();
     let summary = json!({
         "command": "evaluate",
@@ -225,6 +281,8 @@ pub fn evaluate(request: &EvaluateRequest) -> Result<Value> {
         "rows_read": input.prepared.rows_read,
         "rows_used": data.rows(),
         "segment_sizes": sizes,
+        "segment_ids": model.ids(),
+        "drift": drift,
         "metrics": {
             "calinski_harabasz": scores.calinski_harabasz,
             "davies_bouldin": scores.davies_bouldin,

@@ -7,24 +7,27 @@ use std::time::Instant;
 use serde_json::{json, Value};
 
 use super::assign::{write_assignments, AssignmentTarget};
+use super::continuity;
 use super::engine::Engine;
 use super::marketing::{export_targets, relative_names, remove_stale_outputs, stage_exports};
 use super::request::FitRequest;
-use super::stage::{read_and_prepare, Stage};
+use super::stage::{read_and_prepare_with, Stage};
 use super::train::{self, Trained};
 use super::{merge_json, secs, ASSIGNMENTS_FILE, MODEL_FILE, PROFILES_FILE};
 use crate::backend::Centres;
+use crate::continuity::migration::MIGRATION_FILE;
+use crate::continuity::warm::SpaceMap;
 use crate::data::Dataset;
 use crate::error::{Error, Param, Result};
 use crate::eval::metrics::Scores;
 use crate::eval::stability::Stability;
 use crate::io::atomic::{remove_stale_temp_files, stage_bytes};
 use crate::io::export::{list_file, ASSIGNMENTS_CSV};
-use crate::io::names::{display_names, given_names, SegmentNames};
+use crate::io::names::{check_known, display_names, given_names};
 use crate::io::paths::{ensure_not_input, OutputFolder};
 use crate::model::{InputFingerprint, Model, FORMAT_VERSION};
 use crate::report::profiles::SegmentProfile;
-use crate::report::rules::RuleSet;
+use crate::report::rules::{RuleSet, SegmentLabels};
 use crate::report::value::{segment_values, SegmentValue};
 use crate::report::REPORT_FILE;
 
@@ -35,11 +38,13 @@ struct Outputs {
     model: PathBuf,
     profiles: PathBuf,
     report: PathBuf,
+    migration: PathBuf,
 }
 
 /// Every file a fit may write into its folder (besides the id lists): an earlier run's
 /// copy that this run does not write is removed.
-const FIT_OUTPUTS: [&str; 5] = [ASSIGNMENTS_FILE, PROFILES_FILE, MODEL_FILE, REPORT_FILE, ASSIGNMENTS_CSV];
+const FIT_OUTPUTS: [&str; 6] =
+    [ASSIGNMENTS_FILE, PROFILES_FILE, MODEL_FILE, REPORT_FILE, ASSIGNMENTS_CSV, MIGRATION_FILE];
 
 impl Outputs {
     /// Refuses outputs that are inputs, creates `out`, removes temporary files of killed runs.
@@ -48,7 +53,8 @@ impl Outputs {
         let (assignments, model, profiles, report) =
             (out.join(ASSIGNMENTS_FILE), out.join(MODEL_FILE), out.join(PROFILES_FILE), out.join(REPORT_FILE));
         let exports = export_targets(&assignments, &request.marketing.exports);
-        let all = [&assignments, &model, &profiles, &report];
+        let migration = out.join(MIGRATION_FILE);
+        let all = [&assignments, &model, &profiles, &report, &migration];
         let inputs = request.inputs_read();
         for path in all.into_iter().chain(exports.csv.iter()).chain(exports.lists.iter()) {
             ensure_not_input(path, &inputs)?;
@@ -58,7 +64,7 @@ impl Outputs {
         if stale > 0 {
             warn!("removed {stale} temporary file(s) left in {} by an earlier run that was killed", out.display());
         }
-        Ok(Outputs { folder, assignments, model, profiles, report })
+        Ok(Outputs { folder, assignments, model, profiles, report, migration })
     }
 }
 
@@ -66,29 +72,58 @@ impl Outputs {
 pub fn fit(request: &FitRequest) -> Result<Value> {
     let started = Instant::now();
     request.check()?;
-    let k = request.segmenter.k();
-    let names = request.marketing.read_names(k)?;
+    let names = request.marketing.read_names()?;
+    let previous = continuity::load_previous(request)?;
+    let followed = previous.as_ref().map(|p| continuity::reading_previous_columns(request, p));
+    let request = followed.as_ref().unwrap_or(request);
     let mut engine = Engine::open(&request.backend)?;
     let outputs = Outputs::prepare(request)?;
-    let mut stage = read_and_prepare(request, started)?;
+    let kept_prep = previous.as_ref().filter(|_| request.continuity.keep_prep).map(|p| &p.model.prep);
+    let mut stage = read_and_prepare_with(request, started, kept_prep)?;
     ensure_value_is_a_feature(request, &stage)?;
     let data = &stage.prepared.data;
+    let k = request.segmenter.k();
+    if let Some(p) = &previous {
+        p.check_prep(&stage.prep)?;
+    }
+    let map = previous.as_ref().map(|p| SpaceMap::between(&p.model.prep, &stage.prep));
+    let previous_and_map = previous.as_ref().zip(map.as_ref());
 
     let fit_start = Instant::now();
-    let trained = train::train(request, &mut engine, &stage)?;
-    let name_of_segment = display_names(&names, k);
+    let trained = train::train(request, &mut engine, &stage, previous_and_map)?;
+    let (trained, lineage) =
+        continuity::assign_ids(trained, previous_and_map, request.continuity.match_threshold, data.total_weight())?;
+    if let Some(path) = &request.marketing.names {
+        check_known(path, &names, &lineage.ids)?;
+    }
+    // Without --names, `--previous`'s names stay with the ids that continue.
+    let names = match (&request.marketing.names, &previous) {
+        (None, Some(p)) => p
+            .model
+            .segment_names
+            .iter()
+            .filter(|(id, _)| lineage.ids.contains(id))
+            .map(|(&id, n)| (id, n.clone()))
+            .collect(),
+        _ => names,
+    };
+    let name_of_segment = display_names(&names, &lineage.ids);
     let target = AssignmentTarget {
         path: &outputs.assignments,
         id_name: &stage.id_name,
         id_type: &stage.id_type,
         ids: &stage.prepared.ids,
         probabilities: request.probabilities,
-        segment_names: (!names.is_empty()).then_some(name_of_segment.as_slice()),
+        segment_ids: Some(&lineage.ids),
+        segment_names: (!names.is_empty()).then_some(&name_of_segment),
     };
     let written = write_assignments(&mut engine, &trained.outcome.segments, data, &target)?;
     let t_fit = fit_start.elapsed().as_secs_f64();
     let (sizes, weights) = train::model_sizes(&trained.outcome, &written.sizes, data.total_weight());
     let mut model = build_model(request, &stage, &trained, sizes.clone(), weights);
+    model.segment_ids = lineage.ids.clone();
+    model.next_segment_id = lineage.next_segment_id;
+    model.drift_reference = Some(crate::continuity::drift::reference(&stage.prep, data));
 
     let metrics_start = Instant::now();
     let scores = engine.run("the segment metrics", |b| {
@@ -97,17 +132,35 @@ pub fn fit(request: &FitRequest) -> Result<Value> {
     log_scores(&scores, request.silhouette_sample > 0);
     let stability = bootstrap(request, &mut engine, data, &written.labels)?;
     let mut profiles = crate::report::profiles::profile(&stage.prep, data, &written.labels, k);
-    for p in &mut profiles {
-        p.name = names.get(&p.segment).cloned();
+    for (p, &id) in profiles.iter_mut().zip(&lineage.ids) {
+        p.segment = id;
+        p.name = names.get(&id).cloned();
+    }
+    for p in &profiles {
         info!("segment {}: {} rows ({:.1}%), {}", p.segment, p.size, 100.0 * p.share, p.descriptor);
     }
-    let rules = explain_segments(request, &stage, &written.labels, &names);
+    let segment_labels = SegmentLabels { ids: lineage.ids.clone(), names: given_names(&names, &lineage.ids) };
+    let rules = explain_segments(request, &stage, &written.labels, &segment_labels);
     model.profiles = profiles.clone();
     model.segment_names = names.clone();
     model.rules = rules.clone();
     let values = segment_values(&profiles, request.value.as_deref());
     let t_metrics = metrics_start.elapsed().as_secs_f64();
 
+    let mut follow_up = match &previous {
+        Some(p) => Some(continuity::follow_up(
+            request,
+            p,
+            &lineage,
+            &stage.prep,
+            data,
+            (&stage.id_name, &stage.prepared.ids),
+            &written.labels,
+            &written.sizes,
+            &outputs.migration,
+        )?),
+        None => None,
+    };
     let write_start = Instant::now();
     let fit_summary = train::summary(&trained, &sizes);
     let report_html = if request.report {
@@ -120,6 +173,9 @@ pub fn fit(request: &FitRequest) -> Result<Value> {
             seed: request.seed,
             values: values.as_deref().map(|v| (v, request.value.as_deref())),
             rules: rules.as_ref(),
+            since_last_run: follow_up.as_ref().map_or_else(Vec::new, |f| {
+                crate::report::since::tables("the last run", f.flows.as_ref(), f.drift.as_ref())
+            }),
         };
         Some(engine.run("the report's covariance pass", |b| crate::report::fit_report(b, &report))?)
     } else {
@@ -130,16 +186,20 @@ pub fn fit(request: &FitRequest) -> Result<Value> {
     let report_file = report_html.map(|html| stage_bytes(&outputs.report, html.as_bytes())).transpose()?;
     let mut this_run: Vec<PathBuf> = vec![outputs.assignments.clone(), outputs.profiles.clone(), outputs.model.clone()];
     this_run.extend(report_file.as_ref().map(|_| outputs.report.clone()));
+    this_run.extend(follow_up.as_ref().and_then(|f| f.migration.as_ref()).map(|_| outputs.migration.clone()));
     let export_targets = export_targets(&outputs.assignments, &request.marketing.exports);
     this_run.extend(export_targets.csv.clone());
     if let Some(lists) = &export_targets.lists {
-        this_run.extend((0..k as u32).map(|s| lists.join(list_file(s))));
+        this_run.extend(lineage.ids.iter().map(|&s| lists.join(list_file(s))));
     }
     model.outputs = relative_names(&request.out, &this_run);
     let model_file = stage_bytes(&outputs.model, &model.to_json())?;
     written.file.commit()?;
     profiles_file.commit()?;
     model_file.commit()?;
+    if let Some(file) = follow_up.as_mut().and_then(|f| f.migration.take()) {
+        file.commit()?;
+    }
     if let Some(file) = report_file {
         file.commit()?;
         info!("wrote {}", outputs.report.display());
@@ -147,7 +207,7 @@ pub fn fit(request: &FitRequest) -> Result<Value> {
     exported.commit()?;
     info!("wrote {}, {} and {}", outputs.assignments.display(), outputs.profiles.display(), outputs.model.display());
     let removed = remove_stale_outputs(&request.out, &FIT_OUTPUTS, &this_run);
-    let Outputs { folder, assignments, model: model_path, profiles: profiles_path, report: report_path } = outputs;
+    let Outputs { folder, assignments, model: model_path, profiles: profiles_path, report: report_path, .. } = outputs;
     folder.keep();
     let t_write = write_start.elapsed().as_secs_f64();
     let streamed = keep_or_drop_cache(request, &mut stage)?;
@@ -189,6 +249,9 @@ pub fn fit(request: &FitRequest) -> Result<Value> {
         "streamed_from_disk": streamed,
         "segments": segment_summary(&profiles, values.as_deref()),
         "value_column": request.value,
+        "segment_ids": lineage.ids,
+        "continuity": follow_up.as_ref().map(|f| &f.continuity),
+        "drift": follow_up.as_ref().and_then(|f| f.drift.as_ref()),
         "metrics": {
             "calinski_harabasz": scores.calinski_harabasz,
             "davies_bouldin": scores.davies_bouldin,
@@ -227,19 +290,25 @@ fn build_model(request: &FitRequest, stage: &Stage, trained: &Trained, sizes: Ve
         segment_names: Default::default(),
         rules: None,
         outputs: Vec::new(),
+        segment_ids: Vec::new(),
+        next_segment_id: 0,
+        drift_reference: None,
     }
 }
 
 /// The rules that reproduce the segments (None with a rules depth of 0), logged.
-fn explain_segments(request: &FitRequest, stage: &Stage, labels: &[Vec<u32>], names: &SegmentNames) -> Option<RuleSet> {
+fn explain_segments(
+    request: &FitRequest,
+    stage: &Stage,
+    labels: &[Vec<u32>],
+    segments: &SegmentLabels,
+) -> Option<RuleSet> {
     let depth = request.marketing.rules_depth;
     if depth == 0 {
         return None;
     }
-    let k = request.segmenter.k();
     let data = &stage.prepared.data;
-    let rules =
-        crate::report::rules::explain(&stage.prep, data, labels, k, depth, request.seed, &given_names(names, k));
+    let rules = crate::report::rules::explain(&stage.prep, data, labels, segments, depth, request.seed);
     info!(
         "rules (a depth-{depth} tree on {} rows) reproduce {:.1}% of the segments",
         rules.rows,

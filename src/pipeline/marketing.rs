@@ -41,9 +41,10 @@ impl MarketingOptions {
         Ok(())
     }
 
-    /// The names file read for `k` segments (empty without one).
-    pub fn read_names(&self, k: usize) -> Result<SegmentNames> {
-        self.names.as_deref().map_or(Ok(SegmentNames::new()), |path| read_names(path, k))
+    /// The names file read (empty without one); [`crate::io::names::check_known`] checks
+    /// its ids once the fit's are known.
+    pub fn read_names(&self) -> Result<SegmentNames> {
+        self.names.as_deref().map_or(Ok(SegmentNames::new()), read_names)
     }
 }
 
@@ -62,7 +63,7 @@ pub fn export_targets(assignments: &Path, exports: &[Export]) -> ExportTargets {
 }
 
 /// Writes the exports of the staged assignments file (before it is committed).
-pub fn stage_exports(assignments: &Staged, exports: &[Export], names: &[String]) -> Result<Exported> {
+pub fn stage_exports(assignments: &Staged, exports: &[Export], names: &SegmentNames) -> Result<Exported> {
     let targets = export_targets(assignments.target(), exports);
     if (targets.csv.is_some() || targets.lists.is_some()) && assignments.is_direct() {
         return Err(Error::param(

@@ -7,6 +7,7 @@ pub mod labels;
 pub mod pca;
 pub mod profiles;
 pub mod rules;
+pub mod since;
 pub mod value;
 
 use crate::backend::Backend;
@@ -40,11 +41,14 @@ pub struct FitReport<'a> {
     pub values: Option<(&'a [value::SegmentValue], Option<&'a str>)>,
     /// Rules that reproduce the segments.
     pub rules: Option<&'a rules::RuleSet>,
+    /// `fit --previous`: the "since the last run" tables ([`since::tables`]).
+    pub since_last_run: Vec<(String, String)>,
 }
 
 /// Renders the fit report; the covariance pass for the PCA runs on `backend`.
 pub fn fit_report(backend: &dyn Backend, r: &FitReport) -> Result<String> {
     let k = r.profiles.len();
+    let ids: Vec<u32> = r.profiles.iter().map(|p| p.segment).collect();
     let centres = segment_means(r.data, r.labels, k);
     let sizes: Vec<f64> = r.profiles.iter().map(|p| p.size as f64).collect();
     let (rows, labels) = sample(r.data, r.labels, SCATTER_SAMPLE, r.seed);
@@ -102,6 +106,7 @@ pub fn fit_report(backend: &dyn Backend, r: &FitReport) -> Result<String> {
                 labels: &labels,
                 centres: &centre_points,
                 explained: projection.explained,
+                ids: &ids,
             })?,
             caption: format!(
                 "A seeded sample of {} rows projected on the first two principal components of the prepared \
@@ -114,7 +119,7 @@ pub fn fit_report(backend: &dyn Backend, r: &FitReport) -> Result<String> {
     if k >= MIN_DENDROGRAM_K && !merges.is_empty() {
         figures.push(Figure {
             id: "dendrogram",
-            svg: charts::dendrogram(&merges, k)?,
+            svg: charts::dendrogram(&merges, &ids)?,
             caption: "Segments that join low down are close in the prepared feature space; merging them would \
                       cost little. Empty segments are left out."
                 .into(),
@@ -130,6 +135,7 @@ pub fn fit_report(backend: &dyn Backend, r: &FitReport) -> Result<String> {
     if let Some(rules) = r.rules {
         tables.push(("Rules".to_string(), html::rules_table(rules)));
     }
+    tables.extend(r.since_last_run.iter().cloned());
     Ok(html::page(&r.title, &r.facts, &tables, &figures))
 }
 

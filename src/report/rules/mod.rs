@@ -93,20 +93,26 @@ pub struct RuleSet {
     pub rules: Vec<Rule>,
 }
 
-/// Grows the rules for the segments `labels` (per chunk) give the rows of `data`; `names`
-/// (one per segment) are written after each segment's number when given.
+/// Grows the rules for the segments `labels` (per chunk, segment indices) give the rows of
+/// `data`; rules name segment `c` by its id `segments.ids[c]`, followed by its name when
+/// it has one.
 pub fn explain(
     prep: &Prep,
     data: &Dataset,
     labels: &[Vec<u32>],
-    k: usize,
+    segments: &SegmentLabels,
     depth: usize,
     seed: u64,
-    names: &[Option<String>],
 ) -> RuleSet {
     let (columns, sample) = original_columns(prep, data, labels, seed);
     let features = Features { names: &prep.feature_names(), numeric: prep.numeric.len() };
-    explain_columns(&columns, &sample, k, depth, &features, names)
+    explain_columns(&columns, &sample, segments, depth, &features)
+}
+
+/// How rules name the segments: index `c`'s id and (optional) name.
+pub struct SegmentLabels {
+    pub ids: Vec<u32>,
+    pub names: Vec<Option<String>>,
 }
 
 /// The features the tree splits on: their names, the first `numeric` numeric and the rest
@@ -120,18 +126,18 @@ pub struct Features<'a> {
 pub fn explain_columns(
     columns: &[Vec<f64>],
     labels: &[u32],
-    k: usize,
+    segments: &SegmentLabels,
     depth: usize,
     features: &Features,
-    names: &[Option<String>],
 ) -> RuleSet {
+    let k = segments.ids.len();
     let growth = Growth { max_depth: depth, min_leaf: ((labels.len() as f64 * MIN_LEAF_SHARE) as usize).max(1) };
     let root = tree::grow(columns, labels, k, growth);
     let right = (0..labels.len()).filter(|&i| tree::predict(&root, &|j| columns[j][i]) == labels[i]).count();
     let mut sizes = vec![0u64; k];
     labels.iter().for_each(|&s| sizes[s as usize] += 1);
     let mut rules = Vec::new();
-    collect_rules(&root, features, &mut Vec::new(), &sizes, names, &mut rules);
+    collect_rules(&root, features, &mut Vec::new(), &sizes, segments, &mut rules);
     rules.sort_by(|a, b| a.segment.cmp(&b.segment).then(b.covers.total_cmp(&a.covers)));
     RuleSet {
         depth,
@@ -184,7 +190,7 @@ fn collect_rules(
     features: &Features,
     path: &mut Vec<Condition>,
     sizes: &[u64],
-    names: &[Option<String>],
+    segments: &SegmentLabels,
     out: &mut Vec<Rule>,
 ) {
     match node {
@@ -194,9 +200,9 @@ fn collect_rules(
             let hits = counts[*segment as usize];
             let covers = if sizes[*segment as usize] > 0 { hits as f64 / sizes[*segment as usize] as f64 } else { 0.0 };
             let precision = if rows > 0 { hits as f64 / rows as f64 } else { 0.0 };
-            let name = names.get(*segment as usize).cloned().flatten();
-            let text = text::rule_text(&conditions, *segment, name.as_deref(), covers, precision);
-            out.push(Rule { segment: *segment, text, conditions, rows, covers, precision });
+            let (id, name) = (segments.ids[*segment as usize], segments.names[*segment as usize].as_deref());
+            let text = text::rule_text(&conditions, id, name, covers, precision);
+            out.push(Rule { segment: id, text, conditions, rows, covers, precision });
         }
         Node::Split { column, threshold, left, right } => {
             let feature = features.names[*column].clone();
@@ -206,7 +212,7 @@ fn collect_rules(
             {
                 let threshold = (!hot).then_some(*threshold);
                 path.push(Condition { feature: feature.clone(), op, threshold });
-                collect_rules(side, features, path, sizes, names, out);
+                collect_rules(side, features, path, sizes, segments, out);
                 path.pop();
             }
         }
@@ -250,8 +256,9 @@ mod tests {
         let columns = vec![spend, days, north, south];
         let names: Vec<String> = ["spend", "days_since_last", "region=north", "region=south"].map(String::from).into();
         let features = Features { names: &names, numeric: 2 };
-        let rules =
-            explain_columns(&columns, &labels, 4, 3, &features, &[None, Some("Big spenders".into()), None, None]);
+        let segments =
+            SegmentLabels { ids: vec![0, 1, 2, 3], names: vec![None, Some("Big spenders".into()), None, None] };
+        let rules = explain_columns(&columns, &labels, &segments, 3, &features);
         assert_eq!(rules.fidelity, 1.0, "{rules:#?}");
         let mut matched = vec![0usize; n];
         for rule in &rules.rules {
