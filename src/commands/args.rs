@@ -55,6 +55,10 @@ pub fn flag(param: Param) -> &'static str {
         Param::Time => "--time",
         Param::Amount => "--amount",
         Param::Value => "--value",
+        Param::MinClusterSize => "--min-cluster-size",
+        Param::MinSamples => "--min-samples",
+        Param::ClusterSelection => "--cluster-selection",
+        Param::Eps => "--eps",
     }
 }
 

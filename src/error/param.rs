@@ -51,6 +51,10 @@ pub enum Param {
     Time,
     Amount,
     Value,
+    MinClusterSize,
+    MinSamples,
+    ClusterSelection,
+    Eps,
 }
 
 impl Param {
@@ -99,6 +103,10 @@ impl Param {
             Param::Time => "time",
             Param::Amount => "amount",
             Param::Value => "value",
+            Param::MinClusterSize => "min_cluster_size",
+            Param::MinSamples => "min_samples",
+            Param::ClusterSelection => "cluster_selection_method",
+            Param::Eps => "eps",
         }
     }
 }
