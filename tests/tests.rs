@@ -11,6 +11,7 @@ mod suite;
 mod btyd;
 mod cli;
 mod customers;
+mod density;
 mod faults;
 mod fuzz;
 mod input;

@@ -42,7 +42,8 @@ pub struct FitArgs {
     /// by every algorithm that is told how many segments to find.
     #[arg(long, short, value_parser = parse_k)]
     pub k: Option<KRange>,
-    /// K-Means (hard segments) or a Gaussian mixture (soft segments with probabilities).
+    /// K-Means (hard segments), a Gaussian mixture (soft segments with probabilities), or
+    /// HDBSCAN / DBSCAN (density segments of any shape, outliers left unsegmented).
     #[arg(long, value_enum, default_value_t = AlgorithmChoice::Kmeans)]
     pub algorithm: AlgorithmChoice,
     /// Initialisation (default: auto for kmeans; a K-Means fit for gmm).
@@ -120,6 +121,8 @@ pub struct FitArgs {
     pub out: PathBuf,
     #[command(flatten)]
     pub run: RunArgs,
+    #[command(flatten)]
+    pub density: super::density::DensityArgs,
 }
 
 /// Shape of the mixture components' covariances.
@@ -152,6 +155,10 @@ pub enum AlgorithmChoice {
     #[value(name = "minibatch-kmeans")]
     MinibatchKmeans,
     Gmm,
+    /// HDBSCAN (`--min-cluster-size`): finds the segments and leaves outliers unsegmented (−1).
+    Hdbscan,
+    /// DBSCAN (`--eps`, `--min-samples`): segments of dense regions; outliers unsegmented (−1).
+    Dbscan,
 }
 
 impl AlgorithmChoice {
@@ -161,7 +168,14 @@ impl AlgorithmChoice {
             AlgorithmChoice::Kmeans => "kmeans",
             AlgorithmChoice::MinibatchKmeans => "minibatch-kmeans",
             AlgorithmChoice::Gmm => "gmm",
+            AlgorithmChoice::Hdbscan => "hdbscan",
+            AlgorithmChoice::Dbscan => "dbscan",
         }
+    }
+
+    /// Whether the algorithm finds the number of segments itself (no `--k`).
+    pub fn is_density(self) -> bool {
+        matches!(self, AlgorithmChoice::Hdbscan | AlgorithmChoice::Dbscan)
     }
 }
 

@@ -7,11 +7,13 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
 
 mod apply;
 mod customers;
+mod density;
 mod fit;
 mod tools;
 
 pub use apply::{EvaluateArgs, PredictArgs};
 pub use customers::{CustomersArgs, TimeUnitArg};
+pub use density::{ClusterSelectionChoice, DensityArgs};
 pub use fit::{AlgorithmChoice, CovarianceType, FitArgs, InitChoice, InitSpace, OnDegenerate, SelectKArgs};
 pub use tools::{BenchArgs, DemoArgs};
 

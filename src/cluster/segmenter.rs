@@ -2,6 +2,7 @@
 //! pipeline, select-k, bootstrap stability and the bindings go through it, so the
 //! algorithm branch is written here once; a new algorithm is one new variant.
 
+use super::density::{self, DensityFit, DensityParams, DensitySegments, MODEL_ROWS};
 use super::gmm::{self, GmmFit, GmmIteration, GmmValidParams};
 use super::kmeans::{self, Init, IterationReport, KMeansFit, KMeansValidParams};
 use super::Segments;
@@ -18,6 +19,8 @@ pub enum Segmenter {
     MiniBatchKMeans { params: KMeansValidParams, batch_size: usize },
     /// A Gaussian mixture fitted by EM.
     Gmm(GmmValidParams),
+    /// HDBSCAN or DBSCAN: finds the number of segments itself and leaves outliers unsegmented.
+    Density(DensityParams),
 }
 
 /// Reported after each iteration of a fit (for logs and progress bars).
@@ -41,6 +44,7 @@ pub struct FitOutcome {
 pub enum AlgorithmFit {
     KMeans(KMeansFit),
     Gmm(GmmFit),
+    Density(DensityFit),
 }
 
 impl Segmenter {
@@ -56,14 +60,16 @@ impl Segmenter {
             Segmenter::KMeans(_) => "kmeans",
             Segmenter::MiniBatchKMeans { .. } => "minibatch-kmeans",
             Segmenter::Gmm(_) => "gmm",
+            Segmenter::Density(p) => p.name(),
         }
     }
 
-    /// Segments asked for.
+    /// Segments asked for (0 for density fits, which find them).
     pub fn k(&self) -> usize {
         match self {
             Segmenter::KMeans(p) | Segmenter::MiniBatchKMeans { params: p, .. } => p.k,
             Segmenter::Gmm(p) => p.k,
+            Segmenter::Density(_) => 0,
         }
     }
 
@@ -72,6 +78,7 @@ impl Segmenter {
         match self {
             Segmenter::KMeans(p) | Segmenter::MiniBatchKMeans { params: p, .. } => p.n_init,
             Segmenter::Gmm(p) => p.n_init,
+            Segmenter::Density(_) => 1,
         }
     }
 
@@ -80,6 +87,7 @@ impl Segmenter {
         match self {
             Segmenter::KMeans(p) | Segmenter::MiniBatchKMeans { params: p, .. } => p.max_iter,
             Segmenter::Gmm(p) => p.max_iter,
+            Segmenter::Density(_) => 1,
         }
     }
 
@@ -96,6 +104,7 @@ impl Segmenter {
                 Segmenter::MiniBatchKMeans { params: params.with_seed(seed), batch_size: *batch_size }
             }
             Segmenter::Gmm(p) => Segmenter::Gmm(p.with_seed(seed)),
+            Segmenter::Density(p) => Segmenter::Density(*p),
         }
     }
 
@@ -108,6 +117,12 @@ impl Segmenter {
                 batch_size: *batch_size,
             },
             Segmenter::Gmm(p) => Segmenter::Gmm(gmm::GmmParams { k, ..p.to_params() }.check()?),
+            Segmenter::Density(p) => {
+                return Err(ParamError::Invalid {
+                    param: Param::K,
+                    message: format!("{} finds the number of segments itself; drop it", p.name()),
+                })
+            }
         })
     }
 
@@ -124,6 +139,10 @@ impl Segmenter {
             Segmenter::Gmm(_) => Err(ParamError::Invalid {
                 param: Param::InitCentres,
                 message: "is for K-Means; a Gaussian mixture starts from its init".into(),
+            }),
+            Segmenter::Density(p) => Err(ParamError::Invalid {
+                param: Param::InitCentres,
+                message: format!("is for K-Means; {} takes no centres", p.name()),
             }),
         }
     }
@@ -143,6 +162,12 @@ impl Segmenter {
                 let segments = Segments::from_fitted_mixture(f.mixture.clone(), p.reg_covar)?;
                 Ok(FitOutcome { segments, fit: AlgorithmFit::Gmm(f) })
             }
+            Segmenter::Density(p) => {
+                let rows: Vec<f32> = data.stream().flat_map(|c| c.values.iter().copied()).collect();
+                let f = density::fit_rows(&rows, data.dim(), p)?;
+                let segments = DensitySegments::from_fit(&f, &rows, data, MODEL_ROWS);
+                Ok(FitOutcome { segments: Segments::Density(Box::new(segments)), fit: AlgorithmFit::Density(f) })
+            }
         }
     }
 }
@@ -153,6 +178,7 @@ impl FitOutcome {
         match &self.fit {
             AlgorithmFit::KMeans(f) => f.iterations,
             AlgorithmFit::Gmm(f) => f.iterations,
+            AlgorithmFit::Density(_) => 1,
         }
     }
 
@@ -161,6 +187,7 @@ impl FitOutcome {
         match &self.fit {
             AlgorithmFit::KMeans(f) => f.converged,
             AlgorithmFit::Gmm(f) => f.converged,
+            AlgorithmFit::Density(_) => true,
         }
     }
 
@@ -169,6 +196,7 @@ impl FitOutcome {
         match &self.fit {
             AlgorithmFit::KMeans(f) => f.best_run,
             AlgorithmFit::Gmm(f) => f.best_run,
+            AlgorithmFit::Density(_) => 0,
         }
     }
 }

@@ -6,6 +6,7 @@
 //! model holds exactly one; format 1 (an `algorithm` string beside optional `kmeans` and
 //! `gmm` records) reads the same way.
 
+mod density;
 mod validate;
 
 use std::path::Path;
@@ -13,6 +14,7 @@ use std::path::Path;
 use serde::{Deserialize, Serialize};
 
 use crate::backend::Centres;
+use crate::cluster::density::DensitySegments;
 use crate::cluster::gmm::Mixture;
 use crate::cluster::Segments;
 use crate::error::{Error, Result};
@@ -20,6 +22,7 @@ use crate::io::reader::InputFile;
 use crate::prep::Prep;
 use crate::report::profiles::SegmentProfile;
 
+pub use density::DensityRecord;
 pub use validate::{Damage, WEIGHT_SUM_TOLERANCE};
 
 /// The model.json format this build writes and the newest it reads.
@@ -73,6 +76,10 @@ pub enum SavedSegmenter {
     MiniBatchKMeans { kmeans: KMeansRecord },
     #[serde(rename = "gmm")]
     Gmm { gmm: GmmRecord },
+    #[serde(rename = "hdbscan")]
+    Hdbscan { density: DensityRecord },
+    #[serde(rename = "dbscan")]
+    Dbscan { density: DensityRecord },
 }
 
 impl SavedSegmenter {
@@ -82,6 +89,8 @@ impl SavedSegmenter {
             SavedSegmenter::KMeans { .. } => "kmeans",
             SavedSegmenter::MiniBatchKMeans { .. } => "minibatch-kmeans",
             SavedSegmenter::Gmm { .. } => "gmm",
+            SavedSegmenter::Hdbscan { .. } => "hdbscan",
+            SavedSegmenter::Dbscan { .. } => "dbscan",
         }
     }
 }
@@ -152,6 +161,17 @@ impl Model {
                     return Err(damaged("the mixture does not match k and the feature list"));
                 }
                 Segments::from_saved_mixture(gmm.mixture.clone(), &source.display().to_string())
+            }
+            SavedSegmenter::Hdbscan { density } | SavedSegmenter::Dbscan { density } => {
+                let (kept, dim) = (&density.kept, self.features.len());
+                if kept.rows.iter().any(|r| r.len() != dim)
+                    || kept.labels.len() != kept.rows.len()
+                    || kept.reach.len() != kept.rows.len()
+                    || kept.labels.iter().any(|&l| l as usize >= self.k)
+                {
+                    return Err(damaged("the kept rows do not match k and the feature list"));
+                }
+                Ok(Segments::Density(Box::new(DensitySegments::from_kept(kept.clone(), self.k, dim))))
             }
         }
     }
@@ -233,9 +253,11 @@ fn deserialise(text: &[u8], probe: &serde_json::Value) -> std::result::Result<Mo
     let in_record = match probe.get("algorithm").and_then(|a| a.as_str()) {
         Some("kmeans" | "minibatch-kmeans") => record("kmeans", |t| serde_json::from_str::<KMeansRecord>(t).map(drop)),
         Some("gmm") => record("gmm", |t| serde_json::from_str::<GmmRecord>(t).map(drop)),
-        Some(other) => {
-            Some(unreadable("algorithm", format!("is '{other}'; this custseg reads kmeans, minibatch-kmeans and gmm")))
-        }
+        Some("hdbscan" | "dbscan") => record("density", |t| serde_json::from_str::<DensityRecord>(t).map(drop)),
+        Some(other) => Some(unreadable(
+            "algorithm",
+            format!("is '{other}'; this custseg reads kmeans, minibatch-kmeans, gmm, hdbscan and dbscan"),
+        )),
         None => Some(unreadable("algorithm", "is missing or not a string".into())),
     };
     Err(in_record.unwrap_or_else(|| located(&String::from_utf8_lossy(text), &error, "")))

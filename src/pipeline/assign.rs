@@ -32,6 +32,8 @@ pub struct Written {
     pub labels: Vec<Vec<u32>>,
     /// Rows per segment.
     pub sizes: Vec<u64>,
+    /// Rows left unsegmented (density fits' outliers, written as segment −1).
+    pub noise: u64,
     /// K-Means: Σ ‖x − c‖² of the rows to their centres (unweighted).
     pub inertia: Option<f64>,
 }
@@ -49,9 +51,16 @@ pub fn write_assignments(
         let mut labels = Vec::with_capacity(data.chunks().len());
         let mut sizes = vec![0u64; segments.k()];
         let mut inertia = 0.0f64;
-        let mut writer = AssignmentWriter::create(target.path, target.id_name, target.id_type, &columns)?;
+        let mut noise = 0u64;
+        let create = if segments.has_noise() { AssignmentWriter::create_with_noise } else { AssignmentWriter::create };
+        let mut writer = create(target.path, target.id_name, target.id_type, &columns)?;
         segments.assign(backend, data, target.probabilities, &mut |chunk, assigned| {
-            assigned.labels.iter().for_each(|&l| sizes[l as usize] += 1);
+            for &l in assigned.labels {
+                match sizes.get_mut(l as usize) {
+                    Some(size) => *size += 1,
+                    None => noise += 1,
+                }
+            }
             labels.push(assigned.labels.to_vec());
             if let Segments::Centres(_) = segments {
                 inertia += sum_of_squares(assigned.values[0]);
@@ -59,6 +68,6 @@ pub fn write_assignments(
             writer.write(&target.ids[chunk], assigned.labels, &assigned.values)
         })?;
         let inertia = matches!(segments, Segments::Centres(_)).then_some(inertia);
-        Ok(Written { file: writer.finish()?, labels, sizes, inertia })
+        Ok(Written { file: writer.finish()?, labels, sizes, noise, inertia })
     })
 }

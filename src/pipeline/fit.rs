@@ -62,10 +62,13 @@ pub fn fit(request: &FitRequest) -> Result<Value> {
     let mut stage = read_and_prepare(request, started)?;
     ensure_value_is_a_feature(request, &stage)?;
     let data = &stage.prepared.data;
-    let k = request.segmenter.k();
 
     let fit_start = Instant::now();
     let trained = train::train(request, &mut engine, &stage)?;
+    let k = trained.outcome.segments.k();
+    if k == 0 {
+        return Err(every_row_is_noise(request));
+    }
     let target = AssignmentTarget {
         path: &outputs.assignments,
         id_name: &stage.id_name,
@@ -79,12 +82,16 @@ pub fn fit(request: &FitRequest) -> Result<Value> {
     let mut model = build_model(request, &stage, &trained, sizes.clone(), weights);
 
     let metrics_start = Instant::now();
+    // Density fits leave outliers unsegmented: metrics, profiles and the report describe
+    // the segmented rows.
+    let clustered = super::noise::clustered_rows(data, &written.labels);
+    let (scored, scored_labels) = clustered.as_ref().map_or((data, &written.labels), |c| (&c.data, &c.labels));
     let scores = engine.run("the segment metrics", |b| {
-        crate::eval::metrics::score(b, data, &written.labels, k, request.silhouette_sample.max(2), request.seed)
+        crate::eval::metrics::score(b, scored, scored_labels, k, request.silhouette_sample.max(2), request.seed)
     })?;
     log_scores(&scores, request.silhouette_sample > 0);
     let stability = bootstrap(request, &mut engine, data, &written.labels)?;
-    let profiles = crate::report::profiles::profile(&stage.prep, data, &written.labels, k);
+    let profiles = crate::report::profiles::profile(&stage.prep, scored, scored_labels, k);
     for p in &profiles {
         info!("segment {}: {} rows ({:.1}%), {}", p.segment, p.size, 100.0 * p.share, p.descriptor);
     }
@@ -99,8 +106,8 @@ pub fn fit(request: &FitRequest) -> Result<Value> {
             title: format!("custseg: {k} customer segment{}", if k == 1 { "" } else { "s" }),
             facts: report_facts(request, &model, &scores, &fit_summary, stability.as_ref(), data.rows()),
             profiles: &profiles,
-            data,
-            labels: &written.labels,
+            data: scored,
+            labels: scored_labels,
             seed: request.seed,
             values: values.as_deref().map(|v| (v, request.value.as_deref())),
         };
@@ -270,6 +277,12 @@ fn report_facts(
     if let Some(s) = stability {
         facts.push(("stability (mean bootstrap ARI)".into(), format!("{:.3}", s.mean_ari)));
     }
+    if let (Some(noise), Some(share)) =
+        (fit_summary.get("noise"), fit_summary.get("noise_share").and_then(Value::as_f64))
+    {
+        facts.push(("outliers / unsegmented".into(), format!("{noise} rows ({:.1}%), segment −1", 100.0 * share)));
+        facts.push(("metrics and profiles".into(), "on the segmented rows (outliers left out)".into()));
+    }
     facts.push(("seed".into(), request.seed.to_string()));
     facts
 }
@@ -292,6 +305,18 @@ fn segment_summary(profiles: &[SegmentProfile], values: Option<&[SegmentValue]>)
             }
         })
         .collect()
+}
+
+/// A density fit that left every row unsegmented: nothing to profile; the parameters that
+/// would find segments.
+fn every_row_is_noise(request: &FitRequest) -> Error {
+    let (param, advice) = match &request.segmenter {
+        crate::cluster::Segmenter::Density(crate::cluster::density::DensityParams::Dbscan { .. }) => {
+            (Param::Eps, format!("raise {} or lower {}", Param::Eps, Param::MinSamples))
+        }
+        _ => (Param::MinClusterSize, format!("lower {} or {}", Param::MinClusterSize, Param::MinSamples)),
+    };
+    Error::param(param, format!("every row is an outlier, so no segment was found; {advice}"))
 }
 
 /// `value` must name a numeric feature the prep kept (its segment means give the totals).

@@ -11,6 +11,7 @@ mod assign;
 mod customers;
 mod engine;
 mod fit;
+mod noise;
 mod request;
 mod select_k;
 mod stage;

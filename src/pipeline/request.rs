@@ -57,7 +57,7 @@ pub struct FitRequest {
 }
 
 /// Output columns an id column must not be named as.
-const RESERVED_COLUMNS: [&str; 3] = ["segment", "distance", "probability"];
+const RESERVED_COLUMNS: [&str; 4] = ["segment", "distance", "probability", "outlier_score"];
 
 impl FitRequest {
     /// Every file or folder the fit reads: outputs must be none of them.
@@ -76,6 +76,20 @@ impl FitRequest {
                     Param::Id,
                     format!("an id column named '{id}' clashes with an output column; rename it"),
                 ));
+            }
+        }
+        if let Segmenter::Density(p) = &self.segmenter {
+            if self.stability > 0 {
+                return Err(Error::param(
+                    Param::Stability,
+                    format!(
+                        "bootstrap stability is for K-Means and mixtures; {} finds its own segments, drop it",
+                        p.name()
+                    ),
+                ));
+            }
+            if self.read.weights.is_some() {
+                return Err(Error::param(Param::Weights, format!("{} does not weigh rows; drop it", p.name())));
             }
         }
         if self.init_centres.is_some() && matches!(self.segmenter, Segmenter::Gmm(_)) {

@@ -11,7 +11,6 @@ use super::kdtree::KdTree;
 use super::mst::{mutual_reachability_mst, Edge};
 use super::selection::{label_rows, outlier_scores, select};
 use super::{core, NOISE};
-use crate::data::Dataset;
 use crate::error::{Param, ParamError, Result};
 
 /// Seconds each pass took.
@@ -43,12 +42,6 @@ pub struct DensityFit {
     /// leaves its cluster); 0 for noise.
     pub reach: Vec<f64>,
     pub seconds: PassSeconds,
-}
-
-/// Fits on the rows of `data` (gathered into one matrix: the tree needs them together).
-pub fn fit(data: &Dataset, params: &DensityParams) -> Result<DensityFit> {
-    let rows: Vec<f32> = data.stream().flat_map(|c| c.values.iter().copied()).collect();
-    fit_rows(&rows, data.dim(), params)
 }
 
 /// Fits on row-major `rows` of `dim` features.

@@ -19,11 +19,13 @@ pub mod hyperparams;
 pub mod kdtree;
 pub mod model;
 pub mod mst;
+pub mod segments;
 pub mod selection;
 
-pub use algorithm::{fit, fit_rows, DensityFit, PassSeconds};
+pub use algorithm::{fit_rows, DensityFit, PassSeconds};
 pub use hyperparams::{ClusterSelection, DbscanParams, DensityParams, HdbscanParams};
 pub use model::{DensityAssigner, DensityRows, MODEL_ROWS};
+pub use segments::{DensitySegments, FittedRows};
 
 /// The label of a row no cluster takes (written as segment −1).
 pub const NOISE: u32 = u32::MAX;
