@@ -2,16 +2,17 @@
 //! by tests/fixtures/density/make_fixtures.py and stored beside it): on generated blobs with
 //! uniform noise (data stored in the fixture) and on Fränti's shape sets in CUSTSEG_DATA_DIR
 //! (skipped, loudly, without it). DBSCAN: core rows and noise rows identical, labels equal up
-//! to renumbering. HDBSCAN (eom and leaf): labels equal scikit-learn's tree code run on the
-//! MST under our edge order exactly, and scikit-learn's HDBSCAN up to renumbering, or with
-//! ARI ≥ 0.99 (eom, the default) where tied merge distances let two exact implementations
-//! split differently. MST: the sorted weights equal scipy's minimum_spanning_tree on the dense
-//! mutual-reachability matrix.
+//! to renumbering. HDBSCAN (eom and leaf), built with Prim as below 20,000 rows: labels equal
+//! scikit-learn's own tree code on its Prim tree sorted stably, and scikit-learn's HDBSCAN up
+//! to renumbering or, where its unstable sort reorders tied merges, with the ARI measured
+//! below; built with Borůvka (which breaks tied weights by row order): labels equal
+//! scikit-learn's tree code run on that MST. MST: the sorted weights
+//! of both equal scipy's minimum_spanning_tree on the dense mutual-reachability matrix.
 
 use std::collections::HashMap;
 use std::path::Path;
 
-use custseg::cluster::density::{self, ClusterSelection, DbscanParams, HdbscanParams, NOISE};
+use custseg::cluster::density::{self, ClusterSelection, DbscanParams, HdbscanParams, MstAlgorithm, NOISE};
 use custseg::eval::adjusted_rand_index;
 use serde_json::Value;
 
@@ -65,32 +66,45 @@ fn check_against_references(name: &str, rows: &[f32], dim: usize, reference: &Va
             min_cluster_size: h["min_cluster_size"].as_u64().unwrap() as usize,
             min_samples: Some(h["min_samples"].as_u64().unwrap() as usize),
             selection,
-        };
-        let fit = density::fit_rows(rows, dim, &params.check().unwrap()).unwrap();
-        let (ours, theirs) = (signed(&fit.labels), ints(&h["labels"]));
-        let exact = same_up_to_renumbering(&ours, &theirs);
-        let score = ari(&ours, &theirs);
-        eprintln!(
-            "{name} HDBSCAN {}: exact {exact}, ARI {score:.6}, k {}, noise {}",
-            selection.name(),
-            fit.k,
-            fit.noise
-        );
-        let same_ties = ints(&h["labels_edge_order"]);
+        }
+        .check()
+        .unwrap();
+        // Up to 20,000 rows: scikit-learn's Prim tree, sorted stably: its tree code's labels
+        // on that tree exactly.
+        let fit = density::fit_rows(rows, dim, &params).unwrap();
+        assert_eq!(fit.mst_algorithm, MstAlgorithm::Prim);
+        let (ours, stable) = (signed(&fit.labels), ints(&h["labels_prim_stable"]));
         assert!(
-            same_up_to_renumbering(&ours, &same_ties),
-            "{name}: HDBSCAN {} differs from scikit-learn's tree code on the same MST (ARI {})",
+            same_up_to_renumbering(&ours, &stable),
+            "{name}: HDBSCAN {} differs from scikit-learn's tree code on its Prim tree (ARI {})",
             selection.name(),
-            ari(&ours, &same_ties)
+            ari(&ours, &stable)
         );
-        // Leaf selection keeps the smallest clusters, whose rows tied mutual-reachability
-        // distances (max(core_i, core_j, d) ties often) shuffle most: its agreement with
-        // scikit-learn's Prim order is reported, the exact check above is what holds it.
+        // scikit-learn itself sorts the tree's edges with numpy's unstable quicksort, whose
+        // order among tied weights (frequent: most mutual-reachability distances are a core
+        // distance) depends on the numpy build; where it reorders equal merges, a small group
+        // may fall out of another cluster. Measured (eom; leaf in the log): exact on blobs,
+        // aggregation, compound, flame and jain; ARI 0.987 r15, 0.987 d31, 0.950 spiral, 0.928
+        // pathbased.
+        let theirs = ints(&h["labels"]);
+        let (exact, score) = (same_up_to_renumbering(&ours, &theirs), ari(&ours, &theirs));
+        eprintln!("{name} HDBSCAN {}: against scikit-learn: exact {exact}, ARI {score:.4}", selection.name());
         if selection == ClusterSelection::Eom {
-            assert!(exact || score >= 0.99, "{name}: HDBSCAN eom ARI {score}");
+            assert!(exact || score >= 0.92, "{name}: HDBSCAN eom ARI {score} against scikit-learn");
         }
         let scores = fit.outlier_scores.unwrap();
         assert!(scores.iter().all(|s| (0.0..=1.0).contains(s)), "{name}: GLOSH outside [0, 1]");
+        // Borůvka (past 20,000 rows) breaks ties by row order: scikit-learn's tree code on
+        // that MST gives exactly its labels.
+        let fit = density::fit_rows_with(rows, dim, &params, MstAlgorithm::Boruvka).unwrap();
+        let (ours, same_ties) = (signed(&fit.labels), ints(&h["labels_edge_order"]));
+        assert!(
+            same_up_to_renumbering(&ours, &same_ties),
+            "{name}: Borůvka HDBSCAN {} differs from scikit-learn's tree code on the same MST (ARI {})",
+            selection.name(),
+            ari(&ours, &same_ties)
+        );
+        eprintln!("{name} HDBSCAN {}: Borůvka against scikit-learn: ARI {:.4}", selection.name(), ari(&ours, &theirs));
     }
 
     let mst = &reference["mst"];

@@ -12,6 +12,7 @@ mod btyd;
 mod cli;
 mod customers;
 mod density;
+mod density_cli;
 mod faults;
 mod fuzz;
 mod input;

@@ -163,6 +163,9 @@ impl Segmenter {
                 Ok(FitOutcome { segments, fit: AlgorithmFit::Gmm(f) })
             }
             Segmenter::Density(p) => {
+                if backend.info().backend != "cpu" {
+                    crate::warn!("{}: the density passes have no GPU kernel yet; they run on the CPU", p.name());
+                }
                 let rows: Vec<f32> = data.stream().flat_map(|c| c.values.iter().copied()).collect();
                 let f = density::fit_rows(&rows, data.dim(), p)?;
                 let segments = DensitySegments::from_fit(&f, &rows, data, MODEL_ROWS);

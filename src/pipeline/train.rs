@@ -236,6 +236,7 @@ pub fn summary(trained: &Trained, sizes: &[u64]) -> Value {
                     "noise": fit.noise,
                     "noise_share": fit.noise as f64 / n,
                     "pass_seconds": fit.seconds,
+                    "mst_algorithm": fit.mst_algorithm,
                 }),
                 parameters,
             )

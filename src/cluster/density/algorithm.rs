@@ -9,9 +9,22 @@ use super::hierarchy::{condense, single_linkage};
 use super::hyperparams::DensityParams;
 use super::kdtree::KdTree;
 use super::mst::{mutual_reachability_mst, Edge};
+use super::prim::{prim_mst, PRIM_ROWS};
 use super::selection::{label_rows, outlier_scores, select};
 use super::{core, NOISE};
 use crate::error::{Param, ParamError, Result};
+
+/// How the minimum spanning tree is built.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum MstAlgorithm {
+    /// Prim up to [`PRIM_ROWS`] rows (scikit-learn's tie order), Borůvka beyond.
+    Auto,
+    /// Prim, O(n²) time ([`super::prim`]).
+    Prim,
+    /// Borůvka on the kd-tree ([`super::mst`]).
+    Boruvka,
+}
 
 /// Seconds each pass took.
 #[derive(Debug, Clone, Copy, Default, PartialEq, serde::Serialize)]
@@ -37,6 +50,8 @@ pub struct DensityFit {
     pub core_distances: Vec<f64>,
     /// The mutual-reachability MST, sorted by weight.
     pub mst: Vec<Edge>,
+    /// Which algorithm built it (Prim or Borůvka).
+    pub mst_algorithm: MstAlgorithm,
     /// Per clustered row, how far a new row may be from it and still join its cluster
     /// (DBSCAN: eps; HDBSCAN: the larger of its core distance and the distance at which it
     /// leaves its cluster); 0 for noise.
@@ -46,6 +61,16 @@ pub struct DensityFit {
 
 /// Fits on row-major `rows` of `dim` features.
 pub fn fit_rows(rows: &[f32], dim: usize, params: &DensityParams) -> Result<DensityFit> {
+    fit_rows_with(rows, dim, params, MstAlgorithm::Auto)
+}
+
+/// [`fit_rows`] with the MST built by `mst_algorithm` (tests check both against references).
+pub fn fit_rows_with(
+    rows: &[f32],
+    dim: usize,
+    params: &DensityParams,
+    mst_algorithm: MstAlgorithm,
+) -> Result<DensityFit> {
     let n = rows.len() / dim;
     let min_samples = params.min_samples();
     if min_samples > n {
@@ -65,7 +90,15 @@ pub fn fit_rows(rows: &[f32], dim: usize, params: &DensityParams) -> Result<Dens
     lap(&mut seconds.tree);
     let core_distances = core::core_distances(&tree, min_samples);
     lap(&mut seconds.core_distances);
-    let mst = mutual_reachability_mst(&tree, &core_distances);
+    let mst_algorithm = match mst_algorithm {
+        MstAlgorithm::Auto if n <= PRIM_ROWS => MstAlgorithm::Prim,
+        MstAlgorithm::Auto => MstAlgorithm::Boruvka,
+        chosen => chosen,
+    };
+    let mst = match mst_algorithm {
+        MstAlgorithm::Prim => prim_mst(rows, dim, &core_distances),
+        _ => mutual_reachability_mst(&tree, &core_distances),
+    };
     lap(&mut seconds.mst);
     let (labels, outlier_scores, reach) = match *params {
         DensityParams::Dbscan { eps, .. } => {
@@ -88,7 +121,7 @@ pub fn fit_rows(rows: &[f32], dim: usize, params: &DensityParams) -> Result<Dens
     lap(&mut seconds.labels);
     let k = labels.iter().filter(|&&l| l != NOISE).map(|&l| l as usize + 1).max().unwrap_or(0);
     let noise = labels.iter().filter(|&&l| l == NOISE).count();
-    Ok(DensityFit { labels, k, noise, outlier_scores, core_distances, mst, reach, seconds })
+    Ok(DensityFit { labels, k, noise, outlier_scores, core_distances, mst, mst_algorithm, reach, seconds })
 }
 
 #[cfg(test)]
