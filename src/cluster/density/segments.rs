@@ -8,6 +8,9 @@ use crate::backend::Centres;
 use crate::data::Dataset;
 use crate::error::Result;
 
+/// Receives one chunk's assignment: `(chunk index, labels, outlier scores)`.
+pub type DensitySink<'a> = dyn FnMut(usize, &[u32], Option<&[f32]>) -> Result<()> + 'a;
+
 /// The fit's labels and scores for the dataset it ran on.
 #[derive(Debug, Clone, PartialEq)]
 pub struct FittedRows {
@@ -59,7 +62,7 @@ impl DensitySegments {
     pub fn assign(
         &self,
         data: &Dataset,
-        sink: &mut dyn FnMut(usize, &[u32], Option<&[f32]>) -> Result<()>,
+        sink: &mut DensitySink,
     ) -> Result<()> {
         match self.fitted.as_ref().filter(|f| f.data_id == data.id()) {
             Some(fitted) => {

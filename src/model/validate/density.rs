@@ -13,13 +13,13 @@ pub(super) fn density_record(record: &DensityRecord, algorithm: &str, model: &Mo
         return Err(damage("density.min_samples", "is 0; it must be at least 1"));
     }
     if algorithm == "hdbscan" {
-        if !record.min_cluster_size.is_some_and(|m| m >= 2) {
+        if record.min_cluster_size.is_none_or(|m| m < 2) {
             return Err(damage("density.min_cluster_size", "is missing or below 2; HDBSCAN records it"));
         }
         if record.cluster_selection.is_none() {
             return Err(damage("density.cluster_selection", "is missing; HDBSCAN records eom or leaf"));
         }
-    } else if !record.eps.is_some_and(|e| e.is_finite() && e > 0.0) {
+    } else if record.eps.is_none_or(|e| !(e.is_finite() && e > 0.0)) {
         return Err(damage("density.eps", "is missing or not a finite number > 0; DBSCAN records it"));
     }
     let kept = &record.kept;
