@@ -181,3 +181,18 @@ fn a_damaged_density_model_is_refused_naming_the_field() {
         assert!(!predicted.exists());
     }
 }
+
+#[test]
+fn bench_times_the_density_passes() {
+    let (code, summary, stderr) =
+        run(&["bench", "--algorithm", "hdbscan", "--n", "3000", "--d", "3", "--k", "4", "--min-cluster-size", "20"]);
+    assert_eq!(code, 0, "{stderr}");
+    assert_eq!((summary["algorithm"].as_str(), summary["mst_algorithm"].as_str()), (Some("hdbscan"), Some("prim")));
+    for pass in ["tree", "core_distances", "mst", "labels"] {
+        assert!(summary["pass_seconds"][pass].as_f64().is_some_and(|s| s >= 0.0), "{summary}");
+    }
+    assert!(summary["clusters"].as_u64().is_some_and(|k| k >= 1), "{summary}");
+    let (code, _, stderr) = run(&["bench", "--algorithm", "dbscan", "--n", "300", "--d", "2", "--k", "2"]);
+    assert_eq!(code, 2, "dbscan needs --eps: {stderr}");
+    assert!(stderr.contains("--eps"), "{stderr}");
+}

@@ -88,16 +88,20 @@ pub fn fit_rows_with(
     };
     let tree = KdTree::build(rows, dim);
     lap(&mut seconds.tree);
-    let core_distances = core::core_distances(&tree, min_samples);
-    lap(&mut seconds.core_distances);
     let mst_algorithm = match mst_algorithm {
         MstAlgorithm::Auto if n <= PRIM_ROWS => MstAlgorithm::Prim,
         MstAlgorithm::Auto => MstAlgorithm::Boruvka,
         chosen => chosen,
     };
+    // Borůvka keeps each row's nearest rows to bound its searches (O(n·S) memory).
+    let (core_distances, neighbours) = match mst_algorithm {
+        MstAlgorithm::Boruvka => core::core_distances_and_neighbours(&tree, min_samples),
+        _ => (core::core_distances(&tree, min_samples), Vec::new()),
+    };
+    lap(&mut seconds.core_distances);
     let mst = match mst_algorithm {
         MstAlgorithm::Prim => prim_mst(rows, dim, &core_distances),
-        _ => mutual_reachability_mst(&tree, &core_distances),
+        _ => mutual_reachability_mst(&tree, &core_distances, &neighbours, min_samples),
     };
     lap(&mut seconds.mst);
     let (labels, outlier_scores, reach) = match *params {

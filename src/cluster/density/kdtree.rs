@@ -1,6 +1,8 @@
 //! A kd-tree over the rows: the partition that prunes the exact nearest-neighbour and
-//! Borůvka passes. Each node keeps the bounding box of its rows, so a query skips a node
-//! when the box is farther than the best distance found so far. The rows are copied in
+//! Borůvka passes. Each node keeps the bounding box of its rows and the ball around their
+//! mean that holds them (the ball bounds better than the box in many dimensions, where a
+//! box is split along few of them), so a query skips a node when both are farther than the
+//! best distance found so far. The rows are copied in
 //! tree order (n × d floats, the only O(n·d) memory the density pipeline adds).
 //!
 //! Distances are Euclidean, summed in f64 over the features in order, as scikit-learn's
@@ -30,6 +32,10 @@ pub struct KdTree {
     pub(crate) nodes: Vec<Node>,
     /// Per node: `dim` lower then `dim` upper bounds.
     bounds: Vec<f32>,
+    /// Per node: the mean of its rows (`dim` values) and the largest distance from it to
+    /// one of them.
+    centres: Vec<f32>,
+    radii: Vec<f64>,
 }
 
 /// Squared Euclidean distance, summed in f64 in feature order.
@@ -50,6 +56,8 @@ impl KdTree {
             position: Vec::new(),
             nodes: Vec::new(),
             bounds: Vec::new(),
+            centres: Vec::new(),
+            radii: Vec::new(),
         };
         if n > 0 {
             tree.split(rows, &mut order, 0, n);
@@ -77,6 +85,20 @@ impl KdTree {
         self.nodes.push(Node { start, end, children: None });
         self.bounds.extend_from_slice(&lo);
         self.bounds.extend_from_slice(&hi);
+        let mut mean = vec![0.0f64; d];
+        for &i in &order[start..end] {
+            for j in 0..d {
+                mean[j] += rows[i * d + j] as f64;
+            }
+        }
+        let centre: Vec<f32> = mean.iter().map(|&m| (m / (end - start) as f64) as f32).collect();
+        let radius = order[start..end]
+            .iter()
+            .map(|&i| squared_distance(&centre, &rows[i * d..(i + 1) * d]))
+            .fold(0.0f64, f64::max)
+            .sqrt();
+        self.centres.extend_from_slice(&centre);
+        self.radii.push(radius);
         let widest = (0..d).max_by(|&a, &b| (hi[a] - lo[a]).total_cmp(&(hi[b] - lo[b])).then(b.cmp(&a))).unwrap_or(0);
         if end - start <= LEAF_ROWS || hi[widest] <= lo[widest] {
             return id;
@@ -101,13 +123,18 @@ impl KdTree {
         self.point(self.position[i])
     }
 
+    /// The tree position of original row `i`.
+    pub(crate) fn position(&self, i: usize) -> usize {
+        self.position[i]
+    }
+
     /// The row at tree position `p`.
     pub(crate) fn point(&self, p: usize) -> &[f32] {
         &self.points[p * self.dim..(p + 1) * self.dim]
     }
 
     /// Squared distance from `q` to the nearest point of node `node`'s box (0 inside it).
-    pub(crate) fn box_squared_distance(&self, node: usize, q: &[f32]) -> f64 {
+    fn box_squared_distance(&self, node: usize, q: &[f32]) -> f64 {
         let d = self.dim;
         let (lo, hi) =
             (&self.bounds[2 * node * d..(2 * node + 1) * d], &self.bounds[(2 * node + 1) * d..(2 * node + 2) * d]);
@@ -126,50 +153,70 @@ impl KdTree {
         sum
     }
 
-    /// The distance from `q` to its `k`-th nearest row of the tree (a row equal to `q`
-    /// counts, so for a row of the tree its own 0 is the first), or +∞ with fewer rows.
-    /// Memory O(k).
-    pub fn kth_nearest_distance(&self, q: &[f32], k: usize) -> f64 {
-        let mut best: Vec<f64> = Vec::with_capacity(k + 1);
-        let kth = |best: &Vec<f64>| if best.len() == k { best[k - 1] } else { f64::INFINITY };
-        let mut stack = vec![0usize];
-        while let Some(node) = stack.pop() {
-            if self.box_squared_distance(node, q) > kth(&best) {
+    /// A lower bound on the distance from `q` to any row of node `node`: the larger of the
+    /// box's and the ball's (the ball's shrunk by a relative 1e-9 so rounding never prunes
+    /// a row at exactly the bound).
+    pub(crate) fn lower_bound(&self, node: usize, q: &[f32]) -> f64 {
+        let d = self.dim;
+        let to_centre = squared_distance(q, &self.centres[node * d..(node + 1) * d]).sqrt();
+        let ball = (to_centre - self.radii[node]) - 1e-9 * (to_centre + self.radii[node]);
+        self.box_squared_distance(node, q).sqrt().max(ball)
+    }
+
+    /// The `k` nearest rows of the tree to `q` as (squared distance, original row), nearest
+    /// first (fewer with fewer rows). A row equal to `q` counts. Memory O(k).
+    pub fn nearest(&self, q: &[f32], k: usize) -> Vec<(f64, usize)> {
+        let mut best: Vec<(f64, usize)> = Vec::with_capacity(k + 1);
+        let kth = |best: &Vec<(f64, usize)>| if best.len() == k { best[k - 1].0 } else { f64::INFINITY };
+        let mut stack = vec![(0usize, 0.0f64)];
+        while let Some((node, bound)) = stack.pop() {
+            if self.nodes.is_empty() || bound * bound > kth(&best) {
                 continue;
             }
             let Node { start, end, children } = self.nodes[node];
             match children {
                 Some((left, right)) => {
-                    let (dl, dr) = (self.box_squared_distance(left, q), self.box_squared_distance(right, q));
+                    let (bl, br) = (self.lower_bound(left, q), self.lower_bound(right, q));
                     // The nearer child is visited first (pushed last).
-                    if dl <= dr {
-                        stack.extend([right, left]);
+                    if bl <= br {
+                        stack.extend([(right, br), (left, bl)]);
                     } else {
-                        stack.extend([left, right]);
+                        stack.extend([(left, bl), (right, br)]);
                     }
                 }
                 None => {
                     for p in start..end {
                         let d2 = squared_distance(q, self.point(p));
                         if d2 < kth(&best) {
-                            let at = best.partition_point(|&b| b <= d2);
-                            best.insert(at, d2);
+                            let at = best.partition_point(|b| b.0 <= d2);
+                            best.insert(at, (d2, self.order[p]));
                             best.truncate(k);
                         }
                     }
                 }
             }
         }
-        kth(&best).sqrt()
+        best
+    }
+
+    /// The distance from `q` to its `k`-th nearest row of the tree (a row equal to `q`
+    /// counts, so for a row of the tree its own 0 is the first), or +∞ with fewer rows.
+    /// Memory O(k).
+    pub fn kth_nearest_distance(&self, q: &[f32], k: usize) -> f64 {
+        let best = self.nearest(q, k);
+        if best.len() == k {
+            best[k - 1].0.sqrt()
+        } else {
+            f64::INFINITY
+        }
     }
 
     /// Calls `visit(original index, squared distance)` for every row within `radius` of
     /// `q` (distance ≤ radius, as scikit-learn's radius queries).
     pub fn for_each_within(&self, q: &[f32], radius: f64, visit: &mut dyn FnMut(usize, f64)) {
-        let r2 = radius * radius;
         let mut stack = vec![0usize];
         while let Some(node) = stack.pop() {
-            if self.nodes.is_empty() || self.box_squared_distance(node, q) > r2 {
+            if self.nodes.is_empty() || self.lower_bound(node, q) > radius {
                 continue;
             }
             let Node { start, end, children } = self.nodes[node];

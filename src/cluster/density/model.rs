@@ -116,7 +116,7 @@ impl DensityAssigner {
         let mut best: Option<(f64, usize)> = None;
         let mut stack = if tree.nodes.is_empty() { vec![] } else { vec![0usize] };
         while let Some(node) = stack.pop() {
-            let gap = tree.box_squared_distance(node, q).sqrt();
+            let gap = tree.lower_bound(node, q);
             if gap > self.node_reach[node] || best.is_some_and(|(d, _)| gap > d) {
                 continue;
             }

@@ -1,10 +1,11 @@
 //! The minimum spanning tree of the mutual-reachability graph, by Borůvka's algorithm on
 //! the kd-tree. The mutual-reachability distance of rows i and j is
-//! max(core_i, core_j, ‖x_i − x_j‖). Each round, every row finds its cheapest edge to
-//! another component (a pruned tree search: a node is skipped when all its rows are in
-//! the row's own component, or when max(core_i, the node's least core distance, the
-//! distance to its box) exceeds the best edge so far); the cheapest edge of each component
-//! joins the tree. Edges are ordered by (weight, lower row, higher row), a total order, so
+//! max(core_i, core_j, ‖x_i − x_j‖). Each round first bounds every component's cheapest
+//! outgoing edge by its rows' k nearest neighbours in other components (kept by the
+//! core-distance pass); then every row finds its cheapest edge to another component by a
+//! pruned tree search (a node is skipped when all its rows are in the row's own component,
+//! or when max(core_i, the node's least core distance, its distance bound) exceeds the
+//! component's bound); the cheapest edge of each component joins the tree. Edges are ordered by (weight, lower row, higher row), a total order, so
 //! the tree is unique and no cycle can form even with tied weights. O(log n) rounds; memory
 //! O(n).
 
@@ -61,8 +62,9 @@ impl UnionFind {
 }
 
 /// The n − 1 edges of the mutual-reachability MST of the rows of `tree` with core
-/// distances `core` (by original row), sorted by the edge order.
-pub fn mutual_reachability_mst(tree: &KdTree, core: &[f64]) -> Vec<Edge> {
+/// distances `core` (by original row) and each row's `k` nearest rows `neighbours`
+/// (row-major n × k, original rows), sorted by the edge order.
+pub fn mutual_reachability_mst(tree: &KdTree, core: &[f64], neighbours: &[usize], k: usize) -> Vec<Edge> {
     let n = tree.rows();
     let core_at: Vec<f64> = tree.order.iter().map(|&i| core[i]).collect();
     let node_min_core = node_minimum(tree, &core_at);
@@ -71,22 +73,36 @@ pub fn mutual_reachability_mst(tree: &KdTree, core: &[f64]) -> Vec<Edge> {
     while edges.len() + 1 < n {
         let component: Vec<usize> = (0..n).map(|p| sets.find(tree.order[p])).collect();
         let node_component = uniform_component(tree, &component);
+        // Bounds from the neighbour lists: an outgoing edge each component surely has.
+        let by_row = |i: usize| component[tree.position(i)];
+        let seeds: Vec<Option<Edge>> = (0..n)
+            .into_par_iter()
+            .map(|i| {
+                let mut best: Option<Edge> = None;
+                for &j in &neighbours[i * k..(i + 1) * k] {
+                    if by_row(j) != by_row(i) {
+                        let weight = core[i].max(core[j]).max(squared_distance(tree.row(i), tree.row(j)).sqrt());
+                        keep_cheaper(&mut best, Some(Edge::new(i, j, weight)));
+                    }
+                }
+                best
+            })
+            .collect();
+        let mut per_component: Vec<Option<Edge>> = vec![None; n];
+        for (i, edge) in seeds.into_iter().enumerate() {
+            keep_cheaper(&mut per_component[by_row(i)], edge);
+        }
         let search = Search {
             tree,
             core_at: &core_at,
             node_min_core: &node_min_core,
             component: &component,
             node_component: &node_component,
+            bound: &per_component,
         };
         let cheapest: Vec<Option<Edge>> = (0..n).into_par_iter().map(|p| search.cheapest_edge(p)).collect();
-        let mut per_component: Vec<Option<Edge>> = vec![None; n];
         for (p, edge) in cheapest.into_iter().enumerate() {
-            let slot = &mut per_component[component[p]];
-            if let Some(e) = edge {
-                if slot.is_none_or(|s| e.precedes(&s)) {
-                    *slot = Some(e);
-                }
-            }
+            keep_cheaper(&mut per_component[component[p]], edge);
         }
         let before = edges.len();
         for e in per_component.into_iter().flatten() {
@@ -98,6 +114,15 @@ pub fn mutual_reachability_mst(tree: &KdTree, core: &[f64]) -> Vec<Edge> {
     }
     edges.sort_by(|x, y| x.weight.total_cmp(&y.weight).then(x.a.cmp(&y.a)).then(x.b.cmp(&y.b)));
     edges
+}
+
+/// Keeps the cheaper of `slot` and `edge` in `slot`.
+fn keep_cheaper(slot: &mut Option<Edge>, edge: Option<Edge>) {
+    if let Some(e) = edge {
+        if slot.is_none_or(|s| e.precedes(&s)) {
+            *slot = Some(e);
+        }
+    }
 }
 
 /// Per node, the least of `values` (by tree position) over its rows.
@@ -132,6 +157,8 @@ struct Search<'a> {
     node_min_core: &'a [f64],
     component: &'a [usize],
     node_component: &'a [Option<usize>],
+    /// Per component, an outgoing edge it surely has (its cheapest is no dearer).
+    bound: &'a [Option<Edge>],
 }
 
 impl Search<'_> {
@@ -140,10 +167,12 @@ impl Search<'_> {
         let (tree, own) = (self.tree, self.component[p]);
         let (q, core_p, row_p) = (tree.point(p), self.core_at[p], tree.order[p]);
         let mut best: Option<Edge> = None;
-        let bound = |node: usize| core_p.max(self.node_min_core[node]).max(tree.box_squared_distance(node, q).sqrt());
+        let limit = self.bound[own].map_or(f64::INFINITY, |b| b.weight);
+        let bound = |node: usize| core_p.max(self.node_min_core[node]).max(tree.lower_bound(node, q));
         let mut stack = vec![0usize];
         while let Some(node) = stack.pop() {
-            if self.node_component[node] == Some(own) || best.is_some_and(|b| bound(node) > b.weight) {
+            let too_far = |b: f64, best: &Option<Edge>| b > limit || best.is_some_and(|e| b > e.weight);
+            if self.node_component[node] == Some(own) || too_far(bound(node), &best) {
                 continue;
             }
             let info = &tree.nodes[node];
@@ -161,7 +190,7 @@ impl Search<'_> {
                             continue;
                         }
                         let reach = core_p.max(self.core_at[other]);
-                        if best.is_some_and(|b| reach > b.weight) {
+                        if too_far(reach, &best) {
                             continue;
                         }
                         let weight = reach.max(squared_distance(q, tree.point(other)).sqrt());
@@ -180,7 +209,7 @@ impl Search<'_> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::cluster::density::core::core_distances;
+    use crate::cluster::density::core::{core_distances, core_distances_and_neighbours};
     use crate::rng::Rng;
 
     /// Prim's algorithm on the dense mutual-reachability matrix: the O(n²) reference.
@@ -216,8 +245,9 @@ mod tests {
         for (n, d, s) in [(300, 2, 5), (257, 4, 1), (120, 3, 10)] {
             let rows: Vec<f32> = (0..n * d).map(|_| (rng.uniform() * 8.0).round() as f32).collect();
             let tree = KdTree::build(&rows, d);
-            let core = core_distances(&tree, s);
-            let mst = mutual_reachability_mst(&tree, &core);
+            let (core, neighbours) = core_distances_and_neighbours(&tree, s);
+            assert_eq!(core, core_distances(&tree, s));
+            let mst = mutual_reachability_mst(&tree, &core, &neighbours, s);
             assert_eq!(mst.len(), n - 1);
             let weights: Vec<f64> = mst.iter().map(|e| e.weight).collect();
             assert_eq!(weights, prim_weights(&rows, d, &core), "n {n} d {d} s {s}");

@@ -59,11 +59,7 @@ impl DensitySegments {
     }
 
     /// Calls `sink(chunk, labels, outlier scores)` per chunk of `data`, in order.
-    pub fn assign(
-        &self,
-        data: &Dataset,
-        sink: &mut DensitySink,
-    ) -> Result<()> {
+    pub fn assign(&self, data: &Dataset, sink: &mut DensitySink) -> Result<()> {
         match self.fitted.as_ref().filter(|f| f.data_id == data.id()) {
             Some(fitted) => {
                 for (c, chunk) in data.chunks().iter().enumerate() {
