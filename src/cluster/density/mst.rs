@@ -168,6 +168,11 @@ impl Search<'_> {
         let (q, core_p, row_p) = (tree.point(p), self.core_at[p], tree.order[p]);
         let mut best: Option<Edge> = None;
         let limit = self.bound[own].map_or(f64::INFINITY, |b| b.weight);
+        if core_p > limit {
+            // Every edge of this row weighs at least its core distance: dearer than one its
+            // component already has.
+            return None;
+        }
         let bound = |node: usize| core_p.max(self.node_min_core[node]).max(tree.lower_bound(node, q));
         let mut stack = vec![0usize];
         while let Some(node) = stack.pop() {
