@@ -123,6 +123,8 @@ pub struct FitArgs {
     pub run: RunArgs,
     #[command(flatten)]
     pub density: super::density::DensityArgs,
+    #[command(flatten)]
+    pub continuity: super::continuity::ContinuityArgs,
 }
 
 /// Shape of the mixture components' covariances.

@@ -55,6 +55,10 @@ pub enum Param {
     MinSamples,
     ClusterSelection,
     Eps,
+    Previous,
+    KeepPrep,
+    MatchThreshold,
+    FailOnDrift,
 }
 
 impl Param {
@@ -107,6 +111,10 @@ impl Param {
             Param::MinSamples => "min_samples",
             Param::ClusterSelection => "cluster_selection_method",
             Param::Eps => "eps",
+            Param::Previous => "previous",
+            Param::KeepPrep => "keep_prep",
+            Param::MatchThreshold => "match_threshold",
+            Param::FailOnDrift => "fail_on_drift",
         }
     }
 }

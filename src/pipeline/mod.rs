@@ -8,10 +8,12 @@
 
 mod apply;
 mod assign;
+mod continuity;
 mod customers;
 mod engine;
 mod fit;
 mod noise;
+mod predict_report;
 mod request;
 mod select_k;
 mod stage;
