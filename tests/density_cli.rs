@@ -83,18 +83,10 @@ fn hdbscan_fit_marks_the_outliers_minus_one_scores_them_highest_and_predict_agre
 
     let predicted = tmp.path().join("predicted.parquet");
     let model = out.join("model.json");
-    let (code, summary, stderr) = run(&[
-        "predict",
-        "--model",
-        model.to_str().unwrap(),
-        "--input",
-        i,
-        "--id",
-        "id",
-        "--out",
-        predicted.to_str().unwrap(),
-    ]);
+    let predict = ["predict", "--model", model.to_str().unwrap(), "--input", i, "--id", "id"];
+    let (code, summary, stderr) = run(&[&predict[..], &["--out", predicted.to_str().unwrap(), "--report"]].concat());
     assert_eq!(code, 0, "{stderr}");
+    assert!(tmp.path().join("report.html").exists(), "predict --report describes the segmented rows");
     assert_eq!(summary["noise"], 4, "{summary}");
     assert_eq!(segments(&read(&predicted)), labels, "the training rows are assigned as the fit labelled them");
     let (code, summary, stderr) = run(&["evaluate", "--model", model.to_str().unwrap(), "--input", i, "--id", "id"]);
@@ -118,7 +110,10 @@ fn dbscan_fit_equals_the_library_and_refuses_misplaced_or_missing_parameters() {
     assert_eq!(labels[180..], [-1, -1, -1, -1]);
     assert!(read(&out.join("assignments.parquet")).column_by_name("outlier_score").is_none());
 
-    let refused: [(&[&str], &str); 8] = [
+    let model = out.join("model.json");
+    let previous = ["--algorithm", "hdbscan", "--min-cluster-size", "10", "--previous", model.to_str().unwrap()];
+    let refused: [(&[&str], &str); 9] = [
+        (&previous, "--previous"),
         (&["--algorithm", "hdbscan"], "--min-cluster-size"),
         (&["--algorithm", "hdbscan", "--min-cluster-size", "10", "--k", "3"], "--k"),
         (&["--algorithm", "dbscan", "--eps", "1.5"], "--min-samples"),
