@@ -4,7 +4,7 @@ use std::path::PathBuf;
 
 use clap::{Args, ValueEnum};
 
-use super::{parse_k, parse_size, Impute, InputArgs, KRange, RunArgs, ScaleKind};
+use super::{parse_k, parse_size, Impute, InputArgs, KRange, RunArgs, ScaleKind, WardArgs};
 
 #[derive(Debug, Args)]
 pub struct FitArgs {
@@ -119,6 +119,8 @@ pub struct FitArgs {
     #[arg(long, short)]
     pub out: PathBuf,
     #[command(flatten)]
+    pub ward: WardArgs,
+    #[command(flatten)]
     pub run: RunArgs,
 }
 
@@ -152,6 +154,8 @@ pub enum AlgorithmChoice {
     #[value(name = "minibatch-kmeans")]
     MinibatchKmeans,
     Gmm,
+    /// Ward's hierarchical clustering (`--k` or `--distance-threshold`); writes dendrogram.parquet.
+    Ward,
 }
 
 impl AlgorithmChoice {
@@ -161,6 +165,7 @@ impl AlgorithmChoice {
             AlgorithmChoice::Kmeans => "kmeans",
             AlgorithmChoice::MinibatchKmeans => "minibatch-kmeans",
             AlgorithmChoice::Gmm => "gmm",
+            AlgorithmChoice::Ward => "ward",
         }
     }
 }
@@ -198,6 +203,9 @@ pub struct SelectKArgs {
 impl FitArgs {
     /// `--k`, which the algorithm asked for needs.
     pub fn k_range(&self) -> crate::error::Result<KRange> {
+        if self.algorithm == AlgorithmChoice::Ward {
+            return self.ward.k_range(self.k);
+        }
         self.k.ok_or_else(|| {
             crate::error::Error::param(
                 crate::error::Param::K,

@@ -9,11 +9,13 @@ mod apply;
 mod customers;
 mod fit;
 mod tools;
+mod ward;
 
 pub use apply::{EvaluateArgs, PredictArgs};
 pub use customers::{CustomersArgs, TimeUnitArg};
 pub use fit::{AlgorithmChoice, CovarianceType, FitArgs, InitChoice, InitSpace, OnDegenerate, SelectKArgs};
 pub use tools::{BenchArgs, DemoArgs};
+pub use ward::WardArgs;
 
 /// Segment a customer base: a transaction log or customer table (Parquet or CSV) in;
 /// customer value, segments (K-Means, mini-batch K-Means, Gaussian mixtures), a reusable

@@ -51,6 +51,8 @@ pub enum Param {
     Time,
     Amount,
     Value,
+    DistanceThreshold,
+    MicroClusters,
 }
 
 impl Param {
@@ -99,6 +101,8 @@ impl Param {
             Param::Time => "time",
             Param::Amount => "amount",
             Param::Value => "value",
+            Param::DistanceThreshold => "distance_threshold",
+            Param::MicroClusters => "micro_clusters",
         }
     }
 }

@@ -118,7 +118,7 @@ pub fn predict(request: &PredictRequest) -> Result<Value> {
         None => None,
     };
     remove_stale_temp_files(&out);
-    if request.probabilities && matches!(segments, crate::cluster::Segments::Centres(_)) {
+    if request.probabilities && !matches!(segments, crate::cluster::Segments::Mixture { .. }) {
         warn!(
             "{} is for Gaussian-mixture models; this {} model writes distances",
             Param::Probabilities,
@@ -132,7 +132,7 @@ pub fn predict(request: &PredictRequest) -> Result<Value> {
     // both); K-Means takes its inertia from the assignment's distances.
     let mixture_score = match segments {
         crate::cluster::Segments::Mixture { .. } => Some(engine.run("the mixture pass", |b| segments.score(b, data))?),
-        crate::cluster::Segments::Centres(_) => None,
+        crate::cluster::Segments::Centres(_) | crate::cluster::Segments::Ward(_) => None,
     };
     let target = AssignmentTarget {
         path: &out,

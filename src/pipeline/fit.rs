@@ -13,11 +13,13 @@ use super::stage::{read_and_prepare, Stage};
 use super::train::{self, Trained};
 use super::{merge_json, secs, ASSIGNMENTS_FILE, MODEL_FILE, PROFILES_FILE};
 use crate::backend::Centres;
+use crate::cluster::AlgorithmFit;
 use crate::data::Dataset;
 use crate::error::{Error, Param, Result};
 use crate::eval::metrics::Scores;
 use crate::eval::stability::Stability;
 use crate::io::atomic::{remove_stale_temp_files, stage_bytes};
+use crate::io::dendrogram::{write_dendrogram, DENDROGRAM_FILE};
 use crate::io::paths::{ensure_not_input, OutputFolder};
 use crate::model::{InputFingerprint, Model, FORMAT_VERSION};
 use crate::report::profiles::SegmentProfile;
@@ -31,6 +33,8 @@ struct Outputs {
     model: PathBuf,
     profiles: PathBuf,
     report: PathBuf,
+    /// Ward: the tree (dendrogram.parquet).
+    dendrogram: PathBuf,
 }
 
 impl Outputs {
@@ -39,7 +43,8 @@ impl Outputs {
         let out = &request.out;
         let (assignments, model, profiles, report) =
             (out.join(ASSIGNMENTS_FILE), out.join(MODEL_FILE), out.join(PROFILES_FILE), out.join(REPORT_FILE));
-        let all = [&assignments, &model, &profiles, &report];
+        let dendrogram = out.join(DENDROGRAM_FILE);
+        let all = [&assignments, &model, &profiles, &report, &dendrogram];
         let inputs = request.inputs_read();
         for path in all {
             ensure_not_input(path, &inputs)?;
@@ -49,7 +54,7 @@ impl Outputs {
         if stale > 0 {
             warn!("removed {stale} temporary file(s) left in {} by an earlier run that was killed", out.display());
         }
-        Ok(Outputs { folder, assignments, model, profiles, report })
+        Ok(Outputs { folder, assignments, model, profiles, report, dendrogram })
     }
 }
 
@@ -62,10 +67,11 @@ pub fn fit(request: &FitRequest) -> Result<Value> {
     let mut stage = read_and_prepare(request, started)?;
     ensure_value_is_a_feature(request, &stage)?;
     let data = &stage.prepared.data;
-    let k = request.segmenter.k();
 
     let fit_start = Instant::now();
     let trained = train::train(request, &mut engine, &stage)?;
+    // A Ward tree cut by height finds k itself.
+    let k = trained.outcome.segments.k();
     let target = AssignmentTarget {
         path: &outputs.assignments,
         id_name: &stage.id_name,
@@ -83,7 +89,7 @@ pub fn fit(request: &FitRequest) -> Result<Value> {
         crate::eval::metrics::score(b, data, &written.labels, k, request.silhouette_sample.max(2), request.seed)
     })?;
     log_scores(&scores, request.silhouette_sample > 0);
-    let stability = bootstrap(request, &mut engine, data, &written.labels)?;
+    let stability = bootstrap(request, &mut engine, data, &written.labels, k)?;
     let profiles = crate::report::profiles::profile(&stage.prep, data, &written.labels, k);
     for p in &profiles {
         info!("segment {}: {} rows ({:.1}%), {}", p.segment, p.size, 100.0 * p.share, p.descriptor);
@@ -110,16 +116,22 @@ pub fn fit(request: &FitRequest) -> Result<Value> {
     };
     let profiles_file = crate::report::profiles::write_parquet(&outputs.profiles, &profiles)?;
     let model_file = stage_bytes(&outputs.model, &model.to_json())?;
+    let dendrogram_file = match &trained.outcome.fit {
+        AlgorithmFit::Ward(fit) => Some(write_dendrogram(&outputs.dendrogram, &fit.tree.linkage)?),
+        _ => None,
+    };
     let report_file = report_html.map(|html| stage_bytes(&outputs.report, html.as_bytes())).transpose()?;
     written.file.commit()?;
     profiles_file.commit()?;
     model_file.commit()?;
+    let wrote_dendrogram = dendrogram_file.map(|file| file.commit()).transpose()?.is_some();
     if let Some(file) = report_file {
         file.commit()?;
         info!("wrote {}", outputs.report.display());
     }
     info!("wrote {}, {} and {}", outputs.assignments.display(), outputs.profiles.display(), outputs.model.display());
-    let Outputs { folder, assignments, model: model_path, profiles: profiles_path, report: report_path } = outputs;
+    let Outputs { folder, assignments, model: model_path, profiles: profiles_path, report: report_path, dendrogram } =
+        outputs;
     folder.keep();
     let t_write = write_start.elapsed().as_secs_f64();
     let streamed = keep_or_drop_cache(request, &mut stage)?;
@@ -152,6 +164,7 @@ pub fn fit(request: &FitRequest) -> Result<Value> {
             "model": model_path.display().to_string(),
             "profiles": profiles_path.display().to_string(),
             "report": request.report.then(|| report_path.display().to_string()),
+            "dendrogram": wrote_dendrogram.then(|| dendrogram.display().to_string()),
         },
         "stability": stability,
         "streamed_from_disk": streamed,
@@ -219,16 +232,18 @@ fn bootstrap(
     engine: &mut Engine,
     data: &Dataset,
     labels: &[Vec<u32>],
+    k: usize,
 ) -> Result<Option<Stability>> {
     if request.stability == 0 {
         return Ok(None);
     }
     let flat: Vec<u32> = labels.concat();
     info!("stability: {} bootstrap refits", request.stability);
-    let k = request.segmenter.k();
+    // Refits cut at the fitted k (a Ward tree cut by height may find another k on a sample).
+    let refit = request.segmenter.with_k(k)?;
     let result =
         crate::eval::stability::bootstrap(data, &flat, k, request.stability, request.seed, &mut |sample, seed| {
-            let segmenter = request.segmenter.with_seed(seed);
+            let segmenter = refit.with_seed(seed);
             let fit = engine.run("a bootstrap fit", |b| segmenter.fit(b, sample, &mut |_| {}))?;
             Ok(engine.run("the assignment pass", |b| fit.segments.labels(b, data))?.concat())
         })?;
