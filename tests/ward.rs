@@ -209,11 +209,18 @@ fn fit_ward_two_level_records_micro_clusters_and_select_k_cuts_one_tree() {
     let dir = TempDir::new().unwrap();
     let input = customers(dir.path());
     let (input, out) = (input.to_str().unwrap(), dir.path().join("out"));
-    let extra = ["--algorithm", "ward", "--micro-clusters", "40", "--backend", "cpu"];
+    let extra = ["--algorithm", "ward", "--micro-clusters", "40", "--backend", "cpu", "--report"];
     let s = run_json(&fit_args(input, out.to_str().unwrap(), &extra));
     assert_eq!((s["ward_mode"].as_str(), s["micro_clusters"].as_u64()), (Some("two-level"), Some(40)));
     let model: Value = serde_json::from_slice(&std::fs::read(out.join("model.json")).unwrap()).unwrap();
     assert_eq!(model["ward"]["micro_centres"].as_array().unwrap().len(), 40);
+    // The report draws the last 29 merges over 30 sized leaves, and the cut.
+    let html = std::fs::read_to_string(out.join("report.html")).unwrap();
+    let figure = &html[html.find("<figure id=\"dendrogram\"><svg").expect("a dendrogram figure")..];
+    let figure = &figure[..figure.find("</figure>").unwrap()];
+    assert!(figure.contains("The last 29 merges of the Ward tree over 40 leaves"), "{figure}");
+    assert!(figure.contains("cut into 3 segments"), "{figure}");
+    assert!(figure.matches("&gt;").count() == 0 && figure.matches('(').count() >= 30, "sized leaves: {figure}");
     let select = dir.path().join("select");
     let s = run_json(&[
         "select-k",

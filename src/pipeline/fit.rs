@@ -109,6 +109,10 @@ pub fn fit(request: &FitRequest) -> Result<Value> {
             labels: &written.labels,
             seed: request.seed,
             values: values.as_deref().map(|v| (v, request.value.as_deref())),
+            tree: match &trained.outcome.fit {
+                AlgorithmFit::Ward(fit) => Some((&fit.tree.linkage, fit.cut_height())),
+                _ => None,
+            },
         };
         Some(engine.run("the report's covariance pass", |b| crate::report::fit_report(b, &report))?)
     } else {

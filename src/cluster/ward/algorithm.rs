@@ -181,6 +181,18 @@ fn two_level_tree(
     })
 }
 
+impl WardFit {
+    /// A height that separates the merges kept from those undone (midway between them).
+    pub fn cut_height(&self) -> f64 {
+        match (self.kept_height, self.undone_height) {
+            (Some(kept), Some(undone)) => (kept + undone) / 2.0,
+            (None, Some(undone)) => undone / 2.0,
+            (Some(kept), None) => kept * 1.05,
+            (None, None) => 0.0,
+        }
+    }
+}
+
 impl WardTree {
     /// The tree cut into `k` segments (select-k cuts one tree at every k).
     pub fn cut(self: &Arc<Self>, k: usize) -> Result<WardFit> {

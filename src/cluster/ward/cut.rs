@@ -51,6 +51,7 @@ mod tests {
         // Leaves 0..4: {1,3} at 1, {0,4} at 2, {2,5} at 3, {6,7} at 4.
         let linkage = Linkage {
             leaves: 5,
+            leaf_counts: vec![1; 5],
             merges: vec![row(1, 3, 1.0, 2), row(0, 4, 2.0, 2), row(2, 5, 3.0, 3), row(6, 7, 4.0, 5)],
         };
         assert_eq!(cut(&linkage, 1), vec![0; 5]);

@@ -19,6 +19,8 @@ pub struct LinkageRow {
 #[derive(Debug, Clone, PartialEq)]
 pub struct Linkage {
     pub leaves: usize,
+    /// Rows in each leaf (1 in exact mode; the micro-cluster's rows in two-level mode).
+    pub leaf_counts: Vec<u64>,
     pub merges: Vec<LinkageRow>,
 }
 
@@ -46,7 +48,15 @@ impl Linkage {
                 LinkageRow { left: rx.min(ry), right: rx.max(ry), height, size: size[node] }
             })
             .collect();
-        Linkage { leaves, merges }
+        Linkage { leaves, leaf_counts: counts.to_vec(), merges }
+    }
+
+    /// Rows under node `id` (a leaf, or merge `id − leaves`).
+    pub fn size(&self, id: usize) -> u64 {
+        match id.checked_sub(self.leaves) {
+            Some(merge) => self.merges[merge].size,
+            None => self.leaf_counts[id],
+        }
     }
 
     /// The merge heights, lowest first.
