@@ -305,3 +305,22 @@ fn exact_ward_refuses_rows_of_weight_zero_naming_the_column() {
     assert!(stderr.contains("--weights") && stderr.contains("row 7 weighs 0"), "{stderr}");
     assert!(!out.join("model.json").exists());
 }
+
+#[test]
+fn two_level_ward_streamed_past_the_memory_budget_writes_the_same_bytes_as_in_memory() {
+    let dir = TempDir::new().unwrap();
+    let input = crate::streaming::customers(dir.path());
+    let ward = ["--algorithm", "ward", "--micro-clusters", "60", "--backend", "cpu"];
+    let in_memory = crate::streaming::fit(&input, &dir.path().join("memory"), &ward);
+    let streamed = crate::streaming::fit(
+        &input,
+        &dir.path().join("streamed"),
+        &[&ward[..], &["--memory-budget", "64KiB"]].concat(),
+    );
+    assert!(in_memory["streamed_from_disk"].is_null() && streamed["streamed_from_disk"].is_object());
+    assert_eq!(streamed["ward_mode"].as_str(), Some("two-level"));
+    for file in ["assignments.parquet", "dendrogram.parquet", "model.json"] {
+        let read = |run: &str| std::fs::read(dir.path().join(run).join(file)).unwrap();
+        assert!(read("memory") == read("streamed"), "{file} differs when streamed");
+    }
+}

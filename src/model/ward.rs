@@ -128,3 +128,62 @@ impl WardRecord {
         WardSegments { centroids, micro, fitted: None }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn two_level() -> WardRecord {
+        WardRecord {
+            ward_mode: "two-level".into(),
+            cut_k: Some(2),
+            distance_threshold: None,
+            leaves: 3,
+            kept_height: Some(1.0),
+            undone_height: Some(4.0),
+            inertia: 2.5,
+            micro_centres: vec![vec![0.0], vec![0.5], vec![3.0]],
+            micro_segments: vec![0, 0, 1],
+            max_iter: 20,
+            seed: 0,
+            iterations: 2,
+        }
+    }
+
+    #[test]
+    fn a_sound_record_validates_and_assigns_through_its_micro_clusters() {
+        let record = two_level();
+        record.validate(2, 1).unwrap();
+        let segments = record.segments(Centres::new(2, 1, vec![0.25, 3.0]));
+        assert_eq!(segments.micro.unwrap().segments, vec![0, 0, 1]);
+        let exact =
+            WardRecord { ward_mode: "exact".into(), micro_centres: vec![], micro_segments: vec![], ..two_level() };
+        exact.validate(2, 1).unwrap();
+        assert!(exact.segments(Centres::new(2, 1, vec![0.25, 3.0])).micro.is_none());
+    }
+
+    #[test]
+    fn every_damaged_field_is_named() {
+        type Damaging = fn(&mut WardRecord);
+        let cases: [(&str, Damaging); 10] = [
+            ("ward.cut_k", |r| r.cut_k = Some(3)),
+            ("ward.cut_k", |r| r.distance_threshold = Some(1.0)),
+            ("ward.distance_threshold", |r| (r.cut_k, r.distance_threshold) = (None, Some(-1.0))),
+            ("ward.inertia", |r| r.inertia = f64::NAN),
+            ("ward.undone_height", |r| r.undone_height = Some(f64::INFINITY)),
+            ("ward.ward_mode", |r| r.ward_mode = "fast".into()),
+            ("ward.micro_centres", |r| r.micro_centres.pop().map(drop).unwrap_or(())),
+            ("ward.micro_segments[2]", |r| r.micro_segments[2] = 7),
+            ("ward.micro_segments", |r| r.micro_segments[2] = 0),
+            ("ward.micro_centres[1][0]", |r| r.micro_centres[1][0] = f32::NAN),
+        ];
+        for (field, damage_it) in cases {
+            let mut record = two_level();
+            damage_it(&mut record);
+            let damage = record.validate(2, 1).unwrap_err();
+            assert_eq!(damage.field, field, "{damage}");
+        }
+        let exact_with_micro = WardRecord { ward_mode: "exact".into(), ..two_level() };
+        assert_eq!(exact_with_micro.validate(2, 1).unwrap_err().field, "ward.micro_centres");
+    }
+}
