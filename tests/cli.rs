@@ -196,7 +196,14 @@ fn demo_runs_small_and_recovers_its_segments() {
     assert_eq!(code, 0, "{stderr}");
     let s = summary(&stdout);
     assert!(s["demo"]["adjusted_rand_index"].as_f64().unwrap() > 0.9, "{s}");
-    assert!(out.join("model.json").exists());
+    assert!(out.join("model.json").exists() && out.join("report.html").exists());
+    // The whole pipeline ran: the log, the customers step and its models, the value columns.
+    assert!(out.join("data/transactions.parquet").exists());
+    assert_eq!(s["customers"]["customers"], 20_000, "{s}");
+    assert!(s["customers"]["bgnbd"]["converged"].as_bool().unwrap(), "{s}");
+    assert_eq!(s["value_column"], "monetary_total", "{s}");
+    let shares: f64 = s["segments"].as_array().unwrap().iter().map(|g| g["value_share"].as_f64().unwrap()).sum();
+    assert!((shares - 1.0).abs() < 1e-9, "revenue shares add up: {s}");
 }
 
 #[test]
@@ -725,19 +732,8 @@ mod gmm {
 #[test]
 fn select_k_recovers_the_demo_segments_and_writes_its_table() {
     let dir = TempDir::new().unwrap();
-    let demo = dir.path().join("demo");
-    let (code, _, stderr) = outcome(&custseg(&[
-        "demo",
-        "--n",
-        "100000",
-        "--out",
-        demo.to_str().unwrap(),
-        "--quiet",
-        "--silhouette-sample",
-        "0",
-    ]));
-    assert_eq!(code, 0, "{stderr}");
-    let data = demo.join("data/customers.parquet");
+    let data = dir.path().join("customers.parquet");
+    custseg::synth::write_customers(&data, 100_000, 42).unwrap();
     let out = dir.path().join("select");
     let (code, stdout, stderr) = outcome(&custseg(&[
         "select-k",

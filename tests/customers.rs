@@ -383,3 +383,27 @@ fn fit_on_customers_reports_each_segments_share_of_revenue_and_value() {
     assert!(stderr.contains("--value") && stderr.contains("monetary_total"), "{stderr}");
     assert!(!refused.exists());
 }
+
+#[test]
+fn a_log_past_the_memory_budget_spills_by_customer_and_gives_the_same_customers() {
+    let dir = tempfile::tempdir().unwrap();
+    let log = generated_log(dir.path(), 3_000);
+    let spill = dir.path().join("spill");
+    let mut outputs = Vec::new();
+    for (name, extra) in [("held", vec![]), ("spilled", vec!["--memory-budget", "64KiB", "--cache-dir"])] {
+        let out = dir.path().join(name);
+        let mut args = vec!["customers", "--input", log.to_str().unwrap(), "--customer-id", "customer", "--time"];
+        args.extend(["day", "--amount", "amount", "--as-of", "2020-10-31", "--holdout-end", "2020-12-31"]);
+        args.extend(extra);
+        if name == "spilled" {
+            args.push(spill.to_str().unwrap());
+        }
+        args.extend(["--out", out.to_str().unwrap()]);
+        let s = run(&args);
+        assert_eq!(s["spilled_to_disk"], name == "spilled", "{s}");
+        outputs.push((read_columns(&out.join("customers.parquet")), s["bgnbd"].clone(), s["holdout"].clone()));
+    }
+    assert_eq!(outputs[0], outputs[1], "spilling changes nothing");
+    let left: Vec<_> = std::fs::read_dir(&spill).unwrap().map(|e| e.unwrap().file_name()).collect();
+    assert!(left.is_empty(), "spill files are removed: {left:?}");
+}

@@ -8,7 +8,7 @@ use std::path::Path;
 use std::process::{Command, Stdio};
 use std::time::Duration;
 
-use crate::common::{custseg, outcome};
+use crate::common::outcome;
 
 fn complete_outputs(dir: &Path) -> bool {
     let model = dir.join("model.json");
@@ -39,10 +39,8 @@ fn fit_command(data: &Path, out: &Path) -> Command {
 #[test]
 fn sigkill_at_any_moment_never_leaves_a_torn_output() {
     let dir = tempfile::TempDir::new().unwrap();
-    let demo = dir.path().join("demo");
-    let (code, _, stderr) = outcome(&custseg(&["demo", "--n", "200000", "--out", demo.to_str().unwrap(), "--quiet"]));
-    assert_eq!(code, 0, "{stderr}");
-    let data = demo.join("data/customers.parquet");
+    let data = dir.path().join("customers.parquet");
+    custseg::synth::write_customers(&data, 200_000, 42).unwrap();
     let out = dir.path().join("out");
     assert!(fit_command(&data, &out).status().unwrap().success());
     assert!(complete_outputs(&out));

@@ -189,9 +189,8 @@ fn fit_on_the_gpu_from_the_command_line_matches_the_cpu() {
     use crate::common::{custseg, outcome};
     let dir = tempfile::TempDir::new().unwrap();
     let out = |name: &str| dir.path().join(name).to_str().unwrap().to_string();
-    let (code, _, stderr) = outcome(&custseg(&["demo", "--n", "30000", "--out", &out("cpu"), "--backend", "cpu"]));
-    assert_eq!(code, 0, "{stderr}");
-    let data = dir.path().join("cpu/data/customers.parquet");
+    let data = dir.path().join("customers.parquet");
+    custseg::synth::write_customers(&data, 30_000, 42).unwrap();
     let fit = |backend: &str, target: &str| {
         let o = custseg(&[
             "fit",

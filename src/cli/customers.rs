@@ -45,6 +45,14 @@ pub struct CustomersArgs {
     /// Yearly discount rate of the CLV.
     #[arg(long, default_value_t = 0.1)]
     pub discount_rate: f64,
+    /// Memory the cleaned transaction lines may take (e.g. `512MiB`, `8GiB`; 64 bytes a
+    /// line); past it they are hash-partitioned by customer into spill files and summarised
+    /// one partition at a time (default: half the available memory).
+    #[arg(long, value_name = "SIZE", value_parser = super::parse_size)]
+    pub memory_budget: Option<u64>,
+    /// Folder for the spill files (default: the output folder).
+    #[arg(long, value_name = "DIR")]
+    pub cache_dir: Option<PathBuf>,
     /// Output folder (customers.parquet).
     #[arg(long, short)]
     pub out: PathBuf,

@@ -8,8 +8,8 @@ use super::{AlgorithmChoice, CovarianceType, RunArgs};
 
 #[derive(Debug, Args)]
 pub struct DemoArgs {
-    /// Customers to generate.
-    #[arg(long, short, default_value_t = 1_000_000)]
+    /// Customers to generate (their transaction log has about 20 lines each).
+    #[arg(long, short, default_value_t = 200_000)]
     pub n: usize,
     /// Segments to fit.
     #[arg(long, short, default_value_t = 6)]
@@ -21,7 +21,7 @@ pub struct DemoArgs {
     #[arg(long, default_value_t = 42)]
     pub seed: u64,
     /// Rows for the silhouette (see `fit --silhouette-sample`); 0 skips it.
-    #[arg(long, default_value_t = 50_000)]
+    #[arg(long, default_value_t = 20_000)]
     pub silhouette_sample: usize,
     #[command(flatten)]
     pub run: RunArgs,

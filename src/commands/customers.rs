@@ -38,6 +38,8 @@ pub fn run(args: &CustomersArgs) -> Result<serde_json::Value> {
             TimeUnitArg::Weeks => TimeUnit::Weeks,
         },
         horizon: args.horizon,
+        memory_budget: args.memory_budget,
+        spill_dir: args.cache_dir.clone(),
         discount_rate: args.discount_rate,
         out: args.out.clone(),
     })

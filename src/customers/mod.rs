@@ -5,6 +5,7 @@
 pub mod dates;
 pub mod models;
 pub mod rfm;
+pub mod spill;
 pub mod table;
 pub mod transactions;
 pub mod value;

@@ -115,7 +115,7 @@ fn summarise_customer(lines: &[Line], periods: Periods) -> Option<CustomerSummar
     let mut net = 0.0f64;
     let mut repeat_sum = 0.0f64;
     let mut holdout = 0u32;
-    let mut invoices: Vec<u32> = Vec::new();
+    let mut invoices: Vec<u64> = Vec::new();
     for day_lines in lines.chunk_by(|a, b| a.day == b.day) {
         let day = day_lines[0].day;
         let bought: f64 = day_lines.iter().filter(|l| l.purchase).map(|l| l.value).sum();
@@ -157,7 +157,7 @@ fn summarise_customer(lines: &[Line], periods: Periods) -> Option<CustomerSummar
 mod tests {
     use super::*;
 
-    fn line(customer: u32, day: i64, value: f64, invoice: u32) -> Line {
+    fn line(customer: u32, day: i64, value: f64, invoice: u64) -> Line {
         Line { customer, day, value, purchase: value > 0.0, invoice }
     }
 

@@ -7,15 +7,22 @@
 //!   worth nothing (a free item still makes a purchase occasion, as in CDNOW).
 //! - A cancellation (invoice starting with `C`) or a negative quantity or amount is a
 //!   return: it lowers the customer's net spend but is no purchase occasion.
+//!
+//! Invoice numbers are kept as 64-bit hashes of their text: they are only compared within a
+//! customer (to count orders), where two invoices sharing a hash is a 1-in-10¹⁵ event for a
+//! customer with ten thousand orders. Lines go to a [`LineStore`], which spills them to
+//! disk past the memory budget.
 
+use std::hash::Hasher;
 use std::path::PathBuf;
 
 use arrow::array::{Array, ArrayRef, AsArray, RecordBatch};
 use arrow::datatypes::{DataType, Float64Type, Int64Type};
-use rustc_hash::FxHashMap;
+use rustc_hash::{FxHashMap, FxHasher};
 use serde::Serialize;
 
 use super::dates::{days_of, DayError};
+use super::spill::LineStore;
 use crate::error::{Error, Result};
 
 /// Where a line's money value comes from.
@@ -56,12 +63,19 @@ pub struct Line {
     /// Money value: positive for a purchase, negative for a return.
     pub value: f64,
     pub purchase: bool,
-    /// Index of the invoice number ([`NO_INVOICE`] without an invoice column).
-    pub invoice: u32,
+    /// Hash of the invoice number ([`NO_INVOICE`] without an invoice column).
+    pub invoice: u64,
 }
 
 /// The invoice index of lines without one.
-pub const NO_INVOICE: u32 = u32::MAX;
+pub const NO_INVOICE: u64 = u64::MAX;
+
+/// The key of an invoice number: a 64-bit hash of its text, never [`NO_INVOICE`].
+fn invoice_key(text: &str) -> u64 {
+    let mut hasher = FxHasher::default();
+    hasher.write(text.as_bytes());
+    hasher.finish().min(NO_INVOICE - 1)
+}
 
 /// What cleaning did, line by line.
 #[derive(Debug, Clone, Default, PartialEq, Serialize)]
@@ -98,17 +112,16 @@ impl Cleaning {
 }
 
 /// The cleaned log.
-#[derive(Debug, Clone, PartialEq)]
 pub struct Transactions {
-    pub lines: Vec<Line>,
+    pub lines: LineStore,
     /// Customer ids in order of first appearance.
     pub ids: Vec<CustomerId>,
     pub cleaning: Cleaning,
     pub files: Vec<PathBuf>,
 }
 
-/// Reads and cleans the log `spec` names.
-pub fn read(spec: &TransactionSpec) -> Result<Transactions> {
+/// Reads and cleans the log `spec` names into `lines`.
+pub fn read(spec: &TransactionSpec, mut lines: LineStore) -> Result<Transactions> {
     let mut columns = vec![spec.customer_id.as_str(), spec.time.as_str()];
     match &spec.value {
         ValueColumns::Amount(a) => columns.push(a),
@@ -129,24 +142,25 @@ pub fn read(spec: &TransactionSpec) -> Result<Transactions> {
     let files =
         crate::io::columns::convert_batches(&spec.inputs, &columns, &text, spec.batch_rows, &convert, &mut |local| {
             state.absorb(local);
-            Ok(())
+            lines.extend(state.lines.drain(..))
         })?;
-    if state.lines.is_empty() {
+    if lines.is_empty() {
         let names: Vec<String> = files.iter().map(|p| p.display().to_string()).collect();
         return Err(Error::data(
             names.join(", "),
             "no transaction line is left after cleaning; check the column names and values",
         ));
     }
-    Ok(Transactions { lines: state.lines, ids: state.ids, cleaning: state.cleaning, files })
+    Ok(Transactions { lines, ids: state.ids, cleaning: state.cleaning, files })
 }
 
+/// A batch cleaned on its own (with its own customer numbers), or the whole log's customer
+/// numbering with the lines of the batch it last absorbed.
 #[derive(Default)]
 struct State {
     lines: Vec<Line>,
     ids: Vec<CustomerId>,
     id_index: FxHashMap<CustomerId, u32>,
-    invoices: FxHashMap<String, u32>,
     cleaning: Cleaning,
 }
 
@@ -274,25 +288,17 @@ impl State {
             }
             let purchase = !cancelled && value >= 0.0;
             let customer = self.intern_id(id);
-            let invoice = invoice_text.map_or(NO_INVOICE, |t| self.intern_invoice(t));
+            let invoice = invoice_text.map_or(NO_INVOICE, invoice_key);
             let value = if purchase { value } else { -value.abs() };
             self.lines.push(Line { customer, day, value, purchase, invoice });
         }
         Ok(())
     }
 
-    /// Adds a batch cleaned on its own, renumbering its customers and invoices.
+    /// Takes a batch cleaned on its own, renumbering its customers, into `self.lines`.
     fn absorb(&mut self, local: State) {
         let ids: Vec<u32> = local.ids.iter().map(|id| self.intern_id(id)).collect();
-        let mut invoices = vec![NO_INVOICE; local.invoices.len()];
-        for (text, &i) in &local.invoices {
-            invoices[i as usize] = self.intern_invoice(text);
-        }
-        self.lines.extend(local.lines.into_iter().map(|l| Line {
-            customer: ids[l.customer as usize],
-            invoice: if l.invoice == NO_INVOICE { NO_INVOICE } else { invoices[l.invoice as usize] },
-            ..l
-        }));
+        self.lines.extend(local.lines.into_iter().map(|l| Line { customer: ids[l.customer as usize], ..l }));
         self.cleaning.add(&local.cleaning);
     }
 
@@ -304,10 +310,5 @@ impl State {
         self.ids.push(id.clone());
         self.id_index.insert(id.clone(), i);
         i
-    }
-
-    fn intern_invoice(&mut self, invoice: &str) -> u32 {
-        let next = self.invoices.len() as u32;
-        *self.invoices.entry(invoice.to_string()).or_insert(next)
     }
 }

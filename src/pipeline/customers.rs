@@ -9,7 +9,8 @@ use serde_json::{json, Value};
 
 use super::secs;
 use crate::customers::dates::format_day;
-use crate::customers::rfm::{summarise, CustomerSummary, Periods};
+use crate::customers::rfm::{CustomerSummary, Periods};
+use crate::customers::spill::LineStore;
 use crate::customers::table::{self, Column, CUSTOMERS_FILE};
 use crate::customers::transactions::{self, TransactionSpec};
 use crate::customers::value::{self, ValueOptions};
@@ -53,6 +54,11 @@ pub struct CustomersRequest {
     pub horizon: Option<f64>,
     /// Yearly discount rate of the CLV.
     pub discount_rate: f64,
+    /// Memory the cleaned lines may take before they spill to disk (default: half the
+    /// available memory).
+    pub memory_budget: Option<u64>,
+    /// Folder of the spill files (default: `out`).
+    pub spill_dir: Option<PathBuf>,
     pub out: PathBuf,
 }
 
@@ -102,14 +108,16 @@ pub fn customers(request: &CustomersRequest) -> Result<Value> {
     let folder = OutputFolder::create(&request.out)?;
     crate::io::atomic::remove_stale_temp_files(&target);
 
-    let mut log = transactions::read(&request.transactions)?;
+    let budget = request.memory_budget.unwrap_or_else(crate::resources::default_memory_budget);
+    let store = LineStore::new(budget, request.spill_dir.as_ref().unwrap_or(&request.out));
+    let log = transactions::read(&request.transactions, store)?;
     let t_read = started.elapsed().as_secs_f64();
     info!("read {} transaction lines of {} customers in {t_read:.2}s", log.cleaning.rows_read, log.ids.len());
-    let last_day = log.lines.iter().map(|l| l.day).max().unwrap_or(0);
-    let as_of = request.as_of.unwrap_or(last_day);
+    let as_of = request.as_of.unwrap_or(log.lines.last_day().unwrap_or(0));
     holdout_after(as_of, request.holdout_end)?;
     let periods = Periods { as_of, holdout_end: request.holdout_end };
-    let (rows, period_counts) = summarise(&mut log.lines, periods);
+    let spill_partitions = log.lines.partitions();
+    let (rows, period_counts) = log.lines.summarise(periods)?;
     if rows.is_empty() {
         return Err(Error::data(
             log.files.iter().map(|p| p.display().to_string()).collect::<Vec<_>>().join(", "),
@@ -164,6 +172,8 @@ pub fn customers(request: &CustomersRequest) -> Result<Value> {
         },
         "lines_after_as_of": period_counts.lines_after_as_of,
         "customers_without_purchase": period_counts.customers_without_purchase,
+        "spilled_to_disk": spill_partitions > 0,
+        "spill_partitions": spill_partitions,
         "outputs": { "customers": target.display().to_string() },
         "seconds": {
             "read": secs(t_read),

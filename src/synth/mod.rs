@@ -1,6 +1,7 @@
-//! A synthetic customer base with known segments, for `custseg demo`, tests and benches.
+//! Synthetic data with known segments, for `custseg demo`, tests and benches: a customer
+//! table (here) and a transaction log ([`transactions`]).
 //!
-//! Six segments of different sizes and spreads (champions, loyal, new, at risk, bargain
+//! The customer table: six segments of different sizes and spreads (champions, loyal, new, at risk, bargain
 //! hunters, lost) drawn from skewed distributions like real RFM data, a categorical
 //! region, a few missing values. Everything follows from the seed.
 
@@ -16,6 +17,8 @@ use parquet::file::properties::WriterProperties;
 use crate::error::{Error, Result};
 use crate::io::atomic::TempPath;
 use crate::rng::Rng;
+
+pub mod transactions;
 
 /// The segment a customer was drawn from.
 pub struct SegmentSpec {
