@@ -324,3 +324,48 @@ fn two_level_ward_streamed_past_the_memory_budget_writes_the_same_bytes_as_in_me
         assert!(read("memory") == read("streamed"), "{file} differs when streamed");
     }
 }
+
+/// `dendrogram.parquet` as (left, right, height, size) rows.
+fn read_dendrogram(path: &Path) -> Vec<(u64, u64, f64, u64)> {
+    use arrow::array::{AsArray, RecordBatch};
+    use arrow::datatypes::{Float64Type, UInt64Type};
+    let file = std::fs::File::open(path).unwrap();
+    let reader = parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder::try_new(file).unwrap().build().unwrap();
+    let batches: Vec<RecordBatch> = reader.map(Result::unwrap).collect();
+    let mut rows = Vec::new();
+    for b in &batches {
+        let u = |name: &str| b.column_by_name(name).unwrap().as_primitive::<UInt64Type>().values().to_vec();
+        let heights = b.column_by_name("height").unwrap().as_primitive::<Float64Type>().values().to_vec();
+        let (left, right, size) = (u("left"), u("right"), u("size"));
+        rows.extend((0..b.num_rows()).map(|i| (left[i], right[i], heights[i], size[i])));
+    }
+    rows
+}
+
+#[test]
+fn two_level_ward_builds_the_same_tree_on_cpu_and_gpu() {
+    if crate::common::gpu_backend("ward::two_level_ward_builds_the_same_tree_on_cpu_and_gpu").is_none() {
+        return;
+    }
+    let dir = TempDir::new().unwrap();
+    let input = crate::streaming::customers(dir.path());
+    let run = |backend: &str| {
+        let extra = ["--algorithm", "ward", "--micro-clusters", "60", "--backend", backend];
+        crate::streaming::fit(&input, &dir.path().join(backend), &extra)
+    };
+    let (cpu, gpu) = (run("cpu"), run("gpu"));
+    assert_eq!((cpu["backend"].as_str(), gpu["backend"].as_str()), (Some("cpu"), Some("gpu")));
+    assert_eq!(cpu["segment_sizes"], gpu["segment_sizes"]);
+    let (a, b) = (
+        read_dendrogram(&dir.path().join("cpu/dendrogram.parquet")),
+        read_dendrogram(&dir.path().join("gpu/dendrogram.parquet")),
+    );
+    assert_eq!(a.len(), b.len());
+    let mut worst = 0.0f64;
+    for (i, (x, y)) in a.iter().zip(&b).enumerate() {
+        assert_eq!((x.0, x.1, x.3), (y.0, y.1, y.3), "merge {i}");
+        worst = worst.max((x.2 - y.2).abs() / x.2.max(f64::MIN_POSITIVE));
+    }
+    eprintln!("two-level Ward on cpu and gpu: the same {} merges, heights within {worst:.2e} relative", a.len());
+    assert!(worst <= 1e-6, "heights differ by {worst:e} relative");
+}
