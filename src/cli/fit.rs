@@ -42,7 +42,8 @@ pub struct FitArgs {
     /// by every algorithm that is told how many segments to find.
     #[arg(long, short, value_parser = parse_k)]
     pub k: Option<KRange>,
-    /// K-Means (hard segments) or a Gaussian mixture (soft segments with probabilities).
+    /// K-Means (hard segments), a Gaussian mixture (soft segments with probabilities) or
+    /// Ward's hierarchical clustering (a tree, cut at --k or --distance-threshold).
     #[arg(long, value_enum, default_value_t = AlgorithmChoice::Kmeans)]
     pub algorithm: AlgorithmChoice,
     /// Initialisation (default: auto for kmeans; a K-Means fit for gmm).

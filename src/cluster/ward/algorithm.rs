@@ -287,6 +287,28 @@ mod tests {
     }
 
     #[test]
+    fn a_row_of_weight_two_merges_like_two_copies_of_it() {
+        let data = blobs();
+        let values: Vec<f32> = (0..30).flat_map(|i| data.row(i).to_vec()).collect();
+        let weights: Vec<f32> = (0..30).map(|i| if i % 4 == 0 { 2.0 } else { 1.0 }).collect();
+        let weighted = Dataset::from_rows(&values, 2, Some(&weights), 8);
+        let copies: Vec<f32> = (0..30)
+            .flat_map(|i| if i % 4 == 0 { [data.row(i), data.row(i)].concat() } else { data.row(i).to_vec() })
+            .collect();
+        let duplicated = Dataset::from_rows(&copies, 2, None, 8);
+        let params = WardParams::new(Cut::K(3)).check().unwrap();
+        let a = fit(&CpuBackend, &weighted, &params, &mut |_| {}).unwrap();
+        let b = fit(&CpuBackend, &duplicated, &params, &mut |_| {}).unwrap();
+        // The copies first merge at height 0; from there on the trees are the same.
+        let copies = weights.iter().filter(|&&w| w == 2.0).count();
+        let heights = b.tree.linkage.heights();
+        assert!(heights[..copies].iter().all(|&h| h == 0.0));
+        assert_eq!(heights[copies..], a.tree.linkage.heights()[..]);
+        assert_eq!(a.inertia, b.inertia);
+        assert_eq!(a.weights, b.weights);
+    }
+
+    #[test]
     fn a_distance_cut_undoes_every_merge_at_or_above_it() {
         let data = blobs();
         let fit = fit(&CpuBackend, &data, &WardParams::new(Cut::Distance(5.0)).check().unwrap(), &mut |_| {}).unwrap();
