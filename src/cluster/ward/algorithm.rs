@@ -81,7 +81,15 @@ pub fn fit(
     if rows == 0 {
         return Err(ParamError::KTooLarge { k: params.cut.k().unwrap_or(1), rows }.into());
     }
-    let tree = Arc::new(match params.micro_clusters_for(rows) {
+    let micro_clusters = params.micro_clusters_for(rows);
+    // A k the tree cannot reach is refused before the tree is built.
+    if let Cut::K(k) = params.cut {
+        let (mode, leaves) = micro_clusters.map_or((WardMode::Exact, rows), |m| (WardMode::TwoLevel, m));
+        if k > leaves {
+            return Err(too_many_segments(mode, k, leaves));
+        }
+    }
+    let tree = Arc::new(match micro_clusters {
         None => exact_tree(data)?,
         Some(m) => two_level_tree(backend, data, params, m, report)?,
     });
@@ -181,6 +189,21 @@ fn two_level_tree(
     })
 }
 
+/// k segments asked of a tree with fewer leaves (rows, or micro-clusters).
+fn too_many_segments(mode: WardMode, k: usize, leaves: usize) -> Error {
+    match mode {
+        WardMode::Exact => ParamError::KTooLarge { k, rows: leaves },
+        WardMode::TwoLevel => ParamError::Invalid {
+            param: Param::K,
+            message: format!(
+                "k = {k} but the tree has {leaves} micro-clusters; ask for fewer segments or raise {}",
+                Param::MicroClusters
+            ),
+        },
+    }
+    .into()
+}
+
 impl WardFit {
     /// A height that separates the merges kept from those undone (midway between them).
     pub fn cut_height(&self) -> f64 {
@@ -198,17 +221,7 @@ impl WardTree {
     pub fn cut(self: &Arc<Self>, k: usize) -> Result<WardFit> {
         let leaves = self.linkage.leaves;
         if k == 0 || k > leaves {
-            return Err(match self.mode {
-                WardMode::Exact => ParamError::KTooLarge { k, rows: leaves },
-                WardMode::TwoLevel => ParamError::Invalid {
-                    param: Param::K,
-                    message: format!(
-                        "k = {k} but the tree has {leaves} micro-clusters; ask for fewer segments or raise {}",
-                        Param::MicroClusters
-                    ),
-                },
-            }
-            .into());
+            return Err(too_many_segments(self.mode, k, leaves));
         }
         let leaf_segments = cut(&self.linkage, k);
         let dim = self.leaves.dim;
