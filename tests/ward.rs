@@ -262,6 +262,7 @@ fn a_ward_cut_by_height_finds_k_and_bad_cuts_are_usage_errors_with_nothing_writt
         (&["--algorithm", "kmeans", "--k", "3", "--distance-threshold", "2"][..], "is for --algorithm ward"),
         (&["--algorithm", "ward", "--k", "3", "--micro-clusters", "0"][..], "--micro-clusters"),
         (&["--algorithm", "ward", "--k", "601"][..], "decrease k"),
+        (&["--algorithm", "ward", "--k", "3", "--previous", "/nonexistent"][..], "no warm start"),
     ] {
         let (code, _, stderr) = outcome(&custseg(&with(extra)));
         assert_eq!(code, 2, "{extra:?}: {stderr}");

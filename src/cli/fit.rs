@@ -123,6 +123,8 @@ pub struct FitArgs {
     pub ward: WardArgs,
     #[command(flatten)]
     pub run: RunArgs,
+    #[command(flatten)]
+    pub continuity: super::continuity::ContinuityArgs,
 }
 
 /// Shape of the mixture components' covariances.

@@ -7,13 +7,16 @@ use std::time::Instant;
 use serde_json::{json, Value};
 
 use super::assign::{write_assignments, AssignmentTarget};
+use super::continuity;
 use super::engine::Engine;
 use super::request::FitRequest;
-use super::stage::{read_and_prepare, Stage};
+use super::stage::{read_and_prepare_with, Stage};
 use super::train::{self, Trained};
 use super::{merge_json, secs, ASSIGNMENTS_FILE, MODEL_FILE, PROFILES_FILE};
 use crate::backend::Centres;
 use crate::cluster::AlgorithmFit;
+use crate::continuity::migration::MIGRATION_FILE;
+use crate::continuity::warm::SpaceMap;
 use crate::data::Dataset;
 use crate::error::{Error, Param, Result};
 use crate::eval::metrics::Scores;
@@ -35,6 +38,7 @@ struct Outputs {
     report: PathBuf,
     /// Ward: the tree (dendrogram.parquet).
     dendrogram: PathBuf,
+    migration: PathBuf,
 }
 
 impl Outputs {
@@ -44,7 +48,8 @@ impl Outputs {
         let (assignments, model, profiles, report) =
             (out.join(ASSIGNMENTS_FILE), out.join(MODEL_FILE), out.join(PROFILES_FILE), out.join(REPORT_FILE));
         let dendrogram = out.join(DENDROGRAM_FILE);
-        let all = [&assignments, &model, &profiles, &report, &dendrogram];
+        let migration = out.join(MIGRATION_FILE);
+        let all = [&assignments, &model, &profiles, &report, &dendrogram, &migration];
         let inputs = request.inputs_read();
         for path in all {
             ensure_not_input(path, &inputs)?;
@@ -54,7 +59,7 @@ impl Outputs {
         if stale > 0 {
             warn!("removed {stale} temporary file(s) left in {} by an earlier run that was killed", out.display());
         }
-        Ok(Outputs { folder, assignments, model, profiles, report, dendrogram })
+        Ok(Outputs { folder, assignments, model, profiles, report, dendrogram, migration })
     }
 }
 
@@ -62,14 +67,25 @@ impl Outputs {
 pub fn fit(request: &FitRequest) -> Result<Value> {
     let started = Instant::now();
     request.check()?;
+    let previous = continuity::load_previous(request)?;
+    let followed = previous.as_ref().map(|p| continuity::reading_previous_columns(request, p));
+    let request = followed.as_ref().unwrap_or(request);
     let mut engine = Engine::open(&request.backend)?;
     let outputs = Outputs::prepare(request)?;
-    let mut stage = read_and_prepare(request, started)?;
+    let kept_prep = previous.as_ref().filter(|_| request.continuity.keep_prep).map(|p| &p.model.prep);
+    let mut stage = read_and_prepare_with(request, started, kept_prep)?;
     ensure_value_is_a_feature(request, &stage)?;
     let data = &stage.prepared.data;
+    if let Some(p) = &previous {
+        p.check_prep(&stage.prep)?;
+    }
+    let map = previous.as_ref().map(|p| SpaceMap::between(&p.model.prep, &stage.prep));
+    let previous_and_map = previous.as_ref().zip(map.as_ref());
 
     let fit_start = Instant::now();
-    let trained = train::train(request, &mut engine, &stage)?;
+    let trained = train::train(request, &mut engine, &stage, previous_and_map)?;
+    let (trained, lineage) =
+        continuity::assign_ids(trained, previous_and_map, request.continuity.match_threshold, data.total_weight())?;
     // A Ward tree cut by height finds k itself.
     let k = trained.outcome.segments.k();
     let target = AssignmentTarget {
@@ -78,11 +94,15 @@ pub fn fit(request: &FitRequest) -> Result<Value> {
         id_type: &stage.id_type,
         ids: &stage.prepared.ids,
         probabilities: request.probabilities,
+        segment_ids: Some(&lineage.ids),
     };
     let written = write_assignments(&mut engine, &trained.outcome.segments, data, &target)?;
     let t_fit = fit_start.elapsed().as_secs_f64();
     let (sizes, weights) = train::model_sizes(&trained.outcome, &written.sizes, data.total_weight());
     let mut model = build_model(request, &stage, &trained, sizes.clone(), weights);
+    model.segment_ids = lineage.ids.clone();
+    model.next_segment_id = lineage.next_segment_id;
+    model.drift_reference = Some(crate::continuity::drift::reference(&stage.prep, data));
 
     let metrics_start = Instant::now();
     let scores = engine.run("the segment metrics", |b| {
@@ -90,7 +110,10 @@ pub fn fit(request: &FitRequest) -> Result<Value> {
     })?;
     log_scores(&scores, request.silhouette_sample > 0);
     let stability = bootstrap(request, &mut engine, data, &written.labels, k)?;
-    let profiles = crate::report::profiles::profile(&stage.prep, data, &written.labels, k);
+    let mut profiles = crate::report::profiles::profile(&stage.prep, data, &written.labels, k);
+    for (p, &id) in profiles.iter_mut().zip(&lineage.ids) {
+        p.segment = id;
+    }
     for p in &profiles {
         info!("segment {}: {} rows ({:.1}%), {}", p.segment, p.size, 100.0 * p.share, p.descriptor);
     }
@@ -98,6 +121,20 @@ pub fn fit(request: &FitRequest) -> Result<Value> {
     let values = segment_values(&profiles, request.value.as_deref());
     let t_metrics = metrics_start.elapsed().as_secs_f64();
 
+    let mut follow_up = match &previous {
+        Some(p) => Some(continuity::follow_up(
+            request,
+            p,
+            &lineage,
+            &stage.prep,
+            data,
+            (&stage.id_name, &stage.prepared.ids),
+            &written.labels,
+            &written.sizes,
+            &outputs.migration,
+        )?),
+        None => None,
+    };
     let write_start = Instant::now();
     let fit_summary = train::summary(&trained, &sizes);
     let report_html = if request.report {
@@ -113,6 +150,9 @@ pub fn fit(request: &FitRequest) -> Result<Value> {
                 AlgorithmFit::Ward(fit) => Some((&fit.tree.linkage, fit.cut_height())),
                 _ => None,
             },
+            since_last_run: follow_up.as_ref().map_or_else(Vec::new, |f| {
+                crate::report::since::tables("the last run", f.flows.as_ref(), f.drift.as_ref())
+            }),
         };
         Some(engine.run("the report's covariance pass", |b| crate::report::fit_report(b, &report))?)
     } else {
@@ -129,13 +169,23 @@ pub fn fit(request: &FitRequest) -> Result<Value> {
     profiles_file.commit()?;
     model_file.commit()?;
     let wrote_dendrogram = dendrogram_file.map(|file| file.commit()).transpose()?.is_some();
+    if let Some(file) = follow_up.as_mut().and_then(|f| f.migration.take()) {
+        file.commit()?;
+    }
     if let Some(file) = report_file {
         file.commit()?;
         info!("wrote {}", outputs.report.display());
     }
     info!("wrote {}, {} and {}", outputs.assignments.display(), outputs.profiles.display(), outputs.model.display());
-    let Outputs { folder, assignments, model: model_path, profiles: profiles_path, report: report_path, dendrogram } =
-        outputs;
+    let Outputs {
+        folder,
+        assignments,
+        model: model_path,
+        profiles: profiles_path,
+        report: report_path,
+        dendrogram,
+        ..
+    } = outputs;
     folder.keep();
     let t_write = write_start.elapsed().as_secs_f64();
     let streamed = keep_or_drop_cache(request, &mut stage)?;
@@ -174,6 +224,9 @@ pub fn fit(request: &FitRequest) -> Result<Value> {
         "streamed_from_disk": streamed,
         "segments": segment_summary(&profiles, values.as_deref()),
         "value_column": request.value,
+        "segment_ids": lineage.ids,
+        "continuity": follow_up.as_ref().map(|f| &f.continuity),
+        "drift": follow_up.as_ref().and_then(|f| f.drift.as_ref()),
         "metrics": {
             "calinski_harabasz": scores.calinski_harabasz,
             "davies_bouldin": scores.davies_bouldin,
@@ -209,6 +262,9 @@ fn build_model(request: &FitRequest, stage: &Stage, trained: &Trained, sizes: Ve
             rows_used: rows as u64,
             schema: stage.schema.clone(),
         },
+        segment_ids: Vec::new(),
+        next_segment_id: 0,
+        drift_reference: None,
     }
 }
 
