@@ -4,7 +4,7 @@ use std::path::PathBuf;
 
 use clap::{Args, ValueEnum};
 
-use super::{parse_k, parse_size, Impute, InputArgs, KRange, RunArgs, ScaleKind};
+use super::{parse_k, parse_size, Impute, InputArgs, KRange, RunArgs, ScaleKind, WardArgs};
 
 #[derive(Debug, Args)]
 pub struct FitArgs {
@@ -42,8 +42,9 @@ pub struct FitArgs {
     /// by every algorithm that is told how many segments to find.
     #[arg(long, short, value_parser = parse_k)]
     pub k: Option<KRange>,
-    /// K-Means (hard segments), a Gaussian mixture (soft segments with probabilities), or
-    /// HDBSCAN / DBSCAN (density segments of any shape, outliers left unsegmented).
+    /// K-Means (hard segments), a Gaussian mixture (soft segments with probabilities), Ward's
+    /// hierarchical clustering (a tree, cut at --k or --distance-threshold), or HDBSCAN /
+    /// DBSCAN (density segments of any shape, outliers left unsegmented).
     #[arg(long, value_enum, default_value_t = AlgorithmChoice::Kmeans)]
     pub algorithm: AlgorithmChoice,
     /// Initialisation (default: auto for kmeans; a K-Means fit for gmm).
@@ -120,6 +121,8 @@ pub struct FitArgs {
     #[arg(long, short)]
     pub out: PathBuf,
     #[command(flatten)]
+    pub ward: WardArgs,
+    #[command(flatten)]
     pub run: RunArgs,
     #[command(flatten)]
     pub density: super::density::DensityArgs,
@@ -161,6 +164,8 @@ pub enum AlgorithmChoice {
     Hdbscan,
     /// DBSCAN (`--eps`, `--min-samples`): segments of dense regions; outliers unsegmented (−1).
     Dbscan,
+    /// Ward's hierarchical clustering (`--k` or `--distance-threshold`); writes dendrogram.parquet.
+    Ward,
 }
 
 impl AlgorithmChoice {
@@ -172,6 +177,7 @@ impl AlgorithmChoice {
             AlgorithmChoice::Gmm => "gmm",
             AlgorithmChoice::Hdbscan => "hdbscan",
             AlgorithmChoice::Dbscan => "dbscan",
+            AlgorithmChoice::Ward => "ward",
         }
     }
 
@@ -214,6 +220,9 @@ pub struct SelectKArgs {
 impl FitArgs {
     /// `--k`, which the algorithm asked for needs.
     pub fn k_range(&self) -> crate::error::Result<KRange> {
+        if self.algorithm == AlgorithmChoice::Ward {
+            return self.ward.k_range(self.k);
+        }
         self.k.ok_or_else(|| {
             crate::error::Error::param(
                 crate::error::Param::K,

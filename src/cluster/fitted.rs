@@ -4,6 +4,7 @@
 
 use super::density::DensitySegments;
 use super::gmm::Mixture;
+use super::ward::WardSegments;
 use crate::backend::mixture::MixturePass;
 use crate::backend::{Backend, Centres};
 use crate::data::Dataset;
@@ -19,6 +20,9 @@ pub enum Segments {
     /// HDBSCAN or DBSCAN: the fit's own labels for its rows; new rows join the cluster of
     /// the nearest kept row that reaches them, else they are noise ([`super::density::NOISE`]).
     Density(Box<DensitySegments>),
+    /// A cut Ward tree: the fitted rows keep the tree's labels, new rows go to the nearest
+    /// segment centroid (exact mode) or through the nearest micro-cluster (two-level mode).
+    Ward(WardSegments),
 }
 
 /// One chunk's assignment: labels, and per-row value columns named by
@@ -96,6 +100,7 @@ impl Segments {
             Segments::Centres(c) => c.k,
             Segments::Mixture { pass, .. } => pass.k,
             Segments::Density(d) => d.k(),
+            Segments::Ward(w) => w.centroids.k,
         }
     }
 
@@ -107,13 +112,14 @@ impl Segments {
                 Centres::new(mixture.k, mixture.dim, mixture.means.iter().map(|&v| v as f32).collect())
             }
             Segments::Density(d) => d.centres.clone(),
+            Segments::Ward(w) => w.centroids.clone(),
         }
     }
 
     /// Names of the value columns [`Segments::assign`] hands over, in order.
     pub fn value_columns(&self, probabilities: bool) -> Vec<String> {
         match self {
-            Segments::Centres(_) => vec!["distance".into()],
+            Segments::Centres(_) | Segments::Ward(_) => vec!["distance".into()],
             Segments::Mixture { pass, .. } => {
                 let mut columns = vec!["probability".to_string()];
                 if probabilities {
@@ -142,6 +148,9 @@ impl Segments {
     ) -> Result<()> {
         match self {
             Segments::Centres(centres) => backend.assign(data, centres, &mut |chunk, labels, distances| {
+                sink(chunk, &Assigned { labels, values: vec![distances] })
+            }),
+            Segments::Ward(ward) => ward.assign(backend, data, &mut |chunk, labels, distances| {
                 sink(chunk, &Assigned { labels, values: vec![distances] })
             }),
             Segments::Mixture { pass, .. } => {
@@ -176,7 +185,7 @@ impl Segments {
     /// mixtures.
     pub fn labels_and_score(&self, backend: &dyn Backend, data: &Dataset) -> Result<(Vec<Vec<u32>>, Score)> {
         match self {
-            Segments::Centres(_) => {
+            Segments::Centres(_) | Segments::Ward(_) => {
                 let mut labels = Vec::with_capacity(data.chunks().len());
                 let mut inertia = 0.0f64;
                 self.assign(backend, data, false, &mut |_, a| {
@@ -198,6 +207,14 @@ impl Segments {
             Segments::Centres(centres) => {
                 let mut inertia = 0.0f64;
                 backend.assign(data, centres, &mut |_, _, distances| {
+                    inertia += sum_of_squares(distances);
+                    Ok(())
+                })?;
+                Ok(Score::Inertia(inertia))
+            }
+            Segments::Ward(ward) => {
+                let mut inertia = 0.0f64;
+                ward.assign(backend, data, &mut |_, _, distances| {
                     inertia += sum_of_squares(distances);
                     Ok(())
                 })?;

@@ -5,6 +5,7 @@
 use super::density::{self, DensityFit, DensityParams, DensitySegments, MODEL_ROWS};
 use super::gmm::{self, GmmFit, GmmIteration, GmmValidParams};
 use super::kmeans::{self, Init, IterationReport, KMeansFit, KMeansValidParams};
+use super::ward::{self, WardFit, WardValidParams};
 use super::Segments;
 use crate::backend::{Backend, Centres};
 use crate::data::Dataset;
@@ -21,6 +22,8 @@ pub enum Segmenter {
     Gmm(GmmValidParams),
     /// HDBSCAN or DBSCAN: finds the number of segments itself and leaves outliers unsegmented.
     Density(DensityParams),
+    /// Ward's hierarchical clustering, cut at k segments or at a height.
+    Ward(WardValidParams),
 }
 
 /// Reported after each iteration of a fit (for logs and progress bars).
@@ -45,6 +48,7 @@ pub enum AlgorithmFit {
     KMeans(KMeansFit),
     Gmm(GmmFit),
     Density(DensityFit),
+    Ward(WardFit),
 }
 
 impl Segmenter {
@@ -61,6 +65,7 @@ impl Segmenter {
             Segmenter::MiniBatchKMeans { .. } => "minibatch-kmeans",
             Segmenter::Gmm(_) => "gmm",
             Segmenter::Density(p) => p.name(),
+            Segmenter::Ward(_) => "ward",
         }
     }
 
@@ -70,6 +75,8 @@ impl Segmenter {
             Segmenter::KMeans(p) | Segmenter::MiniBatchKMeans { params: p, .. } => p.k,
             Segmenter::Gmm(p) => p.k,
             Segmenter::Density(_) => 0,
+            // A cut by height asks for no k (the fit finds it): 1 for sizing.
+            Segmenter::Ward(p) => p.cut.k().unwrap_or(1),
         }
     }
 
@@ -79,6 +86,7 @@ impl Segmenter {
             Segmenter::KMeans(p) | Segmenter::MiniBatchKMeans { params: p, .. } => p.n_init,
             Segmenter::Gmm(p) => p.n_init,
             Segmenter::Density(_) => 1,
+            Segmenter::Ward(_) => 1,
         }
     }
 
@@ -88,6 +96,7 @@ impl Segmenter {
             Segmenter::KMeans(p) | Segmenter::MiniBatchKMeans { params: p, .. } => p.max_iter,
             Segmenter::Gmm(p) => p.max_iter,
             Segmenter::Density(_) => 1,
+            Segmenter::Ward(p) => p.max_iter,
         }
     }
 
@@ -105,6 +114,7 @@ impl Segmenter {
             }
             Segmenter::Gmm(p) => Segmenter::Gmm(p.with_seed(seed)),
             Segmenter::Density(p) => Segmenter::Density(*p),
+            Segmenter::Ward(p) => Segmenter::Ward(p.with_seed(seed)),
         }
     }
 
@@ -123,6 +133,7 @@ impl Segmenter {
                     message: format!("{} finds the number of segments itself; drop it", p.name()),
                 })
             }
+            Segmenter::Ward(p) => Segmenter::Ward(ward::WardParams { cut: ward::Cut::K(k), ..p.to_params() }.check()?),
         })
     }
 
@@ -143,6 +154,10 @@ impl Segmenter {
             Segmenter::Density(p) => Err(ParamError::Invalid {
                 param: Param::InitCentres,
                 message: format!("is for K-Means; {} takes no centres", p.name()),
+            }),
+            Segmenter::Ward(_) => Err(ParamError::Invalid {
+                param: Param::InitCentres,
+                message: "is for K-Means; Ward's tree starts from the rows".into(),
             }),
         }
     }
@@ -184,17 +199,24 @@ impl Segmenter {
                 let segments = DensitySegments::from_fit(&f, &rows, data, MODEL_ROWS);
                 Ok(FitOutcome { segments: Segments::Density(Box::new(segments)), fit: AlgorithmFit::Density(f) })
             }
+            Segmenter::Ward(p) => Ok(FitOutcome::from_ward(ward::fit(backend, data, p, report)?)),
         }
     }
 }
 
 impl FitOutcome {
+    /// A cut Ward tree as a fit's outcome (select-k cuts one tree at every k).
+    pub fn from_ward(fit: WardFit) -> Self {
+        FitOutcome { segments: Segments::Ward(fit.segments.clone()), fit: AlgorithmFit::Ward(fit) }
+    }
+
     /// Iterations of the winning run (mini-batch: steps).
     pub fn iterations(&self) -> usize {
         match &self.fit {
             AlgorithmFit::KMeans(f) => f.iterations,
             AlgorithmFit::Gmm(f) => f.iterations,
             AlgorithmFit::Density(_) => 1,
+            AlgorithmFit::Ward(f) => f.tree.iterations,
         }
     }
 
@@ -204,6 +226,7 @@ impl FitOutcome {
             AlgorithmFit::KMeans(f) => f.converged,
             AlgorithmFit::Gmm(f) => f.converged,
             AlgorithmFit::Density(_) => true,
+            AlgorithmFit::Ward(f) => f.tree.converged,
         }
     }
 
@@ -213,6 +236,7 @@ impl FitOutcome {
             AlgorithmFit::KMeans(f) => f.best_run,
             AlgorithmFit::Gmm(f) => f.best_run,
             AlgorithmFit::Density(_) => 0,
+            AlgorithmFit::Ward(_) => 0,
         }
     }
 }

@@ -125,6 +125,7 @@ fn euclidean(a: &[f32], b: &[f32]) -> f64 {
 pub fn spread(outcome: &FitOutcome, total_weight: f64) -> f64 {
     match &outcome.fit {
         AlgorithmFit::KMeans(fit) => (fit.inertia / total_weight.max(f64::MIN_POSITIVE)).max(0.0).sqrt(),
+        AlgorithmFit::Ward(fit) => (fit.inertia / total_weight.max(f64::MIN_POSITIVE)).max(0.0).sqrt(),
         AlgorithmFit::Gmm(fit) => {
             let m = &fit.mixture;
             let trace = |c: usize| {
@@ -164,6 +165,10 @@ pub fn reorder(outcome: FitOutcome, order: &[usize], reg_covar: f64) -> Result<F
         }
         AlgorithmFit::Density(_) => {
             return Err(crate::error::Error::Internal("density fits take no previous segments to reorder by".into()))
+        }
+        // FitRequest::check refuses --previous with Ward, so its segments are never matched.
+        AlgorithmFit::Ward(_) => {
+            return Err(crate::error::Error::Internal("Ward segments cannot be reordered by a previous run".into()))
         }
     })
 }

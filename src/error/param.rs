@@ -59,6 +59,8 @@ pub enum Param {
     KeepPrep,
     MatchThreshold,
     FailOnDrift,
+    DistanceThreshold,
+    MicroClusters,
 }
 
 impl Param {
@@ -115,6 +117,8 @@ impl Param {
             Param::KeepPrep => "keep_prep",
             Param::MatchThreshold => "match_threshold",
             Param::FailOnDrift => "fail_on_drift",
+            Param::DistanceThreshold => "distance_threshold",
+            Param::MicroClusters => "micro_clusters",
         }
     }
 }

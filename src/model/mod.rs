@@ -8,6 +8,7 @@
 
 mod density;
 mod validate;
+mod ward;
 
 use std::path::Path;
 
@@ -25,6 +26,7 @@ use crate::report::profiles::SegmentProfile;
 
 pub use density::DensityRecord;
 pub use validate::{Damage, WEIGHT_SUM_TOLERANCE};
+pub use ward::WardRecord;
 
 /// The model.json format this build writes and the newest it reads.
 pub const FORMAT_VERSION: u32 = 2;
@@ -81,6 +83,8 @@ pub enum SavedSegmenter {
     Hdbscan { density: DensityRecord },
     #[serde(rename = "dbscan")]
     Dbscan { density: DensityRecord },
+    #[serde(rename = "ward")]
+    Ward { ward: WardRecord },
 }
 
 impl SavedSegmenter {
@@ -92,6 +96,7 @@ impl SavedSegmenter {
             SavedSegmenter::Gmm { .. } => "gmm",
             SavedSegmenter::Hdbscan { .. } => "hdbscan",
             SavedSegmenter::Dbscan { .. } => "dbscan",
+            SavedSegmenter::Ward { .. } => "ward",
         }
     }
 }
@@ -201,6 +206,11 @@ impl Model {
                 }
                 Ok(Segments::Density(Box::new(DensitySegments::from_kept(kept.clone(), self.k, dim))))
             }
+            SavedSegmenter::Ward { ward } => {
+                ward.validate(self.k, self.features.len()).map_err(|d| damaged(&d.to_string()))?;
+                let centroids = self.centres().map_err(|_| damaged("centres do not match the feature list"))?;
+                Ok(Segments::Ward(ward.segments(centroids)))
+            }
         }
     }
 
@@ -282,9 +292,10 @@ fn deserialise(text: &[u8], probe: &serde_json::Value) -> std::result::Result<Mo
         Some("kmeans" | "minibatch-kmeans") => record("kmeans", |t| serde_json::from_str::<KMeansRecord>(t).map(drop)),
         Some("gmm") => record("gmm", |t| serde_json::from_str::<GmmRecord>(t).map(drop)),
         Some("hdbscan" | "dbscan") => record("density", |t| serde_json::from_str::<DensityRecord>(t).map(drop)),
+        Some("ward") => record("ward", |t| serde_json::from_str::<WardRecord>(t).map(drop)),
         Some(other) => Some(unreadable(
             "algorithm",
-            format!("is '{other}'; this custseg reads kmeans, minibatch-kmeans, gmm, hdbscan and dbscan"),
+            format!("is '{other}'; this custseg reads kmeans, minibatch-kmeans, gmm, ward, hdbscan and dbscan"),
         )),
         None => Some(unreadable("algorithm", "is missing or not a string".into())),
     };

@@ -147,6 +147,7 @@ pub fn validate(model: &Model) -> Checked {
         SavedSegmenter::Hdbscan { density } | SavedSegmenter::Dbscan { density } => {
             density::density_record(density, model.algorithm(), model)?
         }
+        SavedSegmenter::Ward { ward } => ward.validate(k, dim)?,
     }
     profiles(&model.profiles, model)?;
     input(&model.input)

@@ -71,7 +71,7 @@ pub fn write_assignments(
                 }
             }
             labels.push(assigned.labels.to_vec());
-            if let Segments::Centres(_) = segments {
+            if let Segments::Centres(_) | Segments::Ward(_) = segments {
                 inertia += sum_of_squares(assigned.values[0]);
             }
             match target.segment_ids {
@@ -84,7 +84,7 @@ pub fn write_assignments(
                 None => writer.write(&target.ids[chunk], assigned.labels, &assigned.values),
             }
         })?;
-        let inertia = matches!(segments, Segments::Centres(_)).then_some(inertia);
+        let inertia = matches!(segments, Segments::Centres(_) | Segments::Ward(_)).then_some(inertia);
         Ok(Written { file: writer.finish()?, labels, sizes, noise, inertia })
     })
 }

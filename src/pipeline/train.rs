@@ -15,7 +15,7 @@ use crate::continuity::warm::{warm_start, SpaceMap};
 use crate::continuity::PreviousRun;
 use crate::error::{Error, Param, ParamError, Result};
 use crate::io::centres::read_centres;
-use crate::model::{DensityRecord, GmmRecord, KMeansRecord, SavedSegmenter};
+use crate::model::{DensityRecord, GmmRecord, KMeansRecord, SavedSegmenter, WardRecord};
 use crate::prep::Prep;
 
 /// A finished fit and how long it took.
@@ -90,6 +90,10 @@ fn describe(segmenter: &Segmenter) -> String {
         Segmenter::KMeans(_) | Segmenter::MiniBatchKMeans { .. } => "K-Means".into(),
         Segmenter::Gmm(p) => format!("a Gaussian mixture ({:?} covariances)", p.covariance),
         Segmenter::Density(p) => format!("{} ({p:?})", p.name().to_uppercase()),
+        Segmenter::Ward(p) => match p.cut {
+            crate::cluster::ward::Cut::K(_) => "Ward linkage".into(),
+            crate::cluster::ward::Cut::Distance(d) => format!("Ward linkage (cut at height {d})"),
+        },
     }
 }
 
@@ -126,6 +130,14 @@ fn log_outcome(segmenter: &Segmenter, outcome: &FitOutcome) {
                 s.core_distances,
                 s.mst,
                 s.labels
+            );
+        }
+        AlgorithmFit::Ward(fit) => {
+            let tree = &fit.tree;
+            let (leaves, mode) = (tree.linkage.leaves, tree.mode.name());
+            info!(
+                "Ward tree of {leaves} leaves ({mode} mode) cut into {} segments, inertia {:.6e}",
+                fit.k, fit.inertia
             );
         }
     }
@@ -181,6 +193,7 @@ pub fn record(trained: &Trained, request: &FitRequest, prep: &Prep, rows: usize)
                 crate::cluster::density::DensityParams::Dbscan { .. } => SavedSegmenter::Dbscan { density },
             }
         }
+        (Segmenter::Ward(p), AlgorithmFit::Ward(fit)) => SavedSegmenter::Ward { ward: ward_record(p, fit) },
         (segmenter, _) => unreachable!("{} returned another algorithm's fit", segmenter.name()),
     }
 }
@@ -195,6 +208,28 @@ fn kmeans_record(p: &KMeansValidParams, fit: &crate::cluster::kmeans::KMeansFit,
         iterations: fit.iterations,
         converged: fit.converged,
         inertia: fit.inertia,
+    }
+}
+
+fn ward_record(p: &crate::cluster::ward::WardValidParams, fit: &crate::cluster::ward::WardFit) -> WardRecord {
+    let micro = fit.segments.micro.as_ref();
+    WardRecord {
+        ward_mode: fit.tree.mode.name().into(),
+        cut_k: p.cut.k(),
+        distance_threshold: match p.cut {
+            crate::cluster::ward::Cut::Distance(d) => Some(d),
+            crate::cluster::ward::Cut::K(_) => None,
+        },
+        leaves: fit.tree.linkage.leaves,
+        kept_height: fit.kept_height,
+        undone_height: fit.undone_height,
+        inertia: fit.inertia,
+        micro_centres: micro
+            .map_or_else(Vec::new, |m| (0..m.centres.k).map(|c| m.centres.centre(c).to_vec()).collect()),
+        micro_segments: micro.map_or_else(Vec::new, |m| m.segments.clone()),
+        max_iter: p.max_iter,
+        seed: p.seed,
+        iterations: fit.tree.iterations,
     }
 }
 
@@ -231,6 +266,13 @@ pub fn summary(trained: &Trained, sizes: &[u64]) -> Value {
             "bic": fit.bic,
             "aic": fit.aic,
             "weights": fit.mixture.weights,
+        }),
+        (_, AlgorithmFit::Ward(fit)) => json!({
+            "ward_mode": fit.tree.mode.name(),
+            "inertia": fit.inertia,
+            "leaves": fit.tree.linkage.leaves,
+            "micro_clusters": fit.tree.micro_centres.as_ref().map(|c| c.k),
+            "cut_height": { "kept": fit.kept_height, "undone": fit.undone_height },
         }),
         (_, AlgorithmFit::Gmm(_)) => json!({}),
         (Segmenter::Density(p), AlgorithmFit::Density(fit)) => {
@@ -294,5 +336,6 @@ pub fn model_sizes(outcome: &FitOutcome, counted: &[u64], total_weight: f64) -> 
         AlgorithmFit::KMeans(fit) => (fit.sizes.clone(), fit.weights.clone()),
         AlgorithmFit::Gmm(fit) => (counted.to_vec(), fit.mixture.weights.iter().map(|w| w * total_weight).collect()),
         AlgorithmFit::Density(_) => (counted.to_vec(), counted.iter().map(|&c| c as f64).collect()),
+        AlgorithmFit::Ward(fit) => (counted.to_vec(), fit.weights.clone()),
     }
 }
