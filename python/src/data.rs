@@ -5,13 +5,16 @@ use custseg::backend::Backend;
 use custseg::data::Dataset;
 use custseg::pipeline::{BackendChoice, BackendOptions, Engine};
 use numpy::prelude::*;
-use numpy::{PyReadonlyArray1, PyReadonlyArray2};
+use numpy::{PyArray1, PyReadonlyArray1, PyReadonlyArray2};
 use pyo3::exceptions::PyValueError;
 use pyo3::prelude::*;
 
 /// Rows per chunk: statistics are merged per chunk in order, so results do not depend on
 /// the thread count.
 pub const CHUNK_ROWS: usize = 65_536;
+
+/// Labels of every row, and the per-row values that come with them (distances or probabilities).
+pub type Assignment<'py, V> = (Bound<'py, PyArray1<u32>>, Bound<'py, V>);
 
 /// A 2-D float array from Python, in either precision.
 #[derive(FromPyObject)]

@@ -10,7 +10,7 @@ use pyo3::exceptions::PyValueError;
 use pyo3::prelude::*;
 use pyo3::types::PyDict;
 
-use crate::data::{dataset, open_backend, Matrix, Vector};
+use crate::data::{dataset, open_backend, Assignment, Matrix, Vector};
 use crate::errors::to_py;
 
 /// The initialisation named by scikit-learn's `init` (an array arrives as `centres`).
@@ -84,7 +84,7 @@ pub fn kmeans_assign<'py>(
     x: Matrix<'py>,
     centres: Matrix<'py>,
     backend: &str,
-) -> PyResult<(Bound<'py, PyArray1<u32>>, Bound<'py, PyArray1<f32>>)> {
+) -> PyResult<Assignment<'py, PyArray1<f32>>> {
     let data = dataset(&x, None)?;
     let (k, dim) = centres.shape();
     if dim != data.dim() {
@@ -111,5 +111,5 @@ pub fn kmeans_assign<'py>(
 
 /// Centres as a `(k, dim)` float32 array.
 fn centres_array<'py>(py: Python<'py>, centres: &Centres) -> PyResult<Bound<'py, PyArray2<f32>>> {
-    Ok(centres.values.clone().into_pyarray(py).reshape([centres.k, centres.dim])?)
+    centres.values.clone().into_pyarray(py).reshape([centres.k, centres.dim])
 }

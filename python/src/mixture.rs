@@ -11,7 +11,7 @@ use pyo3::exceptions::PyValueError;
 use pyo3::prelude::*;
 use pyo3::types::PyDict;
 
-use crate::data::{dataset, open_backend, Matrix, Vector};
+use crate::data::{dataset, open_backend, Assignment, Matrix, Vector};
 use crate::errors::to_py;
 
 /// scikit-learn's `covariance_type`.
@@ -126,7 +126,7 @@ pub fn gmm_assign<'py>(
     means: Matrix<'py>,
     covariances: Vector<'py>,
     backend: &str,
-) -> PyResult<(Bound<'py, PyArray1<u32>>, Bound<'py, PyArray2<f32>>)> {
+) -> PyResult<Assignment<'py, PyArray2<f32>>> {
     let mix = mixture(covariance_type, &weights, &means, &covariances)?;
     let data = checked_dataset(&x, mix.dim)?;
     let pass = pass(&mix)?;
