@@ -11,6 +11,7 @@ pub mod backend;
 pub mod cli;
 pub mod cluster;
 pub mod commands;
+pub mod continuity;
 pub mod customers;
 pub mod data;
 pub mod error;

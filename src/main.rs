@@ -36,7 +36,8 @@ fn main() -> ExitCode {
                 let mut out = std::io::stdout().lock();
                 let _ = writeln!(out, "{summary}");
             }
-            ExitCode::SUCCESS
+            // A run whose drift reached --fail-on-drift wrote its outputs and says so.
+            ExitCode::from(custseg::continuity::drift::exit_code(&summary))
         }
         Err(e) => {
             // Error messages carry their cause (file, column, parameter) and what to do.

@@ -134,6 +134,7 @@ fn config(input: std::path::PathBuf, out: std::path::PathBuf, case: &Case) -> cu
         out,
         seed: 1,
         backend: BackendOptions { choice: BackendChoice::Cpu, ..BackendOptions::default() },
+        continuity: Default::default(),
     })
 }
 

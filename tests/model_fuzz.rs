@@ -87,6 +87,7 @@ fn fitted() -> &'static Fitted {
                 out: out.clone(),
                 seed: 1,
                 backend: cpu(),
+                continuity: Default::default(),
             };
             pipeline::fit(&request).unwrap();
             serde_json::from_slice(&std::fs::read(out.join("model.json")).unwrap()).unwrap()
@@ -242,6 +243,8 @@ fn the_fitted_models_validate_and_predict() {
             out: dir.path().join(format!("{name}.parquet")),
             probabilities: true,
             backend: cpu(),
+            fail_on_drift: None,
+            report: false,
         };
         pipeline::predict(&request).unwrap();
     }
@@ -276,8 +279,8 @@ proptest! {
         let input = InputSpec { inputs: vec![fitted.input.clone()], id: None, batch_rows: 16 };
         let out_dir = dir.path().join("out");
         let out = out_dir.join("p.parquet");
-        let predict = PredictRequest { model: path.clone(), input: input.clone(), out: out.clone(), probabilities: true, backend: cpu() };
-        let evaluate = EvaluateRequest { model: path.clone(), input, silhouette_sample: 40, seed: 1, backend: cpu() };
+        let predict = PredictRequest { model: path.clone(), input: input.clone(), out: out.clone(), probabilities: true, backend: cpu(), fail_on_drift: None, report: false };
+        let evaluate = EvaluateRequest { model: path.clone(), input, silhouette_sample: 40, seed: 1, backend: cpu(), fail_on_drift: None };
         let predicted = catch_unwind(AssertUnwindSafe(|| pipeline::predict(&predict)));
         let evaluated = catch_unwind(AssertUnwindSafe(|| pipeline::evaluate(&evaluate)));
         for (command, code, message) in [

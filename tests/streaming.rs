@@ -130,9 +130,9 @@ fn a_sampled_prep_is_close_to_the_exact_one() {
     let exact = |p: &Prep| p.numeric.iter().map(|c| (c.scaling.center, c.scaling.scale)).collect::<Vec<_>>();
     let cache = dir.path().join("cache");
     std::fs::create_dir(&cache).unwrap();
-    let all = prepare_to_cache(&spec, &params, (3000, 3000), 1, &cache, &mut |_| {}).unwrap();
-    let sampled = prepare_to_cache(&spec, &params, (3000, 600), 1, &cache, &mut |_| {}).unwrap();
-    let again = prepare_to_cache(&spec, &params, (3000, 600), 1, &cache, &mut |_| {}).unwrap();
+    let all = prepare_to_cache(&spec, &params, (3000, 3000), 1, &cache, None, &mut |_| {}).unwrap();
+    let sampled = prepare_to_cache(&spec, &params, (3000, 600), 1, &cache, None, &mut |_| {}).unwrap();
+    let again = prepare_to_cache(&spec, &params, (3000, 600), 1, &cache, None, &mut |_| {}).unwrap();
     assert_eq!(exact(&sampled.prep), exact(&again.prep), "the sample is seeded");
     assert_ne!(exact(&all.prep), exact(&sampled.prep), "a sample of 600 differs from all 3000 rows");
     for ((m, s), (sm, ss)) in exact(&all.prep).into_iter().zip(exact(&sampled.prep)) {

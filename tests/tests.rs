@@ -10,6 +10,7 @@ mod suite;
 
 mod btyd;
 mod cli;
+mod continuity;
 mod customers;
 mod faults;
 mod fuzz;

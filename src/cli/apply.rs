@@ -21,6 +21,10 @@ pub struct PredictArgs {
     pub probabilities: bool,
     #[command(flatten)]
     pub run: RunArgs,
+    #[command(flatten)]
+    pub drift: super::continuity::DriftArgs,
+    #[command(flatten)]
+    pub report: super::continuity::PredictReportArgs,
 }
 
 #[derive(Debug, Args)]
@@ -38,4 +42,6 @@ pub struct EvaluateArgs {
     pub seed: u64,
     #[command(flatten)]
     pub run: RunArgs,
+    #[command(flatten)]
+    pub drift: super::continuity::DriftArgs,
 }

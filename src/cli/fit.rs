@@ -120,6 +120,8 @@ pub struct FitArgs {
     pub out: PathBuf,
     #[command(flatten)]
     pub run: RunArgs,
+    #[command(flatten)]
+    pub continuity: super::continuity::ContinuityArgs,
 }
 
 /// Shape of the mixture components' covariances.

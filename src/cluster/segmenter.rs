@@ -128,6 +128,19 @@ impl Segmenter {
         }
     }
 
+    /// The same mixture request starting from `mixture` (a warm start; K-Means takes centres).
+    pub fn with_initial_mixture(&self, mixture: gmm::Mixture) -> Result<Self, ParamError> {
+        match self {
+            Segmenter::Gmm(p) => Ok(Segmenter::Gmm(
+                gmm::GmmParams { init: gmm::GmmInit::Given(mixture), n_init: 1, ..p.to_params() }.check()?,
+            )),
+            _ => Err(ParamError::Invalid {
+                param: Param::Init,
+                message: "a given mixture starts Gaussian mixtures only".into(),
+            }),
+        }
+    }
+
     /// Fits on `data`, calling `progress` after every iteration.
     pub fn fit(&self, backend: &dyn Backend, data: &Dataset, progress: &mut dyn FnMut(Progress)) -> Result<FitOutcome> {
         let report = &mut |r: &IterationReport| progress(Progress::KMeans(r));

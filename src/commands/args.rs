@@ -4,6 +4,8 @@ use crate::cli::{self, AlgorithmChoice, FitArgs, InitChoice, InitSpace, InputArg
 use crate::cluster::gmm::{self, GmmInit, GmmParams};
 use crate::cluster::kmeans::{Init, KMeansParams};
 use crate::cluster::Segmenter;
+use crate::continuity::drift::DriftLevel;
+use crate::continuity::ContinuityOptions;
 use crate::error::{Error, Param, Result};
 use crate::io::reader::ReadSpec;
 use crate::pipeline::{BackendChoice, BackendOptions, CentreUnits, FitRequest, InitCentres, InputSpec};
@@ -55,6 +57,10 @@ pub fn flag(param: Param) -> &'static str {
         Param::Time => "--time",
         Param::Amount => "--amount",
         Param::Value => "--value",
+        Param::Previous => "--previous",
+        Param::KeepPrep => "--keep-prep",
+        Param::MatchThreshold => "--match-threshold",
+        Param::FailOnDrift => "--fail-on-drift",
     }
 }
 
@@ -68,6 +74,24 @@ pub fn backend_options(run: &RunArgs) -> BackendOptions {
         },
         gpu_index: run.gpu_index,
         gpu_memory: run.gpu_memory,
+    }
+}
+
+/// The library's drift band for `--fail-on-drift`.
+pub fn fail_on_drift(drift: &cli::continuity::DriftArgs) -> Option<DriftLevel> {
+    drift.fail_on_drift.map(|level| match level {
+        cli::continuity::FailOnDrift::Moderate => DriftLevel::Moderate,
+        cli::continuity::FailOnDrift::Significant => DriftLevel::Significant,
+    })
+}
+
+/// `--previous` and what goes with it.
+fn continuity_options(args: &cli::continuity::ContinuityArgs) -> ContinuityOptions {
+    ContinuityOptions {
+        previous: args.previous.clone(),
+        keep_prep: args.keep_prep,
+        match_threshold: args.match_threshold,
+        fail_on_drift: fail_on_drift(&args.drift),
     }
 }
 
@@ -229,6 +253,7 @@ pub fn fit_request(args: &FitArgs, k: usize) -> Result<FitRequest> {
         out: args.out.clone(),
         seed: args.seed,
         backend: backend_options(&args.run),
+        continuity: continuity_options(&args.continuity),
     };
     request.check()?;
     Ok(request)

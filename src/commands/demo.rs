@@ -106,6 +106,7 @@ pub fn run(args: &DemoArgs) -> Result<serde_json::Value> {
         out: args.out.clone(),
         seed: args.seed,
         backend: super::args::backend_options(&args.run),
+        continuity: Default::default(),
     };
     let mut summary = crate::pipeline::fit(&request)?;
     let (ids, segments) = read_assigned(&args.out.join(ASSIGNMENTS_FILE))?;

@@ -13,5 +13,6 @@ pub fn run(args: &EvaluateArgs) -> Result<serde_json::Value> {
         silhouette_sample: args.silhouette_sample,
         seed: args.seed,
         backend: backend_options(&args.run),
+        fail_on_drift: super::args::fail_on_drift(&args.drift),
     })
 }

@@ -13,5 +13,7 @@ pub fn run(args: &PredictArgs) -> Result<serde_json::Value> {
         out: args.out.clone(),
         probabilities: args.probabilities,
         backend: backend_options(&args.run),
+        fail_on_drift: super::args::fail_on_drift(&args.drift),
+        report: args.report.report,
     })
 }

@@ -51,6 +51,10 @@ pub enum Param {
     Time,
     Amount,
     Value,
+    Previous,
+    KeepPrep,
+    MatchThreshold,
+    FailOnDrift,
 }
 
 impl Param {
@@ -99,6 +103,10 @@ impl Param {
             Param::Time => "time",
             Param::Amount => "amount",
             Param::Value => "value",
+            Param::Previous => "previous",
+            Param::KeepPrep => "keep_prep",
+            Param::MatchThreshold => "match_threshold",
+            Param::FailOnDrift => "fail_on_drift",
         }
     }
 }

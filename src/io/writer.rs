@@ -76,6 +76,18 @@ impl AssignmentWriter {
     }
 }
 
+/// Writes one record batch as a Parquet file at `target` under a temporary name (small
+/// tables: profiles, migration).
+pub fn stage_batch(target: &Path, batch: &RecordBatch) -> Result<Staged> {
+    let (temp, file) = TempPath::create(target)?;
+    let mut writer = ArrowWriter::try_new(BufWriter::new(file), batch.schema(), None)
+        .map_err(|e| Error::parquet_write(target, e))?;
+    writer.write(batch).map_err(|e| Error::parquet_write(target, e))?;
+    let buffered = writer.into_inner().map_err(|e| Error::parquet_write(target, e))?;
+    let file = buffered.into_inner().map_err(|e| Error::io(target, e.into_error()))?;
+    temp.stage(file)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

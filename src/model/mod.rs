@@ -15,6 +15,7 @@ use serde::{Deserialize, Serialize};
 use crate::backend::Centres;
 use crate::cluster::gmm::Mixture;
 use crate::cluster::Segments;
+use crate::continuity::drift::DriftReference;
 use crate::error::{Error, Result};
 use crate::io::reader::InputFile;
 use crate::prep::Prep;
@@ -120,9 +121,36 @@ pub struct Model {
     #[serde(default)]
     pub profiles: Vec<SegmentProfile>,
     pub input: InputFingerprint,
+    /// The stable id of each segment, in segment order (`fit --previous` keeps matched ids
+    /// across runs). Empty in models written before ids existed: the ids are then 0..k.
+    #[serde(default)]
+    pub segment_ids: Vec<u32>,
+    /// The id the next new segment gets: one past the highest id ever used in this lineage
+    /// of runs (retired ids are never reused). 0 in older models: then k.
+    #[serde(default)]
+    pub next_segment_id: u32,
+    /// Per-feature distribution of the training rows, for drift checks. Absent in older
+    /// models (no drift is computed against them).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub drift_reference: Option<DriftReference>,
 }
 
 impl Model {
+    /// The stable id of every segment, in segment order (0..k for models without ids).
+    pub fn ids(&self) -> Vec<u32> {
+        if self.segment_ids.is_empty() {
+            (0..self.k as u32).collect()
+        } else {
+            self.segment_ids.clone()
+        }
+    }
+
+    /// The id a new segment gets next: never one used before in this lineage.
+    pub fn next_id(&self) -> u32 {
+        let past_ids = self.ids().iter().max().map_or(0, |&m| m + 1);
+        self.next_segment_id.max(past_ids)
+    }
+
     /// The algorithm's name.
     pub fn algorithm(&self) -> &'static str {
         self.segmenter.name()

@@ -135,6 +135,7 @@ pub fn validate(model: &Model) -> Checked {
             }
         }
     }
+    segment_ids(model)?;
     length("segment_sizes", model.segment_sizes.len(), k, format!("k = {k}"))?;
     length("segment_weights", model.segment_weights.len(), k, format!("k = {k}"))?;
     for (c, &w) in model.segment_weights.iter().enumerate() {
@@ -398,6 +399,33 @@ pub fn mixture(m: &Mixture, k: usize, dim: usize, centres: &[Vec<f32>]) -> Check
     Ok(())
 }
 
+/// Segment ids: none (0..k) or one per segment, distinct, below `next_segment_id` when set;
+/// the drift reference, when present, describes every prep column.
+fn segment_ids(model: &Model) -> Checked {
+    let k = model.k;
+    if !model.segment_ids.is_empty() {
+        length("segment_ids", model.segment_ids.len(), k, format!("k = {k}"))?;
+        let mut seen = HashSet::new();
+        for (c, &id) in model.segment_ids.iter().enumerate() {
+            if !seen.insert(id) {
+                return Err(damage(format!("segment_ids[{c}]"), format!("is {id}, an id another segment has")));
+            }
+            if model.next_segment_id != 0 && id >= model.next_segment_id {
+                return Err(damage(
+                    format!("segment_ids[{c}]"),
+                    format!("is {id}, not below next_segment_id ({})", model.next_segment_id),
+                ));
+            }
+        }
+    }
+    if let Some(reference) = &model.drift_reference {
+        reference
+            .validate(&model.prep)
+            .map_err(|(field, problem)| damage(format!("drift_reference.{field}"), problem))?;
+    }
+    Ok(())
+}
+
 fn profiles(profiles: &[SegmentProfile], model: &Model) -> Checked {
     if profiles.is_empty() {
         return Ok(());
@@ -405,12 +433,13 @@ fn profiles(profiles: &[SegmentProfile], model: &Model) -> Checked {
     let k = model.k;
     length("profiles", profiles.len(), k, format!("k = {k}"))?;
     let n_hot = model.features.len() - model.prep.numeric.len();
+    let ids = model.ids();
     for (c, p) in profiles.iter().enumerate() {
         let field = format!("profiles[{c}]");
-        if p.segment as usize != c {
+        if p.segment != ids[c] {
             return Err(damage(
                 format!("{field}.segment"),
-                format!("is {} but profiles are in segment order", p.segment),
+                format!("is {} but profiles are in segment order (segment {c} has id {})", p.segment, ids[c]),
             ));
         }
         if !(p.share.is_finite() && (0.0..=1.0).contains(&p.share)) {

@@ -10,6 +10,7 @@ use super::assign::{write_assignments, AssignmentTarget};
 use super::engine::{BackendOptions, Engine};
 use super::{merge_json, secs, ASSIGNMENTS_FILE};
 use crate::cluster::fitted::Score;
+use crate::continuity::drift::{self, Drift, DriftLevel};
 use crate::error::{Error, Param, Result};
 use crate::eval::metrics;
 use crate::io::atomic::remove_stale_temp_files;
@@ -38,6 +39,10 @@ pub struct PredictRequest {
     /// Mixtures: write every component's probability too.
     pub probabilities: bool,
     pub backend: BackendOptions,
+    /// Fail (exit 6, outputs written) when drift from the training rows reaches this.
+    pub fail_on_drift: Option<DriftLevel>,
+    /// Also write report.html next to the assignments.
+    pub report: bool,
 }
 
 /// An `evaluate` request.
@@ -49,6 +54,8 @@ pub struct EvaluateRequest {
     pub silhouette_sample: usize,
     pub seed: u64,
     pub backend: BackendOptions,
+    /// Fail (exit 6) when drift from the training rows reaches this.
+    pub fail_on_drift: Option<DriftLevel>,
 }
 
 /// Rows read with the columns a model needs, prepared by its prep.
@@ -103,6 +110,26 @@ fn score_json(score: &Score, criteria: bool) -> Value {
     }
 }
 
+/// Drift of the rows `input` from the model's training rows (None for models written
+/// before drift references existed), with each segment's share against its training share.
+fn drift_from_training(model: &Model, input: &ModelInput, sizes: &[u64], fail_on: Option<DriftLevel>) -> Option<Drift> {
+    let Some(reference) = &model.drift_reference else {
+        if fail_on.is_some() {
+            warn!("the model has no drift reference (written by an older custseg): no drift check; refit to get one");
+        }
+        return None;
+    };
+    let ids = model.ids();
+    let pairs = |s: &[u64]| ids.iter().copied().zip(s.iter().copied()).collect::<Vec<_>>();
+    let shares = drift::share_pairs(&pairs(&model.segment_sizes), &pairs(sizes));
+    let measured = drift::measure(reference, &model.prep, &input.prepared.data, shares, fail_on);
+    info!("drift from the training rows: max PSI {:.4} ({:?})", measured.max_psi, measured.level);
+    if measured.failed {
+        warn!("drift reached {} (the run exits {})", Param::FailOnDrift, drift::DRIFT_EXIT_CODE);
+    }
+    Some(measured)
+}
+
 /// Runs `predict` and returns the JSON summary.
 pub fn predict(request: &PredictRequest) -> Result<Value> {
     let started = Instant::now();
@@ -113,11 +140,16 @@ pub fn predict(request: &PredictRequest) -> Result<Value> {
     let mut inputs = request.input.inputs.clone();
     inputs.push(request.model.clone());
     ensure_not_input(&out, &inputs)?;
+    let report_path = out.with_file_name(crate::report::REPORT_FILE);
+    if request.report {
+        ensure_not_input(&report_path, &inputs)?;
+    }
     let folder = match out.parent().filter(|d| !d.as_os_str().is_empty()) {
         Some(dir) => Some(OutputFolder::create(dir)?),
         None => None,
     };
     remove_stale_temp_files(&out);
+    remove_stale_temp_files(&report_path);
     if request.probabilities && matches!(segments, crate::cluster::Segments::Centres(_)) {
         warn!(
             "{} is for Gaussian-mixture models; this {} model writes distances",
@@ -134,15 +166,34 @@ pub fn predict(request: &PredictRequest) -> Result<Value> {
         crate::cluster::Segments::Mixture { .. } => Some(engine.run("the mixture pass", |b| segments.score(b, data))?),
         crate::cluster::Segments::Centres(_) => None,
     };
+    let ids = model.ids();
     let target = AssignmentTarget {
         path: &out,
         id_name: &input.id_name,
         id_type: &input.id_type,
         ids: &input.prepared.ids,
         probabilities: request.probabilities,
+        segment_ids: Some(&ids),
     };
     let written = write_assignments(&mut engine, &segments, data, &target)?;
+    let drift = drift_from_training(&model, &input, &written.sizes, request.fail_on_drift);
+    let report = match request.report {
+        true => Some(super::predict_report::stage_report(
+            &mut engine,
+            &model,
+            &request.model,
+            data,
+            &written.labels,
+            drift.as_ref(),
+            &report_path,
+        )?),
+        false => None,
+    };
     written.file.commit()?;
+    if let Some(file) = report {
+        file.commit()?;
+        info!("wrote {}", report_path.display());
+    }
     if let Some(folder) = folder {
         folder.keep();
     }
@@ -160,7 +211,12 @@ pub fn predict(request: &PredictRequest) -> Result<Value> {
         "backend": info.backend,
         "device": info.device,
         "seconds": { "total": secs(started.elapsed().as_secs_f64()) },
-        "outputs": { "assignments": out.display().to_string() },
+        "outputs": {
+            "assignments": out.display().to_string(),
+            "report": request.report.then(|| report_path.display().to_string()),
+        },
+        "segment_ids": ids,
+        "drift": drift,
     });
     Ok(merge_json(summary, score_json(&score, false)))
 }
@@ -179,6 +235,7 @@ pub fn evaluate(request: &EvaluateRequest) -> Result<Value> {
     })?;
     let mut sizes = vec![0u64; model.k];
     labels.iter().flatten().for_each(|&l| sizes[l as usize] += 1);
+    let drift = drift_from_training(&model, &input, &sizes, request.fail_on_drift);
     let info = engine.backend.info();
     let summary = json!({
         "command": "evaluate",
@@ -188,6 +245,8 @@ pub fn evaluate(request: &EvaluateRequest) -> Result<Value> {
         "rows_read": input.prepared.rows_read,
         "rows_used": data.rows(),
         "segment_sizes": sizes,
+        "segment_ids": model.ids(),
+        "drift": drift,
         "metrics": {
             "calinski_harabasz": scores.calinski_harabasz,
             "davies_bouldin": scores.davies_bouldin,

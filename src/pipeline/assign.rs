@@ -23,6 +23,8 @@ pub struct AssignmentTarget<'a> {
     pub ids: &'a [ArrayRef],
     /// Mixtures: every component's probability too.
     pub probabilities: bool,
+    /// The stable id written for each segment (None: its index).
+    pub segment_ids: Option<&'a [u32]>,
 }
 
 /// The staged file and what the pass saw.
@@ -44,7 +46,13 @@ pub fn write_assignments(
     data: &Dataset,
     target: &AssignmentTarget,
 ) -> Result<Written> {
-    let columns = segments.value_columns(target.probabilities);
+    let mut columns = segments.value_columns(target.probabilities);
+    if let (Some(ids), true) = (target.segment_ids, target.probabilities) {
+        // Every component's probability column is named by the segment's id.
+        for (column, id) in columns.iter_mut().skip(1).zip(ids) {
+            *column = format!("p_{id}");
+        }
+    }
     engine.run("the assignment pass", |backend| {
         let mut labels = Vec::with_capacity(data.chunks().len());
         let mut sizes = vec![0u64; segments.k()];
@@ -56,7 +64,13 @@ pub fn write_assignments(
             if let Segments::Centres(_) = segments {
                 inertia += sum_of_squares(assigned.values[0]);
             }
-            writer.write(&target.ids[chunk], assigned.labels, &assigned.values)
+            match target.segment_ids {
+                Some(ids) => {
+                    let stable: Vec<u32> = assigned.labels.iter().map(|&l| ids[l as usize]).collect();
+                    writer.write(&target.ids[chunk], &stable, &assigned.values)
+                }
+                None => writer.write(&target.ids[chunk], assigned.labels, &assigned.values),
+            }
         })?;
         let inertia = matches!(segments, Segments::Centres(_)).then_some(inertia);
         Ok(Written { file: writer.finish()?, labels, sizes, inertia })

@@ -7,12 +7,15 @@ use std::time::Instant;
 use serde_json::{json, Value};
 
 use super::assign::{write_assignments, AssignmentTarget};
+use super::continuity;
 use super::engine::Engine;
 use super::request::FitRequest;
-use super::stage::{read_and_prepare, Stage};
+use super::stage::{read_and_prepare_with, Stage};
 use super::train::{self, Trained};
 use super::{merge_json, secs, ASSIGNMENTS_FILE, MODEL_FILE, PROFILES_FILE};
 use crate::backend::Centres;
+use crate::continuity::migration::MIGRATION_FILE;
+use crate::continuity::warm::SpaceMap;
 use crate::data::Dataset;
 use crate::error::{Error, Param, Result};
 use crate::eval::metrics::Scores;
@@ -31,6 +34,7 @@ struct Outputs {
     model: PathBuf,
     profiles: PathBuf,
     report: PathBuf,
+    migration: PathBuf,
 }
 
 impl Outputs {
@@ -39,7 +43,8 @@ impl Outputs {
         let out = &request.out;
         let (assignments, model, profiles, report) =
             (out.join(ASSIGNMENTS_FILE), out.join(MODEL_FILE), out.join(PROFILES_FILE), out.join(REPORT_FILE));
-        let all = [&assignments, &model, &profiles, &report];
+        let migration = out.join(MIGRATION_FILE);
+        let all = [&assignments, &model, &profiles, &report, &migration];
         let inputs = request.inputs_read();
         for path in all {
             ensure_not_input(path, &inputs)?;
@@ -49,7 +54,7 @@ impl Outputs {
         if stale > 0 {
             warn!("removed {stale} temporary file(s) left in {} by an earlier run that was killed", out.display());
         }
-        Ok(Outputs { folder, assignments, model, profiles, report })
+        Ok(Outputs { folder, assignments, model, profiles, report, migration })
     }
 }
 
@@ -57,26 +62,41 @@ impl Outputs {
 pub fn fit(request: &FitRequest) -> Result<Value> {
     let started = Instant::now();
     request.check()?;
+    let previous = continuity::load_previous(request)?;
+    let followed = previous.as_ref().map(|p| continuity::reading_previous_columns(request, p));
+    let request = followed.as_ref().unwrap_or(request);
     let mut engine = Engine::open(&request.backend)?;
     let outputs = Outputs::prepare(request)?;
-    let mut stage = read_and_prepare(request, started)?;
+    let kept_prep = previous.as_ref().filter(|_| request.continuity.keep_prep).map(|p| &p.model.prep);
+    let mut stage = read_and_prepare_with(request, started, kept_prep)?;
     ensure_value_is_a_feature(request, &stage)?;
     let data = &stage.prepared.data;
     let k = request.segmenter.k();
+    if let Some(p) = &previous {
+        p.check_prep(&stage.prep)?;
+    }
+    let map = previous.as_ref().map(|p| SpaceMap::between(&p.model.prep, &stage.prep));
+    let previous_and_map = previous.as_ref().zip(map.as_ref());
 
     let fit_start = Instant::now();
-    let trained = train::train(request, &mut engine, &stage)?;
+    let trained = train::train(request, &mut engine, &stage, previous_and_map)?;
+    let (trained, lineage) =
+        continuity::assign_ids(trained, previous_and_map, request.continuity.match_threshold, data.total_weight())?;
     let target = AssignmentTarget {
         path: &outputs.assignments,
         id_name: &stage.id_name,
         id_type: &stage.id_type,
         ids: &stage.prepared.ids,
         probabilities: request.probabilities,
+        segment_ids: Some(&lineage.ids),
     };
     let written = write_assignments(&mut engine, &trained.outcome.segments, data, &target)?;
     let t_fit = fit_start.elapsed().as_secs_f64();
     let (sizes, weights) = train::model_sizes(&trained.outcome, &written.sizes, data.total_weight());
     let mut model = build_model(request, &stage, &trained, sizes.clone(), weights);
+    model.segment_ids = lineage.ids.clone();
+    model.next_segment_id = lineage.next_segment_id;
+    model.drift_reference = Some(crate::continuity::drift::reference(&stage.prep, data));
 
     let metrics_start = Instant::now();
     let scores = engine.run("the segment metrics", |b| {
@@ -84,7 +104,10 @@ pub fn fit(request: &FitRequest) -> Result<Value> {
     })?;
     log_scores(&scores, request.silhouette_sample > 0);
     let stability = bootstrap(request, &mut engine, data, &written.labels)?;
-    let profiles = crate::report::profiles::profile(&stage.prep, data, &written.labels, k);
+    let mut profiles = crate::report::profiles::profile(&stage.prep, data, &written.labels, k);
+    for (p, &id) in profiles.iter_mut().zip(&lineage.ids) {
+        p.segment = id;
+    }
     for p in &profiles {
         info!("segment {}: {} rows ({:.1}%), {}", p.segment, p.size, 100.0 * p.share, p.descriptor);
     }
@@ -92,6 +115,20 @@ pub fn fit(request: &FitRequest) -> Result<Value> {
     let values = segment_values(&profiles, request.value.as_deref());
     let t_metrics = metrics_start.elapsed().as_secs_f64();
 
+    let mut follow_up = match &previous {
+        Some(p) => Some(continuity::follow_up(
+            request,
+            p,
+            &lineage,
+            &stage.prep,
+            data,
+            (&stage.id_name, &stage.prepared.ids),
+            &written.labels,
+            &written.sizes,
+            &outputs.migration,
+        )?),
+        None => None,
+    };
     let write_start = Instant::now();
     let fit_summary = train::summary(&trained, &sizes);
     let report_html = if request.report {
@@ -103,6 +140,9 @@ pub fn fit(request: &FitRequest) -> Result<Value> {
             labels: &written.labels,
             seed: request.seed,
             values: values.as_deref().map(|v| (v, request.value.as_deref())),
+            since_last_run: follow_up.as_ref().map_or_else(Vec::new, |f| {
+                crate::report::since::tables("the last run", f.flows.as_ref(), f.drift.as_ref())
+            }),
         };
         Some(engine.run("the report's covariance pass", |b| crate::report::fit_report(b, &report))?)
     } else {
@@ -114,12 +154,15 @@ pub fn fit(request: &FitRequest) -> Result<Value> {
     written.file.commit()?;
     profiles_file.commit()?;
     model_file.commit()?;
+    if let Some(file) = follow_up.as_mut().and_then(|f| f.migration.take()) {
+        file.commit()?;
+    }
     if let Some(file) = report_file {
         file.commit()?;
         info!("wrote {}", outputs.report.display());
     }
     info!("wrote {}, {} and {}", outputs.assignments.display(), outputs.profiles.display(), outputs.model.display());
-    let Outputs { folder, assignments, model: model_path, profiles: profiles_path, report: report_path } = outputs;
+    let Outputs { folder, assignments, model: model_path, profiles: profiles_path, report: report_path, .. } = outputs;
     folder.keep();
     let t_write = write_start.elapsed().as_secs_f64();
     let streamed = keep_or_drop_cache(request, &mut stage)?;
@@ -157,6 +200,9 @@ pub fn fit(request: &FitRequest) -> Result<Value> {
         "streamed_from_disk": streamed,
         "segments": segment_summary(&profiles, values.as_deref()),
         "value_column": request.value,
+        "segment_ids": lineage.ids,
+        "continuity": follow_up.as_ref().map(|f| &f.continuity),
+        "drift": follow_up.as_ref().and_then(|f| f.drift.as_ref()),
         "metrics": {
             "calinski_harabasz": scores.calinski_harabasz,
             "davies_bouldin": scores.davies_bouldin,
@@ -192,6 +238,9 @@ fn build_model(request: &FitRequest, stage: &Stage, trained: &Trained, sizes: Ve
             rows_used: rows as u64,
             schema: stage.schema.clone(),
         },
+        segment_ids: Vec::new(),
+        next_segment_id: 0,
+        drift_reference: None,
     }
 }
 

@@ -8,9 +8,11 @@
 
 mod apply;
 mod assign;
+mod continuity;
 mod customers;
 mod engine;
 mod fit;
+mod predict_report;
 mod request;
 mod select_k;
 mod stage;

@@ -5,6 +5,7 @@ use std::path::PathBuf;
 
 use super::engine::BackendOptions;
 use crate::cluster::Segmenter;
+use crate::continuity::ContinuityOptions;
 use crate::error::{Error, Param, Result};
 use crate::io::reader::ReadSpec;
 use crate::prep::PrepParams;
@@ -54,6 +55,8 @@ pub struct FitRequest {
     /// Seed of the metrics' samples, the streamed prep's sample and the bootstrap.
     pub seed: u64,
     pub backend: BackendOptions,
+    /// `--previous` and what goes with it (off by default).
+    pub continuity: ContinuityOptions,
 }
 
 /// Output columns an id column must not be named as.
@@ -64,6 +67,9 @@ impl FitRequest {
     pub fn inputs_read(&self) -> Vec<PathBuf> {
         let mut inputs = self.read.inputs.clone();
         inputs.extend(self.init_centres.iter().map(|c| c.path.clone()));
+        if let Some(dir) = &self.continuity.previous {
+            inputs.extend([dir.join(super::MODEL_FILE), dir.join(super::ASSIGNMENTS_FILE)]);
+        }
         inputs
     }
 
@@ -77,6 +83,22 @@ impl FitRequest {
                     format!("an id column named '{id}' clashes with an output column; rename it"),
                 ));
             }
+        }
+        let threshold = self.continuity.match_threshold;
+        if !(threshold.is_finite() && threshold >= 0.0) {
+            return Err(Error::param(
+                Param::MatchThreshold,
+                format!("{threshold} is not a finite number ≥ 0; try 1 (a segment may move one spread)"),
+            ));
+        }
+        if self.continuity.previous.is_none() && self.continuity.keep_prep {
+            return Err(Error::param(Param::KeepPrep, format!("reuses the prep of {}; give it too", Param::Previous)));
+        }
+        if self.init_centres.is_some() && self.continuity.previous.is_some() {
+            return Err(Error::param(
+                Param::InitCentres,
+                format!("and {} both choose the first centres; give one", Param::Previous),
+            ));
         }
         if self.init_centres.is_some() && matches!(self.segmenter, Segmenter::Gmm(_)) {
             return Err(Error::param(Param::InitCentres, "is for K-Means; a Gaussian mixture starts from its init"));

@@ -47,6 +47,12 @@ pub fn select_k(request: &FitRequest, first: usize, last: usize) -> Result<serde
     if request.init_centres.is_some() || request.probabilities {
         return Err(Error::param(Param::K, "select-k takes no initial centres or probabilities"));
     }
+    if request.continuity != crate::continuity::ContinuityOptions::default() {
+        return Err(Error::param(
+            Param::Previous,
+            format!("and the flags that go with it ({}, {}) are for fit", Param::KeepPrep, Param::FailOnDrift),
+        ));
+    }
     let mut config = request.clone();
     config.segmenter = request.segmenter.with_k(last)?;
     config.check()?;

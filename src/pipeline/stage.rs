@@ -27,13 +27,19 @@ pub struct Stage {
 
 /// Reads and prepares the input of `config` (shared by `fit` and `select-k`).
 pub fn read_and_prepare(config: &FitRequest, started: Instant) -> Result<Stage> {
+    read_and_prepare_with(config, started, None)
+}
+
+/// [`read_and_prepare`], applying `given` (`fit --previous --keep-prep`) instead of
+/// fitting a prep.
+pub fn read_and_prepare_with(config: &FitRequest, started: Instant, given: Option<&Prep>) -> Result<Stage> {
     let (rows, columns) = reader::plan(&config.read)?;
     let k = config.segmenter.k();
     let full = config.segmenter.needs_full_moments();
     let in_memory = crate::resources::fit_estimate(rows, columns, k as u64, full);
     let budget = config.memory_budget.unwrap_or_else(crate::resources::default_memory_budget);
     if in_memory > budget {
-        return read_and_prepare_streamed(config, started, (rows, columns), in_memory, budget);
+        return read_and_prepare_streamed(config, started, (rows, columns), in_memory, budget, given);
     }
     crate::resources::ensure_fits(format!("fitting k={} on {rows} rows × {columns} columns", k), in_memory)?;
     info!("reading {}", config.read.inputs.iter().map(|p| p.display().to_string()).collect::<Vec<_>>().join(", "));
@@ -49,7 +55,10 @@ pub fn read_and_prepare(config: &FitRequest, started: Instant) -> Result<Stage> 
             format!("no rows left after dropping rows with missing values; set {} to mean or median", Param::Impute),
         ));
     }
-    let prep = Prep::fit(&table, &config.prep, &masks, &mut |w| warn!("{w}"))?;
+    let prep = match given {
+        Some(prep) => prep.clone(),
+        None => Prep::fit(&table, &config.prep, &masks, &mut |w| warn!("{w}"))?,
+    };
     let id_name = table.id.clone().unwrap_or_else(|| "row".to_string());
     let id_type = table.batches.first().map_or(DataType::UInt64, |b| b.ids.data_type().clone());
     let files = table.files.clone();
@@ -69,6 +78,7 @@ fn read_and_prepare_streamed(
     (rows, columns): (u64, u64),
     in_memory: u64,
     budget: u64,
+    given: Option<&Prep>,
 ) -> Result<Stage> {
     use crate::error::human_bytes as human;
     let k = config.segmenter.k();
@@ -115,6 +125,7 @@ fn read_and_prepare_streamed(
         (rows, crate::prep::spill::PREP_SAMPLE_ROWS),
         config.seed,
         &dir,
+        given,
         &mut |w| warn!("{w}"),
     )?;
     let prepared = spilled.prepared;

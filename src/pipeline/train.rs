@@ -11,6 +11,8 @@ use super::stage::Stage;
 use crate::backend::Centres;
 use crate::cluster::kmeans::{Init, KMeansValidParams};
 use crate::cluster::{AlgorithmFit, FitOutcome, Progress, Segmenter};
+use crate::continuity::warm::{warm_start, SpaceMap};
+use crate::continuity::PreviousRun;
 use crate::error::{Error, Param, ParamError, Result};
 use crate::io::centres::read_centres;
 use crate::model::{GmmRecord, KMeansRecord, SavedSegmenter};
@@ -25,14 +27,23 @@ pub struct Trained {
     pub seconds_per_iteration: Option<f64>,
 }
 
-/// Fits the request's segmenter on the staged rows.
-pub fn train(request: &FitRequest, engine: &mut Engine, stage: &Stage) -> Result<Trained> {
+/// Fits the request's segmenter on the staged rows; with a `previous` run (and the map of
+/// its space into today's), started from its segments.
+pub fn train(
+    request: &FitRequest,
+    engine: &mut Engine,
+    stage: &Stage,
+    previous: Option<(&PreviousRun, &SpaceMap)>,
+) -> Result<Trained> {
     let data = &stage.prepared.data;
-    let segmenter = match &request.init_centres {
-        Some(init) => {
+    let segmenter = match (&request.init_centres, previous) {
+        (Some(init), _) => {
             request.segmenter.with_initial_centres(load_initial_centres(init, &stage.prep, request.segmenter.k())?)?
         }
-        None => request.segmenter.clone(),
+        (None, Some((previous, map))) => engine.run("the warm start", |backend| {
+            warm_start(&request.segmenter, previous, map, backend, data, request.seed)
+        })?,
+        (None, None) => request.segmenter.clone(),
     };
     let planned = engine.backend.info();
     info!("fitting {} k={} on {} ({})", describe(&segmenter), segmenter.k(), planned.backend, planned.device);

@@ -56,18 +56,19 @@ fn subset(batch: &RawBatch, picks: &[usize]) -> Result<RawBatch> {
 }
 
 /// Reads `spec` twice: fits the prep on about `sample_rows` of its `total_rows` rows
-/// ([`PREP_SAMPLE_ROWS`] in `fit`), then writes the prepared rows to a chunk cache in
-/// `cache_dir`.
+/// ([`PREP_SAMPLE_ROWS`] in `fit`) unless a `given` prep is applied as it is, then writes
+/// the prepared rows to a chunk cache in `cache_dir`.
 pub fn prepare_to_cache(
     spec: &ReadSpec,
     params: &PrepParams,
     (total_rows, sample_rows): (u64, u64),
     seed: u64,
     cache_dir: &Path,
+    given: Option<&Prep>,
     warn: &mut dyn FnMut(String),
 ) -> Result<Spilled> {
     let started = std::time::Instant::now();
-    let p = (sample_rows as f64 / total_rows.max(1) as f64).min(1.0);
+    let p = if given.is_some() { 0.0 } else { (sample_rows as f64 / total_rows.max(1) as f64).min(1.0) };
     let mut rng = Rng::derive(seed, 0x7072_6570);
     let mut sample = Vec::new();
     let mut table = reader::stream(spec, &mut |batch| {
@@ -83,15 +84,20 @@ pub fn prepare_to_cache(
     })?;
     table.batches = sample;
     let sampled = table.rows();
-    let masks = row_masks(&table, params.impute, Duplicates::Allow)?;
     let inputs = || table.files.iter().map(|f| f.path.as_str()).collect::<Vec<_>>().join(", ");
-    if masks.keep.iter().all(|k| !k.contains(&true)) {
-        return Err(Error::data(
-            inputs(),
-            format!("no sampled row is complete; set {} to mean or median", Param::Impute),
-        ));
-    }
-    let prep = Prep::fit(&table, params, &masks, warn)?;
+    let prep = match given {
+        Some(prep) => prep.clone(),
+        None => {
+            let masks = row_masks(&table, params.impute, Duplicates::Allow)?;
+            if masks.keep.iter().all(|k| !k.contains(&true)) {
+                return Err(Error::data(
+                    inputs(),
+                    format!("no sampled row is complete; set {} to mean or median", Param::Impute),
+                ));
+            }
+            Prep::fit(&table, params, &masks, warn)?
+        }
+    };
     table.batches = Vec::new();
     let t_sample = started.elapsed().as_secs_f64();
     crate::info!("fitted the prep on {sampled} sampled rows in {t_sample:.2}s; writing the prepared rows to the cache");

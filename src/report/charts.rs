@@ -204,6 +204,8 @@ pub struct Scatter<'a> {
     pub labels: &'a [u32],
     pub centres: &'a [[f64; 2]],
     pub explained: [f64; 2],
+    /// Each segment's id, for the legend.
+    pub ids: &'a [u32],
 }
 
 /// The PCA scatter plot.
@@ -251,7 +253,7 @@ pub fn scatter(s: &Scatter) -> Result<String> {
                     Cross::new((p[0], p[1]), 8, segment_colour(c).stroke_width(3)),
                 ])
                 .map_err(|e| e.to_string())?
-                .label(format!("segment {c}"))
+                .label(format!("segment {}", s.ids[c]))
                 .legend(move |(x, y)| Circle::new((x, y), 5, segment_colour(c).filled()));
         }
         if !s.centres.is_empty() {
@@ -266,10 +268,12 @@ pub fn scatter(s: &Scatter) -> Result<String> {
     })
 }
 
-/// The Ward dendrogram of `k` segments: leaves at the bottom, merge heights up the y axis.
-pub fn dendrogram(merges: &[Merge], k: usize) -> Result<String> {
+/// The Ward dendrogram of the segments with these `ids`: leaves at the bottom (named by
+/// id), merge heights up the y axis.
+pub fn dendrogram(merges: &[Merge], ids: &[u32]) -> Result<String> {
+    let k = ids.len();
     let order = leaf_order(merges, k);
-    let names: Vec<String> = order.iter().map(|s| s.to_string()).collect();
+    let names: Vec<String> = order.iter().map(|&s| ids[s].to_string()).collect();
     // x of every node: leaves at their position, merges midway between their children.
     let mut x = vec![0.0; k + merges.len()];
     let mut y = vec![0.0; k + merges.len()];

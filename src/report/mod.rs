@@ -5,6 +5,7 @@ pub mod dendrogram;
 pub mod html;
 pub mod pca;
 pub mod profiles;
+pub mod since;
 pub mod value;
 
 use crate::backend::Backend;
@@ -32,11 +33,14 @@ pub struct FitReport<'a> {
     pub seed: u64,
     /// Per-segment value figures, and the money column's name.
     pub values: Option<(&'a [value::SegmentValue], Option<&'a str>)>,
+    /// `fit --previous`: the "since the last run" tables ([`since::tables`]).
+    pub since_last_run: Vec<(String, String)>,
 }
 
 /// Renders the fit report; the covariance pass for the PCA runs on `backend`.
 pub fn fit_report(backend: &dyn Backend, r: &FitReport) -> Result<String> {
     let k = r.profiles.len();
+    let ids: Vec<u32> = r.profiles.iter().map(|p| p.segment).collect();
     let centres = segment_means(r.data, r.labels, k);
     let sizes: Vec<f64> = r.profiles.iter().map(|p| p.size as f64).collect();
     let (rows, labels) = sample(r.data, r.labels, SCATTER_SAMPLE, r.seed);
@@ -94,6 +98,7 @@ pub fn fit_report(backend: &dyn Backend, r: &FitReport) -> Result<String> {
                 labels: &labels,
                 centres: &centre_points,
                 explained: projection.explained,
+                ids: &ids,
             })?,
             caption: format!(
                 "A seeded sample of {} rows projected on the first two principal components of the prepared \
@@ -106,7 +111,7 @@ pub fn fit_report(backend: &dyn Backend, r: &FitReport) -> Result<String> {
     if !merges.is_empty() {
         figures.push(Figure {
             id: "dendrogram",
-            svg: charts::dendrogram(&merges, k)?,
+            svg: charts::dendrogram(&merges, &ids)?,
             caption: "Segments that join low down are close in the prepared feature space; merging them would \
                       cost little. Empty segments are left out."
                 .into(),
@@ -116,6 +121,7 @@ pub fn fit_report(backend: &dyn Backend, r: &FitReport) -> Result<String> {
     if let Some((values, column)) = r.values {
         tables.push(("Value".to_string(), value::value_table(values, column)));
     }
+    tables.extend(r.since_last_run.iter().cloned());
     Ok(html::page(&r.title, &r.facts, &tables, &figures))
 }
 

@@ -9,12 +9,11 @@ use std::sync::Arc;
 
 use arrow::array::{ArrayRef, Float64Array, RecordBatch, StringArray, UInt32Array, UInt64Array};
 use arrow::datatypes::{DataType, Field, Schema};
-use parquet::arrow::ArrowWriter;
 use serde::{Deserialize, Serialize};
 
 use crate::data::Dataset;
 use crate::error::{Error, Result};
-use crate::io::atomic::{Staged, TempPath};
+use crate::io::atomic::Staged;
 use crate::prep::Prep;
 
 /// Segment medians are exact up to this many rows; beyond, they are taken on every
@@ -214,13 +213,7 @@ pub fn write_parquet(target: &Path, profiles: &[SegmentProfile]) -> Result<Stage
     let batch = RecordBatch::try_new(Arc::new(Schema::new(fields)), columns)
         .map_err(|e| Error::Internal(format!("profiles table: {e}")))?;
     refuse_non_finite(target, &batch)?;
-    let (temp, file) = TempPath::create(target)?;
-    let mut writer = ArrowWriter::try_new(std::io::BufWriter::new(file), batch.schema(), None)
-        .map_err(|e| Error::parquet_write(target, e))?;
-    writer.write(&batch).map_err(|e| Error::parquet_write(target, e))?;
-    let buffered = writer.into_inner().map_err(|e| Error::parquet_write(target, e))?;
-    let file = buffered.into_inner().map_err(|e| Error::io(target, e.into_error()))?;
-    temp.stage(file)
+    crate::io::writer::stage_batch(target, &batch)
 }
 
 /// A profile value that is not finite is our bug (means of prepared, checked values): it

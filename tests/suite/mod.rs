@@ -11,6 +11,7 @@
 //! instance only and says so; the CPU keeps its exact asserts. Pass-by-pass CPU/GPU
 //! agreement stays in `tests/gpu.rs`.
 
+pub mod continuity;
 pub mod franti;
 pub mod gmm;
 pub mod reference;
@@ -97,6 +98,11 @@ macro_rules! backend_suite {
                 iris_matches_scikit_learn,
                 gaussian_mixture_recovers_s1_and_g2,
                 metrics_match_scikit_learn_on_iris_species,
+            },
+            continuity::{
+                same_customers_shuffled_with_noise_keep_their_ids,
+                a_new_group_in_an_empty_region_gets_the_next_unused_id,
+                a_permutation_of_yesterdays_segments_never_changes_todays_ids,
             },
             streaming::{
                 a_streamed_fit_writes_the_same_bytes_as_an_in_memory_one,

@@ -11,17 +11,33 @@ use crate::rng::Rng;
 /// is a row drawn with probability ∝ weight; each next one is the best, by total potential
 /// Σ w·min‖x − c‖², of `2 + ⌊ln k⌋` rows drawn with probability ∝ w·D(x)².
 pub fn kmeans_plus_plus(backend: &dyn Backend, data: &Dataset, k: usize, rng: &mut Rng) -> Result<Centres> {
-    let dim = data.dim();
-    let trials = 2 + (k as f64).ln().floor() as usize;
-    let mut values = Vec::with_capacity(k * dim);
-
     let first = weighted_row(data, rng.uniform() * data.total_weight());
-    values.extend_from_slice(data.row(first));
+    let trials = 2 + (k as f64).ln().floor() as usize;
+    extend_kmeans_plus_plus(backend, data, Centres::new(1, data.dim(), data.row(first).to_vec()), k, trials, rng)
+}
+
+/// Greedy k-means++ continued from `given` centres (at least one) up to `k`: each next
+/// centre is the best of `trials` rows drawn ∝ w·D(x)², as in [`kmeans_plus_plus`], against
+/// the distance to the nearest centre so far. Warm starts seed the segments a previous run
+/// did not have this way.
+pub fn extend_kmeans_plus_plus(
+    backend: &dyn Backend,
+    data: &Dataset,
+    given: Centres,
+    k: usize,
+    trials: usize,
+    rng: &mut Rng,
+) -> Result<Centres> {
+    let dim = data.dim();
+    let mut values = Vec::with_capacity(k * dim);
+    values.extend_from_slice(&given.values);
     let mut state = backend.new_state(data)?;
-    backend.update_min_sq_dist(data, data.row(first), &mut state)?;
+    for c in 0..given.k {
+        backend.update_min_sq_dist(data, given.centre(c), &mut state)?;
+    }
     let mut potential = total_potential(data, state.min_sq());
 
-    for _ in 1..k {
+    for _ in given.k..k {
         let mut targets: Vec<f64> = (0..trials).map(|_| rng.uniform() * potential).collect();
         let rows = search_cumulative(data, state.min_sq(), &mut targets);
         let mut cand = Vec::with_capacity(trials * dim);

@@ -14,5 +14,5 @@ mod minibatch;
 
 pub use algorithm::{fit, IterationReport, KMeansFit};
 pub use hyperparams::{Init, KMeansParams, KMeansValidParams, AUTO_PARALLEL_WORK};
-pub use init::{kmeans_parallel, kmeans_plus_plus, random_rows};
+pub use init::{extend_kmeans_plus_plus, kmeans_parallel, kmeans_plus_plus, random_rows};
 pub use minibatch::fit_minibatch;

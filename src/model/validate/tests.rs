@@ -71,6 +71,9 @@ fn kmeans_model() -> Model {
         segment_weights: vec![3.0, 3.0],
         profiles: vec![profile(0), profile(1)],
         input: InputFingerprint { files: vec![], rows_read: 6, rows_used: 6, schema: vec![] },
+        segment_ids: vec![],
+        next_segment_id: 0,
+        drift_reference: None,
     }
 }
 
@@ -357,4 +360,28 @@ fn a_damaged_file_is_invalid_data_naming_the_file_and_the_field() {
             path.display()
         )
     );
+}
+
+#[test]
+fn segment_ids_must_be_distinct_below_the_next_id_and_match_the_profiles() {
+    let with_ids = |m: &mut Model| {
+        m.segment_ids = vec![4, 7];
+        m.next_segment_id = 8;
+        m.profiles[0].segment = 4;
+        m.profiles[1].segment = 7;
+    };
+    let mut valid = kmeans_model();
+    with_ids(&mut valid);
+    assert_eq!(validate(&valid), Ok(()));
+    assert_eq!((valid.ids(), valid.next_id()), (vec![4, 7], 8));
+    let (field, problem) = refused(valid.clone(), |m| m.segment_ids = vec![4, 4]);
+    assert_eq!(field, "segment_ids[1]", "{problem}");
+    let (field, _) = refused(valid.clone(), |m| m.next_segment_id = 7);
+    assert_eq!(field, "segment_ids[1]");
+    let (field, _) = refused(valid.clone(), |m| m.segment_ids = vec![4]);
+    assert_eq!(field, "segment_ids");
+    let (field, _) = refused(valid, |m| m.profiles[1].segment = 1);
+    assert_eq!(field, "profiles[1].segment");
+    // A model without ids numbers its segments 0..k and continues after them.
+    assert_eq!((kmeans_model().ids(), kmeans_model().next_id()), (vec![0, 1], 2));
 }
