@@ -12,6 +12,8 @@ mod btyd;
 mod cli;
 mod continuity;
 mod customers;
+mod density;
+mod density_cli;
 mod faults;
 mod fuzz;
 mod input;
@@ -21,6 +23,7 @@ mod outputs;
 mod report;
 mod shared_data;
 mod streaming;
+mod ward;
 
 /// The suite on the CPU backend.
 mod cpu {

@@ -4,7 +4,7 @@ use std::path::PathBuf;
 
 use clap::{Args, ValueEnum};
 
-use super::{parse_k, parse_size, Impute, InputArgs, KRange, RunArgs, ScaleKind};
+use super::{parse_k, parse_size, Impute, InputArgs, KRange, RunArgs, ScaleKind, WardArgs};
 
 #[derive(Debug, Args)]
 pub struct FitArgs {
@@ -42,7 +42,9 @@ pub struct FitArgs {
     /// by every algorithm that is told how many segments to find.
     #[arg(long, short, value_parser = parse_k)]
     pub k: Option<KRange>,
-    /// K-Means (hard segments) or a Gaussian mixture (soft segments with probabilities).
+    /// K-Means (hard segments), a Gaussian mixture (soft segments with probabilities), Ward's
+    /// hierarchical clustering (a tree, cut at --k or --distance-threshold), or HDBSCAN /
+    /// DBSCAN (density segments of any shape, outliers left unsegmented).
     #[arg(long, value_enum, default_value_t = AlgorithmChoice::Kmeans)]
     pub algorithm: AlgorithmChoice,
     /// Initialisation (default: auto for kmeans; a K-Means fit for gmm).
@@ -121,7 +123,11 @@ pub struct FitArgs {
     #[command(flatten)]
     pub marketing: super::MarketingArgs,
     #[command(flatten)]
+    pub ward: WardArgs,
+    #[command(flatten)]
     pub run: RunArgs,
+    #[command(flatten)]
+    pub density: super::density::DensityArgs,
     #[command(flatten)]
     pub continuity: super::continuity::ContinuityArgs,
 }
@@ -156,6 +162,12 @@ pub enum AlgorithmChoice {
     #[value(name = "minibatch-kmeans")]
     MinibatchKmeans,
     Gmm,
+    /// HDBSCAN (`--min-cluster-size`): finds the segments and leaves outliers unsegmented (−1).
+    Hdbscan,
+    /// DBSCAN (`--eps`, `--min-samples`): segments of dense regions; outliers unsegmented (−1).
+    Dbscan,
+    /// Ward's hierarchical clustering (`--k` or `--distance-threshold`); writes dendrogram.parquet.
+    Ward,
 }
 
 impl AlgorithmChoice {
@@ -165,7 +177,15 @@ impl AlgorithmChoice {
             AlgorithmChoice::Kmeans => "kmeans",
             AlgorithmChoice::MinibatchKmeans => "minibatch-kmeans",
             AlgorithmChoice::Gmm => "gmm",
+            AlgorithmChoice::Hdbscan => "hdbscan",
+            AlgorithmChoice::Dbscan => "dbscan",
+            AlgorithmChoice::Ward => "ward",
         }
+    }
+
+    /// Whether the algorithm finds the number of segments itself (no `--k`).
+    pub fn is_density(self) -> bool {
+        matches!(self, AlgorithmChoice::Hdbscan | AlgorithmChoice::Dbscan)
     }
 }
 
@@ -202,6 +222,9 @@ pub struct SelectKArgs {
 impl FitArgs {
     /// `--k`, which the algorithm asked for needs.
     pub fn k_range(&self) -> crate::error::Result<KRange> {
+        if self.algorithm == AlgorithmChoice::Ward {
+            return self.ward.k_range(self.k);
+        }
         self.k.ok_or_else(|| {
             crate::error::Error::param(
                 crate::error::Param::K,

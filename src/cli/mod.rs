@@ -8,18 +8,22 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
 mod apply;
 pub mod continuity;
 mod customers;
+mod density;
 mod fit;
 mod marketing;
 mod tools;
+mod ward;
 
 pub use apply::{EvaluateArgs, PredictArgs};
 pub use customers::{CustomersArgs, TimeUnitArg};
+pub use density::{ClusterSelectionChoice, DensityArgs};
 pub use fit::{AlgorithmChoice, CovarianceType, FitArgs, InitChoice, InitSpace, OnDegenerate, SelectKArgs};
 pub use marketing::{ExportArgs, ExportFormat, MarketingArgs};
 pub use tools::{BenchArgs, DemoArgs};
+pub use ward::WardArgs;
 
 /// Segment a customer base: a transaction log or customer table (Parquet or CSV) in;
-/// customer value, segments (K-Means, mini-batch K-Means, Gaussian mixtures), a reusable
+/// customer value, segments (K-Means, mini-batch K-Means, Gaussian mixtures, Ward), a reusable
 /// model and a JSON summary out. Logs go to stderr, the summary to stdout.
 #[derive(Debug, Parser)]
 #[command(name = "custseg", version, about)]

@@ -3,10 +3,12 @@
 //! hyperparams, init). [`Segmenter`] is the one type the pipeline uses: a request to fit
 //! any of them; [`Segments`] what a fit returns (assign, score, save).
 
+pub mod density;
 pub mod fitted;
 pub mod gmm;
 pub mod kmeans;
 pub mod segmenter;
+pub mod ward;
 
 pub use fitted::{Assigned, Segments};
 pub use segmenter::{AlgorithmFit, FitOutcome, Progress, Segmenter};

@@ -54,10 +54,16 @@ pub enum Param {
     RulesDepth,
     Names,
     Export,
+    MinClusterSize,
+    MinSamples,
+    ClusterSelection,
+    Eps,
     Previous,
     KeepPrep,
     MatchThreshold,
     FailOnDrift,
+    DistanceThreshold,
+    MicroClusters,
 }
 
 impl Param {
@@ -109,10 +115,16 @@ impl Param {
             Param::RulesDepth => "rules_depth",
             Param::Names => "names",
             Param::Export => "export",
+            Param::MinClusterSize => "min_cluster_size",
+            Param::MinSamples => "min_samples",
+            Param::ClusterSelection => "cluster_selection_method",
+            Param::Eps => "eps",
             Param::Previous => "previous",
             Param::KeepPrep => "keep_prep",
             Param::MatchThreshold => "match_threshold",
             Param::FailOnDrift => "fail_on_drift",
+            Param::DistanceThreshold => "distance_threshold",
+            Param::MicroClusters => "micro_clusters",
         }
     }
 }

@@ -5,13 +5,14 @@ use std::io::BufWriter;
 use std::path::Path;
 use std::sync::Arc;
 
-use arrow::array::{ArrayRef, Float32Array, RecordBatch, StringArray, UInt32Array};
+use arrow::array::{ArrayRef, Float32Array, Int32Array, RecordBatch, StringArray, UInt32Array};
 use arrow::datatypes::{DataType, Field, Schema, SchemaRef};
 use parquet::arrow::ArrowWriter;
 use parquet::basic::Compression;
 use parquet::file::properties::WriterProperties;
 
 use super::atomic::{Staged, TempPath};
+use crate::cluster::density::NOISE;
 use crate::error::{Error, Result};
 
 /// Streams `id, segment` and named Float32 columns (`distance`, or `probability` and
@@ -23,13 +24,15 @@ pub struct AssignmentWriter {
     rows: u64,
     /// Every segment's name by id, when the assignments carry a `segment_name` column (last).
     names: Option<super::names::SegmentNames>,
+    /// Density fits: `segment` is Int32 and [`NOISE`] is written as −1.
+    signed: bool,
 }
 
 impl AssignmentWriter {
     /// Starts `target`; `id_name`/`id_type` describe the id column copied from the input,
     /// `values` name the Float32 columns after `segment`.
     pub fn create(target: &Path, id_name: &str, id_type: &DataType, values: &[String]) -> Result<Self> {
-        Self::create_named(target, id_name, id_type, values, None)
+        Self::create_typed(target, id_name, id_type, values, None, false)
     }
 
     /// [`AssignmentWriter::create`] with a last column, `segment_name`, holding `names[segment]`.
@@ -40,8 +43,21 @@ impl AssignmentWriter {
         values: &[String],
         names: Option<super::names::SegmentNames>,
     ) -> Result<Self> {
-        let mut fields =
-            vec![Field::new(id_name, id_type.clone(), false), Field::new("segment", DataType::UInt32, false)];
+        Self::create_typed(target, id_name, id_type, values, names, false)
+    }
+
+    /// As [`AssignmentWriter::create_named`]; with `signed`, the `segment` column is Int32
+    /// and unsegmented rows ([`NOISE`], density fits' outliers) are written as −1.
+    pub fn create_typed(
+        target: &Path,
+        id_name: &str,
+        id_type: &DataType,
+        values: &[String],
+        names: Option<super::names::SegmentNames>,
+        signed: bool,
+    ) -> Result<Self> {
+        let segment_type = if signed { DataType::Int32 } else { DataType::UInt32 };
+        let mut fields = vec![Field::new(id_name, id_type.clone(), false), Field::new("segment", segment_type, false)];
         fields.extend(values.iter().map(|name| Field::new(name, DataType::Float32, false)));
         if names.is_some() {
             fields.push(Field::new(super::export::SEGMENT_NAME, DataType::Utf8, false));
@@ -51,7 +67,7 @@ impl AssignmentWriter {
         let props = WriterProperties::builder().set_compression(Compression::SNAPPY).build();
         let writer = ArrowWriter::try_new(BufWriter::with_capacity(1 << 20, file), schema.clone(), Some(props))
             .map_err(|e| Error::parquet_write(target, e))?;
-        Ok(AssignmentWriter { path, writer, schema, rows: 0, names })
+        Ok(AssignmentWriter { path, writer, schema, rows: 0, names, signed })
     }
 
     /// Appends one chunk of rows: ids, segments, then one slice per value column. A value
@@ -69,7 +85,12 @@ impl AssignmentWriter {
                 )));
             }
         }
-        let mut columns: Vec<ArrayRef> = vec![ids.clone(), Arc::new(UInt32Array::from(segments.to_vec()))];
+        let segments_column: ArrayRef = if self.signed {
+            Arc::new(Int32Array::from_iter_values(segments.iter().map(|&s| if s == NOISE { -1 } else { s as i32 })))
+        } else {
+            Arc::new(UInt32Array::from(segments.to_vec()))
+        };
+        let mut columns: Vec<ArrayRef> = vec![ids.clone(), segments_column];
         columns.extend(values.iter().map(|v| Arc::new(Float32Array::from(v.to_vec())) as ArrayRef));
         if let Some(names) = &self.names {
             let named = segments.iter().map(|s| names.get(s).map_or("", String::as_str));

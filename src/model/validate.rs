@@ -144,6 +144,10 @@ pub fn validate(model: &Model) -> Checked {
     match &model.segmenter {
         SavedSegmenter::KMeans { kmeans } | SavedSegmenter::MiniBatchKMeans { kmeans } => kmeans_record(kmeans)?,
         SavedSegmenter::Gmm { gmm } => gmm_record(gmm, model)?,
+        SavedSegmenter::Hdbscan { density } | SavedSegmenter::Dbscan { density } => {
+            density::density_record(density, model.algorithm(), model)?
+        }
+        SavedSegmenter::Ward { ward } => ward.validate(k, dim)?,
     }
     profiles(&model.profiles, model)?;
     segment_names(model)?;
@@ -503,5 +507,6 @@ fn input(input: &InputFingerprint) -> Checked {
     Ok(())
 }
 
+mod density;
 #[cfg(test)]
 mod tests;

@@ -158,7 +158,7 @@ pub fn predict(request: &PredictRequest) -> Result<Value> {
     };
     remove_stale_temp_files(&out);
     remove_stale_temp_files(&report_path);
-    if request.probabilities && matches!(segments, crate::cluster::Segments::Centres(_)) {
+    if request.probabilities && !matches!(segments, crate::cluster::Segments::Mixture { .. }) {
         warn!(
             "{} is for Gaussian-mixture models; this {} model writes distances",
             Param::Probabilities,
@@ -172,7 +172,9 @@ pub fn predict(request: &PredictRequest) -> Result<Value> {
     // both); K-Means takes its inertia from the assignment's distances.
     let mixture_score = match segments {
         crate::cluster::Segments::Mixture { .. } => Some(engine.run("the mixture pass", |b| segments.score(b, data))?),
-        crate::cluster::Segments::Centres(_) => None,
+        crate::cluster::Segments::Centres(_)
+        | crate::cluster::Segments::Ward(_)
+        | crate::cluster::Segments::Density(_) => None,
     };
     let ids = model.ids();
     let name_of_segment = display_names(&model.segment_names, &ids);
@@ -187,13 +189,16 @@ pub fn predict(request: &PredictRequest) -> Result<Value> {
     };
     let written = write_assignments(&mut engine, &segments, data, &target)?;
     let drift = drift_from_training(&model, &input, &written.sizes, request.fail_on_drift);
+    // Density models leave outliers unsegmented: the report describes the segmented rows.
+    let clustered = super::noise::clustered_rows(data, &written.labels);
+    let (shown, shown_labels) = clustered.as_ref().map_or((data, &written.labels), |c| (&c.data, &c.labels));
     let report = match request.report {
         true => Some(super::predict_report::stage_report(
             &mut engine,
             &model,
             &request.model,
-            data,
-            &written.labels,
+            shown,
+            shown_labels,
             drift.as_ref(),
             &report_path,
         )?),
@@ -237,6 +242,10 @@ pub fn predict(request: &PredictRequest) -> Result<Value> {
     if !exported.is_empty() {
         info!("wrote {} export file(s) beside {}", exported.len(), out.display());
     }
+    if segments.has_noise() {
+        let noise = json!({ "segment_sizes": written.sizes, "noise": written.noise });
+        return Ok(merge_json(summary, noise));
+    }
     Ok(merge_json(summary, score_json(&score, false)))
 }
 
@@ -266,11 +275,21 @@ pub fn evaluate(request: &EvaluateRequest) -> Result<Value> {
     let input = read_for_model(&model, &request.input)?;
     let data = &input.prepared.data;
     let (labels, score) = engine.run("the assignment pass", |b| segments.labels_and_score(b, data))?;
+    // Density models leave outliers unsegmented: the metrics describe the segmented rows.
+    let clustered = super::noise::clustered_rows(data, &labels);
+    let (scored, scored_labels) = clustered.as_ref().map_or((data, &labels), |c| (&c.data, &c.labels));
+    if scored.rows() == 0 {
+        return Err(Error::data(
+            request.model.display(),
+            "no input row falls within reach of the model's segments (every row is an outlier); nothing to evaluate",
+        ));
+    }
     let scores = engine.run("the segment metrics", |b| {
-        metrics::score(b, data, &labels, model.k, request.silhouette_sample.max(2), request.seed)
+        metrics::score(b, scored, scored_labels, model.k, request.silhouette_sample.max(2), request.seed)
     })?;
     let mut sizes = vec![0u64; model.k];
-    labels.iter().flatten().for_each(|&l| sizes[l as usize] += 1);
+    scored_labels.iter().flatten().for_each(|&l| sizes[l as usize] += 1);
+    let noise = (data.rows() as u64) - sizes.iter().sum::<u64>();
     let drift = drift_from_training(&model, &input, &sizes, request.fail_on_drift);
     let info = engine.backend.info();
     let summary = json!({
@@ -281,6 +300,7 @@ pub fn evaluate(request: &EvaluateRequest) -> Result<Value> {
         "rows_read": input.prepared.rows_read,
         "rows_used": data.rows(),
         "segment_sizes": sizes,
+        "noise": segments.has_noise().then_some(noise),
         "segment_ids": model.ids(),
         "drift": drift,
         "metrics": {

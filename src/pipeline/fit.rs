@@ -15,6 +15,7 @@ use super::stage::{read_and_prepare_with, Stage};
 use super::train::{self, Trained};
 use super::{merge_json, secs, ASSIGNMENTS_FILE, MODEL_FILE, PROFILES_FILE};
 use crate::backend::Centres;
+use crate::cluster::AlgorithmFit;
 use crate::continuity::migration::MIGRATION_FILE;
 use crate::continuity::warm::SpaceMap;
 use crate::data::Dataset;
@@ -22,10 +23,12 @@ use crate::error::{Error, Param, Result};
 use crate::eval::metrics::Scores;
 use crate::eval::stability::Stability;
 use crate::io::atomic::{remove_stale_temp_files, stage_bytes};
+use crate::io::dendrogram::{write_dendrogram, DENDROGRAM_FILE};
 use crate::io::export::{list_file, ASSIGNMENTS_CSV};
 use crate::io::names::{check_known, display_names, given_names};
 use crate::io::paths::{ensure_not_input, OutputFolder};
 use crate::model::{InputFingerprint, Model, FORMAT_VERSION};
+use crate::prep::Prep;
 use crate::report::profiles::SegmentProfile;
 use crate::report::rules::{RuleSet, SegmentLabels};
 use crate::report::value::{segment_values, SegmentValue};
@@ -38,13 +41,15 @@ struct Outputs {
     model: PathBuf,
     profiles: PathBuf,
     report: PathBuf,
+    /// Ward: the tree (dendrogram.parquet).
+    dendrogram: PathBuf,
     migration: PathBuf,
 }
 
 /// Every file a fit may write into its folder (besides the id lists): an earlier run's
 /// copy that this run does not write is removed.
-const FIT_OUTPUTS: [&str; 6] =
-    [ASSIGNMENTS_FILE, PROFILES_FILE, MODEL_FILE, REPORT_FILE, ASSIGNMENTS_CSV, MIGRATION_FILE];
+const FIT_OUTPUTS: [&str; 7] =
+    [ASSIGNMENTS_FILE, PROFILES_FILE, MODEL_FILE, REPORT_FILE, ASSIGNMENTS_CSV, MIGRATION_FILE, DENDROGRAM_FILE];
 
 impl Outputs {
     /// Refuses outputs that are inputs, creates `out`, removes temporary files of killed runs.
@@ -53,8 +58,9 @@ impl Outputs {
         let (assignments, model, profiles, report) =
             (out.join(ASSIGNMENTS_FILE), out.join(MODEL_FILE), out.join(PROFILES_FILE), out.join(REPORT_FILE));
         let exports = export_targets(&assignments, &request.marketing.exports);
+        let dendrogram = out.join(DENDROGRAM_FILE);
         let migration = out.join(MIGRATION_FILE);
-        let all = [&assignments, &model, &profiles, &report, &migration];
+        let all = [&assignments, &model, &profiles, &report, &dendrogram, &migration];
         let inputs = request.inputs_read();
         for path in all.into_iter().chain(exports.csv.iter()).chain(exports.lists.iter()) {
             ensure_not_input(path, &inputs)?;
@@ -64,7 +70,7 @@ impl Outputs {
         if stale > 0 {
             warn!("removed {stale} temporary file(s) left in {} by an earlier run that was killed", out.display());
         }
-        Ok(Outputs { folder, assignments, model, profiles, report, migration })
+        Ok(Outputs { folder, assignments, model, profiles, report, dendrogram, migration })
     }
 }
 
@@ -82,7 +88,6 @@ pub fn fit(request: &FitRequest) -> Result<Value> {
     let mut stage = read_and_prepare_with(request, started, kept_prep)?;
     ensure_value_is_a_feature(request, &stage)?;
     let data = &stage.prepared.data;
-    let k = request.segmenter.k();
     if let Some(p) = &previous {
         p.check_prep(&stage.prep)?;
     }
@@ -91,6 +96,10 @@ pub fn fit(request: &FitRequest) -> Result<Value> {
 
     let fit_start = Instant::now();
     let trained = train::train(request, &mut engine, &stage, previous_and_map)?;
+    let k = trained.outcome.segments.k();
+    if k == 0 {
+        return Err(every_row_is_noise(request));
+    }
     let (trained, lineage) =
         continuity::assign_ids(trained, previous_and_map, request.continuity.match_threshold, data.total_weight())?;
     if let Some(path) = &request.marketing.names {
@@ -126,12 +135,16 @@ pub fn fit(request: &FitRequest) -> Result<Value> {
     model.drift_reference = Some(crate::continuity::drift::reference(&stage.prep, data));
 
     let metrics_start = Instant::now();
+    // Density fits leave outliers unsegmented: metrics, profiles and the report describe
+    // the segmented rows.
+    let clustered = super::noise::clustered_rows(data, &written.labels);
+    let (scored, scored_labels) = clustered.as_ref().map_or((data, &written.labels), |c| (&c.data, &c.labels));
     let scores = engine.run("the segment metrics", |b| {
-        crate::eval::metrics::score(b, data, &written.labels, k, request.silhouette_sample.max(2), request.seed)
+        crate::eval::metrics::score(b, scored, scored_labels, k, request.silhouette_sample.max(2), request.seed)
     })?;
     log_scores(&scores, request.silhouette_sample > 0);
-    let stability = bootstrap(request, &mut engine, data, &written.labels)?;
-    let mut profiles = crate::report::profiles::profile(&stage.prep, data, &written.labels, k);
+    let stability = bootstrap(request, &mut engine, data, &written.labels, k)?;
+    let mut profiles = crate::report::profiles::profile(&stage.prep, scored, scored_labels, k);
     for (p, &id) in profiles.iter_mut().zip(&lineage.ids) {
         p.segment = id;
         p.name = names.get(&id).cloned();
@@ -140,7 +153,8 @@ pub fn fit(request: &FitRequest) -> Result<Value> {
         info!("segment {}: {} rows ({:.1}%), {}", p.segment, p.size, 100.0 * p.share, p.descriptor);
     }
     let segment_labels = SegmentLabels { ids: lineage.ids.clone(), names: given_names(&names, &lineage.ids) };
-    let rules = explain_segments(request, &stage, &written.labels, &segment_labels);
+    // Density fits' outliers are no segment: the rules describe the segmented rows.
+    let rules = explain_segments(request, &stage.prep, scored, scored_labels, &segment_labels);
     model.profiles = profiles.clone();
     model.segment_names = names.clone();
     model.rules = rules.clone();
@@ -168,11 +182,15 @@ pub fn fit(request: &FitRequest) -> Result<Value> {
             title: format!("custseg: {k} customer segment{}", if k == 1 { "" } else { "s" }),
             facts: report_facts(request, &model, &scores, &fit_summary, stability.as_ref(), data.rows()),
             profiles: &profiles,
-            data,
-            labels: &written.labels,
+            data: scored,
+            labels: scored_labels,
             seed: request.seed,
             values: values.as_deref().map(|v| (v, request.value.as_deref())),
             rules: rules.as_ref(),
+            tree: match &trained.outcome.fit {
+                AlgorithmFit::Ward(fit) => Some((&fit.tree.linkage, fit.cut_height())),
+                _ => None,
+            },
             since_last_run: follow_up.as_ref().map_or_else(Vec::new, |f| {
                 crate::report::since::tables("the last run", f.flows.as_ref(), f.drift.as_ref())
             }),
@@ -183,9 +201,14 @@ pub fn fit(request: &FitRequest) -> Result<Value> {
     };
     let profiles_file = crate::report::profiles::write_parquet(&outputs.profiles, &profiles)?;
     let exported = stage_exports(&written.file, &request.marketing.exports, &name_of_segment)?;
+    let dendrogram_file = match &trained.outcome.fit {
+        AlgorithmFit::Ward(fit) => Some(write_dendrogram(&outputs.dendrogram, &fit.tree.linkage)?),
+        _ => None,
+    };
     let report_file = report_html.map(|html| stage_bytes(&outputs.report, html.as_bytes())).transpose()?;
     let mut this_run: Vec<PathBuf> = vec![outputs.assignments.clone(), outputs.profiles.clone(), outputs.model.clone()];
     this_run.extend(report_file.as_ref().map(|_| outputs.report.clone()));
+    this_run.extend(dendrogram_file.as_ref().map(|_| outputs.dendrogram.clone()));
     this_run.extend(follow_up.as_ref().and_then(|f| f.migration.as_ref()).map(|_| outputs.migration.clone()));
     let export_targets = export_targets(&outputs.assignments, &request.marketing.exports);
     this_run.extend(export_targets.csv.clone());
@@ -197,6 +220,7 @@ pub fn fit(request: &FitRequest) -> Result<Value> {
     written.file.commit()?;
     profiles_file.commit()?;
     model_file.commit()?;
+    let wrote_dendrogram = dendrogram_file.map(|file| file.commit()).transpose()?.is_some();
     if let Some(file) = follow_up.as_mut().and_then(|f| f.migration.take()) {
         file.commit()?;
     }
@@ -207,7 +231,15 @@ pub fn fit(request: &FitRequest) -> Result<Value> {
     exported.commit()?;
     info!("wrote {}, {} and {}", outputs.assignments.display(), outputs.profiles.display(), outputs.model.display());
     let removed = remove_stale_outputs(&request.out, &FIT_OUTPUTS, &this_run);
-    let Outputs { folder, assignments, model: model_path, profiles: profiles_path, report: report_path, .. } = outputs;
+    let Outputs {
+        folder,
+        assignments,
+        model: model_path,
+        profiles: profiles_path,
+        report: report_path,
+        dendrogram,
+        ..
+    } = outputs;
     folder.keep();
     let t_write = write_start.elapsed().as_secs_f64();
     let streamed = keep_or_drop_cache(request, &mut stage)?;
@@ -242,6 +274,7 @@ pub fn fit(request: &FitRequest) -> Result<Value> {
             "report": request.report.then(|| report_path.display().to_string()),
             "csv": export_targets.csv.map(|p| p.display().to_string()),
             "lists": export_targets.lists.map(|p| p.display().to_string()),
+            "dendrogram": wrote_dendrogram.then(|| dendrogram.display().to_string()),
         },
         "removed_stale_outputs": removed.iter().map(|p| p.display().to_string()).collect::<Vec<_>>(),
         "rules": rules,
@@ -299,7 +332,8 @@ fn build_model(request: &FitRequest, stage: &Stage, trained: &Trained, sizes: Ve
 /// The rules that reproduce the segments (None with a rules depth of 0), logged.
 fn explain_segments(
     request: &FitRequest,
-    stage: &Stage,
+    prep: &Prep,
+    data: &Dataset,
     labels: &[Vec<u32>],
     segments: &SegmentLabels,
 ) -> Option<RuleSet> {
@@ -307,8 +341,7 @@ fn explain_segments(
     if depth == 0 {
         return None;
     }
-    let data = &stage.prepared.data;
-    let rules = crate::report::rules::explain(&stage.prep, data, labels, segments, depth, request.seed);
+    let rules = crate::report::rules::explain(prep, data, labels, segments, depth, request.seed);
     info!(
         "rules (a depth-{depth} tree on {} rows) reproduce {:.1}% of the segments",
         rules.rows,
@@ -344,16 +377,18 @@ fn bootstrap(
     engine: &mut Engine,
     data: &Dataset,
     labels: &[Vec<u32>],
+    k: usize,
 ) -> Result<Option<Stability>> {
     if request.stability == 0 {
         return Ok(None);
     }
     let flat: Vec<u32> = labels.concat();
     info!("stability: {} bootstrap refits", request.stability);
-    let k = request.segmenter.k();
+    // Refits cut at the fitted k (a Ward tree cut by height may find another k on a sample).
+    let refit = request.segmenter.with_k(k)?;
     let result =
         crate::eval::stability::bootstrap(data, &flat, k, request.stability, request.seed, &mut |sample, seed| {
-            let segmenter = request.segmenter.with_seed(seed);
+            let segmenter = refit.with_seed(seed);
             let fit = engine.run("a bootstrap fit", |b| segmenter.fit(b, sample, &mut |_| {}))?;
             Ok(engine.run("the assignment pass", |b| fit.segments.labels(b, data))?.concat())
         })?;
@@ -395,6 +430,12 @@ fn report_facts(
     if let Some(s) = stability {
         facts.push(("stability (mean bootstrap ARI)".into(), format!("{:.3}", s.mean_ari)));
     }
+    if let (Some(noise), Some(share)) =
+        (fit_summary.get("noise"), fit_summary.get("noise_share").and_then(Value::as_f64))
+    {
+        facts.push(("outliers / unsegmented".into(), format!("{noise} rows ({:.1}%), segment −1", 100.0 * share)));
+        facts.push(("metrics and profiles".into(), "on the segmented rows (outliers left out)".into()));
+    }
     facts.push(("seed".into(), request.seed.to_string()));
     facts
 }
@@ -421,6 +462,18 @@ fn segment_summary(profiles: &[SegmentProfile], values: Option<&[SegmentValue]>)
             }
         })
         .collect()
+}
+
+/// A density fit that left every row unsegmented: nothing to profile; the parameters that
+/// would find segments.
+fn every_row_is_noise(request: &FitRequest) -> Error {
+    let (param, advice) = match &request.segmenter {
+        crate::cluster::Segmenter::Density(crate::cluster::density::DensityParams::Dbscan { .. }) => {
+            (Param::Eps, format!("raise {} or lower {}", Param::Eps, Param::MinSamples))
+        }
+        _ => (Param::MinClusterSize, format!("lower {} or {}", Param::MinClusterSize, Param::MinSamples)),
+    };
+    Error::param(param, format!("every row is an outlier, so no segment was found; {advice}"))
 }
 
 /// `value` must name a numeric feature the prep kept (its segment means give the totals).

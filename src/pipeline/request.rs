@@ -63,7 +63,7 @@ pub struct FitRequest {
 }
 
 /// Output columns an id column must not be named as.
-const RESERVED_COLUMNS: [&str; 4] = ["segment", "distance", "probability", "segment_name"];
+const RESERVED_COLUMNS: [&str; 5] = ["segment", "distance", "probability", "segment_name", "outlier_score"];
 
 impl FitRequest {
     /// Every file or folder the fit reads: outputs must be none of them.
@@ -89,11 +89,37 @@ impl FitRequest {
                 ));
             }
         }
+        if let Segmenter::Density(p) = &self.segmenter {
+            if self.stability > 0 {
+                return Err(Error::param(
+                    Param::Stability,
+                    format!(
+                        "bootstrap stability is for K-Means and mixtures; {} finds its own segments, drop it",
+                        p.name()
+                    ),
+                ));
+            }
+            if self.read.weights.is_some() {
+                return Err(Error::param(Param::Weights, format!("{} does not weigh rows; drop it", p.name())));
+            }
+            if self.continuity.previous.is_some() {
+                return Err(Error::param(
+                    Param::Previous,
+                    format!("is for K-Means and mixtures; {} finds its own segments each run, drop it", p.name()),
+                ));
+            }
+        }
         let threshold = self.continuity.match_threshold;
         if !(threshold.is_finite() && threshold >= 0.0) {
             return Err(Error::param(
                 Param::MatchThreshold,
                 format!("{threshold} is not a finite number ≥ 0; try 1 (a segment may move one spread)"),
+            ));
+        }
+        if self.continuity.previous.is_some() && matches!(self.segmenter, Segmenter::Ward(_)) {
+            return Err(Error::param(
+                Param::Previous,
+                "carries K-Means and Gaussian-mixture segments over; Ward's tree has no warm start yet: fit without it",
             ));
         }
         if self.continuity.previous.is_none() && self.continuity.keep_prep {
