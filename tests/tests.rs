@@ -14,6 +14,7 @@ mod continuity;
 mod customers;
 mod faults;
 mod fuzz;
+mod holdout;
 mod input;
 mod model_fuzz;
 mod outputs;

@@ -122,6 +122,8 @@ pub struct FitArgs {
     pub run: RunArgs,
     #[command(flatten)]
     pub continuity: super::continuity::ContinuityArgs,
+    #[command(flatten)]
+    pub holdout: super::holdout::HoldoutArgs,
 }
 
 /// Shape of the mixture components' covariances.

@@ -9,6 +9,7 @@ mod apply;
 pub mod continuity;
 mod customers;
 mod fit;
+pub mod holdout;
 mod tools;
 
 pub use apply::{EvaluateArgs, PredictArgs};

@@ -61,6 +61,7 @@ pub fn flag(param: Param) -> &'static str {
         Param::KeepPrep => "--keep-prep",
         Param::MatchThreshold => "--match-threshold",
         Param::FailOnDrift => "--fail-on-drift",
+        Param::Holdout => "--holdout",
     }
 }
 
@@ -85,13 +86,17 @@ pub fn fail_on_drift(drift: &cli::continuity::DriftArgs) -> Option<DriftLevel> {
     })
 }
 
-/// `--previous` and what goes with it.
-fn continuity_options(args: &cli::continuity::ContinuityArgs) -> ContinuityOptions {
+/// `--previous` and what goes with it, and `--holdout`.
+fn continuity_options(
+    args: &cli::continuity::ContinuityArgs,
+    holdout: &cli::holdout::HoldoutArgs,
+) -> ContinuityOptions {
     ContinuityOptions {
         previous: args.previous.clone(),
         keep_prep: args.keep_prep,
         match_threshold: args.match_threshold,
         fail_on_drift: fail_on_drift(&args.drift),
+        holdout: holdout.holdout,
     }
 }
 
@@ -253,7 +258,7 @@ pub fn fit_request(args: &FitArgs, k: usize) -> Result<FitRequest> {
         out: args.out.clone(),
         seed: args.seed,
         backend: backend_options(&args.run),
-        continuity: continuity_options(&args.continuity),
+        continuity: continuity_options(&args.continuity, &args.holdout),
     };
     request.check()?;
     Ok(request)

@@ -55,6 +55,7 @@ pub enum Param {
     KeepPrep,
     MatchThreshold,
     FailOnDrift,
+    Holdout,
 }
 
 impl Param {
@@ -107,6 +108,7 @@ impl Param {
             Param::KeepPrep => "keep_prep",
             Param::MatchThreshold => "match_threshold",
             Param::FailOnDrift => "fail_on_drift",
+            Param::Holdout => "holdout",
         }
     }
 }

@@ -5,7 +5,7 @@ use std::io::BufWriter;
 use std::path::Path;
 use std::sync::Arc;
 
-use arrow::array::{ArrayRef, Float32Array, RecordBatch, UInt32Array};
+use arrow::array::{ArrayRef, BooleanArray, Float32Array, RecordBatch, UInt32Array};
 use arrow::datatypes::{DataType, Field, Schema, SchemaRef};
 use parquet::arrow::ArrowWriter;
 use parquet::basic::Compression;
@@ -27,9 +27,21 @@ impl AssignmentWriter {
     /// Starts `target`; `id_name`/`id_type` describe the id column copied from the input,
     /// `values` name the Float32 columns after `segment`.
     pub fn create(target: &Path, id_name: &str, id_type: &DataType, values: &[String]) -> Result<Self> {
+        Self::create_with_flag(target, id_name, id_type, values, None)
+    }
+
+    /// [`AssignmentWriter::create`] with a last Boolean column named `flag` (`holdout`).
+    pub fn create_with_flag(
+        target: &Path,
+        id_name: &str,
+        id_type: &DataType,
+        values: &[String],
+        flag: Option<&str>,
+    ) -> Result<Self> {
         let mut fields =
             vec![Field::new(id_name, id_type.clone(), false), Field::new("segment", DataType::UInt32, false)];
         fields.extend(values.iter().map(|name| Field::new(name, DataType::Float32, false)));
+        fields.extend(flag.map(|name| Field::new(name, DataType::Boolean, false)));
         let schema = Arc::new(Schema::new(fields));
         let (path, file) = TempPath::create(target)?;
         let props = WriterProperties::builder().set_compression(Compression::SNAPPY).build();
@@ -42,6 +54,17 @@ impl AssignmentWriter {
     /// that is not finite is our bug (a saved model is checked when read, data when
     /// prepared): it is refused as an internal error naming the column and row, never written.
     pub fn write(&mut self, ids: &ArrayRef, segments: &[u32], values: &[&[f32]]) -> Result<()> {
+        self.write_flagged(ids, segments, values, None)
+    }
+
+    /// [`AssignmentWriter::write`] with the flag column's values (when it has one).
+    pub fn write_flagged(
+        &mut self,
+        ids: &ArrayRef,
+        segments: &[u32],
+        values: &[&[f32]],
+        flag: Option<&[bool]>,
+    ) -> Result<()> {
         for (c, column) in values.iter().enumerate() {
             if let Some(i) = column.iter().position(|v| !v.is_finite()) {
                 let name = self.schema.fields().get(2 + c).map_or("?", |f| f.name().as_str());
@@ -55,6 +78,7 @@ impl AssignmentWriter {
         }
         let mut columns: Vec<ArrayRef> = vec![ids.clone(), Arc::new(UInt32Array::from(segments.to_vec()))];
         columns.extend(values.iter().map(|v| Arc::new(Float32Array::from(v.to_vec())) as ArrayRef));
+        columns.extend(flag.map(|f| Arc::new(BooleanArray::from(f.to_vec())) as ArrayRef));
         let batch = RecordBatch::try_new(self.schema.clone(), columns)
             .map_err(|e| Error::Internal(format!("building an output batch: {e}")))?;
         self.writer.write(&batch).map_err(|e| Error::parquet_write(self.path.target(), e))?;

@@ -174,6 +174,7 @@ pub fn predict(request: &PredictRequest) -> Result<Value> {
         ids: &input.prepared.ids,
         probabilities: request.probabilities,
         segment_ids: Some(&ids),
+        holdout: None,
     };
     let written = write_assignments(&mut engine, &segments, data, &target)?;
     let drift = drift_from_training(&model, &input, &written.sizes, request.fail_on_drift);

@@ -14,6 +14,9 @@ use crate::error::Result;
 use crate::io::atomic::Staged;
 use crate::io::writer::AssignmentWriter;
 
+/// The Boolean column of `fit --holdout`: true for the held-out rows.
+pub const HOLDOUT_COLUMN: &str = "holdout";
+
 /// Where the assignments go and what identifies each row.
 pub struct AssignmentTarget<'a> {
     pub path: &'a Path,
@@ -25,6 +28,8 @@ pub struct AssignmentTarget<'a> {
     pub probabilities: bool,
     /// The stable id written for each segment (None: its index).
     pub segment_ids: Option<&'a [u32]>,
+    /// `fit --holdout`: per chunk, whether each row was held out (a `holdout` column).
+    pub holdout: Option<&'a [Vec<bool>]>,
 }
 
 /// The staged file and what the pass saw.
@@ -57,19 +62,22 @@ pub fn write_assignments(
         let mut labels = Vec::with_capacity(data.chunks().len());
         let mut sizes = vec![0u64; segments.k()];
         let mut inertia = 0.0f64;
-        let mut writer = AssignmentWriter::create(target.path, target.id_name, target.id_type, &columns)?;
+        let flag = target.holdout.map(|_| HOLDOUT_COLUMN);
+        let mut writer =
+            AssignmentWriter::create_with_flag(target.path, target.id_name, target.id_type, &columns, flag)?;
         segments.assign(backend, data, target.probabilities, &mut |chunk, assigned| {
             assigned.labels.iter().for_each(|&l| sizes[l as usize] += 1);
             labels.push(assigned.labels.to_vec());
             if let Segments::Centres(_) = segments {
                 inertia += sum_of_squares(assigned.values[0]);
             }
+            let held = target.holdout.map(|h| h[chunk].as_slice());
             match target.segment_ids {
                 Some(ids) => {
                     let stable: Vec<u32> = assigned.labels.iter().map(|&l| ids[l as usize]).collect();
-                    writer.write(&target.ids[chunk], &stable, &assigned.values)
+                    writer.write_flagged(&target.ids[chunk], &stable, &assigned.values, held)
                 }
-                None => writer.write(&target.ids[chunk], assigned.labels, &assigned.values),
+                None => writer.write_flagged(&target.ids[chunk], assigned.labels, &assigned.values, held),
             }
         })?;
         let inertia = matches!(segments, Segments::Centres(_)).then_some(inertia);

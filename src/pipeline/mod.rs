@@ -12,6 +12,7 @@ mod continuity;
 mod customers;
 mod engine;
 mod fit;
+mod holdout;
 mod predict_report;
 mod request;
 mod select_k;

@@ -100,6 +100,7 @@ impl FitRequest {
                 format!("and {} both choose the first centres; give one", Param::Previous),
             ));
         }
+        super::holdout::check(self.continuity.holdout)?;
         if self.init_centres.is_some() && matches!(self.segmenter, Segmenter::Gmm(_)) {
             return Err(Error::param(Param::InitCentres, "is for K-Means; a Gaussian mixture starts from its init"));
         }
