@@ -218,10 +218,32 @@ fn a_fraction_outside_zero_to_one_is_refused_before_anything_is_written() {
     let out = dir.path().join("tiny");
     let (code, _, stderr) = fit(&input, &out, 4, &["--backend", "cpu", "--holdout", "0.001"]);
     assert_eq!(code, 2, "too few held-out rows: {stderr}");
-    assert!(stderr.contains("--holdout"), "{stderr}");
+    assert!(stderr.contains("--holdout") && !out.exists(), "{stderr}");
     let select = dir.path().join("select");
     let args = ["select-k", "--input", input.to_str().unwrap(), "--k", "2..4", "--out", select.to_str().unwrap()];
     let (code, _, stderr) = outcome(&custseg(&[&args[..], &["--holdout", "0.2"]].concat()));
     assert_eq!(code, 2, "{stderr}");
     assert!(stderr.contains("--holdout"), "{stderr}");
+}
+
+#[test]
+fn the_gpu_gives_the_cpus_holdout_and_the_report_shows_it() {
+    let dir = tempfile::tempdir().unwrap();
+    if crate::common::gpu_backend("the_gpu_gives_the_cpus_holdout_and_the_report_shows_it").is_none() {
+        return;
+    }
+    let input = night(dir.path(), "base", 2000, 0.0, 0, 0);
+    let (cpu_out, gpu_out) = (dir.path().join("cpu"), dir.path().join("gpu"));
+    let cpu = fit_ok(&input, &cpu_out, 4, &["--backend", "cpu", "--holdout", "0.2"]);
+    let gpu = fit_ok(&input, &gpu_out, 4, &["--backend", "gpu", "--holdout", "0.2", "--report"]);
+    assert_eq!(gpu["backend"], "gpu");
+    assert_eq!(held_ids(&cpu_out).0, held_ids(&gpu_out).0);
+    let (a, b) = (&cpu["holdout"], &gpu["holdout"]);
+    assert_eq!((&a["rows"], &a["adjusted_rand_index"]), (&b["rows"], &b["adjusted_rand_index"]));
+    for key in ["inertia_per_row", "calinski_harabasz", "davies_bouldin", "silhouette"] {
+        let (x, y) = (a["metrics"][key].as_f64().unwrap(), b["metrics"][key].as_f64().unwrap());
+        assert!((x - y).abs() <= 1e-4 * x.abs().max(1.0), "{key}: cpu {x} vs gpu {y}");
+    }
+    let html = std::fs::read_to_string(gpu_out.join("report.html")).unwrap();
+    assert!(html.contains("held-out customers") && html.contains("prediction strength"), "no holdout in the report");
 }

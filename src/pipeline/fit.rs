@@ -149,7 +149,11 @@ pub fn fit(request: &FitRequest) -> Result<Value> {
     let report_html = if request.report {
         let report = crate::report::FitReport {
             title: format!("custseg: {k} customer segment{}", if k == 1 { "" } else { "s" }),
-            facts: report_facts(request, &model, &scores, &fit_summary, stability.as_ref(), fit_data.rows()),
+            facts: [
+                report_facts(request, &model, &scores, &fit_summary, stability.as_ref(), fit_data.rows()),
+                holdout.as_ref().map_or_else(Vec::new, super::holdout::report_facts),
+            ]
+            .concat(),
             profiles: &profiles,
             data: fit_data,
             labels: fit_labels,

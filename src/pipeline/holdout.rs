@@ -178,6 +178,33 @@ pub fn evaluate(
     }))
 }
 
+/// The report's facts about the holdout (from the summary's `holdout` object).
+pub fn report_facts(holdout: &Value) -> Vec<(String, String)> {
+    let number = |v: &Value| v.as_f64().map_or("n/a".to_string(), |x| format!("{x:.4}"));
+    let mut facts = vec![(
+        "held-out customers".to_string(),
+        format!("{} of {} (by {})", holdout["rows"], holdout["fraction"], holdout["split_by"].as_str().unwrap_or("?")),
+    )];
+    for (key, name) in [
+        ("inertia_per_row", "inertia per row"),
+        ("mean_log_likelihood", "mean log-likelihood"),
+        ("silhouette", "silhouette"),
+        ("calinski_harabasz", "Calinski-Harabasz"),
+        ("davies_bouldin", "Davies-Bouldin"),
+    ] {
+        if !holdout["metrics"][key].is_null() {
+            let (held, training) = (number(&holdout["metrics"][key]), number(&holdout["training_metrics"][key]));
+            facts.push((format!("{name}: held out (training)"), format!("{held} ({training})")));
+        }
+    }
+    facts.push(("held out vs. a fit on them: adjusted Rand index".into(), number(&holdout["adjusted_rand_index"])));
+    facts.push((
+        "held out: prediction strength (≥ 0.8: real structure)".into(),
+        number(&holdout["prediction_strength"]),
+    ));
+    facts
+}
+
 /// Inertia per row (or the mean log-likelihood) and the internal metrics of one side.
 fn metrics_json(score: &Score, scores: &Scores, rows: usize, with_silhouette: bool) -> Value {
     let mut v = json!({
