@@ -1,4 +1,4 @@
-//! A structure-aware fuzz suite for model.json: a small fitted K-Means and GMM model are
+//! A structure-aware fuzz suite for model.json: a small fitted K-Means, GMM and Ward model are
 //! mutated (arrays deleted, shortened or grown, signs flipped, NaN as null, ±inf and huge
 //! values, zero, strings, other integers for k and format_version, objects swapped for
 //! arrays) and run through `predict` and `evaluate` in-process. Errors must be invalid data
@@ -12,6 +12,7 @@ use std::sync::OnceLock;
 use arrow::array::{Float64Array, Int64Array, StringArray};
 use custseg::cluster::gmm::{CovarianceType, GmmParams};
 use custseg::cluster::kmeans::KMeansParams;
+use custseg::cluster::ward::{Cut, WardParams};
 use custseg::cluster::Segmenter;
 use custseg::io::reader::ReadSpec;
 use custseg::model::Model;
@@ -28,6 +29,8 @@ struct Fitted {
     input: PathBuf,
     kmeans: Value,
     gmm: Value,
+    /// Ward in two-level mode (micro-cluster centres and segments to damage).
+    ward: Value,
 }
 
 fn cpu() -> BackendOptions {
@@ -98,7 +101,9 @@ fn fitted() -> &'static Fitted {
             "gmm",
             Segmenter::Gmm(GmmParams { seed: 1, ..GmmParams::new(3, CovarianceType::Full) }.check().unwrap()),
         );
-        Fitted { _dir: dir, input, kmeans, gmm }
+        let ward_params = WardParams { micro_clusters: Some(12), seed: 1, ..WardParams::new(Cut::K(3)) };
+        let ward = fit("ward", Segmenter::Ward(ward_params.check().unwrap()));
+        Fitted { _dir: dir, input, kmeans, gmm, ward }
     })
 }
 
@@ -137,13 +142,14 @@ fn edits() -> impl Strategy<Value = Edit> {
 
 #[derive(Debug, Clone)]
 struct Case {
-    gmm: bool,
+    /// 0: K-Means, 1: GMM, 2: Ward.
+    model: usize,
     /// (which node, as a fraction of the node list; the edit).
     edits: Vec<(f64, Edit)>,
 }
 
 fn cases() -> impl Strategy<Value = Case> {
-    (any::<bool>(), prop::collection::vec((0.0..1.0f64, edits()), 1..4)).prop_map(|(gmm, edits)| Case { gmm, edits })
+    (0..3usize, prop::collection::vec((0.0..1.0f64, edits()), 1..4)).prop_map(|(model, edits)| Case { model, edits })
 }
 
 /// JSON pointers of every node below the root; the parts predict reads (all but profiles
@@ -233,7 +239,7 @@ fn leftovers(dir: &Path) -> Vec<PathBuf> {
 fn the_fitted_models_validate_and_predict() {
     let fitted = fitted();
     let dir = tempfile::TempDir::new().unwrap();
-    for (name, model) in [("kmeans", &fitted.kmeans), ("gmm", &fitted.gmm)] {
+    for (name, model) in [("kmeans", &fitted.kmeans), ("gmm", &fitted.gmm), ("ward", &fitted.ward)] {
         let path = dir.path().join(format!("{name}.json"));
         std::fs::write(&path, serde_json::to_vec_pretty(model).unwrap()).unwrap();
         Model::load(&path).unwrap();
@@ -261,7 +267,7 @@ proptest! {
     #[test]
     fn mutated_models_are_refused_as_invalid_data_never_a_panic_or_nan(case in cases()) {
         let fitted = fitted();
-        let mut model = if case.gmm { fitted.gmm.clone() } else { fitted.kmeans.clone() };
+        let mut model = [&fitted.kmeans, &fitted.gmm, &fitted.ward][case.model].clone();
         for (at, edit) in &case.edits {
             let nodes = nodes(&model);
             if nodes.is_empty() {

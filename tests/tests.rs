@@ -21,6 +21,7 @@ mod outputs;
 mod report;
 mod shared_data;
 mod streaming;
+mod ward;
 
 /// The suite on the CPU backend.
 mod cpu {

@@ -4,7 +4,7 @@ use std::path::PathBuf;
 
 use clap::{Args, ValueEnum};
 
-use super::{parse_k, parse_size, Impute, InputArgs, KRange, RunArgs, ScaleKind};
+use super::{parse_k, parse_size, Impute, InputArgs, KRange, RunArgs, ScaleKind, WardArgs};
 
 #[derive(Debug, Args)]
 pub struct FitArgs {
@@ -42,7 +42,8 @@ pub struct FitArgs {
     /// by every algorithm that is told how many segments to find.
     #[arg(long, short, value_parser = parse_k)]
     pub k: Option<KRange>,
-    /// K-Means (hard segments) or a Gaussian mixture (soft segments with probabilities).
+    /// K-Means (hard segments), a Gaussian mixture (soft segments with probabilities) or
+    /// Ward's hierarchical clustering (a tree, cut at --k or --distance-threshold).
     #[arg(long, value_enum, default_value_t = AlgorithmChoice::Kmeans)]
     pub algorithm: AlgorithmChoice,
     /// Initialisation (default: auto for kmeans; a K-Means fit for gmm).
@@ -119,6 +120,8 @@ pub struct FitArgs {
     #[arg(long, short)]
     pub out: PathBuf,
     #[command(flatten)]
+    pub ward: WardArgs,
+    #[command(flatten)]
     pub run: RunArgs,
     #[command(flatten)]
     pub continuity: super::continuity::ContinuityArgs,
@@ -156,6 +159,8 @@ pub enum AlgorithmChoice {
     #[value(name = "minibatch-kmeans")]
     MinibatchKmeans,
     Gmm,
+    /// Ward's hierarchical clustering (`--k` or `--distance-threshold`); writes dendrogram.parquet.
+    Ward,
 }
 
 impl AlgorithmChoice {
@@ -165,6 +170,7 @@ impl AlgorithmChoice {
             AlgorithmChoice::Kmeans => "kmeans",
             AlgorithmChoice::MinibatchKmeans => "minibatch-kmeans",
             AlgorithmChoice::Gmm => "gmm",
+            AlgorithmChoice::Ward => "ward",
         }
     }
 }
@@ -202,6 +208,9 @@ pub struct SelectKArgs {
 impl FitArgs {
     /// `--k`, which the algorithm asked for needs.
     pub fn k_range(&self) -> crate::error::Result<KRange> {
+        if self.algorithm == AlgorithmChoice::Ward {
+            return self.ward.k_range(self.k);
+        }
         self.k.ok_or_else(|| {
             crate::error::Error::param(
                 crate::error::Param::K,

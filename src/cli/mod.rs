@@ -11,14 +11,16 @@ mod customers;
 mod fit;
 pub mod holdout;
 mod tools;
+mod ward;
 
 pub use apply::{EvaluateArgs, PredictArgs};
 pub use customers::{CustomersArgs, TimeUnitArg};
 pub use fit::{AlgorithmChoice, CovarianceType, FitArgs, InitChoice, InitSpace, OnDegenerate, SelectKArgs};
 pub use tools::{BenchArgs, DemoArgs};
+pub use ward::WardArgs;
 
 /// Segment a customer base: a transaction log or customer table (Parquet or CSV) in;
-/// customer value, segments (K-Means, mini-batch K-Means, Gaussian mixtures), a reusable
+/// customer value, segments (K-Means, mini-batch K-Means, Gaussian mixtures, Ward), a reusable
 /// model and a JSON summary out. Logs go to stderr, the summary to stdout.
 #[derive(Debug, Parser)]
 #[command(name = "custseg", version, about)]

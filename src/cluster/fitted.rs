@@ -3,6 +3,7 @@
 //! data; callers never branch on the algorithm.
 
 use super::gmm::Mixture;
+use super::ward::WardSegments;
 use crate::backend::mixture::MixturePass;
 use crate::backend::{Backend, Centres};
 use crate::data::Dataset;
@@ -15,6 +16,9 @@ pub enum Segments {
     Centres(Centres),
     /// A Gaussian mixture: the most probable component wins.
     Mixture { mixture: Mixture, pass: MixturePass },
+    /// A cut Ward tree: the fitted rows keep the tree's labels, new rows go to the nearest
+    /// segment centroid (exact mode) or through the nearest micro-cluster (two-level mode).
+    Ward(WardSegments),
 }
 
 /// One chunk's assignment: labels, and per-row value columns named by
@@ -90,6 +94,7 @@ impl Segments {
         match self {
             Segments::Centres(c) => c.k,
             Segments::Mixture { pass, .. } => pass.k,
+            Segments::Ward(w) => w.centroids.k,
         }
     }
 
@@ -100,13 +105,14 @@ impl Segments {
             Segments::Mixture { mixture, .. } => {
                 Centres::new(mixture.k, mixture.dim, mixture.means.iter().map(|&v| v as f32).collect())
             }
+            Segments::Ward(w) => w.centroids.clone(),
         }
     }
 
     /// Names of the value columns [`Segments::assign`] hands over, in order.
     pub fn value_columns(&self, probabilities: bool) -> Vec<String> {
         match self {
-            Segments::Centres(_) => vec!["distance".into()],
+            Segments::Centres(_) | Segments::Ward(_) => vec!["distance".into()],
             Segments::Mixture { pass, .. } => {
                 let mut columns = vec!["probability".to_string()];
                 if probabilities {
@@ -128,6 +134,9 @@ impl Segments {
     ) -> Result<()> {
         match self {
             Segments::Centres(centres) => backend.assign(data, centres, &mut |chunk, labels, distances| {
+                sink(chunk, &Assigned { labels, values: vec![distances] })
+            }),
+            Segments::Ward(ward) => ward.assign(backend, data, &mut |chunk, labels, distances| {
                 sink(chunk, &Assigned { labels, values: vec![distances] })
             }),
             Segments::Mixture { pass, .. } => {
@@ -159,7 +168,7 @@ impl Segments {
     /// mixtures.
     pub fn labels_and_score(&self, backend: &dyn Backend, data: &Dataset) -> Result<(Vec<Vec<u32>>, Score)> {
         match self {
-            Segments::Centres(_) => {
+            Segments::Centres(_) | Segments::Ward(_) => {
                 let mut labels = Vec::with_capacity(data.chunks().len());
                 let mut inertia = 0.0f64;
                 self.assign(backend, data, false, &mut |_, a| {
@@ -179,6 +188,14 @@ impl Segments {
             Segments::Centres(centres) => {
                 let mut inertia = 0.0f64;
                 backend.assign(data, centres, &mut |_, _, distances| {
+                    inertia += sum_of_squares(distances);
+                    Ok(())
+                })?;
+                Ok(Score::Inertia(inertia))
+            }
+            Segments::Ward(ward) => {
+                let mut inertia = 0.0f64;
+                ward.assign(backend, data, &mut |_, _, distances| {
                     inertia += sum_of_squares(distances);
                     Ok(())
                 })?;

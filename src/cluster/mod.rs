@@ -7,6 +7,7 @@ pub mod fitted;
 pub mod gmm;
 pub mod kmeans;
 pub mod segmenter;
+pub mod ward;
 
 pub use fitted::{Assigned, Segments};
 pub use segmenter::{AlgorithmFit, FitOutcome, Progress, Segmenter};

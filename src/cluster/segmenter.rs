@@ -4,6 +4,7 @@
 
 use super::gmm::{self, GmmFit, GmmIteration, GmmValidParams};
 use super::kmeans::{self, Init, IterationReport, KMeansFit, KMeansValidParams};
+use super::ward::{self, WardFit, WardValidParams};
 use super::Segments;
 use crate::backend::{Backend, Centres};
 use crate::data::Dataset;
@@ -18,6 +19,8 @@ pub enum Segmenter {
     MiniBatchKMeans { params: KMeansValidParams, batch_size: usize },
     /// A Gaussian mixture fitted by EM.
     Gmm(GmmValidParams),
+    /// Ward's hierarchical clustering, cut at k segments or at a height.
+    Ward(WardValidParams),
 }
 
 /// Reported after each iteration of a fit (for logs and progress bars).
@@ -41,6 +44,7 @@ pub struct FitOutcome {
 pub enum AlgorithmFit {
     KMeans(KMeansFit),
     Gmm(GmmFit),
+    Ward(WardFit),
 }
 
 impl Segmenter {
@@ -56,6 +60,7 @@ impl Segmenter {
             Segmenter::KMeans(_) => "kmeans",
             Segmenter::MiniBatchKMeans { .. } => "minibatch-kmeans",
             Segmenter::Gmm(_) => "gmm",
+            Segmenter::Ward(_) => "ward",
         }
     }
 
@@ -64,6 +69,8 @@ impl Segmenter {
         match self {
             Segmenter::KMeans(p) | Segmenter::MiniBatchKMeans { params: p, .. } => p.k,
             Segmenter::Gmm(p) => p.k,
+            // A cut by height asks for no k (the fit finds it): 1 for sizing.
+            Segmenter::Ward(p) => p.cut.k().unwrap_or(1),
         }
     }
 
@@ -72,6 +79,7 @@ impl Segmenter {
         match self {
             Segmenter::KMeans(p) | Segmenter::MiniBatchKMeans { params: p, .. } => p.n_init,
             Segmenter::Gmm(p) => p.n_init,
+            Segmenter::Ward(_) => 1,
         }
     }
 
@@ -80,6 +88,7 @@ impl Segmenter {
         match self {
             Segmenter::KMeans(p) | Segmenter::MiniBatchKMeans { params: p, .. } => p.max_iter,
             Segmenter::Gmm(p) => p.max_iter,
+            Segmenter::Ward(p) => p.max_iter,
         }
     }
 
@@ -96,6 +105,7 @@ impl Segmenter {
                 Segmenter::MiniBatchKMeans { params: params.with_seed(seed), batch_size: *batch_size }
             }
             Segmenter::Gmm(p) => Segmenter::Gmm(p.with_seed(seed)),
+            Segmenter::Ward(p) => Segmenter::Ward(p.with_seed(seed)),
         }
     }
 
@@ -108,6 +118,7 @@ impl Segmenter {
                 batch_size: *batch_size,
             },
             Segmenter::Gmm(p) => Segmenter::Gmm(gmm::GmmParams { k, ..p.to_params() }.check()?),
+            Segmenter::Ward(p) => Segmenter::Ward(ward::WardParams { cut: ward::Cut::K(k), ..p.to_params() }.check()?),
         })
     }
 
@@ -124,6 +135,10 @@ impl Segmenter {
             Segmenter::Gmm(_) => Err(ParamError::Invalid {
                 param: Param::InitCentres,
                 message: "is for K-Means; a Gaussian mixture starts from its init".into(),
+            }),
+            Segmenter::Ward(_) => Err(ParamError::Invalid {
+                param: Param::InitCentres,
+                message: "is for K-Means; Ward's tree starts from the rows".into(),
             }),
         }
     }
@@ -156,16 +171,23 @@ impl Segmenter {
                 let segments = Segments::from_fitted_mixture(f.mixture.clone(), p.reg_covar)?;
                 Ok(FitOutcome { segments, fit: AlgorithmFit::Gmm(f) })
             }
+            Segmenter::Ward(p) => Ok(FitOutcome::from_ward(ward::fit(backend, data, p, report)?)),
         }
     }
 }
 
 impl FitOutcome {
+    /// A cut Ward tree as a fit's outcome (select-k cuts one tree at every k).
+    pub fn from_ward(fit: WardFit) -> Self {
+        FitOutcome { segments: Segments::Ward(fit.segments.clone()), fit: AlgorithmFit::Ward(fit) }
+    }
+
     /// Iterations of the winning run (mini-batch: steps).
     pub fn iterations(&self) -> usize {
         match &self.fit {
             AlgorithmFit::KMeans(f) => f.iterations,
             AlgorithmFit::Gmm(f) => f.iterations,
+            AlgorithmFit::Ward(f) => f.tree.iterations,
         }
     }
 
@@ -174,6 +196,7 @@ impl FitOutcome {
         match &self.fit {
             AlgorithmFit::KMeans(f) => f.converged,
             AlgorithmFit::Gmm(f) => f.converged,
+            AlgorithmFit::Ward(f) => f.tree.converged,
         }
     }
 
@@ -182,6 +205,7 @@ impl FitOutcome {
         match &self.fit {
             AlgorithmFit::KMeans(f) => f.best_run,
             AlgorithmFit::Gmm(f) => f.best_run,
+            AlgorithmFit::Ward(_) => 0,
         }
     }
 }

@@ -3,7 +3,7 @@
 use crate::cli::{self, AlgorithmChoice, FitArgs, InitChoice, InitSpace, InputArgs, RunArgs};
 use crate::cluster::gmm::{self, GmmInit, GmmParams};
 use crate::cluster::kmeans::{Init, KMeansParams};
-use crate::cluster::Segmenter;
+use crate::cluster::{ward, Segmenter};
 use crate::continuity::drift::DriftLevel;
 use crate::continuity::ContinuityOptions;
 use crate::error::{Error, Param, Result};
@@ -61,6 +61,8 @@ pub fn flag(param: Param) -> &'static str {
         Param::KeepPrep => "--keep-prep",
         Param::MatchThreshold => "--match-threshold",
         Param::FailOnDrift => "--fail-on-drift",
+        Param::DistanceThreshold => "--distance-threshold",
+        Param::MicroClusters => "--micro-clusters",
         Param::Holdout => "--holdout",
     }
 }
@@ -141,6 +143,17 @@ fn on_degenerate(o: cli::OnDegenerate) -> gmm::OnDegenerate {
 
 /// The segmenter `fit`'s arguments ask for, with `k` segments.
 fn segmenter(args: &FitArgs, k: usize) -> Result<Segmenter> {
+    if args.algorithm == AlgorithmChoice::Ward {
+        return ward_segmenter(args, k);
+    }
+    for (given, param) in [
+        (args.ward.distance_threshold.is_some(), Param::DistanceThreshold),
+        (args.ward.micro_clusters.is_some(), Param::MicroClusters),
+    ] {
+        if given {
+            return Err(Error::param(param, "is for --algorithm ward"));
+        }
+    }
     let gmm = args.algorithm == AlgorithmChoice::Gmm;
     let init = args.init.unwrap_or(if gmm { InitChoice::Kmeans } else { InitChoice::KMeansPlusPlus });
     let n_init = args.n_init.unwrap_or(if init == InitChoice::Random && !gmm { 10 } else { 1 });
@@ -204,6 +217,25 @@ fn segmenter(args: &FitArgs, k: usize) -> Result<Segmenter> {
         AlgorithmChoice::MinibatchKmeans => Ok(Segmenter::minibatch(params, args.batch_size)?),
         _ => Ok(Segmenter::KMeans(params)),
     }
+}
+
+/// Ward with `--k` (`k`) or `--distance-threshold`; its micro-clustering K-Means runs
+/// `--max-iter` Lloyd iterations (20 by default).
+fn ward_segmenter(args: &FitArgs, k: usize) -> Result<Segmenter> {
+    if args.init_centroids.is_some() {
+        return Err(Error::param(Param::InitCentres, "is for K-Means; Ward's tree starts from the rows"));
+    }
+    let cut = match args.ward.distance_threshold {
+        Some(d) => ward::Cut::Distance(d),
+        None => ward::Cut::K(k),
+    };
+    let params = ward::WardParams {
+        micro_clusters: args.ward.micro_clusters,
+        max_iter: args.max_iter.unwrap_or(20),
+        seed: args.seed,
+        ..ward::WardParams::new(cut)
+    };
+    Ok(Segmenter::Ward(params.check()?))
 }
 
 /// The fit request `fit`'s (or `select-k`'s) arguments describe, with `k` segments.

@@ -5,6 +5,12 @@ use crate::error::{Error, Param, Result};
 
 /// Runs `select-k` and returns the JSON summary.
 pub fn run(args: &SelectKArgs) -> Result<serde_json::Value> {
+    if args.fit.ward.distance_threshold.is_some() {
+        return Err(Error::param(
+            Param::DistanceThreshold,
+            "is for fit; select-k cuts one Ward tree at every k of the --k range",
+        ));
+    }
     let range = args.fit.k_range()?;
     if range.first == 0 {
         return Err(Error::param(Param::K, "the range must start at 1 or more"));

@@ -125,6 +125,7 @@ fn euclidean(a: &[f32], b: &[f32]) -> f64 {
 pub fn spread(outcome: &FitOutcome, total_weight: f64) -> f64 {
     match &outcome.fit {
         AlgorithmFit::KMeans(fit) => (fit.inertia / total_weight.max(f64::MIN_POSITIVE)).max(0.0).sqrt(),
+        AlgorithmFit::Ward(fit) => (fit.inertia / total_weight.max(f64::MIN_POSITIVE)).max(0.0).sqrt(),
         AlgorithmFit::Gmm(fit) => {
             let m = &fit.mixture;
             let trace = |c: usize| {
@@ -159,6 +160,10 @@ pub fn reorder(outcome: FitOutcome, order: &[usize], reg_covar: f64) -> Result<F
             fit.mixture = reorder_mixture(&fit.mixture, order);
             let segments = Segments::from_fitted_mixture(fit.mixture.clone(), reg_covar)?;
             FitOutcome { segments, fit: AlgorithmFit::Gmm(fit) }
+        }
+        // FitRequest::check refuses --previous with Ward, so its segments are never matched.
+        AlgorithmFit::Ward(_) => {
+            return Err(crate::error::Error::Internal("Ward segments cannot be reordered by a previous run".into()))
         }
     })
 }

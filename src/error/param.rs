@@ -55,6 +55,8 @@ pub enum Param {
     KeepPrep,
     MatchThreshold,
     FailOnDrift,
+    DistanceThreshold,
+    MicroClusters,
     Holdout,
 }
 
@@ -108,6 +110,8 @@ impl Param {
             Param::KeepPrep => "keep_prep",
             Param::MatchThreshold => "match_threshold",
             Param::FailOnDrift => "fail_on_drift",
+            Param::DistanceThreshold => "distance_threshold",
+            Param::MicroClusters => "micro_clusters",
             Param::Holdout => "holdout",
         }
     }

@@ -4,6 +4,7 @@ pub mod atomic;
 pub mod cache;
 pub mod centres;
 pub mod columns;
+pub mod dendrogram;
 pub mod paths;
 pub mod reader;
 pub mod writer;

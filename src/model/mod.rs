@@ -7,6 +7,7 @@
 //! `gmm` records) reads the same way.
 
 mod validate;
+mod ward;
 
 use std::path::Path;
 
@@ -22,6 +23,7 @@ use crate::prep::Prep;
 use crate::report::profiles::SegmentProfile;
 
 pub use validate::{Damage, WEIGHT_SUM_TOLERANCE};
+pub use ward::WardRecord;
 
 /// The model.json format this build writes and the newest it reads.
 pub const FORMAT_VERSION: u32 = 2;
@@ -74,6 +76,8 @@ pub enum SavedSegmenter {
     MiniBatchKMeans { kmeans: KMeansRecord },
     #[serde(rename = "gmm")]
     Gmm { gmm: GmmRecord },
+    #[serde(rename = "ward")]
+    Ward { ward: WardRecord },
 }
 
 impl SavedSegmenter {
@@ -83,6 +87,7 @@ impl SavedSegmenter {
             SavedSegmenter::KMeans { .. } => "kmeans",
             SavedSegmenter::MiniBatchKMeans { .. } => "minibatch-kmeans",
             SavedSegmenter::Gmm { .. } => "gmm",
+            SavedSegmenter::Ward { .. } => "ward",
         }
     }
 }
@@ -181,6 +186,11 @@ impl Model {
                 }
                 Segments::from_saved_mixture(gmm.mixture.clone(), &source.display().to_string())
             }
+            SavedSegmenter::Ward { ward } => {
+                ward.validate(self.k, self.features.len()).map_err(|d| damaged(&d.to_string()))?;
+                let centroids = self.centres().map_err(|_| damaged("centres do not match the feature list"))?;
+                Ok(Segments::Ward(ward.segments(centroids)))
+            }
         }
     }
 
@@ -261,9 +271,11 @@ fn deserialise(text: &[u8], probe: &serde_json::Value) -> std::result::Result<Mo
     let in_record = match probe.get("algorithm").and_then(|a| a.as_str()) {
         Some("kmeans" | "minibatch-kmeans") => record("kmeans", |t| serde_json::from_str::<KMeansRecord>(t).map(drop)),
         Some("gmm") => record("gmm", |t| serde_json::from_str::<GmmRecord>(t).map(drop)),
-        Some(other) => {
-            Some(unreadable("algorithm", format!("is '{other}'; this custseg reads kmeans, minibatch-kmeans and gmm")))
-        }
+        Some("ward") => record("ward", |t| serde_json::from_str::<WardRecord>(t).map(drop)),
+        Some(other) => Some(unreadable(
+            "algorithm",
+            format!("is '{other}'; this custseg reads kmeans, minibatch-kmeans, gmm and ward"),
+        )),
         None => Some(unreadable("algorithm", "is missing or not a string".into())),
     };
     Err(in_record.unwrap_or_else(|| located(&String::from_utf8_lossy(text), &error, "")))

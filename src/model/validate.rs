@@ -144,6 +144,7 @@ pub fn validate(model: &Model) -> Checked {
     match &model.segmenter {
         SavedSegmenter::KMeans { kmeans } | SavedSegmenter::MiniBatchKMeans { kmeans } => kmeans_record(kmeans)?,
         SavedSegmenter::Gmm { gmm } => gmm_record(gmm, model)?,
+        SavedSegmenter::Ward { ward } => ward.validate(k, dim)?,
     }
     profiles(&model.profiles, model)?;
     input(&model.input)

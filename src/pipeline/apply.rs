@@ -150,7 +150,7 @@ pub fn predict(request: &PredictRequest) -> Result<Value> {
     };
     remove_stale_temp_files(&out);
     remove_stale_temp_files(&report_path);
-    if request.probabilities && matches!(segments, crate::cluster::Segments::Centres(_)) {
+    if request.probabilities && !matches!(segments, crate::cluster::Segments::Mixture { .. }) {
         warn!(
             "{} is for Gaussian-mixture models; this {} model writes distances",
             Param::Probabilities,
@@ -164,7 +164,7 @@ pub fn predict(request: &PredictRequest) -> Result<Value> {
     // both); K-Means takes its inertia from the assignment's distances.
     let mixture_score = match segments {
         crate::cluster::Segments::Mixture { .. } => Some(engine.run("the mixture pass", |b| segments.score(b, data))?),
-        crate::cluster::Segments::Centres(_) => None,
+        crate::cluster::Segments::Centres(_) | crate::cluster::Segments::Ward(_) => None,
     };
     let ids = model.ids();
     let target = AssignmentTarget {

@@ -68,7 +68,7 @@ pub fn write_assignments(
         segments.assign(backend, data, target.probabilities, &mut |chunk, assigned| {
             assigned.labels.iter().for_each(|&l| sizes[l as usize] += 1);
             labels.push(assigned.labels.to_vec());
-            if let Segments::Centres(_) = segments {
+            if let Segments::Centres(_) | Segments::Ward(_) = segments {
                 inertia += sum_of_squares(assigned.values[0]);
             }
             let held = target.holdout.map(|h| h[chunk].as_slice());
@@ -80,7 +80,7 @@ pub fn write_assignments(
                 None => writer.write_flagged(&target.ids[chunk], assigned.labels, &assigned.values, held),
             }
         })?;
-        let inertia = matches!(segments, Segments::Centres(_)).then_some(inertia);
+        let inertia = matches!(segments, Segments::Centres(_) | Segments::Ward(_)).then_some(inertia);
         Ok(Written { file: writer.finish()?, labels, sizes, inertia })
     })
 }

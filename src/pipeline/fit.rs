@@ -14,6 +14,7 @@ use super::stage::{read_and_prepare_with, Stage};
 use super::train::{self, Trained};
 use super::{merge_json, secs, ASSIGNMENTS_FILE, MODEL_FILE, PROFILES_FILE};
 use crate::backend::Centres;
+use crate::cluster::AlgorithmFit;
 use crate::continuity::migration::MIGRATION_FILE;
 use crate::continuity::warm::SpaceMap;
 use crate::data::Dataset;
@@ -21,6 +22,7 @@ use crate::error::{Error, Param, Result};
 use crate::eval::metrics::Scores;
 use crate::eval::stability::Stability;
 use crate::io::atomic::{remove_stale_temp_files, stage_bytes};
+use crate::io::dendrogram::{write_dendrogram, DENDROGRAM_FILE};
 use crate::io::paths::{ensure_not_input, OutputFolder};
 use crate::model::{InputFingerprint, Model, FORMAT_VERSION};
 use crate::report::profiles::SegmentProfile;
@@ -34,6 +36,8 @@ struct Outputs {
     model: PathBuf,
     profiles: PathBuf,
     report: PathBuf,
+    /// Ward: the tree (dendrogram.parquet).
+    dendrogram: PathBuf,
     migration: PathBuf,
 }
 
@@ -43,8 +47,9 @@ impl Outputs {
         let out = &request.out;
         let (assignments, model, profiles, report) =
             (out.join(ASSIGNMENTS_FILE), out.join(MODEL_FILE), out.join(PROFILES_FILE), out.join(REPORT_FILE));
+        let dendrogram = out.join(DENDROGRAM_FILE);
         let migration = out.join(MIGRATION_FILE);
-        let all = [&assignments, &model, &profiles, &report, &migration];
+        let all = [&assignments, &model, &profiles, &report, &dendrogram, &migration];
         let inputs = request.inputs_read();
         for path in all {
             ensure_not_input(path, &inputs)?;
@@ -54,7 +59,7 @@ impl Outputs {
         if stale > 0 {
             warn!("removed {stale} temporary file(s) left in {} by an earlier run that was killed", out.display());
         }
-        Ok(Outputs { folder, assignments, model, profiles, report, migration })
+        Ok(Outputs { folder, assignments, model, profiles, report, dendrogram, migration })
     }
 }
 
@@ -71,13 +76,16 @@ pub fn fit(request: &FitRequest) -> Result<Value> {
     let mut stage = read_and_prepare_with(request, started, kept_prep)?;
     ensure_value_is_a_feature(request, &stage)?;
     let data = &stage.prepared.data;
-    let k = request.segmenter.k();
     if let Some(p) = &previous {
         p.check_prep(&stage.prep)?;
     }
     let map = previous.as_ref().map(|p| SpaceMap::between(&p.model.prep, &stage.prep));
     let previous_and_map = previous.as_ref().zip(map.as_ref());
-    let split = request.continuity.holdout.map(|f| super::holdout::split(&stage, f, request.seed, k)).transpose()?;
+    let split = request
+        .continuity
+        .holdout
+        .map(|f| super::holdout::split(&stage, f, request.seed, request.segmenter.k()))
+        .transpose()?;
     // With --holdout the segments, model, metrics and profiles come from the training rows;
     // the assignments and the follow-up of a previous run cover every row.
     let fit_data = split.as_ref().map_or(data, |s| &s.train);
@@ -86,6 +94,8 @@ pub fn fit(request: &FitRequest) -> Result<Value> {
     let trained = train::train(request, &mut engine, &stage, fit_data, previous_and_map)?;
     let (trained, lineage) =
         continuity::assign_ids(trained, previous_and_map, request.continuity.match_threshold, fit_data.total_weight())?;
+    // A Ward tree cut by height finds k itself.
+    let k = trained.outcome.segments.k();
     let target = AssignmentTarget {
         path: &outputs.assignments,
         id_name: &stage.id_name,
@@ -112,7 +122,7 @@ pub fn fit(request: &FitRequest) -> Result<Value> {
         crate::eval::metrics::score(b, fit_data, fit_labels, k, request.silhouette_sample.max(2), request.seed)
     })?;
     log_scores(&scores, request.silhouette_sample > 0);
-    let stability = bootstrap(request, &mut engine, fit_data, fit_labels)?;
+    let stability = bootstrap(request, &mut engine, fit_data, fit_labels, k)?;
     let holdout = match &split {
         Some(s) => {
             Some(super::holdout::evaluate(&mut engine, request, &trained.outcome.segments, s, &scores, &stage.id_name)?)
@@ -159,6 +169,10 @@ pub fn fit(request: &FitRequest) -> Result<Value> {
             labels: fit_labels,
             seed: request.seed,
             values: values.as_deref().map(|v| (v, request.value.as_deref())),
+            tree: match &trained.outcome.fit {
+                AlgorithmFit::Ward(fit) => Some((&fit.tree.linkage, fit.cut_height())),
+                _ => None,
+            },
             since_last_run: follow_up.as_ref().map_or_else(Vec::new, |f| {
                 crate::report::since::tables("the last run", f.flows.as_ref(), f.drift.as_ref())
             }),
@@ -169,10 +183,15 @@ pub fn fit(request: &FitRequest) -> Result<Value> {
     };
     let profiles_file = crate::report::profiles::write_parquet(&outputs.profiles, &profiles)?;
     let model_file = stage_bytes(&outputs.model, &model.to_json())?;
+    let dendrogram_file = match &trained.outcome.fit {
+        AlgorithmFit::Ward(fit) => Some(write_dendrogram(&outputs.dendrogram, &fit.tree.linkage)?),
+        _ => None,
+    };
     let report_file = report_html.map(|html| stage_bytes(&outputs.report, html.as_bytes())).transpose()?;
     written.file.commit()?;
     profiles_file.commit()?;
     model_file.commit()?;
+    let wrote_dendrogram = dendrogram_file.map(|file| file.commit()).transpose()?.is_some();
     if let Some(file) = follow_up.as_mut().and_then(|f| f.migration.take()) {
         file.commit()?;
     }
@@ -181,7 +200,15 @@ pub fn fit(request: &FitRequest) -> Result<Value> {
         info!("wrote {}", outputs.report.display());
     }
     info!("wrote {}, {} and {}", outputs.assignments.display(), outputs.profiles.display(), outputs.model.display());
-    let Outputs { folder, assignments, model: model_path, profiles: profiles_path, report: report_path, .. } = outputs;
+    let Outputs {
+        folder,
+        assignments,
+        model: model_path,
+        profiles: profiles_path,
+        report: report_path,
+        dendrogram,
+        ..
+    } = outputs;
     folder.keep();
     let t_write = write_start.elapsed().as_secs_f64();
     let streamed = keep_or_drop_cache(request, &mut stage)?;
@@ -214,6 +241,7 @@ pub fn fit(request: &FitRequest) -> Result<Value> {
             "model": model_path.display().to_string(),
             "profiles": profiles_path.display().to_string(),
             "report": request.report.then(|| report_path.display().to_string()),
+            "dendrogram": wrote_dendrogram.then(|| dendrogram.display().to_string()),
         },
         "stability": stability,
         "streamed_from_disk": streamed,
@@ -288,16 +316,18 @@ fn bootstrap(
     engine: &mut Engine,
     data: &Dataset,
     labels: &[Vec<u32>],
+    k: usize,
 ) -> Result<Option<Stability>> {
     if request.stability == 0 {
         return Ok(None);
     }
     let flat: Vec<u32> = labels.concat();
     info!("stability: {} bootstrap refits", request.stability);
-    let k = request.segmenter.k();
+    // Refits cut at the fitted k (a Ward tree cut by height may find another k on a sample).
+    let refit = request.segmenter.with_k(k)?;
     let result =
         crate::eval::stability::bootstrap(data, &flat, k, request.stability, request.seed, &mut |sample, seed| {
-            let segmenter = request.segmenter.with_seed(seed);
+            let segmenter = refit.with_seed(seed);
             let fit = engine.run("a bootstrap fit", |b| segmenter.fit(b, sample, &mut |_| {}))?;
             Ok(engine.run("the assignment pass", |b| fit.segments.labels(b, data))?.concat())
         })?;

@@ -146,7 +146,7 @@ pub fn evaluate(
     training_scores: &Scores,
     id_name: &str,
 ) -> Result<Value> {
-    let k = request.segmenter.k();
+    let k = segments.k();
     let (_, training_score) = engine.run("the training rows' score", |b| segments.labels_and_score(b, &split.train))?;
     let (labels, score) = engine.run("the held-out assignment", |b| segments.labels_and_score(b, &split.held))?;
     let sample = request.silhouette_sample.max(2);

@@ -44,6 +44,7 @@ pub fn stage_report(
         labels,
         seed: 0,
         values: None,
+        tree: None,
         since_last_run: since::tables("training", None, drift),
     };
     let html = engine.run("the report's covariance pass", |b| fit_report(b, &report))?;

@@ -77,6 +77,14 @@ pub fn select_k(request: &FitRequest, first: usize, last: usize) -> Result<serde
         ));
     }
     let gmm_mode = matches!(config.segmenter, Segmenter::Gmm(_));
+    // Ward: one tree, cut at every k.
+    let tree = match &config.segmenter {
+        Segmenter::Ward(_) => match engine.run("the Ward tree", |b| config.segmenter.fit(b, data, &mut |_| {}))?.fit {
+            crate::cluster::AlgorithmFit::Ward(fit) => Some(fit.tree),
+            _ => None,
+        },
+        _ => None,
+    };
     let mut rows = Vec::new();
     for k in first..=last {
         let t = Instant::now();
@@ -93,8 +101,12 @@ pub fn select_k(request: &FitRequest, first: usize, last: usize) -> Result<serde
             davies_bouldin: 0.0,
             seconds: 0.0,
         };
-        let fit = engine.run("a fit", |b| segmenter.fit(b, data, &mut |_| {}))?;
+        let fit = match &tree {
+            Some(tree) => crate::cluster::FitOutcome::from_ward(tree.cut(k)?),
+            None => engine.run("a fit", |b| segmenter.fit(b, data, &mut |_| {}))?,
+        };
         match fit.fit {
+            crate::cluster::AlgorithmFit::Ward(ref f) => row.inertia = Some(f.inertia),
             crate::cluster::AlgorithmFit::KMeans(ref f) => row.inertia = Some(f.inertia),
             crate::cluster::AlgorithmFit::Gmm(ref f) => {
                 (row.bic, row.aic, row.mean_log_likelihood) = (Some(f.bic), Some(f.aic), Some(f.mean_log_likelihood))

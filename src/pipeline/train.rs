@@ -15,7 +15,7 @@ use crate::continuity::warm::{warm_start, SpaceMap};
 use crate::continuity::PreviousRun;
 use crate::error::{Error, Param, ParamError, Result};
 use crate::io::centres::read_centres;
-use crate::model::{GmmRecord, KMeansRecord, SavedSegmenter};
+use crate::model::{GmmRecord, KMeansRecord, SavedSegmenter, WardRecord};
 use crate::prep::Prep;
 
 /// A finished fit and how long it took.
@@ -85,6 +85,10 @@ fn describe(segmenter: &Segmenter) -> String {
     match segmenter {
         Segmenter::KMeans(_) | Segmenter::MiniBatchKMeans { .. } => "K-Means".into(),
         Segmenter::Gmm(p) => format!("a Gaussian mixture ({:?} covariances)", p.covariance),
+        Segmenter::Ward(p) => match p.cut {
+            crate::cluster::ward::Cut::K(_) => "Ward linkage".into(),
+            crate::cluster::ward::Cut::Distance(d) => format!("Ward linkage (cut at height {d})"),
+        },
     }
 }
 
@@ -109,6 +113,14 @@ fn log_outcome(segmenter: &Segmenter, outcome: &FitOutcome) {
             if fit.reinitialised > 0 {
                 warn!("{} collapsed component(s) were re-initialised", fit.reinitialised);
             }
+        }
+        AlgorithmFit::Ward(fit) => {
+            let tree = &fit.tree;
+            let (leaves, mode) = (tree.linkage.leaves, tree.mode.name());
+            info!(
+                "Ward tree of {leaves} leaves ({mode} mode) cut into {} segments, inertia {:.6e}",
+                fit.k, fit.inertia
+            );
         }
     }
 }
@@ -153,6 +165,7 @@ pub fn record(trained: &Trained, request: &FitRequest, prep: &Prep, rows: usize)
             let init = format!("{}, mini-batches of {batch_size} rows", init_name(params, request, rows));
             SavedSegmenter::MiniBatchKMeans { kmeans: kmeans_record(params, fit, init) }
         }
+        (Segmenter::Ward(p), AlgorithmFit::Ward(fit)) => SavedSegmenter::Ward { ward: ward_record(p, fit) },
         (segmenter, _) => unreachable!("{} returned another algorithm's fit", segmenter.name()),
     }
 }
@@ -167,6 +180,28 @@ fn kmeans_record(p: &KMeansValidParams, fit: &crate::cluster::kmeans::KMeansFit,
         iterations: fit.iterations,
         converged: fit.converged,
         inertia: fit.inertia,
+    }
+}
+
+fn ward_record(p: &crate::cluster::ward::WardValidParams, fit: &crate::cluster::ward::WardFit) -> WardRecord {
+    let micro = fit.segments.micro.as_ref();
+    WardRecord {
+        ward_mode: fit.tree.mode.name().into(),
+        cut_k: p.cut.k(),
+        distance_threshold: match p.cut {
+            crate::cluster::ward::Cut::Distance(d) => Some(d),
+            crate::cluster::ward::Cut::K(_) => None,
+        },
+        leaves: fit.tree.linkage.leaves,
+        kept_height: fit.kept_height,
+        undone_height: fit.undone_height,
+        inertia: fit.inertia,
+        micro_centres: micro
+            .map_or_else(Vec::new, |m| (0..m.centres.k).map(|c| m.centres.centre(c).to_vec()).collect()),
+        micro_segments: micro.map_or_else(Vec::new, |m| m.segments.clone()),
+        max_iter: p.max_iter,
+        seed: p.seed,
+        iterations: fit.tree.iterations,
     }
 }
 
@@ -203,6 +238,13 @@ pub fn summary(trained: &Trained, sizes: &[u64]) -> Value {
             "bic": fit.bic,
             "aic": fit.aic,
             "weights": fit.mixture.weights,
+        }),
+        (_, AlgorithmFit::Ward(fit)) => json!({
+            "ward_mode": fit.tree.mode.name(),
+            "inertia": fit.inertia,
+            "leaves": fit.tree.linkage.leaves,
+            "micro_clusters": fit.tree.micro_centres.as_ref().map(|c| c.k),
+            "cut_height": { "kept": fit.kept_height, "undone": fit.undone_height },
         }),
         (_, AlgorithmFit::Gmm(_)) => json!({}),
     };
@@ -245,5 +287,6 @@ pub fn model_sizes(outcome: &FitOutcome, counted: &[u64], total_weight: f64) -> 
     match &outcome.fit {
         AlgorithmFit::KMeans(fit) => (fit.sizes.clone(), fit.weights.clone()),
         AlgorithmFit::Gmm(fit) => (counted.to_vec(), fit.mixture.weights.iter().map(|w| w * total_weight).collect()),
+        AlgorithmFit::Ward(fit) => (counted.to_vec(), fit.weights.clone()),
     }
 }

@@ -11,7 +11,7 @@ use plotters::coord::types::RangedCoordf64;
 use plotters::prelude::*;
 use plotters::style::text_anchor::{HPos, Pos, VPos};
 
-use super::dendrogram::{leaf_order, Merge};
+use super::dendrogram::{leaf_order, Merge, Truncated};
 use super::profiles::SegmentProfile;
 use crate::error::{Error, Result};
 
@@ -271,9 +271,28 @@ pub fn scatter(s: &Scatter) -> Result<String> {
 /// The Ward dendrogram of the segments with these `ids`: leaves at the bottom (named by
 /// id), merge heights up the y axis.
 pub fn dendrogram(merges: &[Merge], ids: &[u32]) -> Result<String> {
-    let k = ids.len();
+    let names: Vec<String> = ids.iter().map(|id| id.to_string()).collect();
+    draw_tree(merges, &names, "Ward linkage of segment centres (weighted by size)", "segment", None)
+}
+
+/// The top of a fitted Ward tree (`truncated`: its last merges), each leaf named by its
+/// row count, with the cut drawn as a red line at `cut_height`.
+pub fn fitted_tree(truncated: &Truncated, cut_height: f64) -> Result<String> {
+    let names: Vec<String> = truncated.leaf_sizes.iter().map(|n| format!("({n})")).collect();
+    draw_tree(
+        &truncated.merges,
+        &names,
+        "Ward tree (last merges; leaves show their rows)",
+        "rows under each leaf",
+        Some(cut_height),
+    )
+}
+
+/// A dendrogram over leaves named `names` (by leaf id), optionally with a horizontal cut.
+fn draw_tree(merges: &[Merge], names: &[String], title: &str, x_desc: &str, cut: Option<f64>) -> Result<String> {
+    let k = names.len();
     let order = leaf_order(merges, k);
-    let names: Vec<String> = order.iter().map(|&s| ids[s].to_string()).collect();
+    let names: Vec<String> = order.iter().map(|&leaf| names[leaf].clone()).collect();
     // x of every node: leaves at their position, merges midway between their children.
     let mut x = vec![0.0; k + merges.len()];
     let mut y = vec![0.0; k + merges.len()];
@@ -284,10 +303,10 @@ pub fn dendrogram(merges: &[Merge], ids: &[u32]) -> Result<String> {
         x[k + i] = (x[m.left] + x[m.right]) / 2.0;
         y[k + i] = m.height;
     }
-    let top = merges.iter().map(|m| m.height).fold(0.0, f64::max).max(1e-9) * 1.08;
+    let top = merges.iter().map(|m| m.height).chain(cut).fold(0.0, f64::max).max(1e-9) * 1.08;
     svg("dendrogram", (720, 360), |root| {
         let mut chart = ChartBuilder::on(root)
-            .caption("Ward linkage of segment centres (weighted by size)", (FONT, 18))
+            .caption(title, (FONT, 18))
             .margin(12)
             .x_label_area_size(40)
             .y_label_area_size(56)
@@ -296,7 +315,7 @@ pub fn dendrogram(merges: &[Merge], ids: &[u32]) -> Result<String> {
         chart
             .configure_mesh()
             .disable_x_mesh()
-            .x_desc("segment")
+            .x_desc(x_desc)
             .y_desc("Ward distance")
             .x_label_formatter(&|v| category_name(&names, *v))
             .draw()
@@ -308,6 +327,10 @@ pub fn dendrogram(merges: &[Merge], ids: &[u32]) -> Result<String> {
                 PathElement::new(path, BLACK.stroke_width(2))
             }))
             .map_err(|e| e.to_string())?;
+        if let Some(h) = cut {
+            let ends = vec![(-0.5, h), (order.len() as f64 - 0.5, h)];
+            chart.draw_series([PathElement::new(ends, RED.stroke_width(2))]).map_err(|e| e.to_string())?;
+        }
         Ok(())
     })
 }

@@ -4,6 +4,8 @@
 //! within-cluster sum of squares; the height drawn is √(2Δ), SciPy's Ward distance, so a
 //! merge of two single points sits at their Euclidean distance.
 
+use crate::cluster::ward::Linkage;
+
 /// One merge: node ids `0..k` are the segments, `k + i` the cluster made by merge `i`.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Merge {
@@ -53,6 +55,42 @@ pub fn ward(centres: &[Vec<f64>], sizes: &[f64]) -> Vec<Merge> {
     merges
 }
 
+/// Nodes a fitted tree is drawn with: SciPy's `truncate_mode='lastp'` with p = 30.
+pub const DRAWN_LEAVES: usize = 30;
+
+/// The top of a fitted Ward tree: the nodes left when its last p − 1 merges are undone
+/// become leaves `0..p` (in node order), and those merges join them.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Truncated {
+    pub merges: Vec<Merge>,
+    /// Rows under each leaf.
+    pub leaf_sizes: Vec<u64>,
+}
+
+/// The last `p − 1` merges of `linkage` over the nodes below them (all of it when it has
+/// at most `p` leaves).
+pub fn truncate(linkage: &Linkage, p: usize) -> Truncated {
+    let n = linkage.leaves;
+    if n == 0 {
+        return Truncated { merges: Vec::new(), leaf_sizes: Vec::new() };
+    }
+    let p = p.clamp(1, n);
+    let first = n - p; // merges before this one are hidden
+    let top = &linkage.merges[first..];
+    let mut leaves: Vec<usize> = top.iter().flat_map(|m| [m.left, m.right]).filter(|&id| id < n + first).collect();
+    if leaves.is_empty() {
+        leaves.push(if n + first > 0 { n + first - 1 } else { 0 });
+    }
+    leaves.sort_unstable();
+    let leaf_index = |id: usize| leaves.binary_search(&id).ok();
+    let renumber = |id: usize| leaf_index(id).unwrap_or_else(|| p + (id - n - first));
+    let merges = top
+        .iter()
+        .map(|m| Merge { left: renumber(m.left), right: renumber(m.right), height: m.height, size: m.size as f64 })
+        .collect();
+    Truncated { merges, leaf_sizes: leaves.iter().map(|&id| linkage.size(id)).collect() }
+}
+
 /// Leaf order for drawing (left to right), so no branches cross.
 pub fn leaf_order(merges: &[Merge], leaves: usize) -> Vec<usize> {
     let Some(root) = merges.len().checked_sub(1) else {
@@ -97,6 +135,25 @@ mod tests {
         assert_eq!((merges[0].left, merges[0].right), (0, 1));
         let merges = ward(&centres, &[100.0, 1.0, 1.0]);
         assert_eq!((merges[0].left, merges[0].right), (1, 2));
+    }
+
+    #[test]
+    fn a_tree_is_drawn_from_its_last_merges_with_the_hidden_subtrees_as_sized_leaves() {
+        use crate::cluster::ward::LinkageRow;
+        let row = |left, right, height, size| LinkageRow { left, right, height, size };
+        // Leaves 0..4: {1,3}=5, {0,4}=6, {2,5}=7, {6,7}=8.
+        let linkage = Linkage {
+            leaves: 5,
+            leaf_counts: vec![1, 1, 1, 1, 1],
+            merges: vec![row(1, 3, 1.0, 2), row(0, 4, 2.0, 2), row(2, 5, 3.0, 3), row(6, 7, 4.0, 5)],
+        };
+        let top = truncate(&linkage, 3);
+        // Last two merges over nodes 2, 5 and 6 (leaves 0, 1, 2 of the drawing).
+        assert_eq!(top.leaf_sizes, vec![1, 2, 2]);
+        let rows: Vec<_> = top.merges.iter().map(|m| (m.left, m.right, m.height)).collect();
+        assert_eq!(rows, vec![(0, 1, 3.0), (2, 3, 4.0)]);
+        assert_eq!(truncate(&linkage, 30).leaf_sizes, vec![1; 5]);
+        assert_eq!(truncate(&linkage, 1).merges, vec![]);
     }
 
     #[test]

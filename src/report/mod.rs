@@ -33,6 +33,9 @@ pub struct FitReport<'a> {
     pub seed: u64,
     /// Per-segment value figures, and the money column's name.
     pub values: Option<(&'a [value::SegmentValue], Option<&'a str>)>,
+    /// Ward: the fitted tree and the height it was cut at (drawn instead of the linkage of
+    /// the segment centres).
+    pub tree: Option<(&'a crate::cluster::ward::Linkage, f64)>,
     /// `fit --previous`: the "since the last run" tables ([`since::tables`]).
     pub since_last_run: Vec<(String, String)>,
 }
@@ -108,7 +111,19 @@ pub fn fit_report(backend: &dyn Backend, r: &FitReport) -> Result<String> {
             ),
         },
     ];
-    if !merges.is_empty() {
+    if let Some((linkage, cut_height)) = r.tree {
+        let top = dendrogram::truncate(linkage, dendrogram::DRAWN_LEAVES);
+        figures.push(Figure {
+            id: "dendrogram",
+            svg: charts::fitted_tree(&top, cut_height)?,
+            caption: format!(
+                "The last {} merges of the Ward tree over {} leaves (SciPy's truncate_mode='lastp'); each leaf is a \
+                 subtree, with its rows in brackets. The red line is the cut into {k} segments.",
+                top.merges.len(),
+                linkage.leaves
+            ),
+        });
+    } else if !merges.is_empty() {
         figures.push(Figure {
             id: "dendrogram",
             svg: charts::dendrogram(&merges, &ids)?,

@@ -17,6 +17,7 @@ pub mod gmm;
 pub mod reference;
 pub mod sklearn_kmeans;
 pub mod streaming;
+pub mod ward;
 
 use custseg::backend::cpu::CpuBackend;
 use custseg::backend::{Backend, Centres};
@@ -108,6 +109,9 @@ macro_rules! backend_suite {
                 a_streamed_fit_writes_the_same_bytes_as_an_in_memory_one,
                 categorical_only_input_with_impute_drop_streams_like_in_memory,
                 minibatch_kmeans_fits_and_predict_reproduces_it,
+            },
+            ward::{
+                ward_two_level_with_singleton_micro_clusters_equals_scipy,
             },
         );
     };

@@ -1,0 +1,24 @@
+#!/usr/bin/env bash
+# Builds the custseg Python package and runs its tests (python/tests, pytest).
+# Creates a venv when missing (CUSTSEG_VENV, default .venv at the repository root) and
+# installs what the tests need: maturin, pytest, numpy, scikit-learn, pandas, pyarrow.
+# Also builds the CLI, which the tests compare the package's pipeline against.
+set -euo pipefail
+here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+repo="$(dirname "$here")"
+venv="${CUSTSEG_VENV:-$repo/.venv}"
+
+if [ ! -x "$venv/bin/python" ]; then
+    "${PYTHON:-python3}" -m venv "$venv"
+fi
+py="$venv/bin/python"
+export PATH="$venv/bin:$PATH"  # maturin, for the in-place build
+"$py" -m pip install --quiet --disable-pip-version-check maturin pytest numpy scikit-learn pandas pyarrow
+
+(cd "$repo" && cargo build --release --locked --bin custseg)
+# In place (maturin from the venv, no isolated build env), into the repository's target/.
+"$py" -m pip install --quiet --disable-pip-version-check --no-build-isolation --force-reinstall --no-deps "$here"
+
+# From the repository root, so python/custseg (the sources) does not shadow the installed package.
+cd "$repo"
+CUSTSEG_BIN="$repo/target/release/custseg" "$py" -m pytest -q -p no:cacheprovider python/tests "$@"
