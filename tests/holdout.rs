@@ -247,3 +247,24 @@ fn the_gpu_gives_the_cpus_holdout_and_the_report_shows_it() {
     let html = std::fs::read_to_string(gpu_out.join("report.html")).unwrap();
     assert!(html.contains("held-out customers") && html.contains("prediction strength"), "no holdout in the report");
 }
+
+#[test]
+fn a_ward_tree_cut_by_height_compares_with_a_fit_of_the_same_k() {
+    let dir = tempfile::tempdir().unwrap();
+    let input = night(dir.path(), "base", 1200, 0.0, 0, 0);
+    let by_k =
+        fit_ok(&input, &dir.path().join("k"), 4, &["--backend", "cpu", "--algorithm", "ward", "--holdout", "0.3"]);
+    let (kept, undone) = (by_k["cut_height"]["kept"].as_f64().unwrap(), by_k["cut_height"]["undone"].as_f64().unwrap());
+    let threshold = ((kept + undone) / 2.0).to_string();
+    let out = dir.path().join("height");
+    let args = ["fit", "--input", input.to_str().unwrap(), "--id", "customer_id", "--categorical", "channel"];
+    let more = ["--log1p", "spend", "--algorithm", "ward", "--distance-threshold", &threshold, "--holdout", "0.3"];
+    let (code, stdout, stderr) =
+        outcome(&custseg(&[&args[..], &more[..], &["--backend", "cpu", "--out", out.to_str().unwrap()]].concat()));
+    assert_eq!(code, 0, "{stderr}");
+    let summary: Value = serde_json::from_str(stdout.trim()).unwrap();
+    assert_eq!(summary["k"], 4, "{summary}");
+    let holdout = &summary["holdout"];
+    assert!(holdout["adjusted_rand_index"].as_f64().unwrap() > 0.99, "{holdout}");
+    assert_eq!(holdout["metrics"], by_k["holdout"]["metrics"]);
+}

@@ -137,7 +137,7 @@ impl Split {
 
 /// The summary's `holdout` object: the metrics of the held-out rows next to the training
 /// rows' (`training_scores`, computed by the fit), and the agreement of the held-out rows'
-/// predicted segments with a fit on them alone.
+/// predicted segments with a fit on them alone (the same algorithm and k).
 pub fn evaluate(
     engine: &mut Engine,
     request: &FitRequest,
@@ -152,8 +152,16 @@ pub fn evaluate(
     let sample = request.silhouette_sample.max(2);
     let scores =
         engine.run("the held-out metrics", |b| metrics::score(b, &split.held, &labels, k, sample, request.seed))?;
+    if split.held.rows() < k {
+        return Err(Error::param(
+            Param::Holdout,
+            format!("the fit found k={k} segments but only {} rows are held out; raise it", split.held.rows()),
+        ));
+    }
+    // The same k on both sides, as prediction strength asks (a Ward cut by height found it).
+    let own_segmenter = request.segmenter.with_k(k)?;
     let own = engine.run("a fit on the held-out rows", |b| {
-        let fit = request.segmenter.fit(b, &split.held, &mut |_| {})?;
+        let fit = own_segmenter.fit(b, &split.held, &mut |_| {})?;
         fit.segments.labels(b, &split.held)
     })?;
     let (predicted, own) = (labels.concat(), own.concat());
