@@ -219,6 +219,12 @@ fn a_fraction_outside_zero_to_one_is_refused_before_anything_is_written() {
     let (code, _, stderr) = fit(&input, &out, 4, &["--backend", "cpu", "--holdout", "0.001"]);
     assert_eq!(code, 2, "too few held-out rows: {stderr}");
     assert!(stderr.contains("--holdout") && !out.exists(), "{stderr}");
+    let out = dir.path().join("density");
+    let args = ["fit", "--input", input.to_str().unwrap(), "--algorithm", "hdbscan", "--min-cluster-size", "20"];
+    let more = ["--out", out.to_str().unwrap(), "--backend", "cpu", "--holdout", "0.2"];
+    let (code, _, stderr) = outcome(&custseg(&[&args[..], &more[..]].concat()));
+    assert_eq!(code, 2, "density fits have no same-k fit to compare with: {stderr}");
+    assert!(stderr.contains("--holdout") && !out.exists(), "{stderr}");
     let select = dir.path().join("select");
     let args = ["select-k", "--input", input.to_str().unwrap(), "--k", "2..4", "--out", select.to_str().unwrap()];
     let (code, _, stderr) = outcome(&custseg(&[&args[..], &["--holdout", "0.2"]].concat()));

@@ -12,6 +12,8 @@ mod btyd;
 mod cli;
 mod continuity;
 mod customers;
+mod density;
+mod density_cli;
 mod faults;
 mod fuzz;
 mod holdout;

@@ -42,8 +42,9 @@ pub struct FitArgs {
     /// by every algorithm that is told how many segments to find.
     #[arg(long, short, value_parser = parse_k)]
     pub k: Option<KRange>,
-    /// K-Means (hard segments), a Gaussian mixture (soft segments with probabilities) or
-    /// Ward's hierarchical clustering (a tree, cut at --k or --distance-threshold).
+    /// K-Means (hard segments), a Gaussian mixture (soft segments with probabilities), Ward's
+    /// hierarchical clustering (a tree, cut at --k or --distance-threshold), or HDBSCAN /
+    /// DBSCAN (density segments of any shape, outliers left unsegmented).
     #[arg(long, value_enum, default_value_t = AlgorithmChoice::Kmeans)]
     pub algorithm: AlgorithmChoice,
     /// Initialisation (default: auto for kmeans; a K-Means fit for gmm).
@@ -124,6 +125,8 @@ pub struct FitArgs {
     #[command(flatten)]
     pub run: RunArgs,
     #[command(flatten)]
+    pub density: super::density::DensityArgs,
+    #[command(flatten)]
     pub continuity: super::continuity::ContinuityArgs,
     #[command(flatten)]
     pub holdout: super::holdout::HoldoutArgs,
@@ -159,6 +162,10 @@ pub enum AlgorithmChoice {
     #[value(name = "minibatch-kmeans")]
     MinibatchKmeans,
     Gmm,
+    /// HDBSCAN (`--min-cluster-size`): finds the segments and leaves outliers unsegmented (−1).
+    Hdbscan,
+    /// DBSCAN (`--eps`, `--min-samples`): segments of dense regions; outliers unsegmented (−1).
+    Dbscan,
     /// Ward's hierarchical clustering (`--k` or `--distance-threshold`); writes dendrogram.parquet.
     Ward,
 }
@@ -170,8 +177,15 @@ impl AlgorithmChoice {
             AlgorithmChoice::Kmeans => "kmeans",
             AlgorithmChoice::MinibatchKmeans => "minibatch-kmeans",
             AlgorithmChoice::Gmm => "gmm",
+            AlgorithmChoice::Hdbscan => "hdbscan",
+            AlgorithmChoice::Dbscan => "dbscan",
             AlgorithmChoice::Ward => "ward",
         }
+    }
+
+    /// Whether the algorithm finds the number of segments itself (no `--k`).
+    pub fn is_density(self) -> bool {
+        matches!(self, AlgorithmChoice::Hdbscan | AlgorithmChoice::Dbscan)
     }
 }
 

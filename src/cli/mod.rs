@@ -8,6 +8,7 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
 mod apply;
 pub mod continuity;
 mod customers;
+mod density;
 mod fit;
 pub mod holdout;
 mod tools;
@@ -15,6 +16,7 @@ mod ward;
 
 pub use apply::{EvaluateArgs, PredictArgs};
 pub use customers::{CustomersArgs, TimeUnitArg};
+pub use density::{ClusterSelectionChoice, DensityArgs};
 pub use fit::{AlgorithmChoice, CovarianceType, FitArgs, InitChoice, InitSpace, OnDegenerate, SelectKArgs};
 pub use tools::{BenchArgs, DemoArgs};
 pub use ward::WardArgs;

@@ -41,7 +41,8 @@ pub struct BenchArgs {
     /// Timed passes (after one warm-up).
     #[arg(long, default_value_t = 10)]
     pub iters: usize,
-    /// Time K-Means (Lloyd passes) or Gaussian-mixture EM passes.
+    /// Time K-Means (Lloyd passes), Gaussian-mixture EM passes, or one HDBSCAN / DBSCAN fit
+    /// pass by pass (with the density options; --min-cluster-size defaults to 16).
     #[arg(long, value_enum, default_value_t = AlgorithmChoice::Kmeans)]
     pub algorithm: AlgorithmChoice,
     /// gmm: covariance type of the timed EM passes.
@@ -55,4 +56,6 @@ pub struct BenchArgs {
     pub seed: u64,
     #[command(flatten)]
     pub run: RunArgs,
+    #[command(flatten)]
+    pub density: super::DensityArgs,
 }

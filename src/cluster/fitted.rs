@@ -2,6 +2,7 @@
 //! holds them. They assign rows (with the per-row values each algorithm reports) and score
 //! data; callers never branch on the algorithm.
 
+use super::density::DensitySegments;
 use super::gmm::Mixture;
 use super::ward::WardSegments;
 use crate::backend::mixture::MixturePass;
@@ -16,6 +17,9 @@ pub enum Segments {
     Centres(Centres),
     /// A Gaussian mixture: the most probable component wins.
     Mixture { mixture: Mixture, pass: MixturePass },
+    /// HDBSCAN or DBSCAN: the fit's own labels for its rows; new rows join the cluster of
+    /// the nearest kept row that reaches them, else they are noise ([`super::density::NOISE`]).
+    Density(Box<DensitySegments>),
     /// A cut Ward tree: the fitted rows keep the tree's labels, new rows go to the nearest
     /// segment centroid (exact mode) or through the nearest micro-cluster (two-level mode).
     Ward(WardSegments),
@@ -32,7 +36,8 @@ pub struct Assigned<'a> {
 /// How well segments describe a dataset.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub enum Score {
-    /// Σ ‖x − c‖² of every row to its nearest centre (unweighted).
+    /// Σ ‖x − c‖² of every row to its nearest centre (unweighted; density fits: the
+    /// clustered rows to their cluster's mean).
     Inertia(f64),
     /// Mixture likelihood: Σ w·ln p(x), the total weight, and the free parameters.
     Likelihood { log_likelihood: f64, weight: f64, parameters: usize },
@@ -94,6 +99,7 @@ impl Segments {
         match self {
             Segments::Centres(c) => c.k,
             Segments::Mixture { pass, .. } => pass.k,
+            Segments::Density(d) => d.k(),
             Segments::Ward(w) => w.centroids.k,
         }
     }
@@ -105,6 +111,7 @@ impl Segments {
             Segments::Mixture { mixture, .. } => {
                 Centres::new(mixture.k, mixture.dim, mixture.means.iter().map(|&v| v as f32).collect())
             }
+            Segments::Density(d) => d.centres.clone(),
             Segments::Ward(w) => w.centroids.clone(),
         }
     }
@@ -120,7 +127,14 @@ impl Segments {
                 }
                 columns
             }
+            Segments::Density(d) if d.has_outlier_scores() => vec!["outlier_score".into()],
+            Segments::Density(_) => Vec::new(),
         }
+    }
+
+    /// Whether rows may be left unsegmented ([`super::density::NOISE`], written as −1).
+    pub fn has_noise(&self) -> bool {
+        matches!(self, Segments::Density(_))
     }
 
     /// Assigns every row of `data`: calls `sink(chunk index, assignment)` once per chunk,
@@ -150,6 +164,9 @@ impl Segments {
                     sink(chunk, &Assigned { labels, values: columns.iter().map(Vec::as_slice).collect() })
                 })
             }
+            Segments::Density(d) => d.assign(data, &mut |chunk, labels, scores| {
+                sink(chunk, &Assigned { labels, values: scores.into_iter().collect() })
+            }),
         }
     }
 
@@ -178,7 +195,9 @@ impl Segments {
                 })?;
                 Ok((labels, Score::Inertia(inertia)))
             }
-            Segments::Mixture { .. } => Ok((self.labels(backend, data)?, self.score(backend, data)?)),
+            Segments::Mixture { .. } | Segments::Density(_) => {
+                Ok((self.labels(backend, data)?, self.score(backend, data)?))
+            }
         }
     }
 
@@ -209,6 +228,7 @@ impl Segments {
                     parameters: mixture.n_parameters(),
                 })
             }
+            Segments::Density(d) => Ok(Score::Inertia(d.inertia(data)?)),
         }
     }
 }

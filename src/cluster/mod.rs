@@ -3,6 +3,7 @@
 //! hyperparams, init). [`Segmenter`] is the one type the pipeline uses: a request to fit
 //! any of them; [`Segments`] what a fit returns (assign, score, save).
 
+pub mod density;
 pub mod fitted;
 pub mod gmm;
 pub mod kmeans;

@@ -2,6 +2,7 @@
 //! pipeline, select-k, bootstrap stability and the bindings go through it, so the
 //! algorithm branch is written here once; a new algorithm is one new variant.
 
+use super::density::{self, DensityFit, DensityParams, DensitySegments, MODEL_ROWS};
 use super::gmm::{self, GmmFit, GmmIteration, GmmValidParams};
 use super::kmeans::{self, Init, IterationReport, KMeansFit, KMeansValidParams};
 use super::ward::{self, WardFit, WardValidParams};
@@ -19,6 +20,8 @@ pub enum Segmenter {
     MiniBatchKMeans { params: KMeansValidParams, batch_size: usize },
     /// A Gaussian mixture fitted by EM.
     Gmm(GmmValidParams),
+    /// HDBSCAN or DBSCAN: finds the number of segments itself and leaves outliers unsegmented.
+    Density(DensityParams),
     /// Ward's hierarchical clustering, cut at k segments or at a height.
     Ward(WardValidParams),
 }
@@ -44,6 +47,7 @@ pub struct FitOutcome {
 pub enum AlgorithmFit {
     KMeans(KMeansFit),
     Gmm(GmmFit),
+    Density(DensityFit),
     Ward(WardFit),
 }
 
@@ -60,15 +64,17 @@ impl Segmenter {
             Segmenter::KMeans(_) => "kmeans",
             Segmenter::MiniBatchKMeans { .. } => "minibatch-kmeans",
             Segmenter::Gmm(_) => "gmm",
+            Segmenter::Density(p) => p.name(),
             Segmenter::Ward(_) => "ward",
         }
     }
 
-    /// Segments asked for.
+    /// Segments asked for (0 for density fits, which find them).
     pub fn k(&self) -> usize {
         match self {
             Segmenter::KMeans(p) | Segmenter::MiniBatchKMeans { params: p, .. } => p.k,
             Segmenter::Gmm(p) => p.k,
+            Segmenter::Density(_) => 0,
             // A cut by height asks for no k (the fit finds it): 1 for sizing.
             Segmenter::Ward(p) => p.cut.k().unwrap_or(1),
         }
@@ -79,6 +85,7 @@ impl Segmenter {
         match self {
             Segmenter::KMeans(p) | Segmenter::MiniBatchKMeans { params: p, .. } => p.n_init,
             Segmenter::Gmm(p) => p.n_init,
+            Segmenter::Density(_) => 1,
             Segmenter::Ward(_) => 1,
         }
     }
@@ -88,6 +95,7 @@ impl Segmenter {
         match self {
             Segmenter::KMeans(p) | Segmenter::MiniBatchKMeans { params: p, .. } => p.max_iter,
             Segmenter::Gmm(p) => p.max_iter,
+            Segmenter::Density(_) => 1,
             Segmenter::Ward(p) => p.max_iter,
         }
     }
@@ -105,6 +113,7 @@ impl Segmenter {
                 Segmenter::MiniBatchKMeans { params: params.with_seed(seed), batch_size: *batch_size }
             }
             Segmenter::Gmm(p) => Segmenter::Gmm(p.with_seed(seed)),
+            Segmenter::Density(p) => Segmenter::Density(*p),
             Segmenter::Ward(p) => Segmenter::Ward(p.with_seed(seed)),
         }
     }
@@ -118,6 +127,12 @@ impl Segmenter {
                 batch_size: *batch_size,
             },
             Segmenter::Gmm(p) => Segmenter::Gmm(gmm::GmmParams { k, ..p.to_params() }.check()?),
+            Segmenter::Density(p) => {
+                return Err(ParamError::Invalid {
+                    param: Param::K,
+                    message: format!("{} finds the number of segments itself; drop it", p.name()),
+                })
+            }
             Segmenter::Ward(p) => Segmenter::Ward(ward::WardParams { cut: ward::Cut::K(k), ..p.to_params() }.check()?),
         })
     }
@@ -135,6 +150,10 @@ impl Segmenter {
             Segmenter::Gmm(_) => Err(ParamError::Invalid {
                 param: Param::InitCentres,
                 message: "is for K-Means; a Gaussian mixture starts from its init".into(),
+            }),
+            Segmenter::Density(p) => Err(ParamError::Invalid {
+                param: Param::InitCentres,
+                message: format!("is for K-Means; {} takes no centres", p.name()),
             }),
             Segmenter::Ward(_) => Err(ParamError::Invalid {
                 param: Param::InitCentres,
@@ -171,6 +190,15 @@ impl Segmenter {
                 let segments = Segments::from_fitted_mixture(f.mixture.clone(), p.reg_covar)?;
                 Ok(FitOutcome { segments, fit: AlgorithmFit::Gmm(f) })
             }
+            Segmenter::Density(p) => {
+                if backend.info().backend != "cpu" {
+                    crate::warn!("{}: the density passes have no GPU kernel yet; they run on the CPU", p.name());
+                }
+                let rows: Vec<f32> = data.stream().flat_map(|c| c.values.iter().copied()).collect();
+                let f = density::fit_rows(&rows, data.dim(), p)?;
+                let segments = DensitySegments::from_fit(&f, &rows, data, MODEL_ROWS);
+                Ok(FitOutcome { segments: Segments::Density(Box::new(segments)), fit: AlgorithmFit::Density(f) })
+            }
             Segmenter::Ward(p) => Ok(FitOutcome::from_ward(ward::fit(backend, data, p, report)?)),
         }
     }
@@ -187,6 +215,7 @@ impl FitOutcome {
         match &self.fit {
             AlgorithmFit::KMeans(f) => f.iterations,
             AlgorithmFit::Gmm(f) => f.iterations,
+            AlgorithmFit::Density(_) => 1,
             AlgorithmFit::Ward(f) => f.tree.iterations,
         }
     }
@@ -196,6 +225,7 @@ impl FitOutcome {
         match &self.fit {
             AlgorithmFit::KMeans(f) => f.converged,
             AlgorithmFit::Gmm(f) => f.converged,
+            AlgorithmFit::Density(_) => true,
             AlgorithmFit::Ward(f) => f.tree.converged,
         }
     }
@@ -205,6 +235,7 @@ impl FitOutcome {
         match &self.fit {
             AlgorithmFit::KMeans(f) => f.best_run,
             AlgorithmFit::Gmm(f) => f.best_run,
+            AlgorithmFit::Density(_) => 0,
             AlgorithmFit::Ward(_) => 0,
         }
     }

@@ -1,6 +1,7 @@
 //! Parsed arguments → the library's plain values, and the library's parameters → flags.
 
-use crate::cli::{self, AlgorithmChoice, FitArgs, InitChoice, InitSpace, InputArgs, RunArgs};
+use crate::cli::{self, AlgorithmChoice, ClusterSelectionChoice, FitArgs, InitChoice, InitSpace, InputArgs, RunArgs};
+use crate::cluster::density::{ClusterSelection, DbscanParams, HdbscanParams};
 use crate::cluster::gmm::{self, GmmInit, GmmParams};
 use crate::cluster::kmeans::{Init, KMeansParams};
 use crate::cluster::{ward, Segmenter};
@@ -57,6 +58,10 @@ pub fn flag(param: Param) -> &'static str {
         Param::Time => "--time",
         Param::Amount => "--amount",
         Param::Value => "--value",
+        Param::MinClusterSize => "--min-cluster-size",
+        Param::MinSamples => "--min-samples",
+        Param::ClusterSelection => "--cluster-selection",
+        Param::Eps => "--eps",
         Param::Previous => "--previous",
         Param::KeepPrep => "--keep-prep",
         Param::MatchThreshold => "--match-threshold",
@@ -141,6 +146,50 @@ fn on_degenerate(o: cli::OnDegenerate) -> gmm::OnDegenerate {
     }
 }
 
+/// The density segmenter `fit`'s arguments ask for (None for the other algorithms, which
+/// refuse the density flags).
+fn density_segmenter(args: &FitArgs) -> Result<Option<Segmenter>> {
+    let d = &args.density;
+    let misplaced = |param: Param, given: bool, owners: &str| -> Result<()> {
+        if given {
+            return Err(Error::param(param, format!("is for --algorithm {owners}, not {}", args.algorithm.name())));
+        }
+        Ok(())
+    };
+    let params = match args.algorithm {
+        AlgorithmChoice::Hdbscan => {
+            misplaced(Param::Eps, d.eps.is_some(), "dbscan")?;
+            let min_cluster_size = d.min_cluster_size.ok_or_else(|| {
+                Error::param(Param::MinClusterSize, "is required with --algorithm hdbscan: the fewest customers a segment may have, such as --min-cluster-size 50")
+            })?;
+            let selection = match d.cluster_selection {
+                ClusterSelectionChoice::Eom => ClusterSelection::Eom,
+                ClusterSelectionChoice::Leaf => ClusterSelection::Leaf,
+            };
+            HdbscanParams { min_cluster_size, min_samples: d.min_samples, selection }.check()?
+        }
+        AlgorithmChoice::Dbscan => {
+            misplaced(Param::MinClusterSize, d.min_cluster_size.is_some(), "hdbscan")?;
+            misplaced(Param::ClusterSelection, d.cluster_selection != ClusterSelectionChoice::Eom, "hdbscan")?;
+            let eps = d.eps.ok_or_else(|| {
+                Error::param(Param::Eps, "is required with --algorithm dbscan: the neighbourhood radius in the scaled space, such as --eps 0.5")
+            })?;
+            let min_samples = d.min_samples.ok_or_else(|| {
+                Error::param(Param::MinSamples, "is required with --algorithm dbscan: neighbours within --eps, counting the customer, that make it core, such as --min-samples 10")
+            })?;
+            DbscanParams { eps, min_samples }.check()?
+        }
+        _ => {
+            misplaced(Param::MinClusterSize, d.min_cluster_size.is_some(), "hdbscan")?;
+            misplaced(Param::MinSamples, d.min_samples.is_some(), "hdbscan or dbscan")?;
+            misplaced(Param::ClusterSelection, d.cluster_selection != ClusterSelectionChoice::Eom, "hdbscan")?;
+            misplaced(Param::Eps, d.eps.is_some(), "dbscan")?;
+            return Ok(None);
+        }
+    };
+    Ok(Some(Segmenter::Density(params)))
+}
+
 /// The segmenter `fit`'s arguments ask for, with `k` segments.
 fn segmenter(args: &FitArgs, k: usize) -> Result<Segmenter> {
     if args.algorithm == AlgorithmChoice::Ward {
@@ -153,6 +202,9 @@ fn segmenter(args: &FitArgs, k: usize) -> Result<Segmenter> {
         if given {
             return Err(Error::param(param, "is for --algorithm ward"));
         }
+    }
+    if let Some(density) = density_segmenter(args)? {
+        return Ok(density);
     }
     let gmm = args.algorithm == AlgorithmChoice::Gmm;
     let init = args.init.unwrap_or(if gmm { InitChoice::Kmeans } else { InitChoice::KMeansPlusPlus });

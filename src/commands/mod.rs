@@ -3,6 +3,7 @@
 
 pub mod args;
 pub mod bench;
+mod bench_density;
 pub mod customers;
 pub mod demo;
 pub mod devices;

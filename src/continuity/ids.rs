@@ -134,6 +134,8 @@ pub fn spread(outcome: &FitOutcome, total_weight: f64) -> f64 {
             };
             (0..m.k).map(|c| m.weights[c] * trace(c)).sum::<f64>().max(0.0).sqrt()
         }
+        // Density fits refuse --previous (each run finds its own segments): no spread.
+        AlgorithmFit::Density(_) => 0.0,
     }
 }
 
@@ -160,6 +162,9 @@ pub fn reorder(outcome: FitOutcome, order: &[usize], reg_covar: f64) -> Result<F
             fit.mixture = reorder_mixture(&fit.mixture, order);
             let segments = Segments::from_fitted_mixture(fit.mixture.clone(), reg_covar)?;
             FitOutcome { segments, fit: AlgorithmFit::Gmm(fit) }
+        }
+        AlgorithmFit::Density(_) => {
+            return Err(crate::error::Error::Internal("density fits take no previous segments to reorder by".into()))
         }
         // FitRequest::check refuses --previous with Ward, so its segments are never matched.
         AlgorithmFit::Ward(_) => {

@@ -5,13 +5,14 @@ use std::io::BufWriter;
 use std::path::Path;
 use std::sync::Arc;
 
-use arrow::array::{ArrayRef, BooleanArray, Float32Array, RecordBatch, UInt32Array};
+use arrow::array::{ArrayRef, BooleanArray, Float32Array, Int32Array, RecordBatch, UInt32Array};
 use arrow::datatypes::{DataType, Field, Schema, SchemaRef};
 use parquet::arrow::ArrowWriter;
 use parquet::basic::Compression;
 use parquet::file::properties::WriterProperties;
 
 use super::atomic::{Staged, TempPath};
+use crate::cluster::density::NOISE;
 use crate::error::{Error, Result};
 
 /// Streams `id, segment` and named Float32 columns (`distance`, or `probability` and
@@ -21,25 +22,36 @@ pub struct AssignmentWriter {
     writer: ArrowWriter<BufWriter<File>>,
     schema: SchemaRef,
     rows: u64,
+    /// Density fits: `segment` is Int32 and [`NOISE`] is written as −1.
+    signed: bool,
 }
 
 impl AssignmentWriter {
     /// Starts `target`; `id_name`/`id_type` describe the id column copied from the input,
     /// `values` name the Float32 columns after `segment`.
     pub fn create(target: &Path, id_name: &str, id_type: &DataType, values: &[String]) -> Result<Self> {
-        Self::create_with_flag(target, id_name, id_type, values, None)
+        Self::create_typed(target, id_name, id_type, values, false, None)
     }
 
-    /// [`AssignmentWriter::create`] with a last Boolean column named `flag` (`holdout`).
-    pub fn create_with_flag(
+    /// As [`AssignmentWriter::create`], with a signed (Int32) `segment` column where
+    /// unsegmented rows ([`NOISE`], density fits' outliers) are written as −1.
+    pub fn create_with_noise(target: &Path, id_name: &str, id_type: &DataType, values: &[String]) -> Result<Self> {
+        Self::create_typed(target, id_name, id_type, values, true, None)
+    }
+
+    /// The general form: a signed `segment` column when `signed` (see
+    /// [`AssignmentWriter::create_with_noise`]), and a last Boolean column named `flag`
+    /// (`fit --holdout`'s `holdout`) when given.
+    pub fn create_typed(
         target: &Path,
         id_name: &str,
         id_type: &DataType,
         values: &[String],
+        signed: bool,
         flag: Option<&str>,
     ) -> Result<Self> {
-        let mut fields =
-            vec![Field::new(id_name, id_type.clone(), false), Field::new("segment", DataType::UInt32, false)];
+        let segment_type = if signed { DataType::Int32 } else { DataType::UInt32 };
+        let mut fields = vec![Field::new(id_name, id_type.clone(), false), Field::new("segment", segment_type, false)];
         fields.extend(values.iter().map(|name| Field::new(name, DataType::Float32, false)));
         fields.extend(flag.map(|name| Field::new(name, DataType::Boolean, false)));
         let schema = Arc::new(Schema::new(fields));
@@ -47,7 +59,7 @@ impl AssignmentWriter {
         let props = WriterProperties::builder().set_compression(Compression::SNAPPY).build();
         let writer = ArrowWriter::try_new(BufWriter::with_capacity(1 << 20, file), schema.clone(), Some(props))
             .map_err(|e| Error::parquet_write(target, e))?;
-        Ok(AssignmentWriter { path, writer, schema, rows: 0 })
+        Ok(AssignmentWriter { path, writer, schema, rows: 0, signed })
     }
 
     /// Appends one chunk of rows: ids, segments, then one slice per value column. A value
@@ -76,7 +88,12 @@ impl AssignmentWriter {
                 )));
             }
         }
-        let mut columns: Vec<ArrayRef> = vec![ids.clone(), Arc::new(UInt32Array::from(segments.to_vec()))];
+        let segments_column: ArrayRef = if self.signed {
+            Arc::new(Int32Array::from_iter_values(segments.iter().map(|&s| if s == NOISE { -1 } else { s as i32 })))
+        } else {
+            Arc::new(UInt32Array::from(segments.to_vec()))
+        };
+        let mut columns: Vec<ArrayRef> = vec![ids.clone(), segments_column];
         columns.extend(values.iter().map(|v| Arc::new(Float32Array::from(v.to_vec())) as ArrayRef));
         columns.extend(flag.map(|f| Arc::new(BooleanArray::from(f.to_vec())) as ArrayRef));
         let batch = RecordBatch::try_new(self.schema.clone(), columns)

@@ -6,6 +6,7 @@
 //! model holds exactly one; format 1 (an `algorithm` string beside optional `kmeans` and
 //! `gmm` records) reads the same way.
 
+mod density;
 mod validate;
 mod ward;
 
@@ -14,6 +15,7 @@ use std::path::Path;
 use serde::{Deserialize, Serialize};
 
 use crate::backend::Centres;
+use crate::cluster::density::DensitySegments;
 use crate::cluster::gmm::Mixture;
 use crate::cluster::Segments;
 use crate::continuity::drift::DriftReference;
@@ -22,6 +24,7 @@ use crate::io::reader::InputFile;
 use crate::prep::Prep;
 use crate::report::profiles::SegmentProfile;
 
+pub use density::DensityRecord;
 pub use validate::{Damage, WEIGHT_SUM_TOLERANCE};
 pub use ward::WardRecord;
 
@@ -76,6 +79,10 @@ pub enum SavedSegmenter {
     MiniBatchKMeans { kmeans: KMeansRecord },
     #[serde(rename = "gmm")]
     Gmm { gmm: GmmRecord },
+    #[serde(rename = "hdbscan")]
+    Hdbscan { density: DensityRecord },
+    #[serde(rename = "dbscan")]
+    Dbscan { density: DensityRecord },
     #[serde(rename = "ward")]
     Ward { ward: WardRecord },
 }
@@ -87,6 +94,8 @@ impl SavedSegmenter {
             SavedSegmenter::KMeans { .. } => "kmeans",
             SavedSegmenter::MiniBatchKMeans { .. } => "minibatch-kmeans",
             SavedSegmenter::Gmm { .. } => "gmm",
+            SavedSegmenter::Hdbscan { .. } => "hdbscan",
+            SavedSegmenter::Dbscan { .. } => "dbscan",
             SavedSegmenter::Ward { .. } => "ward",
         }
     }
@@ -186,6 +195,17 @@ impl Model {
                 }
                 Segments::from_saved_mixture(gmm.mixture.clone(), &source.display().to_string())
             }
+            SavedSegmenter::Hdbscan { density } | SavedSegmenter::Dbscan { density } => {
+                let (kept, dim) = (&density.kept, self.features.len());
+                if kept.rows.iter().any(|r| r.len() != dim)
+                    || kept.labels.len() != kept.rows.len()
+                    || kept.reach.len() != kept.rows.len()
+                    || kept.labels.iter().any(|&l| l as usize >= self.k)
+                {
+                    return Err(damaged("the kept rows do not match k and the feature list"));
+                }
+                Ok(Segments::Density(Box::new(DensitySegments::from_kept(kept.clone(), self.k, dim))))
+            }
             SavedSegmenter::Ward { ward } => {
                 ward.validate(self.k, self.features.len()).map_err(|d| damaged(&d.to_string()))?;
                 let centroids = self.centres().map_err(|_| damaged("centres do not match the feature list"))?;
@@ -271,10 +291,11 @@ fn deserialise(text: &[u8], probe: &serde_json::Value) -> std::result::Result<Mo
     let in_record = match probe.get("algorithm").and_then(|a| a.as_str()) {
         Some("kmeans" | "minibatch-kmeans") => record("kmeans", |t| serde_json::from_str::<KMeansRecord>(t).map(drop)),
         Some("gmm") => record("gmm", |t| serde_json::from_str::<GmmRecord>(t).map(drop)),
+        Some("hdbscan" | "dbscan") => record("density", |t| serde_json::from_str::<DensityRecord>(t).map(drop)),
         Some("ward") => record("ward", |t| serde_json::from_str::<WardRecord>(t).map(drop)),
         Some(other) => Some(unreadable(
             "algorithm",
-            format!("is '{other}'; this custseg reads kmeans, minibatch-kmeans, gmm and ward"),
+            format!("is '{other}'; this custseg reads kmeans, minibatch-kmeans, gmm, ward, hdbscan and dbscan"),
         )),
         None => Some(unreadable("algorithm", "is missing or not a string".into())),
     };

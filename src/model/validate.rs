@@ -144,6 +144,9 @@ pub fn validate(model: &Model) -> Checked {
     match &model.segmenter {
         SavedSegmenter::KMeans { kmeans } | SavedSegmenter::MiniBatchKMeans { kmeans } => kmeans_record(kmeans)?,
         SavedSegmenter::Gmm { gmm } => gmm_record(gmm, model)?,
+        SavedSegmenter::Hdbscan { density } | SavedSegmenter::Dbscan { density } => {
+            density::density_record(density, model.algorithm(), model)?
+        }
         SavedSegmenter::Ward { ward } => ward.validate(k, dim)?,
     }
     profiles(&model.profiles, model)?;
@@ -490,5 +493,6 @@ fn input(input: &InputFingerprint) -> Checked {
     Ok(())
 }
 
+mod density;
 #[cfg(test)]
 mod tests;

@@ -164,7 +164,9 @@ pub fn predict(request: &PredictRequest) -> Result<Value> {
     // both); K-Means takes its inertia from the assignment's distances.
     let mixture_score = match segments {
         crate::cluster::Segments::Mixture { .. } => Some(engine.run("the mixture pass", |b| segments.score(b, data))?),
-        crate::cluster::Segments::Centres(_) | crate::cluster::Segments::Ward(_) => None,
+        crate::cluster::Segments::Centres(_)
+        | crate::cluster::Segments::Ward(_)
+        | crate::cluster::Segments::Density(_) => None,
     };
     let ids = model.ids();
     let target = AssignmentTarget {
@@ -178,13 +180,16 @@ pub fn predict(request: &PredictRequest) -> Result<Value> {
     };
     let written = write_assignments(&mut engine, &segments, data, &target)?;
     let drift = drift_from_training(&model, &input, &written.sizes, request.fail_on_drift);
+    // Density models leave outliers unsegmented: the report describes the segmented rows.
+    let clustered = super::noise::clustered_rows(data, &written.labels);
+    let (shown, shown_labels) = clustered.as_ref().map_or((data, &written.labels), |c| (&c.data, &c.labels));
     let report = match request.report {
         true => Some(super::predict_report::stage_report(
             &mut engine,
             &model,
             &request.model,
-            data,
-            &written.labels,
+            shown,
+            shown_labels,
             drift.as_ref(),
             &report_path,
         )?),
@@ -219,6 +224,10 @@ pub fn predict(request: &PredictRequest) -> Result<Value> {
         "segment_ids": ids,
         "drift": drift,
     });
+    if segments.has_noise() {
+        let noise = json!({ "segment_sizes": written.sizes, "noise": written.noise });
+        return Ok(merge_json(summary, noise));
+    }
     Ok(merge_json(summary, score_json(&score, false)))
 }
 
@@ -231,11 +240,21 @@ pub fn evaluate(request: &EvaluateRequest) -> Result<Value> {
     let input = read_for_model(&model, &request.input)?;
     let data = &input.prepared.data;
     let (labels, score) = engine.run("the assignment pass", |b| segments.labels_and_score(b, data))?;
+    // Density models leave outliers unsegmented: the metrics describe the segmented rows.
+    let clustered = super::noise::clustered_rows(data, &labels);
+    let (scored, scored_labels) = clustered.as_ref().map_or((data, &labels), |c| (&c.data, &c.labels));
+    if scored.rows() == 0 {
+        return Err(Error::data(
+            request.model.display(),
+            "no input row falls within reach of the model's segments (every row is an outlier); nothing to evaluate",
+        ));
+    }
     let scores = engine.run("the segment metrics", |b| {
-        metrics::score(b, data, &labels, model.k, request.silhouette_sample.max(2), request.seed)
+        metrics::score(b, scored, scored_labels, model.k, request.silhouette_sample.max(2), request.seed)
     })?;
     let mut sizes = vec![0u64; model.k];
-    labels.iter().flatten().for_each(|&l| sizes[l as usize] += 1);
+    scored_labels.iter().flatten().for_each(|&l| sizes[l as usize] += 1);
+    let noise = (data.rows() as u64) - sizes.iter().sum::<u64>();
     let drift = drift_from_training(&model, &input, &sizes, request.fail_on_drift);
     let info = engine.backend.info();
     let summary = json!({
@@ -246,6 +265,7 @@ pub fn evaluate(request: &EvaluateRequest) -> Result<Value> {
         "rows_read": input.prepared.rows_read,
         "rows_used": data.rows(),
         "segment_sizes": sizes,
+        "noise": segments.has_noise().then_some(noise),
         "segment_ids": model.ids(),
         "drift": drift,
         "metrics": {

@@ -7,6 +7,7 @@ use arrow::array::ArrayRef;
 use arrow::datatypes::DataType;
 
 use super::engine::Engine;
+use crate::cluster::density::NOISE;
 use crate::cluster::fitted::sum_of_squares;
 use crate::cluster::Segments;
 use crate::data::Dataset;
@@ -39,6 +40,8 @@ pub struct Written {
     pub labels: Vec<Vec<u32>>,
     /// Rows per segment.
     pub sizes: Vec<u64>,
+    /// Rows left unsegmented (density fits' outliers, written as segment −1).
+    pub noise: u64,
     /// K-Means: Σ ‖x − c‖² of the rows to their centres (unweighted).
     pub inertia: Option<f64>,
 }
@@ -62,11 +65,23 @@ pub fn write_assignments(
         let mut labels = Vec::with_capacity(data.chunks().len());
         let mut sizes = vec![0u64; segments.k()];
         let mut inertia = 0.0f64;
+        let mut noise = 0u64;
         let flag = target.holdout.map(|_| HOLDOUT_COLUMN);
-        let mut writer =
-            AssignmentWriter::create_with_flag(target.path, target.id_name, target.id_type, &columns, flag)?;
+        let mut writer = AssignmentWriter::create_typed(
+            target.path,
+            target.id_name,
+            target.id_type,
+            &columns,
+            segments.has_noise(),
+            flag,
+        )?;
         segments.assign(backend, data, target.probabilities, &mut |chunk, assigned| {
-            assigned.labels.iter().for_each(|&l| sizes[l as usize] += 1);
+            for &l in assigned.labels {
+                match sizes.get_mut(l as usize) {
+                    Some(size) => *size += 1,
+                    None => noise += 1,
+                }
+            }
             labels.push(assigned.labels.to_vec());
             if let Segments::Centres(_) | Segments::Ward(_) = segments {
                 inertia += sum_of_squares(assigned.values[0]);
@@ -74,13 +89,15 @@ pub fn write_assignments(
             let held = target.holdout.map(|h| h[chunk].as_slice());
             match target.segment_ids {
                 Some(ids) => {
-                    let stable: Vec<u32> = assigned.labels.iter().map(|&l| ids[l as usize]).collect();
+                    // Unsegmented rows (density fits' outliers) keep NOISE: written as −1.
+                    let stable: Vec<u32> =
+                        assigned.labels.iter().map(|&l| ids.get(l as usize).copied().unwrap_or(NOISE)).collect();
                     writer.write_flagged(&target.ids[chunk], &stable, &assigned.values, held)
                 }
                 None => writer.write_flagged(&target.ids[chunk], assigned.labels, &assigned.values, held),
             }
         })?;
         let inertia = matches!(segments, Segments::Centres(_) | Segments::Ward(_)).then_some(inertia);
-        Ok(Written { file: writer.finish()?, labels, sizes, inertia })
+        Ok(Written { file: writer.finish()?, labels, sizes, noise, inertia })
     })
 }

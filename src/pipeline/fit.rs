@@ -92,6 +92,10 @@ pub fn fit(request: &FitRequest) -> Result<Value> {
 
     let fit_start = Instant::now();
     let trained = train::train(request, &mut engine, &stage, fit_data, previous_and_map)?;
+    let k = trained.outcome.segments.k();
+    if k == 0 {
+        return Err(every_row_is_noise(request));
+    }
     let (trained, lineage) =
         continuity::assign_ids(trained, previous_and_map, request.continuity.match_threshold, fit_data.total_weight())?;
     // A Ward tree cut by height finds k itself.
@@ -110,7 +114,11 @@ pub fn fit(request: &FitRequest) -> Result<Value> {
     let training_labels = split.as_ref().map(|s| s.training_labels(&written.labels));
     let fit_labels: &[Vec<u32>] = training_labels.as_deref().unwrap_or(&written.labels);
     let mut counted = vec![0u64; k];
-    fit_labels.iter().flatten().for_each(|&l| counted[l as usize] += 1);
+    for &l in fit_labels.iter().flatten() {
+        if let Some(size) = counted.get_mut(l as usize) {
+            *size += 1; // density fits' outliers count in no segment
+        }
+    }
     let (sizes, weights) = train::model_sizes(&trained.outcome, &counted, fit_data.total_weight());
     let mut model = build_model(request, &stage, &trained, sizes.clone(), weights);
     model.segment_ids = lineage.ids.clone();
@@ -118,8 +126,12 @@ pub fn fit(request: &FitRequest) -> Result<Value> {
     model.drift_reference = Some(crate::continuity::drift::reference(&stage.prep, fit_data));
 
     let metrics_start = Instant::now();
+    // Density fits leave outliers unsegmented: metrics, profiles and the report describe
+    // the segmented rows.
+    let clustered = super::noise::clustered_rows(fit_data, fit_labels);
+    let (scored, scored_labels) = clustered.as_ref().map_or((fit_data, fit_labels), |c| (&c.data, &c.labels[..]));
     let scores = engine.run("the segment metrics", |b| {
-        crate::eval::metrics::score(b, fit_data, fit_labels, k, request.silhouette_sample.max(2), request.seed)
+        crate::eval::metrics::score(b, scored, scored_labels, k, request.silhouette_sample.max(2), request.seed)
     })?;
     log_scores(&scores, request.silhouette_sample > 0);
     let stability = bootstrap(request, &mut engine, fit_data, fit_labels, k)?;
@@ -129,7 +141,7 @@ pub fn fit(request: &FitRequest) -> Result<Value> {
         }
         None => None,
     };
-    let mut profiles = crate::report::profiles::profile(&stage.prep, fit_data, fit_labels, k);
+    let mut profiles = crate::report::profiles::profile(&stage.prep, scored, scored_labels, k);
     for (p, &id) in profiles.iter_mut().zip(&lineage.ids) {
         p.segment = id;
     }
@@ -165,8 +177,8 @@ pub fn fit(request: &FitRequest) -> Result<Value> {
             ]
             .concat(),
             profiles: &profiles,
-            data: fit_data,
-            labels: fit_labels,
+            data: scored,
+            labels: scored_labels,
             seed: request.seed,
             values: values.as_deref().map(|v| (v, request.value.as_deref())),
             tree: match &trained.outcome.fit {
@@ -369,6 +381,12 @@ fn report_facts(
     if let Some(s) = stability {
         facts.push(("stability (mean bootstrap ARI)".into(), format!("{:.3}", s.mean_ari)));
     }
+    if let (Some(noise), Some(share)) =
+        (fit_summary.get("noise"), fit_summary.get("noise_share").and_then(Value::as_f64))
+    {
+        facts.push(("outliers / unsegmented".into(), format!("{noise} rows ({:.1}%), segment −1", 100.0 * share)));
+        facts.push(("metrics and profiles".into(), "on the segmented rows (outliers left out)".into()));
+    }
     facts.push(("seed".into(), request.seed.to_string()));
     facts
 }
@@ -391,6 +409,18 @@ fn segment_summary(profiles: &[SegmentProfile], values: Option<&[SegmentValue]>)
             }
         })
         .collect()
+}
+
+/// A density fit that left every row unsegmented: nothing to profile; the parameters that
+/// would find segments.
+fn every_row_is_noise(request: &FitRequest) -> Error {
+    let (param, advice) = match &request.segmenter {
+        crate::cluster::Segmenter::Density(crate::cluster::density::DensityParams::Dbscan { .. }) => {
+            (Param::Eps, format!("raise {} or lower {}", Param::Eps, Param::MinSamples))
+        }
+        _ => (Param::MinClusterSize, format!("lower {} or {}", Param::MinClusterSize, Param::MinSamples)),
+    };
+    Error::param(param, format!("every row is an outlier, so no segment was found; {advice}"))
 }
 
 /// `value` must name a numeric feature the prep kept (its segment means give the totals).

@@ -13,6 +13,7 @@ mod customers;
 mod engine;
 mod fit;
 mod holdout;
+mod noise;
 mod predict_report;
 mod request;
 mod select_k;

@@ -60,7 +60,7 @@ pub struct FitRequest {
 }
 
 /// Output columns an id column must not be named as.
-const RESERVED_COLUMNS: [&str; 3] = ["segment", "distance", "probability"];
+const RESERVED_COLUMNS: [&str; 4] = ["segment", "distance", "probability", "outlier_score"];
 
 impl FitRequest {
     /// Every file or folder the fit reads: outputs must be none of them.
@@ -81,6 +81,26 @@ impl FitRequest {
                 return Err(Error::param(
                     Param::Id,
                     format!("an id column named '{id}' clashes with an output column; rename it"),
+                ));
+            }
+        }
+        if let Segmenter::Density(p) = &self.segmenter {
+            if self.stability > 0 {
+                return Err(Error::param(
+                    Param::Stability,
+                    format!(
+                        "bootstrap stability is for K-Means and mixtures; {} finds its own segments, drop it",
+                        p.name()
+                    ),
+                ));
+            }
+            if self.read.weights.is_some() {
+                return Err(Error::param(Param::Weights, format!("{} does not weigh rows; drop it", p.name())));
+            }
+            if self.continuity.previous.is_some() {
+                return Err(Error::param(
+                    Param::Previous,
+                    format!("is for K-Means and mixtures; {} finds its own segments each run, drop it", p.name()),
                 ));
             }
         }
@@ -107,6 +127,16 @@ impl FitRequest {
             ));
         }
         super::holdout::check(self.continuity.holdout)?;
+        if self.continuity.holdout.is_some() && matches!(self.segmenter, Segmenter::Density(_)) {
+            return Err(Error::param(
+                Param::Holdout,
+                format!(
+                    "is for K-Means, mini-batch, mixtures and Ward: {} finds its own number of segments and \
+                     leaves outliers, so the held-out rows have no same-k fit to compare with; drop it",
+                    self.segmenter.name()
+                ),
+            ));
+        }
         if self.init_centres.is_some() && matches!(self.segmenter, Segmenter::Gmm(_)) {
             return Err(Error::param(Param::InitCentres, "is for K-Means; a Gaussian mixture starts from its init"));
         }

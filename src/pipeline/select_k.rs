@@ -111,6 +111,9 @@ pub fn select_k(request: &FitRequest, first: usize, last: usize) -> Result<serde
             crate::cluster::AlgorithmFit::Gmm(ref f) => {
                 (row.bic, row.aic, row.mean_log_likelihood) = (Some(f.bic), Some(f.aic), Some(f.mean_log_likelihood))
             }
+            crate::cluster::AlgorithmFit::Density(_) => {
+                unreachable!("density fits take no k, so select-k refuses them")
+            }
         }
         let labels = engine.run("the assignment pass", |b| fit.segments.labels(b, data))?;
         let scores = engine.run("the segment metrics", |b| {

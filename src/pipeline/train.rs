@@ -15,7 +15,7 @@ use crate::continuity::warm::{warm_start, SpaceMap};
 use crate::continuity::PreviousRun;
 use crate::error::{Error, Param, ParamError, Result};
 use crate::io::centres::read_centres;
-use crate::model::{GmmRecord, KMeansRecord, SavedSegmenter, WardRecord};
+use crate::model::{DensityRecord, GmmRecord, KMeansRecord, SavedSegmenter, WardRecord};
 use crate::prep::Prep;
 
 /// A finished fit and how long it took.
@@ -47,8 +47,13 @@ pub fn train(
         (None, None) => request.segmenter.clone(),
     };
     let planned = engine.backend.info();
-    info!("fitting {} k={} on {} ({})", describe(&segmenter), segmenter.k(), planned.backend, planned.device);
-    let label = if matches!(segmenter, Segmenter::Gmm(_)) { "EM" } else { "K-Means" };
+    let k = if segmenter.k() > 0 { format!(" k={}", segmenter.k()) } else { String::new() };
+    info!("fitting {}{k} on {} ({})", describe(&segmenter), planned.backend, planned.device);
+    let label = match segmenter {
+        Segmenter::Gmm(_) => "EM",
+        Segmenter::Density(p) => p.name(),
+        _ => "K-Means",
+    };
     let bar = crate::log::progress((segmenter.max_iter() * segmenter.n_init()) as u64, label);
     let mut ticks: Vec<Instant> = Vec::new();
     let outcome = engine.run("the fit", |backend| {
@@ -85,6 +90,7 @@ fn describe(segmenter: &Segmenter) -> String {
     match segmenter {
         Segmenter::KMeans(_) | Segmenter::MiniBatchKMeans { .. } => "K-Means".into(),
         Segmenter::Gmm(p) => format!("a Gaussian mixture ({:?} covariances)", p.covariance),
+        Segmenter::Density(p) => format!("{} ({p:?})", p.name().to_uppercase()),
         Segmenter::Ward(p) => match p.cut {
             crate::cluster::ward::Cut::K(_) => "Ward linkage".into(),
             crate::cluster::ward::Cut::Distance(d) => format!("Ward linkage (cut at height {d})"),
@@ -113,6 +119,19 @@ fn log_outcome(segmenter: &Segmenter, outcome: &FitOutcome) {
             if fit.reinitialised > 0 {
                 warn!("{} collapsed component(s) were re-initialised", fit.reinitialised);
             }
+        }
+        AlgorithmFit::Density(fit) => {
+            let s = &fit.seconds;
+            info!(
+                "{} clusters, {} noise rows ({:.1}%); seconds: tree {:.3}, core distances {:.3}, MST {:.3}, labels {:.3}",
+                fit.k,
+                fit.noise,
+                100.0 * fit.noise as f64 / fit.labels.len().max(1) as f64,
+                s.tree,
+                s.core_distances,
+                s.mst,
+                s.labels
+            );
         }
         AlgorithmFit::Ward(fit) => {
             let tree = &fit.tree;
@@ -164,6 +183,16 @@ pub fn record(trained: &Trained, request: &FitRequest, prep: &Prep, rows: usize)
         (Segmenter::MiniBatchKMeans { params, batch_size }, AlgorithmFit::KMeans(fit)) => {
             let init = format!("{}, mini-batches of {batch_size} rows", init_name(params, request, rows));
             SavedSegmenter::MiniBatchKMeans { kmeans: kmeans_record(params, fit, init) }
+        }
+        (Segmenter::Density(p), AlgorithmFit::Density(fit)) => {
+            let crate::cluster::Segments::Density(segments) = &trained.outcome.segments else {
+                unreachable!("a density fit returns density segments")
+            };
+            let density = DensityRecord::new(p, fit.noise as u64, segments.assigner.kept.clone());
+            match p {
+                crate::cluster::density::DensityParams::Hdbscan { .. } => SavedSegmenter::Hdbscan { density },
+                crate::cluster::density::DensityParams::Dbscan { .. } => SavedSegmenter::Dbscan { density },
+            }
         }
         (Segmenter::Ward(p), AlgorithmFit::Ward(fit)) => SavedSegmenter::Ward { ward: ward_record(p, fit) },
         (segmenter, _) => unreachable!("{} returned another algorithm's fit", segmenter.name()),
@@ -247,6 +276,26 @@ pub fn summary(trained: &Trained, sizes: &[u64]) -> Value {
             "cut_height": { "kept": fit.kept_height, "undone": fit.undone_height },
         }),
         (_, AlgorithmFit::Gmm(_)) => json!({}),
+        (Segmenter::Density(p), AlgorithmFit::Density(fit)) => {
+            let n = fit.labels.len().max(1) as f64;
+            let parameters = match *p {
+                crate::cluster::density::DensityParams::Hdbscan { min_cluster_size, selection, .. } => {
+                    json!({ "min_cluster_size": min_cluster_size, "cluster_selection": selection.name() })
+                }
+                crate::cluster::density::DensityParams::Dbscan { eps, .. } => json!({ "eps": eps }),
+            };
+            super::merge_json(
+                json!({
+                    "min_samples": p.min_samples(),
+                    "noise": fit.noise,
+                    "noise_share": fit.noise as f64 / n,
+                    "pass_seconds": fit.seconds,
+                    "mst_algorithm": fit.mst_algorithm,
+                }),
+                parameters,
+            )
+        }
+        (_, AlgorithmFit::Density(_)) => json!({}),
     };
     super::merge_json(common, specific)
 }
@@ -287,6 +336,7 @@ pub fn model_sizes(outcome: &FitOutcome, counted: &[u64], total_weight: f64) -> 
     match &outcome.fit {
         AlgorithmFit::KMeans(fit) => (fit.sizes.clone(), fit.weights.clone()),
         AlgorithmFit::Gmm(fit) => (counted.to_vec(), fit.mixture.weights.iter().map(|w| w * total_weight).collect()),
+        AlgorithmFit::Density(_) => (counted.to_vec(), counted.iter().map(|&c| c as f64).collect()),
         AlgorithmFit::Ward(fit) => (counted.to_vec(), fit.weights.clone()),
     }
 }
