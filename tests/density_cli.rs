@@ -191,3 +191,22 @@ fn bench_times_the_density_passes() {
     assert_eq!(code, 2, "dbscan needs --eps: {stderr}");
     assert!(stderr.contains("--eps"), "{stderr}");
 }
+
+#[test]
+fn exports_of_a_density_fit_keep_outliers_out_of_every_list() {
+    let tmp = tempfile::tempdir().unwrap();
+    let input = blobs_with_outliers(tmp.path());
+    let out = tmp.path().join("out");
+    let (i, o) = (input.to_str().unwrap(), out.to_str().unwrap());
+    let args = ["fit", "--input", i, "--id", "id", "--algorithm", "dbscan", "--eps", "1.5", "--min-samples", "5"];
+    let (code, summary, stderr) = run(&[&args[..], &["--scale", "none", "--export", "csv,lists", "--out", o]].concat());
+    assert_eq!(code, 0, "{stderr}");
+    assert_eq!(summary["noise"].as_u64(), Some(4), "{summary}");
+    let csv = std::fs::read_to_string(out.join("assignments.csv")).unwrap();
+    assert_eq!(csv.lines().count(), 1 + 184, "one row per customer");
+    assert_eq!(csv.lines().filter(|l| l.split(',').nth(1) == Some("-1")).count(), 4, "{csv}");
+    let listed: usize = (0..3)
+        .map(|s| std::fs::read_to_string(out.join(format!("lists/segment={s}.csv"))).unwrap().lines().count() - 1)
+        .sum();
+    assert_eq!(listed, 180, "the outliers are in no list");
+}

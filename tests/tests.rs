@@ -16,6 +16,7 @@ mod density;
 mod density_cli;
 mod faults;
 mod fuzz;
+mod holdout;
 mod input;
 mod marketing;
 mod model_fuzz;

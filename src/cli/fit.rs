@@ -130,6 +130,8 @@ pub struct FitArgs {
     pub density: super::density::DensityArgs,
     #[command(flatten)]
     pub continuity: super::continuity::ContinuityArgs,
+    #[command(flatten)]
+    pub holdout: super::holdout::HoldoutArgs,
 }
 
 /// Shape of the mixture components' covariances.

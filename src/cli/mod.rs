@@ -10,6 +10,7 @@ pub mod continuity;
 mod customers;
 mod density;
 mod fit;
+pub mod holdout;
 mod marketing;
 mod tools;
 mod ward;

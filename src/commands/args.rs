@@ -74,6 +74,7 @@ pub fn flag(param: Param) -> &'static str {
         Param::FailOnDrift => "--fail-on-drift",
         Param::DistanceThreshold => "--distance-threshold",
         Param::MicroClusters => "--micro-clusters",
+        Param::Holdout => "--holdout",
     }
 }
 
@@ -118,13 +119,17 @@ pub fn fail_on_drift(drift: &cli::continuity::DriftArgs) -> Option<DriftLevel> {
     })
 }
 
-/// `--previous` and what goes with it.
-fn continuity_options(args: &cli::continuity::ContinuityArgs) -> ContinuityOptions {
+/// `--previous` and what goes with it, and `--holdout`.
+fn continuity_options(
+    args: &cli::continuity::ContinuityArgs,
+    holdout: &cli::holdout::HoldoutArgs,
+) -> ContinuityOptions {
     ContinuityOptions {
         previous: args.previous.clone(),
         keep_prep: args.keep_prep,
         match_threshold: args.match_threshold,
         fail_on_drift: fail_on_drift(&args.drift),
+        holdout: holdout.holdout,
     }
 }
 
@@ -364,7 +369,7 @@ pub fn fit_request(args: &FitArgs, k: usize) -> Result<FitRequest> {
         seed: args.seed,
         backend: backend_options(&args.run),
         marketing: marketing_options(&args.marketing),
-        continuity: continuity_options(&args.continuity),
+        continuity: continuity_options(&args.continuity, &args.holdout),
     };
     request.check()?;
     Ok(request)

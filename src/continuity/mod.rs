@@ -38,6 +38,9 @@ pub struct ContinuityOptions {
     pub match_threshold: f64,
     /// Exit with [`drift::DRIFT_EXIT_CODE`] (outputs still written) when drift reaches this.
     pub fail_on_drift: Option<drift::DriftLevel>,
+    /// `--holdout`: hold this fraction of the customers out of the fit and score the
+    /// segments on them (see [`crate::eval::holdout`]).
+    pub holdout: Option<f64>,
 }
 
 impl Default for ContinuityOptions {
@@ -47,6 +50,7 @@ impl Default for ContinuityOptions {
             keep_prep: false,
             match_threshold: DEFAULT_MATCH_THRESHOLD,
             fail_on_drift: None,
+            holdout: None,
         }
     }
 }

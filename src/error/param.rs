@@ -64,6 +64,7 @@ pub enum Param {
     FailOnDrift,
     DistanceThreshold,
     MicroClusters,
+    Holdout,
 }
 
 impl Param {
@@ -125,6 +126,7 @@ impl Param {
             Param::FailOnDrift => "fail_on_drift",
             Param::DistanceThreshold => "distance_threshold",
             Param::MicroClusters => "micro_clusters",
+            Param::Holdout => "holdout",
         }
     }
 }

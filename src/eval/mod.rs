@@ -1,5 +1,6 @@
 //! Judging segments: internal validity metrics, and agreement with known labels.
 
+pub mod holdout;
 pub mod metrics;
 pub mod stability;
 

@@ -42,7 +42,13 @@ pub struct CacheFile {
 impl CacheWriter {
     /// Starts a cache file in `dir` (which must exist), removing any left by killed runs.
     pub fn create(dir: &Path) -> Result<Self> {
-        let target = dir.join(CACHE_FILE);
+        Self::create_named(dir, CACHE_FILE)
+    }
+
+    /// Starts a cache file named `name` in `dir` (a second cache beside the main one, such
+    /// as the training rows of `fit --holdout`).
+    pub fn create_named(dir: &Path, name: &str) -> Result<Self> {
+        let target = dir.join(name);
         let stale = remove_stale_temp_files(&target);
         if stale > 0 {
             crate::warn!("removed {stale} chunk cache file(s) left in {} by a run that was killed", dir.display());

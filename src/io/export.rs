@@ -9,7 +9,7 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use arrow::array::{ArrayRef, AsArray, BooleanArray, RecordBatch, StringArray};
-use arrow::datatypes::{DataType, Field, Schema, UInt32Type};
+use arrow::datatypes::{DataType, Field, Int64Type, Schema};
 use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
 
 use super::atomic::{AtomicFile, Staged};
@@ -99,13 +99,13 @@ pub fn stage_exports(source: &Path, targets: &ExportTargets, names: &SegmentName
     let reader = builder.build().map_err(|e| Error::parquet(source, e))?;
     for batch in reader {
         let batch = batch.map_err(|e| Error::parquet(source, e))?;
-        let segments = batch.column(1).as_primitive::<UInt32Type>();
+        let segments = segment_ids(&batch)?;
         if let (Some(out), Some(path)) = (csv.as_mut(), targets.csv.as_deref()) {
             out.write(path, &with_names(&batch, names)?)?;
         }
         let ids = batch.project(&[0]).map_err(|e| Error::Internal(format!("export: {e}")))?;
         for ((out, path), &s) in lists.iter_mut().zip(&list_paths).zip(names.keys()) {
-            let mask = BooleanArray::from_iter(segments.iter().map(|v| Some(v == Some(s))));
+            let mask = BooleanArray::from_iter(segments.iter().map(|&v| Some(v == Some(s))));
             if mask.true_count() == 0 {
                 continue;
             }
@@ -127,11 +127,19 @@ pub fn stage_exports(source: &Path, targets: &ExportTargets, names: &SegmentName
     Ok(Exported { files, folder })
 }
 
+/// The `segment` column's ids (UInt32, or Int32 for density fits, whose outliers, −1,
+/// belong to no segment and get none).
+fn segment_ids(batch: &RecordBatch) -> Result<Vec<Option<u32>>> {
+    let wide = arrow::compute::cast(batch.column(1), &DataType::Int64)
+        .map_err(|e| Error::Internal(format!("export: the segment column: {e}")))?;
+    Ok(wide.as_primitive::<Int64Type>().iter().map(|s| s.and_then(|s| u32::try_from(s).ok())).collect())
+}
+
 /// The batch with `segment_name` after `segment`; value columns follow, and a
 /// `segment_name` column already in the batch is replaced.
 fn with_names(batch: &RecordBatch, names: &SegmentNames) -> Result<RecordBatch> {
     let schema = batch.schema();
-    let segments = batch.column(1).as_primitive::<UInt32Type>();
+    let segments = segment_ids(batch)?;
     let named: ArrayRef =
         Arc::new(StringArray::from_iter(segments.iter().map(|s| s.and_then(|s| names.get(&s)).map(String::as_str))));
     let mut fields = vec![schema.field(0).clone(), schema.field(1).clone()];

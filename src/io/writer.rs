@@ -5,7 +5,7 @@ use std::io::BufWriter;
 use std::path::Path;
 use std::sync::Arc;
 
-use arrow::array::{ArrayRef, Float32Array, Int32Array, RecordBatch, StringArray, UInt32Array};
+use arrow::array::{ArrayRef, BooleanArray, Float32Array, Int32Array, RecordBatch, StringArray, UInt32Array};
 use arrow::datatypes::{DataType, Field, Schema, SchemaRef};
 use parquet::arrow::ArrowWriter;
 use parquet::basic::Compression;
@@ -32,10 +32,10 @@ impl AssignmentWriter {
     /// Starts `target`; `id_name`/`id_type` describe the id column copied from the input,
     /// `values` name the Float32 columns after `segment`.
     pub fn create(target: &Path, id_name: &str, id_type: &DataType, values: &[String]) -> Result<Self> {
-        Self::create_typed(target, id_name, id_type, values, None, false)
+        Self::create_typed(target, id_name, id_type, values, None, false, None)
     }
 
-    /// [`AssignmentWriter::create`] with a last column, `segment_name`, holding `names[segment]`.
+    /// [`AssignmentWriter::create`] with a column `segment_name` holding `names[segment]`.
     pub fn create_named(
         target: &Path,
         id_name: &str,
@@ -43,11 +43,13 @@ impl AssignmentWriter {
         values: &[String],
         names: Option<super::names::SegmentNames>,
     ) -> Result<Self> {
-        Self::create_typed(target, id_name, id_type, values, names, false)
+        Self::create_typed(target, id_name, id_type, values, names, false, None)
     }
 
-    /// As [`AssignmentWriter::create_named`]; with `signed`, the `segment` column is Int32
-    /// and unsegmented rows ([`NOISE`], density fits' outliers) are written as −1.
+    /// The general form: after the value columns, `segment_name` when `names` are given; a
+    /// signed (Int32) `segment` column when `signed`, where unsegmented rows ([`NOISE`],
+    /// density fits' outliers) are written as −1; and a last Boolean column named `flag`
+    /// (`fit --holdout`'s `holdout`) when given.
     pub fn create_typed(
         target: &Path,
         id_name: &str,
@@ -55,6 +57,7 @@ impl AssignmentWriter {
         values: &[String],
         names: Option<super::names::SegmentNames>,
         signed: bool,
+        flag: Option<&str>,
     ) -> Result<Self> {
         let segment_type = if signed { DataType::Int32 } else { DataType::UInt32 };
         let mut fields = vec![Field::new(id_name, id_type.clone(), false), Field::new("segment", segment_type, false)];
@@ -62,6 +65,7 @@ impl AssignmentWriter {
         if names.is_some() {
             fields.push(Field::new(super::export::SEGMENT_NAME, DataType::Utf8, false));
         }
+        fields.extend(flag.map(|name| Field::new(name, DataType::Boolean, false)));
         let schema = Arc::new(Schema::new(fields));
         let (path, file) = TempPath::create(target)?;
         let props = WriterProperties::builder().set_compression(Compression::SNAPPY).build();
@@ -74,6 +78,17 @@ impl AssignmentWriter {
     /// that is not finite is our bug (a saved model is checked when read, data when
     /// prepared): it is refused as an internal error naming the column and row, never written.
     pub fn write(&mut self, ids: &ArrayRef, segments: &[u32], values: &[&[f32]]) -> Result<()> {
+        self.write_flagged(ids, segments, values, None)
+    }
+
+    /// [`AssignmentWriter::write`] with the flag column's values (when it has one).
+    pub fn write_flagged(
+        &mut self,
+        ids: &ArrayRef,
+        segments: &[u32],
+        values: &[&[f32]],
+        flag: Option<&[bool]>,
+    ) -> Result<()> {
         for (c, column) in values.iter().enumerate() {
             if let Some(i) = column.iter().position(|v| !v.is_finite()) {
                 let name = self.schema.fields().get(2 + c).map_or("?", |f| f.name().as_str());
@@ -96,6 +111,7 @@ impl AssignmentWriter {
             let named = segments.iter().map(|s| names.get(s).map_or("", String::as_str));
             columns.push(Arc::new(StringArray::from_iter_values(named)));
         }
+        columns.extend(flag.map(|f| Arc::new(BooleanArray::from(f.to_vec())) as ArrayRef));
         let batch = RecordBatch::try_new(self.schema.clone(), columns)
             .map_err(|e| Error::Internal(format!("building an output batch: {e}")))?;
         self.writer.write(&batch).map_err(|e| Error::parquet_write(self.path.target(), e))?;

@@ -186,6 +186,7 @@ pub fn predict(request: &PredictRequest) -> Result<Value> {
         probabilities: request.probabilities,
         segment_ids: Some(&ids),
         segment_names: (!model.segment_names.is_empty()).then_some(&name_of_segment),
+        holdout: None,
     };
     let written = write_assignments(&mut engine, &segments, data, &target)?;
     let drift = drift_from_training(&model, &input, &written.sizes, request.fail_on_drift);

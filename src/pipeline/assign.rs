@@ -15,6 +15,9 @@ use crate::error::Result;
 use crate::io::atomic::Staged;
 use crate::io::writer::AssignmentWriter;
 
+/// The Boolean column of `fit --holdout`: true for the held-out rows.
+pub const HOLDOUT_COLUMN: &str = "holdout";
+
 /// Where the assignments go and what identifies each row.
 pub struct AssignmentTarget<'a> {
     pub path: &'a Path,
@@ -28,6 +31,8 @@ pub struct AssignmentTarget<'a> {
     pub segment_names: Option<&'a crate::io::names::SegmentNames>,
     /// The stable id written for each segment (None: its index).
     pub segment_ids: Option<&'a [u32]>,
+    /// `fit --holdout`: per chunk, whether each row was held out (a `holdout` column).
+    pub holdout: Option<&'a [Vec<bool>]>,
 }
 
 /// The staged file and what the pass saw.
@@ -63,6 +68,7 @@ pub fn write_assignments(
         let mut sizes = vec![0u64; segments.k()];
         let mut inertia = 0.0f64;
         let mut noise = 0u64;
+        let flag = target.holdout.map(|_| HOLDOUT_COLUMN);
         let mut writer = AssignmentWriter::create_typed(
             target.path,
             target.id_name,
@@ -70,6 +76,7 @@ pub fn write_assignments(
             &columns,
             target.segment_names.cloned(),
             segments.has_noise(),
+            flag,
         )?;
         segments.assign(backend, data, target.probabilities, &mut |chunk, assigned| {
             for &l in assigned.labels {
@@ -82,14 +89,15 @@ pub fn write_assignments(
             if let Segments::Centres(_) | Segments::Ward(_) = segments {
                 inertia += sum_of_squares(assigned.values[0]);
             }
+            let held = target.holdout.map(|h| h[chunk].as_slice());
             match target.segment_ids {
                 Some(ids) => {
                     // Unsegmented rows (density fits' outliers) keep NOISE: written as −1.
                     let stable: Vec<u32> =
                         assigned.labels.iter().map(|&l| ids.get(l as usize).copied().unwrap_or(NOISE)).collect();
-                    writer.write(&target.ids[chunk], &stable, &assigned.values)
+                    writer.write_flagged(&target.ids[chunk], &stable, &assigned.values, held)
                 }
-                None => writer.write(&target.ids[chunk], assigned.labels, &assigned.values),
+                None => writer.write_flagged(&target.ids[chunk], assigned.labels, &assigned.values, held),
             }
         })?;
         let inertia = matches!(segments, Segments::Centres(_) | Segments::Ward(_)).then_some(inertia);

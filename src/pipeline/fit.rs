@@ -93,15 +93,23 @@ pub fn fit(request: &FitRequest) -> Result<Value> {
     }
     let map = previous.as_ref().map(|p| SpaceMap::between(&p.model.prep, &stage.prep));
     let previous_and_map = previous.as_ref().zip(map.as_ref());
+    let split = request
+        .continuity
+        .holdout
+        .map(|f| super::holdout::split(&stage, f, request.seed, request.segmenter.k()))
+        .transpose()?;
+    // With --holdout the segments, model, metrics and profiles come from the training rows;
+    // the assignments and the follow-up of a previous run cover every row.
+    let fit_data = split.as_ref().map_or(data, |s| &s.train);
 
     let fit_start = Instant::now();
-    let trained = train::train(request, &mut engine, &stage, previous_and_map)?;
+    let trained = train::train(request, &mut engine, &stage, fit_data, previous_and_map)?;
     let k = trained.outcome.segments.k();
     if k == 0 {
         return Err(every_row_is_noise(request));
     }
     let (trained, lineage) =
-        continuity::assign_ids(trained, previous_and_map, request.continuity.match_threshold, data.total_weight())?;
+        continuity::assign_ids(trained, previous_and_map, request.continuity.match_threshold, fit_data.total_weight())?;
     if let Some(path) = &request.marketing.names {
         check_known(path, &names, &lineage.ids)?;
     }
@@ -125,25 +133,40 @@ pub fn fit(request: &FitRequest) -> Result<Value> {
         probabilities: request.probabilities,
         segment_ids: Some(&lineage.ids),
         segment_names: (!names.is_empty()).then_some(&name_of_segment),
+        holdout: split.as_ref().map(|s| s.masks.as_slice()),
     };
     let written = write_assignments(&mut engine, &trained.outcome.segments, data, &target)?;
     let t_fit = fit_start.elapsed().as_secs_f64();
-    let (sizes, weights) = train::model_sizes(&trained.outcome, &written.sizes, data.total_weight());
+    let training_labels = split.as_ref().map(|s| s.training_labels(&written.labels));
+    let fit_labels: &[Vec<u32>] = training_labels.as_deref().unwrap_or(&written.labels);
+    let mut counted = vec![0u64; k];
+    for &l in fit_labels.iter().flatten() {
+        if let Some(size) = counted.get_mut(l as usize) {
+            *size += 1; // density fits' outliers count in no segment
+        }
+    }
+    let (sizes, weights) = train::model_sizes(&trained.outcome, &counted, fit_data.total_weight());
     let mut model = build_model(request, &stage, &trained, sizes.clone(), weights);
     model.segment_ids = lineage.ids.clone();
     model.next_segment_id = lineage.next_segment_id;
-    model.drift_reference = Some(crate::continuity::drift::reference(&stage.prep, data));
+    model.drift_reference = Some(crate::continuity::drift::reference(&stage.prep, fit_data));
 
     let metrics_start = Instant::now();
     // Density fits leave outliers unsegmented: metrics, profiles and the report describe
     // the segmented rows.
-    let clustered = super::noise::clustered_rows(data, &written.labels);
-    let (scored, scored_labels) = clustered.as_ref().map_or((data, &written.labels), |c| (&c.data, &c.labels));
+    let clustered = super::noise::clustered_rows(fit_data, fit_labels);
+    let (scored, scored_labels) = clustered.as_ref().map_or((fit_data, fit_labels), |c| (&c.data, &c.labels[..]));
     let scores = engine.run("the segment metrics", |b| {
         crate::eval::metrics::score(b, scored, scored_labels, k, request.silhouette_sample.max(2), request.seed)
     })?;
     log_scores(&scores, request.silhouette_sample > 0);
-    let stability = bootstrap(request, &mut engine, data, &written.labels, k)?;
+    let stability = bootstrap(request, &mut engine, fit_data, fit_labels, k)?;
+    let holdout = match &split {
+        Some(s) => {
+            Some(super::holdout::evaluate(&mut engine, request, &trained.outcome.segments, s, &scores, &stage.id_name)?)
+        }
+        None => None,
+    };
     let mut profiles = crate::report::profiles::profile(&stage.prep, scored, scored_labels, k);
     for (p, &id) in profiles.iter_mut().zip(&lineage.ids) {
         p.segment = id;
@@ -180,7 +203,11 @@ pub fn fit(request: &FitRequest) -> Result<Value> {
     let report_html = if request.report {
         let report = crate::report::FitReport {
             title: format!("custseg: {k} customer segment{}", if k == 1 { "" } else { "s" }),
-            facts: report_facts(request, &model, &scores, &fit_summary, stability.as_ref(), data.rows()),
+            facts: [
+                report_facts(request, &model, &scores, &fit_summary, stability.as_ref(), fit_data.rows()),
+                holdout.as_ref().map_or_else(Vec::new, super::holdout::report_facts),
+            ]
+            .concat(),
             profiles: &profiles,
             data: scored,
             labels: scored_labels,
@@ -285,6 +312,7 @@ pub fn fit(request: &FitRequest) -> Result<Value> {
         "segment_ids": lineage.ids,
         "continuity": follow_up.as_ref().map(|f| &f.continuity),
         "drift": follow_up.as_ref().and_then(|f| f.drift.as_ref()),
+        "holdout": holdout,
         "metrics": {
             "calinski_harabasz": scores.calinski_harabasz,
             "davies_bouldin": scores.davies_bouldin,

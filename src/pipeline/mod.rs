@@ -12,6 +12,7 @@ mod continuity;
 mod customers;
 mod engine;
 mod fit;
+mod holdout;
 mod marketing;
 mod noise;
 mod predict_report;

@@ -131,6 +131,17 @@ impl FitRequest {
                 format!("and {} both choose the first centres; give one", Param::Previous),
             ));
         }
+        super::holdout::check(self.continuity.holdout)?;
+        if self.continuity.holdout.is_some() && matches!(self.segmenter, Segmenter::Density(_)) {
+            return Err(Error::param(
+                Param::Holdout,
+                format!(
+                    "is for K-Means, mini-batch, mixtures and Ward: {} finds its own number of segments and \
+                     leaves outliers, so the held-out rows have no same-k fit to compare with; drop it",
+                    self.segmenter.name()
+                ),
+            ));
+        }
         if self.init_centres.is_some() && matches!(self.segmenter, Segmenter::Gmm(_)) {
             return Err(Error::param(Param::InitCentres, "is for K-Means; a Gaussian mixture starts from its init"));
         }

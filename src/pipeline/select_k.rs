@@ -47,6 +47,9 @@ pub fn select_k(request: &FitRequest, first: usize, last: usize) -> Result<serde
     if request.init_centres.is_some() || request.probabilities {
         return Err(Error::param(Param::K, "select-k takes no initial centres or probabilities"));
     }
+    if request.continuity.holdout.is_some() {
+        return Err(Error::param(Param::Holdout, "is for fit; select-k scores every k on all the rows"));
+    }
     if request.continuity != crate::continuity::ContinuityOptions::default() {
         return Err(Error::param(
             Param::Previous,

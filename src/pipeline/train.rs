@@ -27,15 +27,16 @@ pub struct Trained {
     pub seconds_per_iteration: Option<f64>,
 }
 
-/// Fits the request's segmenter on the staged rows; with a `previous` run (and the map of
-/// its space into today's), started from its segments.
+/// Fits the request's segmenter on `data` (the staged rows, or their training part with
+/// `--holdout`); with a `previous` run (and the map of its space into today's), started
+/// from its segments.
 pub fn train(
     request: &FitRequest,
     engine: &mut Engine,
     stage: &Stage,
+    data: &crate::data::Dataset,
     previous: Option<(&PreviousRun, &SpaceMap)>,
 ) -> Result<Trained> {
-    let data = &stage.prepared.data;
     let segmenter = match (&request.init_centres, previous) {
         (Some(init), _) => {
             request.segmenter.with_initial_centres(load_initial_centres(init, &stage.prep, request.segmenter.k())?)?
