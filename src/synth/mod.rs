@@ -179,13 +179,25 @@ fn batch(start: usize, rows: usize, seed: u64) -> Result<(RecordBatch, Vec<u32>)
 
 /// Writes `n` synthetic customers to `path` (atomically) and returns their true segments.
 pub fn write_customers(path: &Path, n: usize, seed: u64) -> Result<Vec<u32>> {
+    write_batches(path, schema(), n, BATCH, |start, count| batch(start, count, seed))
+}
+
+/// Writes the record batches `batch(start, count)` makes for items `0..n`, `per_batch` at a
+/// time, to `path` (atomically) and returns every item's true segment.
+fn write_batches(
+    path: &Path,
+    schema: Arc<Schema>,
+    n: usize,
+    per_batch: usize,
+    batch: impl Fn(usize, usize) -> Result<(RecordBatch, Vec<u32>)>,
+) -> Result<Vec<u32>> {
     let (temp, file) = TempPath::create(path)?;
     let props = WriterProperties::builder().set_compression(Compression::SNAPPY).build();
-    let mut writer = ArrowWriter::try_new(std::io::BufWriter::new(file), schema(), Some(props))
+    let mut writer = ArrowWriter::try_new(std::io::BufWriter::new(file), schema, Some(props))
         .map_err(|e| Error::parquet_write(path, e))?;
     let mut truth = Vec::with_capacity(n);
-    for start in (0..n).step_by(BATCH) {
-        let (b, t) = batch(start, BATCH.min(n - start), seed)?;
+    for start in (0..n).step_by(per_batch) {
+        let (b, t) = batch(start, per_batch.min(n - start))?;
         writer.write(&b).map_err(|e| Error::parquet_write(path, e))?;
         truth.extend(t);
     }

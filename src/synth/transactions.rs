@@ -12,13 +12,10 @@ use std::sync::Arc;
 
 use arrow::array::{ArrayRef, Date32Array, Float64Array, Int64Array, RecordBatch, StringArray};
 use arrow::datatypes::{DataType, Field, Schema};
-use parquet::arrow::ArrowWriter;
-use parquet::basic::Compression;
-use parquet::file::properties::WriterProperties;
 
+use super::lognormal;
 use crate::customers::dates::days_from_civil;
 use crate::error::{Error, Result};
-use crate::io::atomic::TempPath;
 use crate::rng::Rng;
 
 /// How the customers of one segment buy.
@@ -163,10 +160,6 @@ fn uniform_in(rng: &mut Rng, (lo, hi): (f64, f64)) -> f64 {
     lo + (hi - lo) * rng.uniform()
 }
 
-fn lognormal(rng: &mut Rng, (median, sd): (f64, f64)) -> f64 {
-    median * (sd * rng.normal()).exp()
-}
-
 /// Appends one customer's orders (and returns) to `lines`; invoice numbers are unique
 /// within the customer.
 fn customer_lines(rng: &mut Rng, id: i64, behaviour: &Behaviour, lines: &mut Lines) {
@@ -210,20 +203,7 @@ fn batch(start: usize, count: usize, seed: u64) -> Result<(RecordBatch, Vec<u32>
 /// Writes the log of `n` customers to `path` (atomically) and returns each customer's
 /// true segment, indexed by `id − FIRST_ID`.
 pub fn write_transactions(path: &Path, n: usize, seed: u64) -> Result<Vec<u32>> {
-    let (temp, file) = TempPath::create(path)?;
-    let props = WriterProperties::builder().set_compression(Compression::SNAPPY).build();
-    let mut writer = ArrowWriter::try_new(std::io::BufWriter::new(file), schema(), Some(props))
-        .map_err(|e| Error::parquet_write(path, e))?;
-    let mut truth = Vec::with_capacity(n);
-    for start in (0..n).step_by(CUSTOMERS_PER_BATCH) {
-        let (lines, segments) = batch(start, CUSTOMERS_PER_BATCH.min(n - start), seed)?;
-        writer.write(&lines).map_err(|e| Error::parquet_write(path, e))?;
-        truth.extend(segments);
-    }
-    let buffered = writer.into_inner().map_err(|e| Error::parquet_write(path, e))?;
-    let file = buffered.into_inner().map_err(|e| Error::io(path, e.into_error()))?;
-    temp.commit(file)?;
-    Ok(truth)
+    super::write_batches(path, schema(), n, CUSTOMERS_PER_BATCH, |start, count| batch(start, count, seed))
 }
 
 #[cfg(test)]
