@@ -21,6 +21,7 @@ pub mod hyperparams;
 pub mod kdtree;
 pub mod model;
 pub mod mst;
+pub mod numpy_order;
 pub mod prim;
 pub mod segments;
 pub mod selection;
