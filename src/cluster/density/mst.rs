@@ -11,7 +11,10 @@
 
 use rayon::prelude::*;
 
+use super::accelerated::{rounding, Device};
 use super::kdtree::{squared_distance, KdTree};
+use crate::backend::density::FAR;
+use crate::error::Result;
 
 /// An edge of the tree between original rows `a < b`.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -63,9 +66,18 @@ impl UnionFind {
 
 /// The n − 1 edges of the mutual-reachability MST of the rows of `tree` with core
 /// distances `core` (by original row) and each row's `k` nearest rows `neighbours`
-/// (row-major n × k, original rows), sorted by the edge order.
-pub fn mutual_reachability_mst(tree: &KdTree, core: &[f64], neighbours: &[usize], k: usize) -> Vec<Edge> {
+/// (row-major n × k, original rows), sorted by the edge order. With a `device`, each round
+/// first runs its nearest-other-component pass ([`super::accelerated`]): its edges bound
+/// the components and its per-row bounds spare most rows the search; the tree is the same.
+pub fn mutual_reachability_mst(
+    tree: &KdTree,
+    core: &[f64],
+    neighbours: &[usize],
+    k: usize,
+    device: Option<&Device>,
+) -> Result<Vec<Edge>> {
     let n = tree.rows();
+    let core32: Vec<f32> = core.iter().map(|&c| c as f32).collect();
     let core_at: Vec<f64> = tree.order.iter().map(|&i| core[i]).collect();
     let node_min_core = node_minimum(tree, &core_at);
     let mut sets = UnionFind::new(n);
@@ -92,6 +104,10 @@ pub fn mutual_reachability_mst(tree: &KdTree, core: &[f64], neighbours: &[usize]
         for (i, edge) in seeds.into_iter().enumerate() {
             keep_cheaper(&mut per_component[by_row(i)], edge);
         }
+        let lower = match device {
+            Some(device) => Some(device_round(device, tree, core, &core32, &component, &mut per_component)?),
+            None => None,
+        };
         let search = Search {
             tree,
             core_at: &core_at,
@@ -99,6 +115,7 @@ pub fn mutual_reachability_mst(tree: &KdTree, core: &[f64], neighbours: &[usize]
             component: &component,
             node_component: &node_component,
             bound: &per_component,
+            lower: lower.as_deref(),
         };
         let cheapest: Vec<Option<Edge>> = (0..n).into_par_iter().map(|p| search.cheapest_edge(p)).collect();
         for (p, edge) in cheapest.into_iter().enumerate() {
@@ -113,7 +130,38 @@ pub fn mutual_reachability_mst(tree: &KdTree, core: &[f64], neighbours: &[usize]
         assert!(edges.len() > before, "a Borůvka round added no edge");
     }
     edges.sort_by(|x, y| x.weight.total_cmp(&y.weight).then(x.a.cmp(&y.a)).then(x.b.cmp(&y.b)));
-    edges
+    Ok(edges)
+}
+
+/// One round's device pass: keeps each row's exact edge to the device's nearest
+/// other-component row in its component's bound, and returns per tree position a lower
+/// bound on the row's cheapest outgoing edge.
+fn device_round(
+    device: &Device,
+    tree: &KdTree,
+    core: &[f64],
+    core32: &[f32],
+    component: &[usize],
+    per_component: &mut [Option<Edge>],
+) -> Result<Vec<f64>> {
+    let n = tree.rows();
+    let by_row: Vec<u32> = (0..n).map(|i| component[tree.position(i)] as u32).collect();
+    let nearest = device.passes.nearest_other_component(device.rows, device.dim, core32, &by_row)?;
+    for (i, &j) in nearest.row.iter().enumerate() {
+        if let Some(j) = (j != u32::MAX).then_some(j as usize) {
+            let weight = core[i].max(core[j]).max(squared_distance(tree.row(i), tree.row(j)).sqrt());
+            keep_cheaper(&mut per_component[by_row[i] as usize], Some(Edge::new(i, j, weight)));
+        }
+    }
+    let shrink = 1.0 - rounding(device.dim);
+    Ok(tree
+        .order
+        .iter()
+        .map(|&i| match nearest.weight[i] {
+            w if w >= FAR => f64::INFINITY,
+            w => w as f64 * shrink,
+        })
+        .collect())
 }
 
 /// Keeps the cheaper of `slot` and `edge` in `slot`.
@@ -159,6 +207,8 @@ struct Search<'a> {
     node_component: &'a [Option<usize>],
     /// Per component, an outgoing edge it surely has (its cheapest is no dearer).
     bound: &'a [Option<Edge>],
+    /// Per tree position, a lower bound on the row's cheapest outgoing edge (device rounds).
+    lower: Option<&'a [f64]>,
 }
 
 impl Search<'_> {
@@ -168,9 +218,9 @@ impl Search<'_> {
         let (q, core_p, row_p) = (tree.point(p), self.core_at[p], tree.order[p]);
         let mut best: Option<Edge> = None;
         let limit = self.bound[own].map_or(f64::INFINITY, |b| b.weight);
-        if core_p > limit {
-            // Every edge of this row weighs at least its core distance: dearer than one its
-            // component already has.
+        if core_p > limit || self.lower.is_some_and(|lower| lower[p] > limit) {
+            // Every edge of this row weighs at least its core distance (and the device's
+            // bound): dearer than one its component already has.
             return None;
         }
         let bound = |node: usize| core_p.max(self.node_min_core[node]).max(tree.lower_bound(node, q));
@@ -252,7 +302,7 @@ mod tests {
             let tree = KdTree::build(&rows, d);
             let (core, neighbours) = core_distances_and_neighbours(&tree, s);
             assert_eq!(core, core_distances(&tree, s));
-            let mst = mutual_reachability_mst(&tree, &core, &neighbours, s);
+            let mst = mutual_reachability_mst(&tree, &core, &neighbours, s, None).unwrap();
             assert_eq!(mst.len(), n - 1);
             let weights: Vec<f64> = mst.iter().map(|e| e.weight).collect();
             assert_eq!(weights, prim_weights(&rows, d, &core), "n {n} d {d} s {s}");
