@@ -23,6 +23,7 @@ import argparse
 import os
 import sys
 import time
+from types import SimpleNamespace
 
 import numpy as np
 
@@ -52,7 +53,7 @@ def main():
 
     os.environ["PYSPARK_PYTHON"] = sys.executable
     from pyspark.mllib.clustering import GaussianMixture as MLGmm
-    from pyspark.mllib.clustering import GaussianMixtureModel, KMeans as MLKMeans, KMeansModel
+    from pyspark.mllib.clustering import KMeans as MLKMeans, KMeansModel
     from pyspark.mllib.linalg import DenseMatrix, DenseVector
     from pyspark.mllib.stat.distribution import MultivariateGaussian
     from pyspark.sql import SparkSession
@@ -63,6 +64,7 @@ def main():
     spark = (
         SparkSession.builder.master(args.master)
         .config("spark.ui.enabled", "false")
+        .config("spark.ui.showConsoleProgress", "false")
         .config("spark.driver.memory", "4g")
         .getOrCreate()
     )
@@ -118,10 +120,13 @@ def main():
     one, seconds = timed(lambda: custseg.GaussianMixture(args.k, tol=0.0, max_iter=args.iters, **given).fit(X32))
     results.append(("GMM (full)", "custseg, one process (no Spark)", one.n_iter_, seconds,
                     mean_log_likelihood(one.weights_, one.means_, one.covariances_)))
-    initial = GaussianMixtureModel(
-        [float(w) for w in given["weights_init"]],
-        [MultivariateGaussian(DenseVector(m), DenseMatrix(args.d, args.d, covariance.ravel().tolist()))
-         for m in means],
+    # train() reads only k, weights and gaussians of its initialModel (a Java-backed class
+    # that cannot be built from Python values).
+    initial = SimpleNamespace(
+        k=args.k,
+        weights=[float(w) for w in given["weights_init"]],
+        gaussians=[MultivariateGaussian(DenseVector(m), DenseMatrix(args.d, args.d, covariance.ravel().tolist()))
+                   for m in means],
     )
     ml, seconds = timed(
         lambda: MLGmm.train(rdd, args.k, convergenceTol=0.0, maxIterations=args.iters, seed=1, initialModel=initial)
