@@ -15,12 +15,21 @@ pub fn next_id() -> u64 {
     NEXT.fetch_add(1, Ordering::Relaxed)
 }
 
-/// A chunk's values: in memory, or a page-aligned range of the memory-mapped on-disk cache
-/// (`fit` past `--memory-budget`). Either way they read as a `&[f32]`.
+/// Row-major f32 values that another owner holds (a Python caller's array), which chunks
+/// read in place through [`Values::Shared`] instead of copying them.
+pub trait SharedValues: Send + Sync + std::fmt::Debug {
+    /// All the owner's values.
+    fn values(&self) -> &[f32];
+}
+
+/// A chunk's values: in memory, a page-aligned range of the memory-mapped on-disk cache
+/// (`fit` past `--memory-budget`), or a range of values another owner holds. Either way
+/// they read as a `&[f32]`.
 #[derive(Debug, Clone)]
 pub enum Values {
     Owned(Vec<f32>),
     Mapped { map: Arc<memmap2::Mmap>, byte_offset: usize, len: usize },
+    Shared { owner: Arc<dyn SharedValues>, start: usize, len: usize },
 }
 
 impl Deref for Values {
@@ -32,6 +41,7 @@ impl Deref for Values {
             Values::Mapped { map, byte_offset, len } => {
                 bytemuck::cast_slice(&map[*byte_offset..*byte_offset + len * std::mem::size_of::<f32>()])
             }
+            Values::Shared { owner, start, len } => &owner.values()[*start..*start + *len],
         }
     }
 }
@@ -76,6 +86,12 @@ impl Chunk {
     /// A chunk held in memory.
     pub fn new(values: Vec<f32>, weights: Option<Vec<f32>>) -> Self {
         Chunk { values: Values::Owned(values), weights }
+    }
+
+    /// A chunk of `len` values from `start` of `owner`'s, read in place.
+    pub fn shared(owner: Arc<dyn SharedValues>, start: usize, len: usize, weights: Option<Vec<f32>>) -> Self {
+        assert!(start + len <= owner.values().len(), "a shared chunk must lie within its owner's values");
+        Chunk { values: Values::Shared { owner, start, len }, weights }
     }
 
     /// Number of rows in this chunk, given the dataset's dimension.
@@ -262,6 +278,26 @@ mod tests {
         assert_eq!(data.row(3), &[6.0, 7.0]);
         assert_eq!(data.row(9), &[18.0, 19.0]);
         assert_eq!(data.chunk_view(3).shape(), &[1, 2]);
+    }
+
+    #[derive(Debug)]
+    struct Held(Vec<f32>);
+
+    impl SharedValues for Held {
+        fn values(&self) -> &[f32] {
+            &self.0
+        }
+    }
+
+    #[test]
+    fn shared_chunks_read_their_owners_values_in_place() {
+        let owner: Arc<dyn SharedValues> = Arc::new(Held((0..6).map(|x| x as f32).collect()));
+        let data = Dataset::from_chunks(
+            2,
+            vec![Chunk::shared(owner.clone(), 0, 4, None), Chunk::shared(owner.clone(), 4, 2, None)],
+        );
+        assert_eq!(data.row(2), &[4.0, 5.0]);
+        assert_eq!(data.chunks()[1].values.as_ptr(), owner.values()[4..].as_ptr());
     }
 
     #[test]

@@ -8,10 +8,10 @@ import numpy as np
 from sklearn.base import BaseEstimator, ClusterMixin, TransformerMixin
 from sklearn.metrics.pairwise import euclidean_distances
 from sklearn.utils import check_array, check_random_state
-from sklearn.utils.validation import _check_sample_weight, check_is_fitted
+from sklearn.utils.validation import _check_sample_weight
 
 from . import _native
-from ._inputs import FLOAT_DTYPES, seed_from, validated
+from ._inputs import FLOAT_DTYPES, fit_inputs, predict_input, seed_from
 
 
 class _BaseKMeans(ClusterMixin, TransformerMixin, BaseEstimator):
@@ -63,10 +63,8 @@ class _BaseKMeans(ClusterMixin, TransformerMixin, BaseEstimator):
 
     def fit(self, X, y=None, sample_weight=None):
         """Fits on `X` (n_samples × n_features), optionally weighting rows."""
-        X = validated(self, X, reset=True)
+        X, sample_weight = fit_inputs(self, X, sample_weight)
         self._check_params(X)
-        if sample_weight is not None:
-            sample_weight = _check_sample_weight(sample_weight, X, dtype=X.dtype)
         init, centres, n_init = self._init_and_runs(X)
         result = _native.kmeans_fit(
             X,
@@ -88,8 +86,7 @@ class _BaseKMeans(ClusterMixin, TransformerMixin, BaseEstimator):
         return self
 
     def _assign(self, X):
-        check_is_fitted(self)
-        X = validated(self, X, reset=False)
+        X = predict_input(self, X)
         return X, _native.kmeans_assign(X, self.cluster_centers_, self.backend)
 
     def predict(self, X):
@@ -98,8 +95,7 @@ class _BaseKMeans(ClusterMixin, TransformerMixin, BaseEstimator):
 
     def transform(self, X):
         """Distances of every row to every centre (n_samples × n_clusters)."""
-        check_is_fitted(self)
-        X = validated(self, X, reset=False)
+        X = predict_input(self, X)
         return euclidean_distances(X, self.cluster_centers_)
 
     def fit_transform(self, X, y=None, sample_weight=None):

@@ -6,10 +6,9 @@ import numpy as np
 from scipy import linalg
 from sklearn.base import BaseEstimator, DensityMixin
 from sklearn.utils import check_array
-from sklearn.utils.validation import _check_sample_weight, check_is_fitted
 
 from . import _native
-from ._inputs import seed_from, validated
+from ._inputs import fit_inputs, predict_input, seed_from
 
 COVARIANCE_TYPES = ("full", "tied", "diag", "spherical")
 
@@ -126,10 +125,8 @@ class GaussianMixture(DensityMixin, BaseEstimator):
 
     def fit(self, X, y=None, sample_weight=None):
         """Fits the mixture on `X` by EM (the best of `n_init` runs)."""
-        X = validated(self, X, reset=True)
+        X, sample_weight = fit_inputs(self, X, sample_weight)
         self._check_params(X)
-        if sample_weight is not None:
-            sample_weight = _check_sample_weight(sample_weight, X, dtype=X.dtype)
         result = _native.gmm_fit(
             X,
             sample_weight,
@@ -144,6 +141,11 @@ class GaussianMixture(DensityMixin, BaseEstimator):
             seed_from(self.random_state),
             self.backend,
         )
+        self._set_fitted(result)
+        return self
+
+    def _set_fitted(self, result):
+        """The fitted attributes from a native fit's (or a Spark fit's) result dict."""
         k, d = result["means"].shape
         self.weights_ = result["weights"]
         self.means_ = result["means"]
@@ -154,19 +156,23 @@ class GaussianMixture(DensityMixin, BaseEstimator):
         self.n_iter_ = int(result["n_iter"])
         self.lower_bound_ = float(result["lower_bound"])
         self.lower_bounds_ = result["lower_bounds"]
+        self.n_features_in_ = d
         return self
 
     def _mixture(self):
         return (self.covariance_type, self.weights_, self.means_, np.ascontiguousarray(self.covariances_).ravel())
 
     def _checked(self, X):
-        check_is_fitted(self)
-        return validated(self, X, reset=False)
+        return predict_input(self, X)
 
     def predict(self, X):
         """The most probable component of every row."""
-        labels, _ = _native.gmm_assign(self._checked(X), *self._mixture(), self.backend)
-        return labels.astype(np.int64)
+        return self._labels_and_probabilities(X)[0]
+
+    def _labels_and_probabilities(self, X):
+        """The most probable component of every row, and every component's probability, in one pass."""
+        labels, probabilities = _native.gmm_assign(self._checked(X), self._mixture(), self.backend)
+        return labels.astype(np.int64), probabilities.astype(np.float64)
 
     def fit_predict(self, X, y=None, sample_weight=None):
         """Fits, then the most probable component of every row of `X`."""
@@ -174,12 +180,11 @@ class GaussianMixture(DensityMixin, BaseEstimator):
 
     def predict_proba(self, X):
         """Every component's probability for every row (n_samples × n_components)."""
-        _, probabilities = _native.gmm_assign(self._checked(X), *self._mixture(), self.backend)
-        return probabilities.astype(np.float64)
+        return self._labels_and_probabilities(X)[1]
 
     def score_samples(self, X):
         """ln p(x) of every row."""
-        return _native.gmm_score_samples(self._checked(X), *self._mixture())
+        return _native.gmm_score_samples(self._checked(X), self._mixture())
 
     def score(self, X, y=None):
         """Mean ln p(x) over the rows of `X`."""

@@ -1,11 +1,14 @@
-//! numpy arrays → the library's [`Dataset`]: float32 or float64, any strides, copied once
-//! into row-major f32 chunks (the layout every backend pass reads).
+//! numpy arrays → the library's [`Dataset`]: C-contiguous float32 read in place; float64 or
+//! any other strides copied once into row-major f32 chunks (the layout every pass reads).
 
 use custseg::backend::Backend;
-use custseg::data::Dataset;
+use std::sync::Arc;
+
+use custseg::data::{Chunk, Dataset, SharedValues};
 use custseg::pipeline::{BackendChoice, BackendOptions, Engine};
+use numpy::ndarray::s;
 use numpy::prelude::*;
-use numpy::{PyArray1, PyReadonlyArray1, PyReadonlyArray2};
+use numpy::{PyArray1, PyArray2, PyReadonlyArray1, PyReadonlyArray2};
 use pyo3::exceptions::PyValueError;
 use pyo3::prelude::*;
 
@@ -38,6 +41,14 @@ impl Matrix<'_> {
             Matrix::F64(a) => a.shape().to_vec(),
         };
         (s[0], s[1])
+    }
+
+    /// Rows `start..end` row-major as f32, whatever the layout.
+    pub fn rows_f32(&self, start: usize, end: usize) -> Vec<f32> {
+        match self {
+            Matrix::F32(a) => a.as_array().slice(s![start..end, ..]).iter().copied().collect(),
+            Matrix::F64(a) => a.as_array().slice(s![start..end, ..]).iter().map(|&v| v as f32).collect(),
+        }
     }
 
     /// The values row-major as f32, whatever the layout.
@@ -75,7 +86,9 @@ impl Vector<'_> {
     }
 }
 
-/// A dataset of `x`'s rows, weighted by `sample_weight` when given (one per row).
+/// A dataset of `x`'s rows, weighted by `sample_weight` when given (one per row): a
+/// C-contiguous float32 array is read in place; any other layout or precision is copied
+/// once, chunk by chunk, into row-major f32.
 pub fn dataset(x: &Matrix, sample_weight: Option<&Vector>) -> PyResult<Dataset> {
     let (rows, dim) = x.shape();
     if dim == 0 {
@@ -90,7 +103,55 @@ pub fn dataset(x: &Matrix, sample_weight: Option<&Vector>) -> PyResult<Dataset> 
             )));
         }
     }
-    Ok(Dataset::from_rows(&x.to_f32_rows(), dim, weights.as_deref(), CHUNK_ROWS))
+    let in_place = match x {
+        Matrix::F32(a) => ArrayRows::of(a),
+        Matrix::F64(_) => None,
+    };
+    let chunks = (0..rows)
+        .step_by(CHUNK_ROWS)
+        .map(|start| {
+            let end = (start + CHUNK_ROWS).min(rows);
+            let weights = weights.as_ref().map(|w| w[start..end].to_vec());
+            match &in_place {
+                Some(owner) => Chunk::shared(owner.clone(), start * dim, (end - start) * dim, weights),
+                None => Chunk::new(x.rows_f32(start, end), weights),
+            }
+        })
+        .collect();
+    Ok(Dataset::from_chunks(dim, chunks))
+}
+
+/// A C-contiguous float32 array that chunks read in place: the reference keeps the array
+/// (and so its buffer) alive, and the pointer lets passes read it with the GIL released.
+#[derive(Debug)]
+struct ArrayRows {
+    _array: Py<PyArray2<f32>>,
+    ptr: *const f32,
+    len: usize,
+}
+
+// SAFETY: `ptr..ptr + len` is the buffer of `_array`, which the reference keeps alive and
+// which numpy never moves or frees while referenced; it is only ever read.
+unsafe impl Send for ArrayRows {}
+unsafe impl Sync for ArrayRows {}
+
+impl ArrayRows {
+    /// `a`'s buffer when it is C-contiguous, else None (copied instead).
+    fn of(a: &PyReadonlyArray2<f32>) -> Option<Arc<dyn SharedValues>> {
+        if !a.is_c_contiguous() {
+            return None; // numpy's `as_slice` also accepts Fortran order
+        }
+        let values = a.as_slice().ok()?;
+        let (ptr, len) = (values.as_ptr(), values.len());
+        Some(Arc::new(ArrayRows { _array: (**a).clone().unbind(), ptr, len }))
+    }
+}
+
+impl SharedValues for ArrayRows {
+    fn values(&self) -> &[f32] {
+        // SAFETY: see the `Send`/`Sync` impls above.
+        unsafe { std::slice::from_raw_parts(self.ptr, self.len) }
+    }
 }
 
 /// The backend named `backend` ("cpu", "gpu" or "auto").
@@ -103,4 +164,15 @@ pub fn open_backend(backend: &str) -> PyResult<Box<dyn Backend>> {
     };
     let engine = Engine::open(&BackendOptions { choice, ..BackendOptions::default() }).map_err(crate::errors::to_py)?;
     Ok(engine.backend)
+}
+
+/// Whether the dataset made of `x` reads `x`'s own buffer (C-contiguous float32) rather
+/// than a copy: for the tests of the no-copy promise.
+#[pyfunction]
+pub fn reads_in_place(x: Matrix) -> PyResult<bool> {
+    let data = dataset(&x, None)?;
+    Ok(match (&x, data.chunks().first()) {
+        (Matrix::F32(a), Some(chunk)) => a.as_slice().is_ok_and(|v| std::ptr::eq(v.as_ptr(), chunk.values.as_ptr())),
+        _ => false,
+    })
 }

@@ -4,6 +4,7 @@
 
 use custseg::backend::mixture::{log_sum_exp, LogDensity, MixturePass};
 use custseg::cluster::gmm::{self, CovarianceType, GmmInit, GmmParams, Mixture, OnDegenerate};
+use custseg::data::Dataset;
 use custseg::error::{DegenerateError, Error};
 use numpy::prelude::*;
 use numpy::{PyArray1, PyArray2};
@@ -15,7 +16,7 @@ use crate::data::{dataset, open_backend, Assignment, Matrix, Vector};
 use crate::errors::to_py;
 
 /// scikit-learn's `covariance_type`.
-fn covariance(name: &str) -> PyResult<CovarianceType> {
+pub fn covariance(name: &str) -> PyResult<CovarianceType> {
     match name {
         "full" => Ok(CovarianceType::Full),
         "diag" => Ok(CovarianceType::Diag),
@@ -48,8 +49,33 @@ fn mixture(covariance_type: &str, weights: &Vector, means: &Matrix, covariances:
     Ok(mixture)
 }
 
+/// A mixture as Python passes it: `(covariance_type, weights, means (k × d), flat covariances)`.
+#[derive(FromPyObject)]
+pub struct MixtureParts<'py>(String, Vector<'py>, Matrix<'py>, Vector<'py>);
+
+/// `x` (weighted by `sample_weight`) as a dataset, with the mixture `parts` and its E-step
+/// form; refused when the widths differ or a component is unusable.
+pub fn prepared(
+    x: &Matrix,
+    sample_weight: Option<&Vector>,
+    parts: &MixtureParts,
+) -> PyResult<(Dataset, Mixture, MixturePass)> {
+    let MixtureParts(covariance_type, weights, means, covariances) = parts;
+    let mix = mixture(covariance_type, weights, means, covariances)?;
+    let data = dataset(x, sample_weight)?;
+    if data.dim() != mix.dim {
+        return Err(PyValueError::new_err(format!(
+            "X has {} features, but the model was fitted with {}",
+            data.dim(),
+            mix.dim
+        )));
+    }
+    let pass = pass(&mix)?;
+    Ok((data, mix, pass))
+}
+
 /// E-step form of a mixture; an unusable component is a `ValueError` naming it.
-fn pass(mixture: &Mixture) -> PyResult<MixturePass> {
+pub fn pass(mixture: &Mixture) -> PyResult<MixturePass> {
     mixture.to_pass().map_err(|c| {
         to_py(Error::Degenerate(DegenerateError { component: c.component, cause: c.cause, reg_covar: 0.0 }))
     })
@@ -117,19 +143,14 @@ pub fn gmm_fit<'py>(
 
 /// The most probable component of every row and every component's probability (n × k).
 #[pyfunction]
-#[pyo3(signature = (x, covariance_type, weights, means, covariances, backend="cpu"))]
+#[pyo3(signature = (x, mixture, backend="cpu"))]
 pub fn gmm_assign<'py>(
     py: Python<'py>,
     x: Matrix<'py>,
-    covariance_type: &str,
-    weights: Vector<'py>,
-    means: Matrix<'py>,
-    covariances: Vector<'py>,
+    mixture: MixtureParts<'py>,
     backend: &str,
 ) -> PyResult<Assignment<'py, PyArray2<f32>>> {
-    let mix = mixture(covariance_type, &weights, &means, &covariances)?;
-    let data = checked_dataset(&x, mix.dim)?;
-    let pass = pass(&mix)?;
+    let (data, mix, pass) = prepared(&x, None, &mixture)?;
     let backend = open_backend(backend)?;
     let (labels, probs) = py
         .detach(|| {
@@ -151,14 +172,9 @@ pub fn gmm_assign<'py>(
 pub fn gmm_score_samples<'py>(
     py: Python<'py>,
     x: Matrix<'py>,
-    covariance_type: &str,
-    weights: Vector<'py>,
-    means: Matrix<'py>,
-    covariances: Vector<'py>,
+    mixture: MixtureParts<'py>,
 ) -> PyResult<Bound<'py, PyArray1<f64>>> {
-    let mix = mixture(covariance_type, &weights, &means, &covariances)?;
-    let data = checked_dataset(&x, mix.dim)?;
-    let pass = pass(&mix)?;
+    let (data, _, pass) = prepared(&x, None, &mixture)?;
     let scores = py.detach(|| {
         let mut density = LogDensity::new(&pass);
         let mut log_probs = vec![0.0; pass.k];
@@ -172,16 +188,4 @@ pub fn gmm_score_samples<'py>(
         scores
     });
     Ok(scores.into_pyarray(py))
-}
-
-/// `x` as a dataset, refused when its width is not the model's.
-fn checked_dataset(x: &Matrix, dim: usize) -> PyResult<custseg::data::Dataset> {
-    let data = dataset(x, None)?;
-    if data.dim() != dim {
-        return Err(PyValueError::new_err(format!(
-            "X has {} features, but the model was fitted with {dim}",
-            data.dim()
-        )));
-    }
-    Ok(data)
 }

@@ -62,6 +62,41 @@ def test_every_layout_dtype_and_table_gives_the_same_fit(blobs):
     assert fit(X.astype(np.float64)).cluster_centers_.dtype == np.float64
 
 
+class ArrowStreamOnly:
+    """A table known only by its Arrow C stream (as polars, DuckDB … export one)."""
+
+    def __init__(self, table):
+        self.table = table
+
+    def __arrow_c_stream__(self, requested_schema=None):
+        return self.table.__arrow_c_stream__(requested_schema)
+
+
+def test_arrow_streams_and_polars_give_the_same_fit(blobs):
+    X, _ = blobs
+    fit = lambda data: custseg.KMeans(6, random_state=7).fit(data)  # noqa: E731
+    base = fit(X)
+    table = pa.table({f"f{j}": X[:, j] for j in range(X.shape[1])})
+    np.testing.assert_array_equal(fit(ArrowStreamOnly(table)).labels_, base.labels_)
+    chunked = pa.concat_tables([table.slice(0, 700), table.slice(700)])
+    np.testing.assert_array_equal(fit(chunked).labels_, base.labels_)
+    try:
+        import polars as pl
+    except ImportError:
+        print("SKIPPING the polars input check: polars is not installed")
+        return
+    np.testing.assert_array_equal(fit(pl.from_arrow(table)).labels_, base.labels_)
+
+
+def test_c_contiguous_float32_is_read_in_place_and_other_layouts_are_copied(blobs):
+    from custseg import _native
+
+    X, _ = blobs
+    assert _native.reads_in_place(np.ascontiguousarray(X))
+    assert not _native.reads_in_place(np.asfortranarray(X))
+    assert not _native.reads_in_place(X.astype(np.float64))
+
+
 def test_same_seed_same_fit_and_recovers_the_blobs(blobs):
     X, y = blobs
     a = custseg.KMeans(6, n_init=5, random_state=11).fit(X)

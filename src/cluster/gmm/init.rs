@@ -57,11 +57,19 @@ fn nearest_labels(backend: &dyn Backend, data: &Dataset, centres: &Centres) -> R
     Ok(labels)
 }
 
-fn hard_stats(data: &Dataset, k: usize, full: bool, labels: &[Vec<u32>]) -> MixtureStats {
-    stats_from(data, k, full, &|c, i, _, r| {
+/// Statistics of every row given wholly to its nearest of `centres` (the K-Means
+/// initialisations' first responsibilities); distributed drivers merge them per partition.
+pub fn nearest_centre_stats(
+    backend: &dyn Backend,
+    data: &Dataset,
+    centres: &Centres,
+    full: bool,
+) -> Result<MixtureStats> {
+    let labels = nearest_labels(backend, data, centres)?;
+    Ok(stats_from(data, centres.k, full, &|c, i, _, r| {
         r.fill(0.0);
         r[labels[c][i] as usize] = 1.0;
-    })
+    }))
 }
 
 /// The first mixture of run `rng` under `params` (not for [`super::GmmInit::Given`]).
@@ -76,11 +84,11 @@ pub fn initial_stats(
         super::GmmInit::KMeans => {
             let km = KMeansParams { k, seed: rng.next_u64(), ..KMeansParams::new(k) }.check()?;
             let fit = kmeans::fit(backend, data, &km, &mut |_| {})?;
-            Ok(hard_stats(data, k, full, &nearest_labels(backend, data, &fit.centres)?))
+            nearest_centre_stats(backend, data, &fit.centres, full)
         }
         super::GmmInit::KMeansPlusPlus => {
             let seeds = kmeans_plus_plus(backend, data, k, rng)?;
-            Ok(hard_stats(data, k, full, &nearest_labels(backend, data, &seeds)?))
+            nearest_centre_stats(backend, data, &seeds, full)
         }
         super::GmmInit::Random => {
             let seed = rng.next_u64();

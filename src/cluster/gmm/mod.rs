@@ -15,5 +15,5 @@ pub mod mixture;
 
 pub use algorithm::{fit, GmmFit, GmmIteration};
 pub use hyperparams::{CovarianceType, GmmInit, GmmParams, GmmValidParams, OnDegenerate};
-pub use init::feature_variances;
+pub use init::{feature_variances, nearest_centre_stats};
 pub use mixture::Mixture;

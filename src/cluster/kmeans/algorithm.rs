@@ -120,16 +120,41 @@ fn reseed_empty_clusters(
     stats: &mut LloydStats,
     fallback: &mut Centres,
 ) -> Result<usize> {
-    let empty: Vec<usize> = (0..stats.k).filter(|&c| stats.weights[c] == 0.0).collect();
+    let empty = empty_clusters(stats);
     if empty.is_empty() {
         return Ok(0);
     }
-    let dim = stats.dim;
     let far = backend.farthest_rows(data, state, empty.len())?;
-    for (&cluster, &(row, old)) in empty.iter().zip(&far) {
-        let x = data.row(row);
-        let w = data.weight(row) as f64;
-        let old = old as usize;
+    let moves = far.iter().map(|&(row, old)| Reseed { row: data.row(row), weight: data.weight(row) as f64, from: old });
+    Ok(apply_reseeds(stats, &empty, moves, fallback))
+}
+
+/// A row that re-seeds an empty cluster: its values, its weight and the cluster it leaves.
+#[derive(Debug, Clone, Copy)]
+pub struct Reseed<'a> {
+    pub row: &'a [f32],
+    pub weight: f64,
+    pub from: u32,
+}
+
+/// The clusters without weight in `stats`, in index order: those [`apply_reseeds`] fills.
+pub fn empty_clusters(stats: &LloydStats) -> Vec<usize> {
+    (0..stats.k).filter(|&c| stats.weights[c] == 0.0).collect()
+}
+
+/// Moves each of `moves` (the rows farthest from their centres, farthest first) into the
+/// next of the `empty` clusters, adjusting `stats` and `fallback`; returns how many moved.
+/// Distributed drivers call it with the farthest rows gathered from every partition.
+pub fn apply_reseeds<'a>(
+    stats: &mut LloydStats,
+    empty: &[usize],
+    moves: impl Iterator<Item = Reseed<'a>>,
+    fallback: &mut Centres,
+) -> usize {
+    let dim = stats.dim;
+    let mut moved = 0;
+    for (&cluster, Reseed { row: x, weight: w, from }) in empty.iter().zip(moves) {
+        let old = from as usize;
         for (j, &v) in x.iter().enumerate() {
             stats.sums[old * dim + j] -= w * v as f64;
             stats.sums[cluster * dim + j] = w * v as f64;
@@ -139,12 +164,13 @@ fn reseed_empty_clusters(
         stats.counts[old] -= 1;
         stats.counts[cluster] = 1;
         fallback.values[cluster * dim..(cluster + 1) * dim].copy_from_slice(x);
+        moved += 1;
     }
-    Ok(far.len())
+    moved
 }
 
 /// New centres: weighted means, or `fallback` for clusters without weight.
-fn weighted_means(stats: &LloydStats, fallback: &Centres) -> Centres {
+pub fn weighted_means(stats: &LloydStats, fallback: &Centres) -> Centres {
     let dim = stats.dim;
     let mut values = fallback.values.clone();
     for c in 0..stats.k {
@@ -159,7 +185,7 @@ fn weighted_means(stats: &LloydStats, fallback: &Centres) -> Centres {
 }
 
 /// Σ over clusters of ‖old − new‖², in f64.
-fn squared_shift(old: &Centres, new: &Centres) -> f64 {
+pub fn squared_shift(old: &Centres, new: &Centres) -> f64 {
     old.values.iter().zip(&new.values).map(|(&a, &b)| (a as f64 - b as f64).powi(2)).sum()
 }
 

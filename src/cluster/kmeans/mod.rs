@@ -12,7 +12,9 @@ mod hyperparams;
 mod init;
 mod minibatch;
 
-pub use algorithm::{fit, IterationReport, KMeansFit};
+pub use algorithm::{
+    apply_reseeds, empty_clusters, fit, squared_shift, weighted_means, IterationReport, KMeansFit, Reseed,
+};
 pub use hyperparams::{Init, KMeansParams, KMeansValidParams, AUTO_PARALLEL_WORK};
 pub use init::{extend_kmeans_plus_plus, kmeans_parallel, kmeans_plus_plus, random_rows};
 pub use minibatch::fit_minibatch;
