@@ -12,6 +12,7 @@ pub mod cpu;
 pub mod distance;
 pub mod gpu;
 pub mod mixture;
+pub mod pairwise;
 pub mod state;
 
 pub use state::LloydState;

@@ -6,6 +6,7 @@ use std::path::PathBuf;
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
 mod apply;
+pub mod bench_pass;
 pub mod continuity;
 mod customers;
 mod density;
