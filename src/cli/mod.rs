@@ -13,6 +13,7 @@ mod density;
 mod fit;
 pub mod holdout;
 mod marketing;
+pub mod select_k;
 mod tools;
 mod ward;
 

@@ -75,6 +75,7 @@ pub fn flag(param: Param) -> &'static str {
         Param::DistanceThreshold => "--distance-threshold",
         Param::MicroClusters => "--micro-clusters",
         Param::Holdout => "--holdout",
+        Param::Replicates => "--replicates",
     }
 }
 

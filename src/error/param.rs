@@ -65,6 +65,7 @@ pub enum Param {
     DistanceThreshold,
     MicroClusters,
     Holdout,
+    Replicates,
 }
 
 impl Param {
@@ -127,6 +128,7 @@ impl Param {
             Param::DistanceThreshold => "distance_threshold",
             Param::MicroClusters => "micro_clusters",
             Param::Holdout => "holdout",
+            Param::Replicates => "replicates",
         }
     }
 }
