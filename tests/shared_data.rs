@@ -60,3 +60,29 @@ fn select_k_recovers_eight_clusters_on_unbalance_with_bic() {
     let (s, _) = select_k_on(&dir, "unbalance.txt", &["--k", "4..12", "--n-init", "10"]);
     assert_eq!(s["evidence_weak"], true, "the silhouette's pick on unbalance must be flagged weak: {s}");
 }
+
+#[test]
+fn select_k_on_s1_agrees_across_seeds_or_says_the_evidence_is_weak() {
+    let Some(dir) = data_dir("select-k s1 seeds") else { return };
+    // With one fit per k, seed 0 said 15 and seed 1 said 16, neither flagged weak.
+    // select-k's default three replicates per k must agree on the true 15 or call the
+    // evidence weak.
+    let picks: Vec<(u64, serde_json::Value)> = [0u64, 1]
+        .iter()
+        .map(|&seed| (seed, select_k_on(&dir, "s1.txt", &["--k", "5..25", "--seed", &seed.to_string()]).0))
+        .collect();
+    for (seed, s) in &picks {
+        assert_eq!(s["replicates"], 3, "{s}");
+        assert_eq!(s["recommended_by_replicate"].as_array().unwrap().len(), 3, "{s}");
+        let weak = s["evidence_weak"].as_bool().unwrap();
+        assert!(weak || s["recommended_k"] == 15, "seed {seed}: a clear recommendation must be 15: {s}");
+        assert_eq!(weak, !s["weak_evidence_reasons"].as_array().unwrap().is_empty(), "{s}");
+    }
+    let weak = picks.iter().any(|(_, s)| s["evidence_weak"] == true);
+    assert!(weak || picks[0].1["recommended_k"] == picks[1].1["recommended_k"], "{picks:?}");
+    // Ten starts per fit make the replicates agree on 15.
+    for seed in ["0", "1"] {
+        let (s, _) = select_k_on(&dir, "s1.txt", &["--k", "5..25", "--seed", seed, "--n-init", "10"]);
+        assert_eq!((s["recommended_k"].as_u64(), s["evidence_weak"].as_bool()), (Some(15), Some(false)), "{s}");
+    }
+}

@@ -23,6 +23,7 @@ mod marketing;
 mod model_fuzz;
 mod outputs;
 mod report;
+mod select_k;
 mod shared_data;
 mod streaming;
 mod ward;

@@ -13,6 +13,7 @@ pub mod density;
 pub mod distance;
 pub mod gpu;
 pub mod mixture;
+pub mod pairwise;
 pub mod state;
 
 pub use state::LloydState;

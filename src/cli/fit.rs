@@ -219,6 +219,8 @@ pub enum InitSpace {
 pub struct SelectKArgs {
     #[command(flatten)]
     pub fit: FitArgs,
+    #[command(flatten)]
+    pub robust: super::select_k::SelectKRobustArgs,
 }
 
 impl FitArgs {

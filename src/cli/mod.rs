@@ -6,12 +6,14 @@ use std::path::PathBuf;
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
 mod apply;
+pub mod bench_pass;
 pub mod continuity;
 mod customers;
 mod density;
 mod fit;
 pub mod holdout;
 mod marketing;
+pub mod select_k;
 mod tools;
 mod ward;
 

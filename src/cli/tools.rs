@@ -58,4 +58,6 @@ pub struct BenchArgs {
     pub run: RunArgs,
     #[command(flatten)]
     pub density: super::DensityArgs,
+    #[command(flatten)]
+    pub pass: super::bench_pass::BenchPassArgs,
 }

@@ -76,6 +76,7 @@ pub fn flag(param: Param) -> &'static str {
         Param::MicroClusters => "--micro-clusters",
         Param::Holdout => "--holdout",
         Param::Sample => "--sample",
+        Param::Replicates => "--replicates",
     }
 }
 

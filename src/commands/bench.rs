@@ -37,6 +37,9 @@ pub fn run(args: &BenchArgs) -> Result<serde_json::Value> {
         return Err(Error::param(Param::K, format!("k = {k} exceeds the {n} rows")));
     }
     info!("bench: {n} rows × {d} features, k = {k}, {} timed passes on {}", args.iters, backend.info().backend);
+    if args.pass.pass == crate::cli::bench_pass::BenchPass::Silhouette {
+        return super::bench_silhouette::run(args, backend.as_ref(), &data, load_seconds);
+    }
     if args.algorithm.is_density() {
         return super::bench_density::run(args, backend.as_ref(), &data, load_seconds);
     }

@@ -4,6 +4,7 @@
 pub mod args;
 pub mod bench;
 mod bench_density;
+mod bench_silhouette;
 pub mod customers;
 pub mod demo;
 pub mod devices;

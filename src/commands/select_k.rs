@@ -24,5 +24,7 @@ pub fn run(args: &SelectKArgs) -> Result<serde_json::Value> {
         return Err(Error::param(param, "is for `custseg fit` and `predict`; select-k writes one table over k"));
     }
     let request = super::args::fit_request(&args.fit, range.last)?;
-    crate::pipeline::select_k(&request, range.first, range.last)
+    let search =
+        crate::pipeline::KRangeSearch { first: range.first, last: range.last, replicates: args.robust.replicates };
+    crate::pipeline::select_k(&request, &search)
 }

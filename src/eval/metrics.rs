@@ -104,7 +104,9 @@ pub fn score(
     Ok(Scores { calinski_harabasz, davies_bouldin, silhouette })
 }
 
-fn silhouette(
+/// The silhouette of `labels`: exact when the data have at most `sample` rows, else
+/// estimated on `sample` rows drawn with `seed` (with its standard error).
+pub fn silhouette(
     backend: &dyn Backend,
     data: &Dataset,
     labels: &[Vec<u32>],

@@ -18,6 +18,7 @@ mod noise;
 mod predict_report;
 mod request;
 mod select_k;
+mod select_k_evidence;
 mod stage;
 mod train;
 
@@ -28,7 +29,7 @@ pub use engine::{configure_threads, BackendChoice, BackendOptions, Engine};
 pub use fit::fit;
 pub use marketing::{export_targets, MarketingOptions};
 pub use request::{CentreUnits, FitRequest, InitCentres};
-pub use select_k::{recommend, select_k, Row};
+pub use select_k::{recommend, select_k, KRangeSearch, Recommendation, Replicate, Row};
 pub use stage::{read_and_prepare, Stage};
 
 use serde_json::Value;

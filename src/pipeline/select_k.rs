@@ -1,20 +1,16 @@
 //! `custseg select-k`: read and prepare once, fit every k of a range (rows stay resident on
-//! the GPU between fits), score each, write a table and recommend a k.
-//!
-//! Rule: with `--algorithm gmm`, the lowest BIC. With K-Means, the highest silhouette. The
-//! evidence is called weak when the best silhouette is below 0.25 (Kaufman & Rousseeuw's
-//! "no substantial structure"), or the runner-up is within two standard errors of it (0.01
-//! when exact), or, for BIC, the runner-up is within 10 (Kass & Raftery's "very strong").
+//! the GPU between fits) several times with other seeds, score each fit, write a table and
+//! recommend a k, saying why the evidence is weak when it is (see [`super::select_k_evidence`]).
 
 use std::io::Write;
 use std::time::Instant;
 
-use serde::Serialize;
 use serde_json::json;
 
 use super::engine::Engine;
 use super::request::FitRequest;
 use super::secs;
+pub use super::select_k_evidence::{recommend, Recommendation, Replicate, Row};
 use super::stage::read_and_prepare;
 use crate::cluster::Segmenter;
 use crate::error::{Error, Param, Result};
@@ -22,25 +18,38 @@ use crate::eval::metrics;
 use crate::io::atomic::AtomicFile;
 use crate::io::paths::{ensure_not_input, OutputFolder};
 
-/// One row of the table.
-#[derive(Debug, Clone, Serialize)]
-pub struct Row {
-    pub k: usize,
-    pub inertia: Option<f64>,
-    pub bic: Option<f64>,
-    pub aic: Option<f64>,
-    pub mean_log_likelihood: Option<f64>,
-    pub silhouette: Option<f64>,
-    pub silhouette_standard_error: Option<f64>,
-    pub calinski_harabasz: f64,
-    pub davies_bouldin: f64,
-    pub seconds: f64,
+/// The ks to try and how many independent fits judge each.
+///
+/// Replicates rather than more `--n-init` starts by default: on the demo's customer table
+/// (six generating segments), one start per fit (seed 42) recommends 6; ten starts find a
+/// better k = 5 optimum whose silhouette (0.476) beats k = 6's (0.460) and recommend 5 with
+/// no sign of doubt; three one-start replicates recommend 6 and say the evidence is weak
+/// (the replicates pick 6, 5, 5). `--n-init` still sets the starts of every fit.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct KRangeSearch {
+    pub first: usize,
+    pub last: usize,
+    /// Independent fits per k, each with its own seed (Ward's tree is cut once).
+    pub replicates: usize,
 }
 
-/// Runs select-k over `first..=last` with the request's other settings (its k is
-/// ignored) and returns the JSON summary.
-pub fn select_k(request: &FitRequest, first: usize, last: usize) -> Result<serde_json::Value> {
+/// The seed of replicate `r`: the request's seed for the first, derived ones after it.
+fn replicate_seed(seed: u64, r: usize) -> u64 {
+    if r == 0 {
+        seed
+    } else {
+        crate::rng::Rng::derive(seed, r as u64).next_u64()
+    }
+}
+
+/// Runs select-k over `search`'s ks with the request's other settings (its k is ignored)
+/// and returns the JSON summary.
+pub fn select_k(request: &FitRequest, search: &KRangeSearch) -> Result<serde_json::Value> {
     let started = Instant::now();
+    let (first, last) = (search.first, search.last);
+    if search.replicates == 0 {
+        return Err(Error::param(Param::Replicates, "must be at least 1"));
+    }
     if first == 0 || last < first {
         return Err(Error::param(Param::K, "the range must start at 1 or more and not end before it starts"));
     }
@@ -85,60 +94,93 @@ pub fn select_k(request: &FitRequest, first: usize, last: usize) -> Result<serde
         },
         _ => None,
     };
+    let replicates = if tree.is_some() { 1 } else { search.replicates };
+    let reg_covar = match &config.segmenter {
+        Segmenter::Gmm(p) => Some(p.reg_covar),
+        _ => None,
+    };
+    // replicate_rows[r]: the table replicate r alone gives (its own recommendation).
     let mut rows = Vec::new();
+    let mut replicate_rows: Vec<Vec<Row>> = vec![Vec::new(); replicates];
     for k in first..=last {
-        let t = Instant::now();
         let segmenter = config.segmenter.with_k(k)?;
-        let mut row = Row {
-            k,
-            inertia: None,
-            bic: None,
-            aic: None,
-            mean_log_likelihood: None,
-            silhouette: None,
-            silhouette_standard_error: None,
-            calinski_harabasz: 0.0,
-            davies_bouldin: 0.0,
-            seconds: 0.0,
-        };
-        let fit = match &tree {
-            Some(tree) => crate::cluster::FitOutcome::from_ward(tree.cut(k)?),
-            None => engine.run("a fit", |b| segmenter.fit(b, data, &mut |_| {}))?,
-        };
-        match fit.fit {
-            crate::cluster::AlgorithmFit::Ward(ref f) => row.inertia = Some(f.inertia),
-            crate::cluster::AlgorithmFit::KMeans(ref f) => row.inertia = Some(f.inertia),
-            crate::cluster::AlgorithmFit::Gmm(ref f) => {
-                (row.bic, row.aic, row.mean_log_likelihood) = (Some(f.bic), Some(f.aic), Some(f.mean_log_likelihood))
+        let mut fits = Vec::with_capacity(replicates);
+        for (r, alone) in replicate_rows.iter_mut().enumerate() {
+            let t = Instant::now();
+            let seed = replicate_seed(config.seed, r);
+            let fit = match &tree {
+                Some(tree) => crate::cluster::FitOutcome::from_ward(tree.cut(k)?),
+                None => engine.run("a fit", |b| segmenter.with_seed(seed).fit(b, data, &mut |_| {}))?,
+            };
+            let mut rep = Replicate::default();
+            match fit.fit {
+                crate::cluster::AlgorithmFit::Ward(ref f) => rep.inertia = Some(f.inertia),
+                crate::cluster::AlgorithmFit::KMeans(ref f) => rep.inertia = Some(f.inertia),
+                crate::cluster::AlgorithmFit::Gmm(ref f) => {
+                    (rep.bic, rep.aic, rep.mean_log_likelihood) =
+                        (Some(f.bic), Some(f.aic), Some(f.mean_log_likelihood));
+                    rep.at_floor = f.mixture.components_at_floor(reg_covar.unwrap_or(0.0));
+                }
+                crate::cluster::AlgorithmFit::Density(_) => {
+                    unreachable!("density fits take no k, so select-k refuses them")
+                }
             }
-            crate::cluster::AlgorithmFit::Density(_) => {
-                unreachable!("density fits take no k, so select-k refuses them")
+            let labels = engine.run("the assignment pass", |b| fit.segments.labels(b, data))?;
+            let scores = engine.run("the segment metrics", |b| {
+                metrics::score(b, data, &labels, k, config.silhouette_sample.max(2), seed)
+            })?;
+            if config.silhouette_sample > 0 && k > 1 {
+                rep.silhouette = Some(scores.silhouette.mean);
+                rep.silhouette_standard_error = scores.silhouette.standard_error;
             }
+            rep.calinski_harabasz = scores.calinski_harabasz;
+            rep.davies_bouldin = scores.davies_bouldin;
+            rep.seconds = secs(t.elapsed().as_secs_f64());
+            alone.push(Row::from_replicates(k, std::slice::from_ref(&rep), gmm_mode));
+            fits.push(rep);
         }
-        let labels = engine.run("the assignment pass", |b| fit.segments.labels(b, data))?;
-        let scores = engine.run("the segment metrics", |b| {
-            metrics::score(b, data, &labels, k, config.silhouette_sample.max(2), config.seed)
-        })?;
-        if config.silhouette_sample > 0 && k > 1 {
-            row.silhouette = Some(scores.silhouette.mean);
-            row.silhouette_standard_error = scores.silhouette.standard_error;
-        }
-        row.calinski_harabasz = scores.calinski_harabasz;
-        row.davies_bouldin = scores.davies_bouldin;
-        row.seconds = secs(t.elapsed().as_secs_f64());
+        let row = Row::from_replicates(k, &fits, gmm_mode);
         info!(
-            "k={k}: {} silhouette {} CH {:.1} DB {:.3} ({:.2}s)",
+            "k={k}: {} silhouette {}{} CH {:.1} DB {:.3}{} ({:.2}s, {replicates} fit(s))",
             row.bic
                 .map_or_else(|| format!("inertia {:.6e}", row.inertia.unwrap_or(f64::NAN)), |b| format!("BIC {b:.6e}")),
             row.silhouette.map_or("-".into(), |s| format!("{s:.4}")),
+            row.silhouette_spread.map_or(String::new(), |s| format!(" (spread {s:.4})")),
             row.calinski_harabasz,
             row.davies_bouldin,
+            if row.at_floor.is_empty() {
+                String::new()
+            } else {
+                format!(", {} component(s) at the --reg-covar floor", row.at_floor.len())
+            },
             row.seconds
         );
         rows.push(row);
     }
-    let (recommended, rule, weak) = recommend(&rows, gmm_mode);
+    let by_replicate: Vec<usize> =
+        if replicates > 1 { replicate_rows.iter().map(|r| recommend(r, gmm_mode, &[]).k).collect() } else { vec![] };
+    let rec = recommend(&rows, gmm_mode, &by_replicate);
+    let (recommended, rule, weak) = (rec.k, rec.rule, rec.weak());
     info!("recommended k = {recommended} ({rule}){}", if weak { "; the evidence is weak" } else { "" });
+    for reason in &rec.weak_reasons {
+        info!("  weak: {reason}");
+    }
+    let features = stage.prep.feature_names();
+    let at_floor: Vec<serde_json::Value> = rows
+        .iter()
+        .filter(|r| !r.at_floor.is_empty())
+        .map(|r| {
+            let components: Vec<serde_json::Value> = r
+                .at_floor
+                .iter()
+                .map(|c| {
+                    let names: Vec<&str> = c.features.iter().map(|&j| features[j].as_str()).collect();
+                    json!({ "component": c.component, "features": names })
+                })
+                .collect();
+            json!({ "k": r.k, "components": components })
+        })
+        .collect();
 
     let info = engine.backend.info();
     let summary = json!({
@@ -147,8 +189,13 @@ pub fn select_k(request: &FitRequest, first: usize, last: usize) -> Result<serde
         "recommended_k": recommended,
         "rule": rule,
         "evidence_weak": weak,
+        "weak_evidence_reasons": rec.weak_reasons,
+        "replicates": replicates,
+        "n_init": config.segmenter.n_init(),
+        "recommended_by_replicate": by_replicate,
+        "components_at_floor": gmm_mode.then_some(&at_floor),
         "rows_used": data.rows(),
-        "features": stage.prep.feature_names(),
+        "features": features,
         "table": rows,
         "backend": info.backend,
         "device": info.device,
@@ -160,7 +207,7 @@ pub fn select_k(request: &FitRequest, first: usize, last: usize) -> Result<serde
         },
     });
     let report_file = if config.report {
-        let html = report(&rows, recommended, rule, weak, &config)?;
+        let html = report(&rows, &rec, replicates, &at_floor, &config)?;
         Some(crate::io::atomic::stage_bytes(&report_path, html.as_bytes())?)
     } else {
         None
@@ -180,20 +227,54 @@ pub fn select_k(request: &FitRequest, first: usize, last: usize) -> Result<serde
     Ok(summary)
 }
 
-/// The select-k report: one curve per metric, the recommendation marked.
-fn report(rows: &[Row], recommended: usize, rule: &str, weak: bool, config: &FitRequest) -> Result<String> {
+/// The select-k report: one curve per metric, the recommendation marked, and why the
+/// evidence is weak (collapsed mixture components named with their features).
+fn report(
+    rows: &[Row],
+    rec: &Recommendation,
+    replicates: usize,
+    at_floor: &[serde_json::Value],
+    config: &FitRequest,
+) -> Result<String> {
     let ks: Vec<usize> = rows.iter().map(|r| r.k).collect();
     let column = |f: fn(&Row) -> Option<f64>| rows.iter().map(f).collect::<Vec<_>>();
-    let verdict = if weak { "weak evidence" } else { "clear" };
+    let verdict = if rec.weak() { format!("weak: {}", rec.weak_reasons.join("; ")) } else { "clear".into() };
+    let mut facts = vec![
+        ("recommended k".into(), rec.k.to_string()),
+        ("rule".into(), rec.rule.to_string()),
+        ("evidence".into(), verdict),
+        ("k range".into(), format!("{} to {}", ks.first().unwrap_or(&0), ks.last().unwrap_or(&0))),
+        ("seed".into(), config.seed.to_string()),
+        ("fits per k".into(), format!("{} replicate(s) × {} start(s)", replicates, config.segmenter.n_init())),
+    ];
+    if !at_floor.is_empty() {
+        let text: Vec<String> = at_floor
+            .iter()
+            .map(|v| {
+                let components: Vec<String> = v["components"]
+                    .as_array()
+                    .into_iter()
+                    .flatten()
+                    .map(|c| {
+                        format!(
+                            "component {} on {}",
+                            c["component"],
+                            c["features"].as_array().map_or(String::new(), |f| f
+                                .iter()
+                                .filter_map(|x| x.as_str())
+                                .collect::<Vec<_>>()
+                                .join(", "))
+                        )
+                    })
+                    .collect();
+                format!("k = {}: {}", v["k"], components.join("; "))
+            })
+            .collect();
+        facts.push(("components at the --reg-covar floor (collapsed onto single values)".into(), text.join(" · ")));
+    }
     crate::report::select_k_report(&crate::report::SelectKReport {
         title: format!("custseg: choosing k ({})", config.segmenter.name()),
-        facts: vec![
-            ("recommended k".into(), recommended.to_string()),
-            ("rule".into(), rule.to_string()),
-            ("evidence".into(), verdict.to_string()),
-            ("k range".into(), format!("{} to {}", ks.first().unwrap_or(&0), ks.last().unwrap_or(&0))),
-            ("seed".into(), config.seed.to_string()),
-        ],
+        facts,
         ks: &ks,
         curves: vec![
             ("inertia", "Inertia (elbow)", "inertia", column(|r| r.inertia)),
@@ -202,40 +283,20 @@ fn report(rows: &[Row], recommended: usize, rule: &str, weak: bool, config: &Fit
             ("calinski_harabasz", "Calinski-Harabasz (higher is better)", "CH", column(|r| Some(r.calinski_harabasz))),
             ("davies_bouldin", "Davies-Bouldin (lower is better)", "DB", column(|r| Some(r.davies_bouldin))),
         ],
-        recommended,
+        recommended: rec.k,
     })
-}
-
-/// The recommended k, the rule used, and whether the evidence is weak.
-pub fn recommend(rows: &[Row], gmm_mode: bool) -> (usize, &'static str, bool) {
-    let best_by = |key: &dyn Fn(&Row) -> Option<f64>, higher: bool| {
-        let mut scored: Vec<(f64, &Row)> = rows.iter().filter_map(|r| key(r).map(|v| (v, r))).collect();
-        scored.sort_by(|a, b| if higher { b.0.total_cmp(&a.0) } else { a.0.total_cmp(&b.0) });
-        scored
-    };
-    if gmm_mode {
-        let scored = best_by(&|r| r.bic, false);
-        let weak = scored.len() > 1 && scored[1].0 - scored[0].0 < 10.0;
-        return (scored.first().map_or(rows[0].k, |s| s.1.k), "lowest BIC", weak);
-    }
-    let scored = best_by(&|r| r.silhouette, true);
-    match scored.first() {
-        None => (rows[0].k, "no silhouette (a single k or --silhouette-sample 0): smallest k", true),
-        Some(&(best, row)) => {
-            let margin = row.silhouette_standard_error.map_or(0.01, |se| 2.0 * se);
-            let close = scored.get(1).is_some_and(|s| best - s.0 <= margin);
-            (row.k, "highest silhouette", best < 0.25 || close)
-        }
-    }
 }
 
 fn write_csv(out: &mut impl Write, rows: &[Row]) -> std::io::Result<()> {
     let opt = |v: Option<f64>| v.map_or(String::new(), |x| x.to_string());
-    writeln!(out, "k,inertia,bic,aic,mean_log_likelihood,silhouette,silhouette_standard_error,calinski_harabasz,davies_bouldin,seconds")?;
+    writeln!(
+        out,
+        "k,inertia,bic,aic,mean_log_likelihood,silhouette,silhouette_standard_error,calinski_harabasz,davies_bouldin,seconds,silhouette_spread,components_at_floor"
+    )?;
     for r in rows {
         writeln!(
             out,
-            "{},{},{},{},{},{},{},{},{},{}",
+            "{},{},{},{},{},{},{},{},{},{},{},{}",
             r.k,
             opt(r.inertia),
             opt(r.bic),
@@ -245,7 +306,9 @@ fn write_csv(out: &mut impl Write, rows: &[Row]) -> std::io::Result<()> {
             opt(r.silhouette_standard_error),
             r.calinski_harabasz,
             r.davies_bouldin,
-            r.seconds
+            r.seconds,
+            opt(r.silhouette_spread),
+            r.components_at_floor.map_or(String::new(), |n| n.to_string())
         )?;
     }
     Ok(())

@@ -15,6 +15,7 @@ pub mod continuity;
 pub mod franti;
 pub mod gmm;
 pub mod reference;
+pub mod silhouette;
 pub mod sklearn_kmeans;
 pub mod streaming;
 pub mod ward;
@@ -112,6 +113,9 @@ macro_rules! backend_suite {
             },
             ward::{
                 ward_two_level_with_singleton_micro_clusters_equals_scipy,
+            },
+            silhouette::{
+                silhouette_matches_scikit_learn_and_a_direct_reference,
             },
         );
     };

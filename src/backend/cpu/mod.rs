@@ -241,47 +241,7 @@ impl Backend for CpuBackend {
     }
 
     fn pair_sums(&self, points: &[f32], dim: usize, ranges: &[(usize, usize)]) -> Result<Vec<f64>> {
-        let (m, k) = (points.len() / dim, ranges.len());
-        let mut label = vec![0u32; m];
-        for (c, &(start, end)) in ranges.iter().enumerate() {
-            label[start..end].fill(c as u32);
-        }
-        // The points transposed into blocks of LANES (`[block][feature][lane]`) so the
-        // distance of one point to a whole block is computed lane-parallel.
-        const LANES: usize = 8;
-        let blocks = m.div_ceil(LANES);
-        let mut packed = vec![0.0f32; blocks * dim * LANES];
-        for (p, point) in points.chunks_exact(dim).enumerate() {
-            let (b, lane) = (p / LANES, p % LANES);
-            for (j, &v) in point.iter().enumerate() {
-                packed[(b * dim + j) * LANES + lane] = v;
-            }
-        }
-        let per_point: Vec<Vec<f64>> = (0..m)
-            .into_par_iter()
-            .map(|i| {
-                let x = &points[i * dim..(i + 1) * dim];
-                let mut sums = vec![0.0f64; k];
-                for b in 0..blocks {
-                    let block = &packed[b * dim * LANES..(b + 1) * dim * LANES];
-                    let mut acc = [0.0f32; LANES];
-                    for (j, lanes) in block.chunks_exact(LANES).enumerate() {
-                        for l in 0..LANES {
-                            let t = x[j] - lanes[l];
-                            acc[l] += t * t;
-                        }
-                    }
-                    for (l, &a) in acc.iter().enumerate() {
-                        let p = b * LANES + l;
-                        if p < m && p != i {
-                            sums[label[p] as usize] += (a as f64).sqrt();
-                        }
-                    }
-                }
-                sums
-            })
-            .collect();
-        Ok(per_point.concat())
+        Ok(super::pairwise::pair_sums(points, dim, ranges))
     }
 }
 

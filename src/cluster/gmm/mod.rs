@@ -9,11 +9,13 @@
 //! highest lower bound wins.
 
 mod algorithm;
+pub mod floor;
 mod hyperparams;
 mod init;
 pub mod mixture;
 
 pub use algorithm::{fit, GmmFit, GmmIteration};
+pub use floor::FloorComponent;
 pub use hyperparams::{CovarianceType, GmmInit, GmmParams, GmmValidParams, OnDegenerate};
 pub use init::{feature_variances, nearest_centre_stats};
 pub use mixture::Mixture;
