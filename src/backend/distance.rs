@@ -5,6 +5,7 @@
 use super::Centres;
 
 /// ‖a − b‖², exact (no norm expansion), with a fixed summation order.
+#[inline(always)]
 pub fn sq_dist(a: &[f32], b: &[f32]) -> f32 {
     debug_assert_eq!(a.len(), b.len());
     let mut acc = [0.0f32; 8];
@@ -24,6 +25,7 @@ pub fn sq_dist(a: &[f32], b: &[f32]) -> f32 {
 }
 
 /// ‖a‖² in the same summation order as [`sq_dist`] (`sq_norm(a) == sq_dist(a, 0)`, bit for bit).
+#[inline]
 pub fn sq_norm(a: &[f32]) -> f32 {
     let mut acc = [0.0f32; 8];
     let mut chunks = a.chunks_exact(8);
@@ -44,6 +46,7 @@ pub fn centre_norms(centres: &Centres) -> Vec<f32> {
     (0..centres.k).map(|c| sq_norm(centres.centre(c))).collect()
 }
 
+#[inline(always)]
 fn tree_sum8(a: [f32; 8]) -> f32 {
     ((a[0] + a[4]) + (a[2] + a[6])) + ((a[1] + a[5]) + (a[3] + a[7]))
 }

@@ -115,6 +115,11 @@ pub fn sample_backend() -> &'static dyn Backend {
     &cpu::CpuBackend
 }
 
+/// Index of the lowest potential, the first one on ties: which k-means++ candidate wins.
+pub fn lowest_potential(potentials: &[f64]) -> usize {
+    (0..potentials.len()).fold(0, |b, i| if potentials[i] < potentials[b] { i } else { b })
+}
+
 /// The passes an algorithm needs. Implementations: [`cpu::CpuBackend`] (rayon) and
 /// [`gpu::GpuBackend`] (wgpu), with the same passes as WGSL kernels.
 pub trait Backend: Send + Sync {
@@ -149,6 +154,16 @@ pub trait Backend: Send + Sync {
     /// For each candidate centre, Σ w·min(min_sq, ‖x − candidate‖²) with `state`'s minimum
     /// distances: the k-means++ potential if that candidate were chosen.
     fn candidate_potentials(&self, data: &Dataset, candidates: &Centres, state: &LloydState) -> Result<Vec<f64>>;
+
+    /// One greedy k-means++ step: the candidate with the lowest potential (as
+    /// [`Backend::candidate_potentials`], lowest index on ties) and that potential, with
+    /// `state`'s minimum distances updated by it. The CPU does this in one pass over the data.
+    fn choose_candidate(&self, data: &Dataset, candidates: &Centres, state: &mut LloydState) -> Result<(usize, f64)> {
+        let potentials = self.candidate_potentials(data, candidates, state)?;
+        let best = lowest_potential(&potentials);
+        self.update_min_sq_dist(data, candidates.centre(best), state)?;
+        Ok((best, potentials[best]))
+    }
 
     /// One EM pass: component responsibilities of every row under `mix`, reduced into
     /// per-component Σ w·r, Σ w·r·x, Σ w·r·x² (or x·xᵀ) and Σ w·ln p(x).

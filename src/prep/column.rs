@@ -2,7 +2,9 @@
 
 use serde::{Deserialize, Serialize};
 
-use super::{Impute, PrepParams, RowMasks, ScaleKind};
+use rayon::prelude::*;
+
+use super::{moments, Impute, PrepParams, RowMasks, ScaleKind};
 use crate::error::{Error, Param, Result};
 use crate::io::reader::RawTable;
 
@@ -19,6 +21,24 @@ pub struct Scaling {
     pub kind: ScaleKind,
     pub center: f64,
     pub scale: f64,
+}
+
+/// A column's statistics after log1p, clipping and imputation, before scaling.
+struct Stats {
+    fill: f64,
+    mean: f64,
+    std: f64,
+    min: f64,
+    max: f64,
+    missing: u64,
+}
+
+/// The error for a column with no value in any kept row.
+fn no_values(table: &RawTable, name: &str) -> Error {
+    Error::data(
+        table.files.first().map_or("input", |f| f.path.as_str()),
+        format!("column '{name}' has no values (every row is null or NaN); leave it out of {}", Param::Features),
+    )
 }
 
 /// A fitted numeric column.
@@ -40,6 +60,43 @@ pub struct NumericColumn {
 }
 
 impl NumericColumn {
+    /// Fits every numeric column of `table` on the kept rows, in column order (as
+    /// [`NumericColumn::fit`]); without quantiles to take, from [`moments`] in one parallel
+    /// pass instead of a sorted copy of each column.
+    pub fn fit_all(
+        table: &RawTable,
+        params: &PrepParams,
+        masks: &RowMasks,
+    ) -> Result<Vec<std::result::Result<NumericColumn, String>>> {
+        if !moments::unsorted(params) {
+            // In parallel, then the first error in column order.
+            let fitted: Vec<_> =
+                (0..table.numeric.len()).into_par_iter().map(|j| NumericColumn::fit(table, j, params, masks)).collect();
+            return fitted.into_iter().collect();
+        }
+        let all = moments::moments(table, params, masks)?;
+        table
+            .numeric
+            .iter()
+            .zip(all)
+            .map(|(name, m)| {
+                if m.present == 0 {
+                    return Err(no_values(table, name));
+                }
+                let stats =
+                    Stats { fill: m.fill, mean: m.mean, std: m.std, min: m.min, max: m.max, missing: m.missing };
+                Ok(NumericColumn::finish(
+                    name,
+                    params.log1p.contains(name),
+                    None,
+                    stats,
+                    params.scale,
+                    || unreachable!(),
+                ))
+            })
+            .collect()
+    }
+
     /// Fits column `j` of `table` on the kept rows. `Ok(Err(reason))`: the column is constant
     /// and should be dropped.
     pub fn fit(
@@ -73,13 +130,7 @@ impl NumericColumn {
             }
         }
         if values.is_empty() {
-            return Err(Error::data(
-                table.files.first().map_or("input", |f| f.path.as_str()),
-                format!(
-                    "column '{name}' has no values (every row is null or NaN); leave it out of {}",
-                    Param::Features
-                ),
-            ));
+            return Err(no_values(table, name));
         }
         // Quantiles need the values sorted; mean, deviation and range do not (sorting 10⁷
         // values per column was most of the prep's time).
@@ -102,32 +153,53 @@ impl NumericColumn {
             }
         }
         let (min, max) = values.iter().fold((f64::INFINITY, f64::NEG_INFINITY), |(lo, hi), &v| (lo.min(v), hi.max(v)));
-        if min == max {
-            return Ok(Err(format!("constant (every value is {min})")));
-        }
         let m = mean(&values);
         let std = (values.iter().map(|v| (v - m) * (v - m)).sum::<f64>() / values.len() as f64).sqrt();
-        let (center, scale) = match params.scale {
-            ScaleKind::Zscore => (m, std),
-            ScaleKind::Minmax => (min, max - min),
-            ScaleKind::Robust => {
-                let iqr = quantile(&values, 0.75) - quantile(&values, 0.25);
-                (quantile(&values, 0.5), if iqr > 0.0 { iqr } else { 1.0 })
-            }
+        let stats = Stats { fill, mean: m, std, min, max, missing };
+        let robust = || {
+            let iqr = quantile(&values, 0.75) - quantile(&values, 0.25);
+            (quantile(&values, 0.5), if iqr > 0.0 { iqr } else { 1.0 })
+        };
+        Ok(NumericColumn::finish(name, log1p, clip, stats, params.scale, robust))
+    }
+
+    /// The fitted column from its statistics, or why it is dropped; `robust` gives the
+    /// median and interquartile range when the scaling is robust.
+    fn finish(
+        name: &str,
+        log1p: bool,
+        clip: Option<[f64; 2]>,
+        s: Stats,
+        scale: ScaleKind,
+        robust: impl FnOnce() -> (f64, f64),
+    ) -> std::result::Result<NumericColumn, String> {
+        if s.min == s.max {
+            return Err(format!("constant (every value is {})", s.min));
+        }
+        let (center, scale_by) = match scale {
+            ScaleKind::Zscore => (s.mean, s.std),
+            ScaleKind::Minmax => (s.min, s.max - s.min),
+            ScaleKind::Robust => robust(),
             ScaleKind::None => (0.0, 1.0),
         };
-        Ok(Ok(NumericColumn {
-            name: name.clone(),
+        Ok(NumericColumn {
+            name: name.to_string(),
             log1p,
             clip,
-            fill,
-            scaling: Scaling { kind: params.scale, center, scale },
-            mean: m,
-            std,
-            min,
-            max,
-            missing,
-        }))
+            fill: s.fill,
+            scaling: Scaling { kind: scale, center, scale: scale_by },
+            mean: s.mean,
+            std: s.std,
+            min: s.min,
+            max: s.max,
+            missing: s.missing,
+        })
+    }
+
+    /// Whether the transform leaves values as they are (no log1p, clip or scaling): then
+    /// only missing values change.
+    pub fn is_identity(&self) -> bool {
+        !self.log1p && self.clip.is_none() && self.scaling.center == 0.0 && self.scaling.scale == 1.0
     }
 
     /// Raw value (NaN = missing) → prepared value. Err says why the value cannot be used.

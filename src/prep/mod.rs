@@ -10,6 +10,7 @@
 //! these steps carries no information: it is dropped with a warning and listed in the model.
 
 mod column;
+mod moments;
 mod rows;
 pub mod spill;
 
@@ -113,10 +114,9 @@ impl Prep {
         let mut numeric = Vec::new();
         let mut dropped = Vec::new();
         // Columns are fitted in parallel, then taken in order (errors and warnings too).
-        let fitted: Vec<_> =
-            (0..table.numeric.len()).into_par_iter().map(|j| NumericColumn::fit(table, j, params, masks)).collect();
+        let fitted = NumericColumn::fit_all(table, params, masks)?;
         for (name, fitted) in table.numeric.iter().zip(fitted) {
-            match fitted? {
+            match fitted {
                 Ok(col) => numeric.push(col),
                 Err(reason) => {
                     warn(format!("column '{name}' dropped: {reason}"));
@@ -277,6 +277,11 @@ impl Applier<'_> {
         for i in (0..batch.rows()).filter(|&i| keep[i]) {
             let raw = &batch.numeric[i * d_num..(i + 1) * d_num];
             for (col, &j) in prep.numeric.iter().zip(&self.numeric_index) {
+                if col.is_identity() {
+                    // The same bits as `transform`: (v − 0) / 1 is v, and a missing value the fill.
+                    values.push(if raw[j].is_nan() { col.fill as f32 } else { raw[j] });
+                    continue;
+                }
                 let v = col.transform(raw[j]).map_err(|what| {
                     Error::data(
                         &self.files[batch.file],

@@ -2,22 +2,34 @@
 //! (`nearest.rs`) within a chunk, the mixture E-step as block matrix products (`estep.rs`).
 //!
 //! Each chunk's statistics are computed independently and merged in chunk order in f64,
-//! so the output is bit-identical for any number of threads. The kernel never uses fused
-//! multiply-add and keeps every sum in a fixed order, so the AVX2 path (chosen at run time)
-//! and the portable path give bit-identical labels too.
+//! so the output is bit-identical for any number of threads. The kernel's paths (AVX-512,
+//! AVX2 + FMA, chosen at run time, and portable) all use fused multiply-adds in the same
+//! order, so they give bit-identical labels too.
 
 pub mod estep;
 mod nearest;
+#[cfg(target_arch = "x86_64")]
+mod nearest_x86;
+mod seeding;
+mod stats;
 
 use rayon::prelude::*;
 
-use self::nearest::{nearest_labels, PackedCentres};
+use self::nearest::{nearest_labels, nearest_labels_with, Kernel, PackedCentres};
+use self::seeding::PackedCandidates;
 use super::distance::{keep_farthest, sq_dist};
 use super::mixture::{log_sum_exp, LogDensity, MixturePass, MixtureStats};
-use super::{AssignSink, Backend, BackendInfo, Centres, LloydState, LloydStats, MixtureSink};
+use super::{
+    lowest_potential, AssignSink, Backend, BackendInfo, Centres, LloydState, LloydStats, MixtureSink, RowValues,
+};
 use crate::data::{Chunk, Dataset};
 use crate::error::Result;
 
+/// Rows labelled before their statistics are added (64 KiB at 32 features: in L2).
+const STATS_ROWS: usize = 512;
+/// The most memory a k-means++ step keeps for its candidates' distances (4 bytes per row
+/// and candidate); past it the winner's distances are computed again in a second pass.
+const SEED_KEEP_BYTES: usize = 1 << 30;
 /// Chunks finished per window of [`CpuBackend::assign`]: bounds the labels held at once.
 const ASSIGN_WINDOW: usize = 16;
 /// Chunks whose statistics are computed in parallel before being merged (in chunk order):
@@ -40,6 +52,9 @@ impl CpuBackend {
 struct HostRows {
     labels: Vec<Vec<u32>>,
     dist2: Vec<Vec<f32>>,
+    /// k-means++: per chunk, each row's min(min_sq, d²) for each candidate of the current
+    /// step (`rows × candidates`), reused from step to step; empty past [`SEED_KEEP_BYTES`].
+    seeding: Vec<Vec<f32>>,
 }
 
 /// Labels and statistics of one chunk; `previous` (labels) and `dist2` are updated in place.
@@ -50,25 +65,23 @@ fn lloyd_chunk(
     previous: &mut [u32],
     dist2: &mut [f32],
 ) -> LloydStats {
-    let dim = centres.dim;
-    let rows = chunk.rows(dim);
-    let mut labels = vec![0u32; rows];
-    nearest_labels(&chunk.values, packed, &mut labels);
+    let (kernel, dim) = (Kernel::detect(), centres.dim);
     let mut stats = LloydStats::zeros(centres.k, dim);
-    for (i, (x, &label)) in chunk.values.chunks_exact(dim).zip(&labels).enumerate() {
-        let c = label as usize;
-        let w = chunk.weight(i) as f64;
-        if previous[i] != label {
-            stats.changed += 1;
-            previous[i] = label;
-        }
-        stats.weights[c] += w;
-        stats.counts[c] += 1;
-        for (s, &v) in stats.sums[c * dim..(c + 1) * dim].iter_mut().zip(x) {
-            *s += w * v as f64;
-        }
-        dist2[i] = sq_dist(x, centres.centre(c));
-        stats.inertia += w * dist2[i] as f64;
+    let mut labels = [0u32; STATS_ROWS];
+    // Label a block of rows, then add its statistics while its rows are still in cache.
+    for start in (0..chunk.rows(dim)).step_by(STATS_ROWS) {
+        let end = (start + STATS_ROWS).min(chunk.rows(dim));
+        let labels = &mut labels[..end - start];
+        let values = &chunk.values[start * dim..end * dim];
+        nearest_labels_with(kernel, values, packed, labels);
+        let rows = stats::Rows {
+            values,
+            weights: chunk.weights.as_ref().map(|w| &w[start..end]),
+            labels,
+            previous: &mut previous[start..end],
+            dist2: &mut dist2[start..end],
+        };
+        stats::add_stats(kernel, rows, centres, &mut stats);
     }
     stats
 }
@@ -85,7 +98,7 @@ impl Backend for CpuBackend {
         let rows = |c: &Chunk| c.rows(data.dim());
         let labels = data.chunks().iter().map(|c| vec![u32::MAX; rows(c)]).collect();
         let dist2 = data.chunks().iter().map(|c| vec![0.0; rows(c)]).collect();
-        Ok(LloydState::new(data, HostRows { labels, dist2 }))
+        Ok(LloydState::new(data, HostRows { labels, dist2, seeding: Vec::new() }))
     }
 
     fn lloyd_pass(&self, data: &Dataset, centres: &Centres, state: &mut LloydState) -> Result<LloydStats> {
@@ -160,12 +173,10 @@ impl Backend for CpuBackend {
     }
 
     fn update_min_sq_dist(&self, data: &Dataset, centre: &[f32], state: &mut LloydState) -> Result<()> {
-        let dim = data.dim();
         state.held::<HostRows>(data)?;
+        let kernel = Kernel::detect();
         data.chunks().par_iter().zip(state.min_sq_mut().par_iter_mut()).for_each(|(chunk, mins)| {
-            for (x, m) in chunk.values.chunks_exact(dim).zip(mins.iter_mut()) {
-                *m = m.min(sq_dist(x, centre));
-            }
+            seeding::fold_min_sq(kernel, &chunk.values, centre, mins);
             chunk.values.release();
         });
         Ok(())
@@ -213,36 +224,69 @@ impl Backend for CpuBackend {
     }
 
     fn candidate_potentials(&self, data: &Dataset, candidates: &Centres, state: &LloydState) -> Result<Vec<f64>> {
-        let dim = data.dim();
         state.held::<HostRows>(data)?;
-        let parts: Vec<Vec<f64>> = data
-            .chunks()
-            .par_iter()
-            .zip(state.min_sq().par_iter())
-            .map(|(chunk, mins)| {
-                let mut pot = vec![0.0f64; candidates.k];
-                for (i, (x, &m)) in chunk.values.chunks_exact(dim).zip(mins).enumerate() {
-                    let w = chunk.weight(i) as f64;
-                    for (l, p) in pot.iter_mut().enumerate() {
-                        *p += w * m.min(sq_dist(x, candidates.centre(l))) as f64;
-                    }
-                }
-                chunk.values.release();
-                pot
-            })
-            .collect();
-        let mut total = vec![0.0f64; candidates.k];
-        for part in &parts {
-            for (t, p) in total.iter_mut().zip(part) {
-                *t += p;
-            }
+        Ok(seeding_pass(data, candidates, state.min_sq(), None))
+    }
+
+    fn choose_candidate(&self, data: &Dataset, candidates: &Centres, state: &mut LloydState) -> Result<(usize, f64)> {
+        let keep = data.rows().saturating_mul(candidates.k).saturating_mul(4) <= SEED_KEEP_BYTES;
+        if !keep {
+            let potentials = self.candidate_potentials(data, candidates, state)?;
+            let best = lowest_potential(&potentials);
+            self.update_min_sq_dist(data, candidates.centre(best), state)?;
+            return Ok((best, potentials[best]));
         }
-        Ok(total)
+        // One pass scores every candidate and keeps its distances; the winner's are copied.
+        let mut kept = std::mem::take(&mut state.held_mut::<HostRows>(data)?.seeding);
+        kept.resize_with(data.chunks().len(), Vec::new);
+        for (k, mins) in kept.iter_mut().zip(state.min_sq()) {
+            k.resize(mins.len() * candidates.k, 0.0);
+        }
+        let potentials = seeding_pass(data, candidates, state.min_sq(), Some(&mut kept));
+        let best = lowest_potential(&potentials);
+        state.min_sq_mut().par_iter_mut().zip(&kept).for_each(|(mins, kept)| {
+            for (i, m) in mins.iter_mut().enumerate() {
+                *m = kept[i * candidates.k + best];
+            }
+        });
+        state.held_mut::<HostRows>(data)?.seeding = kept;
+        Ok((best, potentials[best]))
     }
 
     fn pair_sums(&self, points: &[f32], dim: usize, ranges: &[(usize, usize)]) -> Result<Vec<f64>> {
         Ok(super::pairwise::pair_sums(points, dim, ranges))
     }
+}
+
+/// The k-means++ potential of each candidate, summed per chunk in parallel and merged in
+/// chunk order; with `kept`, each row's min(min_sq, d²) per candidate too (see
+/// [`seeding::potentials`]).
+fn seeding_pass(
+    data: &Dataset,
+    candidates: &Centres,
+    min_sq: &RowValues,
+    kept: Option<&mut Vec<Vec<f32>>>,
+) -> Vec<f64> {
+    let packed = PackedCandidates::new(candidates);
+    let kernel = Kernel::detect();
+    let per_chunk = |chunk: &Chunk, mins: &Vec<f32>, kept: Option<&mut [f32]>| {
+        let rows = seeding::SeedRows { values: &chunk.values, weights: chunk.weights.as_deref(), min_sq: mins };
+        let potentials = seeding::potentials(kernel, rows, &packed, kept);
+        chunk.values.release();
+        potentials
+    };
+    let chunks = data.chunks().par_iter().zip(min_sq.par_iter());
+    let parts: Vec<Vec<f64>> = match kept {
+        Some(kept) => chunks.zip(kept.par_iter_mut()).map(|((c, m), k)| per_chunk(c, m, Some(k))).collect(),
+        None => chunks.map(|(c, m)| per_chunk(c, m, None)).collect(),
+    };
+    let mut total = vec![0.0f64; candidates.k];
+    for part in &parts {
+        for (t, p) in total.iter_mut().zip(part) {
+            *t += p;
+        }
+    }
+    total
 }
 
 /// Computes `per_chunk` for windows of [`ASSIGN_WINDOW`] chunks in parallel and hands the
@@ -270,12 +314,8 @@ fn in_windows(
     Ok(())
 }
 
-fn cpu_features() -> &'static str {
-    #[cfg(target_arch = "x86_64")]
-    if std::arch::is_x86_feature_detected!("avx2") {
-        return "x86_64 avx2";
-    }
-    std::env::consts::ARCH
+fn cpu_features() -> String {
+    format!("{} {}", std::env::consts::ARCH, nearest::Kernel::detect().name())
 }
 
 #[cfg(test)]

@@ -1,115 +1,104 @@
-//! The CPU's nearest-centre kernel: centres packed into register blocks, a cache tile of
-//! rows at a time, with an AVX2 path chosen at run time and a portable path that give
-//! bit-identical labels (no fused multiply-add, every sum in a fixed order).
+//! The CPU's nearest-centre kernel: centres packed into blocks of 16 lanes, a cache tile of
+//! rows at a time, a register-blocked microkernel (rows × centres of dot products in
+//! registers) with AVX-512 or AVX2 + FMA chosen at run time (`nearest_x86.rs`), and a
+//! portable path.
+//!
+//! Every path computes the same bits: the score of centre c for row x starts at ‖c‖² and
+//! takes `fma(x_j, −2c_j, score)` for each feature j in order (−2c is exact, so this is
+//! ‖c‖² − 2x·c), and the lowest score wins, lowest centre index on exact ties. ‖x‖² is the same for every centre and left out; the caller
+//! recomputes the winner's exact distance.
 
 use crate::backend::distance::sq_norm;
 use crate::backend::Centres;
 
-/// Centres per register block: the kernel computes 16 dot products per row at once.
-const LANES: usize = 16;
-/// Rows per cache tile: a block of centres is reused for this many rows while in L1.
-const TILE: usize = 128;
-/// Centres transposed into blocks of [`LANES`] (`[dim][LANES]` each) with their squared
-/// norms; padding lanes have norm +∞ so they are never chosen.
+/// Centres per block: one AVX-512 register (two AVX2 registers) of scores per row.
+pub(super) const LANES: usize = 16;
+/// Rows per cache tile: a group of centre blocks is reused for this many rows while in L1.
+pub(super) const TILE: usize = 128;
+
+/// Centres as −2c transposed into blocks of [`LANES`] (`[block][dim][LANES]`) with their
+/// squared norms; padding lanes have norm +∞ so they are never chosen.
 pub(super) struct PackedCentres {
-    dim: usize,
-    blocks: Vec<Vec<f32>>,
-    norms: Vec<[f32; LANES]>,
+    pub(super) dim: usize,
+    pub(super) n_blocks: usize,
+    /// −2c, `n_blocks × dim × LANES`.
+    pub(super) blocks: Vec<f32>,
+    /// ‖c‖², `n_blocks × LANES`.
+    pub(super) norms: Vec<f32>,
 }
 
 impl PackedCentres {
     pub(super) fn new(centres: &Centres) -> Self {
         let (k, dim) = (centres.k, centres.dim);
         let n_blocks = k.div_ceil(LANES);
-        let mut blocks = vec![vec![0.0f32; dim * LANES]; n_blocks];
-        let mut norms = vec![[f32::INFINITY; LANES]; n_blocks];
-        for c in 0..k {
+        let mut blocks = vec![0.0f32; n_blocks * dim * LANES];
+        let mut norms = vec![f32::INFINITY; n_blocks * LANES];
+        for (c, norm) in norms.iter_mut().enumerate().take(k) {
             let (b, lane) = (c / LANES, c % LANES);
             let centre = centres.centre(c);
             for (j, &v) in centre.iter().enumerate() {
-                blocks[b][j * LANES + lane] = v;
+                blocks[(b * dim + j) * LANES + lane] = -2.0 * v;
             }
-            norms[b][lane] = sq_norm(centre);
+            *norm = sq_norm(centre);
         }
-        PackedCentres { dim, blocks, norms }
+        PackedCentres { dim, n_blocks, blocks, norms }
+    }
+}
+
+/// Which kernel this CPU runs, chosen once per call from its features.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum Kernel {
+    Avx512,
+    Avx2Fma,
+    Portable,
+}
+
+impl Kernel {
+    /// The fastest kernel this CPU supports.
+    pub(super) fn detect() -> Kernel {
+        #[cfg(target_arch = "x86_64")]
+        {
+            if std::arch::is_x86_feature_detected!("avx512f") && std::arch::is_x86_feature_detected!("fma") {
+                return Kernel::Avx512;
+            }
+            if std::arch::is_x86_feature_detected!("avx2") && std::arch::is_x86_feature_detected!("fma") {
+                return Kernel::Avx2Fma;
+            }
+        }
+        Kernel::Portable
+    }
+
+    /// For logs: what the kernel uses.
+    pub(super) fn name(self) -> &'static str {
+        match self {
+            Kernel::Avx512 => "avx512f",
+            Kernel::Avx2Fma => "avx2+fma",
+            Kernel::Portable => "portable",
+        }
     }
 }
 
 /// Nearest centre of every row of `values` (row-major, `packed.dim` columns) into `out`.
 pub(super) fn nearest_labels(values: &[f32], packed: &PackedCentres, out: &mut [u32]) {
-    #[cfg(target_arch = "x86_64")]
-    if std::arch::is_x86_feature_detected!("avx2") {
-        // SAFETY: the CPU supports AVX2, checked just above.
-        unsafe { nearest_labels_avx2(values, packed, out) };
-        return;
-    }
-    nearest_labels_blocked::<2>(values, packed, out);
+    nearest_labels_with(Kernel::detect(), values, packed, out);
 }
 
-/// AVX2 version of [`nearest_labels_blocked`] with explicit intrinsics: 4 rows × 16 centres
-/// accumulate in 8 ymm registers. Multiply and add stay separate instructions (no FMA),
-/// in the same order as the portable kernel, so both give bit-identical scores.
-#[cfg(target_arch = "x86_64")]
-#[target_feature(enable = "avx2")]
-unsafe fn nearest_labels_avx2(values: &[f32], packed: &PackedCentres, out: &mut [u32]) {
-    use std::arch::x86_64::*;
-    const R: usize = 4;
-    let dim = packed.dim;
-    let n = values.len() / dim;
-    let mut best = [f32::INFINITY; TILE];
-    let mut padded = vec![0.0f32; R * dim];
-    let mut scores = [[0.0f32; LANES]; R];
-    for tile_start in (0..n).step_by(TILE) {
-        let tile_end = (tile_start + TILE).min(n);
-        best.fill(f32::INFINITY);
-        out[tile_start..tile_end].fill(0);
-        for (b, (block, norms)) in packed.blocks.iter().zip(&packed.norms).enumerate() {
-            debug_assert_eq!(block.len(), dim * LANES);
-            let norm_lo = _mm256_loadu_ps(norms.as_ptr());
-            let norm_hi = _mm256_loadu_ps(norms.as_ptr().add(8));
-            let two = _mm256_set1_ps(2.0);
-            let mut r0 = tile_start;
-            while r0 < tile_end {
-                let rows_here = R.min(tile_end - r0);
-                let xs = row_group(values, &mut padded, r0, rows_here, R, dim);
-                let x = xs.as_ptr();
-                let c = block.as_ptr();
-                let mut acc = [[_mm256_setzero_ps(); 2]; R];
-                for j in 0..dim {
-                    // SAFETY: j < dim, block holds dim × LANES values and xs holds R × dim.
-                    let c_lo = _mm256_loadu_ps(c.add(j * LANES));
-                    let c_hi = _mm256_loadu_ps(c.add(j * LANES + 8));
-                    for (r, acc_r) in acc.iter_mut().enumerate() {
-                        let xv = _mm256_set1_ps(*x.add(r * dim + j));
-                        acc_r[0] = _mm256_add_ps(acc_r[0], _mm256_mul_ps(xv, c_lo));
-                        acc_r[1] = _mm256_add_ps(acc_r[1], _mm256_mul_ps(xv, c_hi));
-                    }
-                }
-                for (r, acc_r) in acc.iter().enumerate() {
-                    let lo = _mm256_sub_ps(norm_lo, _mm256_mul_ps(two, acc_r[0]));
-                    let hi = _mm256_sub_ps(norm_hi, _mm256_mul_ps(two, acc_r[1]));
-                    _mm256_storeu_ps(scores[r].as_mut_ptr(), lo);
-                    _mm256_storeu_ps(scores[r].as_mut_ptr().add(8), hi);
-                }
-                for (r, score_r) in scores.iter().enumerate().take(rows_here) {
-                    let slot = r0 - tile_start + r;
-                    for (l, &score) in score_r.iter().enumerate() {
-                        if score < best[slot] {
-                            best[slot] = score;
-                            out[r0 + r] = (b * LANES + l) as u32;
-                        }
-                    }
-                }
-                r0 += R;
-            }
-        }
+/// [`nearest_labels`] with the given kernel (one the CPU supports: tests compare them).
+pub(super) fn nearest_labels_with(kernel: Kernel, values: &[f32], packed: &PackedCentres, out: &mut [u32]) {
+    match kernel {
+        // SAFETY: `Kernel::detect` chose these only where the CPU has the features.
+        #[cfg(target_arch = "x86_64")]
+        Kernel::Avx512 => unsafe { super::nearest_x86::nearest_labels_avx512(values, packed, out) },
+        #[cfg(target_arch = "x86_64")]
+        Kernel::Avx2Fma => unsafe { super::nearest_x86::nearest_labels_avx2(values, packed, out) },
+        _ => nearest_labels_portable(values, packed, out),
     }
 }
 
 /// Rows `r0..r0 + rows` as `group` rows: a slice of `values`, or (at the end of the data) a
 /// copy padded with zero rows in `padded`.
 #[inline(always)]
-fn row_group<'a>(
+pub(super) fn row_group<'a>(
     values: &'a [f32],
     padded: &'a mut [f32],
     r0: usize,
@@ -121,50 +110,31 @@ fn row_group<'a>(
         return &values[r0 * dim..(r0 + group) * dim];
     }
     padded[..rows * dim].copy_from_slice(&values[r0 * dim..(r0 + rows) * dim]);
-    padded[rows * dim..].fill(0.0);
-    padded
+    padded[rows * dim..group * dim].fill(0.0);
+    &padded[..group * dim]
 }
 
-/// The blocked kernel: for a tile of rows and each block of 16 centres, `R` rows at a time
-/// accumulate `R × 16` dot products in registers; the score ‖c‖² − 2x·c ranks the centres
-/// (‖x‖² is the same for all of them). Lowest centre index wins exact ties.
-#[inline(always)]
-fn nearest_labels_blocked<const R: usize>(values: &[f32], packed: &PackedCentres, out: &mut [u32]) {
+/// The portable kernel: one row and one block of 16 centres at a time, the same fused
+/// multiply-adds in the same order as the SIMD kernels (slow on x86 CPUs without FMA,
+/// which emulate it, but the same bits everywhere).
+fn nearest_labels_portable(values: &[f32], packed: &PackedCentres, out: &mut [u32]) {
     let dim = packed.dim;
-    let n = values.len() / dim;
-    let mut best = [f32::INFINITY; TILE];
-    let mut padded = vec![0.0f32; R * dim];
-    for tile_start in (0..n).step_by(TILE) {
-        let tile_end = (tile_start + TILE).min(n);
-        best.fill(f32::INFINITY);
-        out[tile_start..tile_end].fill(0);
-        for (b, (block, norms)) in packed.blocks.iter().zip(&packed.norms).enumerate() {
-            let mut r0 = tile_start;
-            while r0 < tile_end {
-                let rows_here = R.min(tile_end - r0);
-                let xs = row_group(values, &mut padded, r0, rows_here, R, dim);
-                let rows: [&[f32]; R] = std::array::from_fn(|r| &xs[r * dim..(r + 1) * dim]);
-                let mut acc = [[0.0f32; LANES]; R];
-                for (j, c) in block.chunks_exact(LANES).enumerate() {
-                    let c: &[f32; LANES] = c.try_into().expect("block rows hold LANES values");
-                    for r in 0..R {
-                        let x = rows[r][j];
-                        for l in 0..LANES {
-                            acc[r][l] += x * c[l];
-                        }
-                    }
+    for (x, label) in values.chunks_exact(dim).zip(out.iter_mut()) {
+        let mut best = f32::INFINITY;
+        *label = 0;
+        for b in 0..packed.n_blocks {
+            let block = &packed.blocks[b * dim * LANES..(b + 1) * dim * LANES];
+            let mut acc: [f32; LANES] = packed.norms[b * LANES..(b + 1) * LANES].try_into().expect("LANES norms");
+            for (&xj, c) in x.iter().zip(block.chunks_exact(LANES)) {
+                for l in 0..LANES {
+                    acc[l] = xj.mul_add(c[l], acc[l]);
                 }
-                for (r, acc_r) in acc.iter().enumerate().take(rows_here) {
-                    let slot = r0 - tile_start + r;
-                    for l in 0..LANES {
-                        let score = norms[l] - 2.0 * acc_r[l];
-                        if score < best[slot] {
-                            best[slot] = score;
-                            out[r0 + r] = (b * LANES + l) as u32;
-                        }
-                    }
+            }
+            for (l, &score) in acc.iter().enumerate() {
+                if score < best {
+                    best = score;
+                    *label = (b * LANES + l) as u32;
                 }
-                r0 += R;
             }
         }
     }
@@ -191,24 +161,41 @@ mod tests {
         })
     }
 
+    fn supported() -> Vec<Kernel> {
+        let mut kernels = vec![Kernel::Portable];
+        #[cfg(target_arch = "x86_64")]
+        {
+            if std::arch::is_x86_feature_detected!("avx512f") && std::arch::is_x86_feature_detected!("fma") {
+                kernels.push(Kernel::Avx512);
+            }
+            if std::arch::is_x86_feature_detected!("avx2") && std::arch::is_x86_feature_detected!("fma") {
+                kernels.push(Kernel::Avx2Fma);
+            }
+        }
+        kernels
+    }
+
     #[test]
-    fn blocked_kernel_matches_naive_argmin_for_awkward_shapes() {
-        for &(n, d, k) in &[(1, 1, 1), (5, 3, 17), (130, 7, 33), (257, 1, 5), (64, 40, 16)] {
+    fn every_kernel_gives_the_same_labels_and_the_naive_argmin_for_awkward_shapes() {
+        let shapes = [(1, 1, 1), (5, 3, 17), (130, 7, 33), (257, 1, 5), (64, 40, 16), (300, 32, 64), (129, 16, 80)];
+        for &(n, d, k) in &shapes {
             let values = random_rows(n, d, 1);
             let centres = Centres::new(k, d, random_rows(k, d, 2));
             let packed = PackedCentres::new(&centres);
-            let mut fast = vec![0u32; n];
-            nearest_labels(&values, &packed, &mut fast);
             let mut portable = vec![0u32; n];
-            nearest_labels_blocked::<2>(&values, &packed, &mut portable);
-            assert_eq!(fast, portable, "AVX2 and portable paths disagree");
+            nearest_labels_with(Kernel::Portable, &values, &packed, &mut portable);
+            for kernel in supported() {
+                let mut fast = vec![7u32; n];
+                nearest_labels_with(kernel, &values, &packed, &mut fast);
+                assert_eq!(fast, portable, "{kernel:?} and the portable kernel disagree (n={n} d={d} k={k})");
+            }
             for (i, x) in values.chunks_exact(d).enumerate() {
                 let (want, best) = naive_nearest(x, &centres);
-                let got = sq_dist(x, centres.centre(fast[i] as usize));
+                let got = sq_dist(x, centres.centre(portable[i] as usize));
                 assert!(
-                    fast[i] as usize == want || (got - best).abs() <= 1e-4 * (1.0 + best),
+                    portable[i] as usize == want || (got - best).abs() <= 1e-4 * (1.0 + best),
                     "n={n} d={d} k={k} row {i}: got {} ({got}), want {want} ({best})",
-                    fast[i]
+                    portable[i]
                 );
             }
         }
@@ -216,10 +203,24 @@ mod tests {
 
     #[test]
     fn exact_ties_go_to_the_lowest_centre_index() {
-        let centres = Centres::new(3, 1, vec![1.0, -1.0, 1.0]);
+        // Centres 0, 1 and 2 tie for row 0; 17, 33 (same lane) and 40 (another lane) for
+        // row 1: every kernel must pick the lowest index.
+        let mut values = vec![0.0f32; 41];
+        for (c, v) in values.iter_mut().enumerate() {
+            *v = 5.0 + c as f32;
+        }
+        values[0] = 1.0;
+        values[1] = -1.0;
+        values[2] = 1.0;
+        values[17] = -3.0;
+        values[33] = -3.0;
+        values[40] = -3.0;
+        let centres = Centres::new(41, 1, values);
         let packed = PackedCentres::new(&centres);
-        let mut labels = vec![9u32; 1];
-        nearest_labels(&[0.0], &packed, &mut labels);
-        assert_eq!(labels, vec![0]);
+        for kernel in supported() {
+            let mut labels = vec![9u32; 2];
+            nearest_labels_with(kernel, &[0.0, -3.0], &packed, &mut labels);
+            assert_eq!(labels, vec![0, 17], "{kernel:?}");
+        }
     }
 }

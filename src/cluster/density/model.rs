@@ -69,7 +69,7 @@ impl DensityRows {
                 continue;
             }
             let rank = &mut seen[label as usize];
-            if *rank % stride == 0 {
+            if (*rank).is_multiple_of(stride) {
                 kept.rows.push(rows[i * dim..(i + 1) * dim].to_vec());
                 kept.labels.push(label);
                 kept.reach.push(fit.reach[i]);

@@ -50,6 +50,7 @@ pub fn fit(
     let mut best: Option<KMeansFit> = None;
     for run in 0..params.n_init {
         let mut rng = Rng::derive(params.seed, run as u64);
+        let seeding = std::time::Instant::now();
         let start = match params.init.resolve(data.rows(), params.k) {
             Init::KMeansPlusPlus => init::kmeans_plus_plus(backend, data, params.k, &mut rng)?,
             Init::Random => init::random_rows(data, params.k, &mut rng),
@@ -59,6 +60,7 @@ pub fn fit(
             Init::Centres(c) => c,
             Init::Auto { .. } => return Err(Error::Internal("Init::resolve left Auto".into())),
         };
+        crate::info!("run {run}: {} initial centres in {:.3}s", params.k, seeding.elapsed().as_secs_f64());
         let mut result = lloyd(backend, data, start, params.max_iter, tol, run, on_iteration)?;
         result.best_run = run;
         if best.as_ref().is_none_or(|b| result.inertia < b.inertia) {

@@ -45,11 +45,9 @@ pub fn extend_kmeans_plus_plus(
             cand.extend_from_slice(data.row(r));
         }
         let candidates = Centres::new(trials, dim, cand);
-        let potentials = backend.candidate_potentials(data, &candidates, &state)?;
-        let best = (0..trials).fold(0, |b, i| if potentials[i] < potentials[b] { i } else { b });
-        potential = potentials[best];
+        let (best, best_potential) = backend.choose_candidate(data, &candidates, &mut state)?;
+        potential = best_potential;
         values.extend_from_slice(candidates.centre(best));
-        backend.update_min_sq_dist(data, candidates.centre(best), &mut state)?;
     }
     Ok(Centres::new(k, dim, values))
 }

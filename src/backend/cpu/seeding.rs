@@ -1,0 +1,155 @@
+//! The CPU's k-means++ passes: every row's exact squared distance to a handful of
+//! candidates at once, candidates packed in blocks of 16 lanes (`[block][dim][lane]`) so one
+//! row meets all of them in one read, and the potentials Σ w·min(min_sq, d²) summed in f64.
+//!
+//! A distance accumulates `fma(t, t, ·)` with t = x_j − c_j for each feature j in order, the
+//! same bits whichever candidate lane it sits in, so the distance that chose a candidate and
+//! the one folded into the minimum distances afterwards are equal. The body is compiled for
+//! AVX-512, AVX2 + FMA and the baseline and chosen at run time, as the Lloyd pass is.
+
+use super::nearest::{Kernel, LANES};
+use crate::backend::Centres;
+
+/// Candidates transposed into blocks of [`LANES`]; padding lanes are zero (their distances
+/// are computed and ignored).
+pub(super) struct PackedCandidates {
+    dim: usize,
+    /// Real candidates.
+    pub(super) count: usize,
+    n_blocks: usize,
+    lanes: Vec<f32>,
+}
+
+impl PackedCandidates {
+    pub(super) fn new(candidates: &Centres) -> Self {
+        let (count, dim) = (candidates.k, candidates.dim);
+        let n_blocks = count.div_ceil(LANES);
+        let mut lanes = vec![0.0f32; n_blocks * dim * LANES];
+        for c in 0..count {
+            let (b, lane) = (c / LANES, c % LANES);
+            for (j, &v) in candidates.centre(c).iter().enumerate() {
+                lanes[(b * dim + j) * LANES + lane] = v;
+            }
+        }
+        PackedCandidates { dim, count, n_blocks, lanes }
+    }
+}
+
+/// One chunk's rows for a seeding pass.
+pub(super) struct SeedRows<'a> {
+    pub values: &'a [f32],
+    /// Per-row weights, or `None` when every row weighs 1.
+    pub weights: Option<&'a [f32]>,
+    /// Squared distance of each row to its nearest chosen centre so far.
+    pub min_sq: &'a [f32],
+}
+
+/// For each candidate, Σ w·min(min_sq, ‖x − candidate‖²) over the rows (f64, row order).
+/// With `kept` (`rows × count`), also stores each row's min(min_sq, d²) per candidate, so
+/// the winner's distances need no second pass over the data.
+pub(super) fn potentials(
+    kernel: Kernel,
+    rows: SeedRows,
+    packed: &PackedCandidates,
+    kept: Option<&mut [f32]>,
+) -> Vec<f64> {
+    match kernel {
+        // SAFETY: `Kernel::detect` chose these only where the CPU has the features.
+        #[cfg(target_arch = "x86_64")]
+        Kernel::Avx512 => unsafe { potentials_avx512(rows, packed, kept) },
+        #[cfg(target_arch = "x86_64")]
+        Kernel::Avx2Fma => unsafe { potentials_avx2(rows, packed, kept) },
+        _ => potentials_body(rows, packed, kept),
+    }
+}
+
+/// `min_sq[i] = min(min_sq[i], ‖x_i − centre‖²)` for every row of `values`, with the
+/// distances of [`potentials`] (bit for bit).
+pub(super) fn fold_min_sq(kernel: Kernel, values: &[f32], centre: &[f32], min_sq: &mut [f32]) {
+    let packed = PackedCandidates::new(&Centres::new(1, centre.len(), centre.to_vec()));
+    let rows = SeedRows { values, weights: None, min_sq };
+    let mut kept = vec![0.0f32; min_sq.len()];
+    potentials(kernel, rows, &packed, Some(&mut kept));
+    min_sq.copy_from_slice(&kept);
+}
+
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx512f,fma")]
+unsafe fn potentials_avx512(rows: SeedRows, packed: &PackedCandidates, kept: Option<&mut [f32]>) -> Vec<f64> {
+    potentials_body(rows, packed, kept)
+}
+
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2,fma")]
+unsafe fn potentials_avx2(rows: SeedRows, packed: &PackedCandidates, kept: Option<&mut [f32]>) -> Vec<f64> {
+    potentials_body(rows, packed, kept)
+}
+
+#[inline(always)]
+fn potentials_body(rows: SeedRows, packed: &PackedCandidates, mut kept: Option<&mut [f32]>) -> Vec<f64> {
+    let (dim, count) = (packed.dim, packed.count);
+    let mut sums = vec![0.0f64; packed.n_blocks * LANES];
+    let mut mins = [0.0f32; LANES];
+    for (i, (x, &m)) in rows.values.chunks_exact(dim).zip(rows.min_sq).enumerate() {
+        let w = rows.weights.map_or(1.0, |w| w[i] as f64);
+        for b in 0..packed.n_blocks {
+            let block = &packed.lanes[b * dim * LANES..(b + 1) * dim * LANES];
+            let mut acc = [0.0f32; LANES];
+            for (&xj, c) in x.iter().zip(block.chunks_exact(LANES)) {
+                for l in 0..LANES {
+                    let t = xj - c[l];
+                    acc[l] = t.mul_add(t, acc[l]);
+                }
+            }
+            let sums = &mut sums[b * LANES..(b + 1) * LANES];
+            for l in 0..LANES {
+                mins[l] = m.min(acc[l]);
+                sums[l] += w * mins[l] as f64;
+            }
+            if let Some(kept) = kept.as_deref_mut() {
+                let first = b * LANES;
+                let lanes = LANES.min(count - first);
+                kept[i * count + first..i * count + first + lanes].copy_from_slice(&mins[..lanes]);
+            }
+        }
+    }
+    sums.truncate(count);
+    sums
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::backend::distance::sq_dist;
+    use crate::rng::Rng;
+
+    #[test]
+    fn potentials_match_exact_distances_and_every_kernel_agrees() {
+        let (n, d, count) = (37, 7, 19);
+        let mut rng = Rng::new(3);
+        let values: Vec<f32> = (0..n * d).map(|_| rng.normal() as f32).collect();
+        let cand: Vec<f32> = (0..count * d).map(|_| rng.normal() as f32).collect();
+        let weights: Vec<f32> = (0..n).map(|i| (i % 3) as f32).collect();
+        let min_sq: Vec<f32> = (0..n).map(|i| i as f32 * 0.5).collect();
+        let candidates = Centres::new(count, d, cand);
+        let packed = PackedCandidates::new(&candidates);
+        let rows = || SeedRows { values: &values, weights: Some(&weights), min_sq: &min_sq };
+        let mut kept = vec![0.0f32; n * count];
+        let portable = potentials(Kernel::Portable, rows(), &packed, Some(&mut kept));
+        for (c, &p) in portable.iter().enumerate() {
+            let want: f64 = (0..n)
+                .map(|i| {
+                    weights[i] as f64 * min_sq[i].min(sq_dist(&values[i * d..(i + 1) * d], candidates.centre(c))) as f64
+                })
+                .sum();
+            assert!((p - want).abs() <= 1e-5 * want, "candidate {c}: {p} vs {want}");
+        }
+        let fast = potentials(Kernel::detect(), rows(), &packed, None);
+        assert_eq!(fast, portable, "{:?} and the portable kernel disagree", Kernel::detect());
+        // The kept minimum of candidate 5 is what folding candidate 5 in gives.
+        let mut folded = min_sq.clone();
+        fold_min_sq(Kernel::detect(), &values, candidates.centre(5), &mut folded);
+        let column: Vec<f32> = (0..n).map(|i| kept[i * count + 5]).collect();
+        assert_eq!(folded, column);
+    }
+}
