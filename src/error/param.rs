@@ -65,6 +65,7 @@ pub enum Param {
     DistanceThreshold,
     MicroClusters,
     Holdout,
+    Consolidate,
 }
 
 impl Param {
@@ -127,6 +128,7 @@ impl Param {
             Param::DistanceThreshold => "distance_threshold",
             Param::MicroClusters => "micro_clusters",
             Param::Holdout => "holdout",
+            Param::Consolidate => "consolidate",
         }
     }
 }

@@ -231,6 +231,7 @@ fn ward_record(p: &crate::cluster::ward::WardValidParams, fit: &crate::cluster::
         max_iter: p.max_iter,
         seed: p.seed,
         iterations: fit.tree.iterations,
+        consolidated: fit.consolidation.map(|(moved, _)| moved),
     }
 }
 
@@ -274,6 +275,7 @@ pub fn summary(trained: &Trained, sizes: &[u64]) -> Value {
             "leaves": fit.tree.linkage.leaves,
             "micro_clusters": fit.tree.micro_centres.as_ref().map(|c| c.k),
             "cut_height": { "kept": fit.kept_height, "undone": fit.undone_height },
+            "consolidated": fit.consolidation.map(|(moved, rounds)| json!({ "moved": moved, "rounds": rounds })),
         }),
         (_, AlgorithmFit::Gmm(_)) => json!({}),
         (Segmenter::Density(p), AlgorithmFit::Density(fit)) => {
