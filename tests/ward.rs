@@ -184,6 +184,7 @@ fn fit_ward_writes_the_dendrogram_and_a_model_predict_reproduces() {
         (Some("ward"), Some("exact"), Some(3))
     );
     assert_eq!(s["leaves"].as_u64(), Some(600));
+    assert!(s["consolidated"].is_null(), "exact mode keeps scikit-learn's cut: {}", s["consolidated"]);
     let dendrogram = out.join("dendrogram.parquet");
     assert_eq!(s["outputs"]["dendrogram"].as_str(), Some(dendrogram.to_str().unwrap()));
     let file = std::fs::File::open(&dendrogram).unwrap();
@@ -235,8 +236,11 @@ fn fit_ward_two_level_records_micro_clusters_and_select_k_cuts_one_tree() {
     let extra = ["--algorithm", "ward", "--micro-clusters", "40", "--backend", "cpu", "--report"];
     let s = run_json(&fit_args(input, out.to_str().unwrap(), &extra));
     assert_eq!((s["ward_mode"].as_str(), s["micro_clusters"].as_u64()), (Some("two-level"), Some(40)));
+    let moved = s["consolidated"]["moved"].as_u64().expect("two-level mode consolidates by default");
+    assert!(s["consolidated"]["rounds"].is_u64());
     let model: Value = serde_json::from_slice(&std::fs::read(out.join("model.json")).unwrap()).unwrap();
     assert_eq!(model["ward"]["micro_centres"].as_array().unwrap().len(), 40);
+    assert_eq!(model["ward"]["consolidated"].as_u64(), Some(moved));
     // The report draws the last 29 merges over 30 sized leaves, and the cut.
     let html = std::fs::read_to_string(out.join("report.html")).unwrap();
     let figure = &html[html.find("<figure id=\"dendrogram\"><svg").expect("a dendrogram figure")..];
@@ -284,6 +288,7 @@ fn a_ward_cut_by_height_finds_k_and_bad_cuts_are_usage_errors_with_nothing_writt
         (&["--algorithm", "ward", "--distance-threshold", "-1"][..], "--distance-threshold"),
         (&["--algorithm", "kmeans", "--k", "3", "--distance-threshold", "2"][..], "is for --algorithm ward"),
         (&["--algorithm", "ward", "--k", "3", "--micro-clusters", "0"][..], "--micro-clusters"),
+        (&["--algorithm", "kmeans", "--k", "3", "--consolidate", "true"][..], "is for --algorithm ward"),
         (&["--algorithm", "ward", "--k", "601"][..], "decrease k"),
         (&["--algorithm", "ward", "--k", "3", "--previous", "/nonexistent"][..], "no warm start"),
     ] {
