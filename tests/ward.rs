@@ -290,7 +290,6 @@ fn a_ward_cut_by_height_finds_k_and_bad_cuts_are_usage_errors_with_nothing_writt
         (&["--algorithm", "ward", "--k", "3", "--micro-clusters", "0"][..], "--micro-clusters"),
         (&["--algorithm", "kmeans", "--k", "3", "--consolidate", "true"][..], "is for --algorithm ward"),
         (&["--algorithm", "ward", "--k", "601"][..], "decrease k"),
-        (&["--algorithm", "ward", "--k", "3", "--previous", "/nonexistent"][..], "no warm start"),
     ] {
         let (code, _, stderr) = outcome(&custseg(&with(extra)));
         assert_eq!(code, 2, "{extra:?}: {stderr}");
@@ -407,4 +406,32 @@ fn read_segments(path: &Path) -> Vec<u32> {
     reader
         .flat_map(|b| b.unwrap().column_by_name("segment").unwrap().as_primitive::<UInt32Type>().values().to_vec())
         .collect()
+}
+
+#[test]
+fn ward_with_previous_keeps_each_customers_segment_id_across_nights() {
+    use crate::continuity::{fit_ok, kept_share, night, segments};
+    let dir = TempDir::new().unwrap();
+    // Night two: the same four groups, noisier and in another row order, so Ward (which
+    // numbers segments by their first row) numbers them otherwise by itself.
+    let (monday, tuesday) =
+        (night(dir.path(), "monday", 400, 0.0, 0, 0), night(dir.path(), "tuesday", 400, 0.02, 7, 0));
+    let (first, alone, followed) = (dir.path().join("first"), dir.path().join("alone"), dir.path().join("followed"));
+    for micro in [None, Some("40")] {
+        let mut ward = vec!["--algorithm", "ward", "--backend", "cpu"];
+        ward.extend(micro.iter().flat_map(|m| ["--micro-clusters", *m]));
+        fit_ok(&monday, &first, 4, &ward);
+        fit_ok(&tuesday, &alone, 4, &ward);
+        let s = fit_ok(&tuesday, &followed, 4, &[&ward[..], &["--previous", first.to_str().unwrap()]].concat());
+        let monday_ids = segments(&first.join("assignments.parquet"));
+        assert!(
+            kept_share(&monday_ids, &segments(&alone.join("assignments.parquet"))) < 1.0,
+            "{micro:?}: renumbered alone"
+        );
+        assert_eq!(kept_share(&monday_ids, &segments(&followed.join("assignments.parquet"))), 1.0, "{micro:?}: {s}");
+        assert!(s["continuity"].is_object(), "{s}");
+        for out in [&first, &alone, &followed] {
+            std::fs::remove_dir_all(out).unwrap();
+        }
+    }
 }

@@ -41,6 +41,8 @@ pub fn train(
         (Some(init), _) => {
             request.segmenter.with_initial_centres(load_initial_centres(init, &stage.prep, request.segmenter.k())?)?
         }
+        // Ward's tree is built from today's rows (no warm start); its ids are still matched.
+        (None, Some(_)) if matches!(request.segmenter, Segmenter::Ward(_)) => request.segmenter.clone(),
         (None, Some((previous, map))) => engine.run("the warm start", |backend| {
             warm_start(&request.segmenter, previous, map, backend, data, request.seed)
         })?,

@@ -218,6 +218,37 @@ fn too_many_segments(mode: WardMode, k: usize, leaves: usize) -> Error {
 }
 
 impl WardFit {
+    /// The same fit with its segments in `order` (segment `order[i]` becomes segment `i`),
+    /// as `fit --previous` numbers them by stable id. The tree is unchanged.
+    pub fn reordered(&self, order: &[usize]) -> WardFit {
+        assert_eq!(order.len(), self.k, "one position per segment");
+        let mut new_of_old = vec![0u32; self.k];
+        for (new, &old) in order.iter().enumerate() {
+            new_of_old[old] = new as u32;
+        }
+        let relabel = |labels: &[u32]| labels.iter().map(|&s| new_of_old[s as usize]).collect::<Vec<u32>>();
+        let c = &self.segments.centroids;
+        let segments = WardSegments {
+            centroids: Centres::new(c.k, c.dim, order.iter().flat_map(|&i| c.centre(i).iter().copied()).collect()),
+            micro: self
+                .segments
+                .micro
+                .as_ref()
+                .map(|m| MicroClusters { centres: m.centres.clone(), segments: relabel(&m.segments) }),
+            fitted: self.segments.fitted.as_ref().map(|f| FittedLabels {
+                data_id: f.data_id,
+                labels: Arc::new(f.labels.iter().map(|chunk| relabel(chunk)).collect()),
+            }),
+        };
+        WardFit {
+            leaf_segments: relabel(&self.leaf_segments),
+            segments,
+            weights: order.iter().map(|&i| self.weights[i]).collect(),
+            tree: Arc::clone(&self.tree),
+            ..self.clone()
+        }
+    }
+
     /// A height that separates the merges kept from those undone (midway between them).
     pub fn cut_height(&self) -> f64 {
         match (self.kept_height, self.undone_height) {
