@@ -4,6 +4,7 @@
     python3 -m venv venv && venv/bin/pip install lifetimes pandas pyarrow numpy
     cargo build --release
     venv/bin/python benches/transactions.py --customers 1000000 --lines 10000000
+    venv/bin/python benches/transactions.py --parts 10 --write-only /tmp/log-1e8.parquet  # 10⁸ lines
 
 Writes a seeded synthetic log (customer, date, amount) as Parquet, then times, end to end
 (read the file → per-customer summary → BG/NBD → Gamma-Gamma → predictions):
@@ -44,7 +45,20 @@ print(json.dumps({"seconds": time.time() - t0, "customers": len(s),
 """
 
 
-def write_log(path, customers, lines, seed):
+def write_log(path, customers, lines, seed, parts=1):
+    """`parts` populations of `customers` each (ids offset so they never meet), one after
+    the other in one file; returns the line count and the as-of date."""
+    writer, n = None, 0
+    for part in range(parts):
+        table, as_of = population(customers, lines, seed + part, part * customers)
+        writer = writer or pq.ParquetWriter(path, table.schema)
+        writer.write_table(table, row_group_size=1 << 20)
+        n += table.num_rows
+    writer.close()
+    return n, as_of
+
+
+def population(customers, lines, seed, first_id):
     """A BG/NBD population: rate λ ~ Gamma(r, α), dropout p ~ Beta(a, b) after each purchase,
     exponential gaps, over two years; spend per line Gamma around a per-customer mean.
     `lines` sets the expected lines per customer through the purchase rate."""
@@ -77,9 +91,8 @@ def write_log(path, customers, lines, seed):
     ids, amounts = ids[order], np.concatenate(amounts)[order]
     start = np.datetime64("2020-01-01")
     dates = (start + days.astype("timedelta64[D]")).astype("datetime64[ms]")
-    pq.write_table(pa.table({"customer": ids.astype(np.int64), "date": dates, "amount": amounts}), path,
-                   row_group_size=1 << 20)
-    return ids.size, str(start + int(horizon) - 1)
+    table = pa.table({"customer": ids.astype(np.int64) + first_id, "date": dates, "amount": amounts})
+    return table, str(start + int(horizon) - 1)
 
 
 def main():
@@ -88,10 +101,17 @@ def main():
     p.add_argument("--lines", type=int, default=10_000_000)
     p.add_argument("--seed", type=int, default=1)
     p.add_argument("--custseg", default="target/release/custseg")
+    p.add_argument("--parts", type=int, default=1,
+                   help="write this many populations of --customers/--lines into one file")
+    p.add_argument("--write-only", metavar="PATH", help="write the log to PATH, print its as-of date and stop")
     args = p.parse_args()
+    if args.write_only:
+        n, as_of = write_log(args.write_only, args.customers, args.lines, args.seed, args.parts)
+        print(json.dumps({"lines": n, "customers": args.customers * args.parts, "as_of": as_of}))
+        return
     with tempfile.TemporaryDirectory() as tmp:
         log = os.path.join(tmp, "log.parquet")
-        n, as_of = write_log(log, args.customers, args.lines, args.seed)
+        n, as_of = write_log(log, args.customers, args.lines, args.seed, args.parts)
         t0 = time.time()
         out = subprocess.run([sys.executable, "-c", LIFETIMES, log, as_of], capture_output=True, text=True, check=True)
         lifetimes_wall = time.time() - t0

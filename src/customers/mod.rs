@@ -3,6 +3,7 @@
 //! purchases, churn risk and lifetime value.
 
 pub mod dates;
+pub mod ids;
 pub mod models;
 pub mod rfm;
 pub mod spill;

@@ -7,6 +7,7 @@
 //! with a stable sort, so sums run in input order within a day and the result does not
 //! depend on the thread count.
 
+use bytemuck::Zeroable;
 use rayon::prelude::*;
 use serde::Serialize;
 
@@ -60,49 +61,57 @@ pub struct PeriodCounts {
     pub customers_without_purchase: u64,
 }
 
-/// Orders `lines` by (customer, day), stably: a counting sort on the customer (whose
-/// numbers are dense), then each customer's lines by day in parallel.
-fn sort_by_customer_and_day(lines: &mut [Line]) {
-    let customers = lines.iter().map(|l| l.customer as usize + 1).max().unwrap_or(0);
+/// The lines of `chunks` ordered by customer, stably (a counting sort on the customer,
+/// whose numbers are dense), and where each customer's lines start (customers + 1 entries).
+fn by_customer(chunks: Vec<Vec<Line>>) -> (Vec<Line>, Vec<usize>) {
+    let customers =
+        chunks.par_iter().map(|c| c.iter().map(|l| l.customer as usize + 1).max().unwrap_or(0)).max().unwrap_or(0);
     let mut start = vec![0usize; customers + 1];
-    for l in lines.iter() {
+    for l in chunks.iter().flatten() {
         start[l.customer as usize + 1] += 1;
     }
     for c in 0..customers {
         start[c + 1] += start[c];
     }
     let mut next = start.clone();
-    let mut sorted = lines.to_vec();
-    for l in lines.iter() {
-        let slot = &mut next[l.customer as usize];
-        sorted[*slot] = *l;
-        *slot += 1;
-    }
-    lines.copy_from_slice(&sorted);
-    let mut groups: Vec<&mut [Line]> = Vec::with_capacity(customers);
-    let mut rest = lines;
-    for c in 0..customers {
-        let (group, tail) = rest.split_at_mut(start[c + 1] - start[c]);
-        groups.push(group);
-        rest = tail;
-    }
-    groups.par_iter_mut().for_each(|g| g.sort_by_key(|l| l.day));
-}
-
-/// Summarises every customer; sorts `lines` in place.
-pub fn summarise(lines: &mut [Line], periods: Periods) -> (Vec<CustomerSummary>, PeriodCounts) {
-    sort_by_customer_and_day(lines);
-    let mut counts = PeriodCounts::default();
-    for l in lines.iter() {
-        if l.day > periods.as_of {
-            counts.lines_after_as_of += 1;
-            if periods.holdout_end.is_some_and(|end| l.day > end) {
-                counts.lines_after_holdout += 1;
-            }
+    let mut sorted = vec![Line::zeroed(); start[customers]];
+    for chunk in chunks {
+        for l in &chunk {
+            let slot = &mut next[l.customer as usize];
+            sorted[*slot] = *l;
+            *slot += 1;
         }
     }
-    let groups: Vec<&[Line]> = lines.chunk_by(|a, b| a.customer == b.customer).collect();
-    let summaries: Vec<Option<CustomerSummary>> = groups.par_iter().map(|g| summarise_customer(g, periods)).collect();
+    (sorted, start)
+}
+
+/// Summarises every customer of the lines in `chunks` (in any order).
+pub fn summarise(chunks: Vec<Vec<Line>>, periods: Periods) -> (Vec<CustomerSummary>, PeriodCounts) {
+    let (mut lines, start) = by_customer(chunks);
+    let after = |end: i64| lines.par_iter().filter(|l| i64::from(l.day) > end).count() as u64;
+    let mut counts = PeriodCounts {
+        lines_after_as_of: after(periods.as_of),
+        lines_after_holdout: periods.holdout_end.map_or(0, after),
+        customers_without_purchase: 0,
+    };
+    let mut groups: Vec<&mut [Line]> = Vec::with_capacity(start.len());
+    let mut rest = lines.as_mut_slice();
+    for w in start.windows(2) {
+        let (group, tail) = rest.split_at_mut(w[1] - w[0]);
+        if !group.is_empty() {
+            groups.push(group);
+        }
+        rest = tail;
+    }
+    // Each customer's lines by day (stably, so sums run in input order within a day), then
+    // summarised: independent per customer, so the result does not depend on the thread count.
+    let summaries: Vec<Option<CustomerSummary>> = groups
+        .into_par_iter()
+        .map(|g| {
+            g.sort_by_key(|l| l.day);
+            summarise_customer(g, periods)
+        })
+        .collect();
     counts.customers_without_purchase = summaries.iter().filter(|s| s.is_none()).count() as u64;
     (summaries.into_iter().flatten().collect(), counts)
 }
@@ -117,9 +126,9 @@ fn summarise_customer(lines: &[Line], periods: Periods) -> Option<CustomerSummar
     let mut holdout = 0u32;
     let mut invoices: Vec<u64> = Vec::new();
     for day_lines in lines.chunk_by(|a, b| a.day == b.day) {
-        let day = day_lines[0].day;
-        let bought: f64 = day_lines.iter().filter(|l| l.purchase).map(|l| l.value).sum();
-        let any_purchase = day_lines.iter().any(|l| l.purchase);
+        let day = i64::from(day_lines[0].day);
+        let bought: f64 = day_lines.iter().filter(|l| l.is_purchase()).map(|l| l.value).sum();
+        let any_purchase = day_lines.iter().any(Line::is_purchase);
         if day <= periods.as_of {
             net += day_lines.iter().map(|l| l.value).sum::<f64>();
             if any_purchase {
@@ -130,7 +139,8 @@ fn summarise_customer(lines: &[Line], periods: Periods) -> Option<CustomerSummar
                 }
                 last = day;
                 occasions += 1;
-                invoices.extend(day_lines.iter().filter(|l| l.purchase && l.invoice != NO_INVOICE).map(|l| l.invoice));
+                invoices
+                    .extend(day_lines.iter().filter(|l| l.is_purchase() && l.invoice != NO_INVOICE).map(|l| l.invoice));
             }
         } else if any_purchase && periods.holdout_end.is_some_and(|end| day <= end) {
             holdout += 1;
@@ -157,13 +167,13 @@ fn summarise_customer(lines: &[Line], periods: Periods) -> Option<CustomerSummar
 mod tests {
     use super::*;
 
-    fn line(customer: u32, day: i64, value: f64, invoice: u64) -> Line {
-        Line { customer, day, value, purchase: value > 0.0, invoice }
+    fn line(customer: u32, day: i32, value: f64, invoice: u64) -> Line {
+        Line::new(customer, day, value, value > 0.0, invoice)
     }
 
     #[test]
     fn same_day_purchases_are_one_occasion_and_returns_only_lower_spend() {
-        let mut lines = vec![
+        let lines = vec![
             line(0, 10, 5.0, 1),
             line(0, 10, 7.0, 2),
             line(0, 3, -4.0, 3), // a return before the first purchase
@@ -172,7 +182,7 @@ mod tests {
             line(0, 45, 9.0, 6),  // after the holdout
             line(1, 12, -3.0, 7), // only a return: no customer row
         ];
-        let (rows, counts) = summarise(&mut lines, Periods { as_of: 30, holdout_end: Some(40) });
+        let (rows, counts) = summarise(vec![lines], Periods { as_of: 30, holdout_end: Some(40) });
         assert_eq!(rows.len(), 1);
         let c = &rows[0];
         assert_eq!((c.first, c.last, c.occasions, c.frequency(), c.orders), (10, 20, 2, 1, 3));

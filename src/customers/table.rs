@@ -59,10 +59,18 @@ pub fn write(target: &Path, id_name: &str, ids: &[CustomerId], columns: Vec<Colu
             }
         }
     }
-    let batch = RecordBatch::try_new(Arc::new(Schema::new(fields)), arrays)
+    let batch = RecordBatch::try_new(Arc::new(Schema::new(fields.clone())), arrays)
         .map_err(|e| Error::Internal(format!("customer table: {e}")))?;
     let (temp, file) = TempPath::create(target)?;
-    let props = WriterProperties::builder().set_compression(Compression::SNAPPY).build();
+    // Dictionaries only for the integer counts: ids and money or model values are nearly
+    // all distinct and would only fill a dictionary page before falling back to plain.
+    let props = fields
+        .iter()
+        .filter(|f| f.data_type() == &DataType::Int64 && f.name() != id_name)
+        .fold(WriterProperties::builder().set_compression(Compression::SNAPPY).set_dictionary_enabled(false), |b, f| {
+            b.set_column_dictionary_enabled(f.name().as_str().into(), true)
+        })
+        .build();
     let mut writer = ArrowWriter::try_new(std::io::BufWriter::new(file), batch.schema(), Some(props))
         .map_err(|e| Error::parquet_write(target, e))?;
     writer.write(&batch).map_err(|e| Error::parquet_write(target, e))?;

@@ -16,12 +16,15 @@
 use std::hash::Hasher;
 use std::path::PathBuf;
 
-use arrow::array::{Array, ArrayRef, AsArray, RecordBatch};
+use arrow::array::{Array, ArrayRef, AsArray, Int64Array, PrimitiveArray, RecordBatch, StringArray};
 use arrow::datatypes::{DataType, Float64Type, Int64Type};
+use bytemuck::{Pod, Zeroable};
+use rayon::prelude::*;
 use rustc_hash::{FxHashMap, FxHasher};
 use serde::Serialize;
 
 use super::dates::{days_of, DayError};
+use super::ids::{IntIndex, LOG_SLACK};
 use super::spill::LineStore;
 use crate::error::{Error, Result};
 
@@ -53,18 +56,32 @@ pub enum CustomerId {
     Text(String),
 }
 
-/// One kept line of the log.
-#[derive(Debug, Clone, Copy, PartialEq)]
+/// One kept line of the log: 24 bytes, written as is to spill files.
+#[repr(C)]
+#[derive(Debug, Clone, Copy, PartialEq, Pod, Zeroable)]
 pub struct Line {
     /// Index into [`Transactions::ids`].
     pub customer: u32,
     /// Day number (days since 1970-01-01).
-    pub day: i64,
-    /// Money value: positive for a purchase, negative for a return.
+    pub day: i32,
+    /// Money value, its sign bit telling purchases from returns: a purchase is ≥ +0, a
+    /// return ≤ −0 (see [`Line::new`]).
     pub value: f64,
-    pub purchase: bool,
     /// Hash of the invoice number ([`NO_INVOICE`] without an invoice column).
     pub invoice: u64,
+}
+
+impl Line {
+    /// A purchase (value made ≥ +0) or a return (value made ≤ −0) of `|value|`.
+    pub fn new(customer: u32, day: i32, value: f64, purchase: bool, invoice: u64) -> Line {
+        let value = if purchase { value.abs() } else { -value.abs() };
+        Line { customer, day, value, invoice }
+    }
+
+    /// Whether the line is a purchase (not a return).
+    pub fn is_purchase(&self) -> bool {
+        self.value.is_sign_positive()
+    }
 }
 
 /// The invoice index of lines without one.
@@ -133,7 +150,7 @@ pub fn read(spec: &TransactionSpec, mut lines: LineStore) -> Result<Transactions
     let text = [spec.customer_id.as_str(), spec.invoice.as_deref().unwrap_or("")];
     // Batches are cleaned in parallel with their own customer and invoice numbers, then
     // renumbered in file and row order, so ids keep the order of first appearance.
-    let mut state = State::default();
+    let mut state = State { int_index: IntIndex::new(LOG_SLACK), ..State::default() };
     let convert = |path: &std::path::Path, first: usize, batch: &RecordBatch| {
         let mut local = State::default();
         local.add(spec, batch).map_err(|e| e.locate(path, first, &columns))?;
@@ -141,8 +158,7 @@ pub fn read(spec: &TransactionSpec, mut lines: LineStore) -> Result<Transactions
     };
     let files =
         crate::io::columns::convert_batches(&spec.inputs, &columns, &text, spec.batch_rows, &convert, &mut |local| {
-            state.absorb(local);
-            lines.extend(state.lines.drain(..))
+            lines.extend(state.absorb(local))
         })?;
     if lines.is_empty() {
         let names: Vec<String> = files.iter().map(|p| p.display().to_string()).collect();
@@ -160,8 +176,41 @@ pub fn read(spec: &TransactionSpec, mut lines: LineStore) -> Result<Transactions
 struct State {
     lines: Vec<Line>,
     ids: Vec<CustomerId>,
-    id_index: FxHashMap<CustomerId, u32>,
+    /// Numbers of the integer ids and of the text ids in `ids`.
+    int_index: IntIndex,
+    text_index: FxHashMap<Box<str>, u32>,
     cleaning: Cleaning,
+}
+
+/// A customer id of a batch, borrowed.
+#[derive(Clone, Copy)]
+enum IdRef<'a> {
+    Int(i64),
+    Text(&'a str),
+}
+
+impl<'a> From<&'a CustomerId> for IdRef<'a> {
+    fn from(id: &'a CustomerId) -> Self {
+        match id {
+            CustomerId::Int(i) => IdRef::Int(*i),
+            CustomerId::Text(t) => IdRef::Text(t),
+        }
+    }
+}
+
+/// A batch's customer id column: integers (floats with integral values converted) or text.
+enum BatchIds {
+    Int(PrimitiveArray<Int64Type>),
+    Text(StringArray),
+}
+
+impl BatchIds {
+    fn get(&self, row: usize) -> Option<IdRef<'_>> {
+        match self {
+            BatchIds::Int(a) => a.is_valid(row).then(|| IdRef::Int(a.value(row))),
+            BatchIds::Text(a) => a.is_valid(row).then(|| IdRef::Text(a.value(row).trim())),
+        }
+    }
 }
 
 /// A bad value in a batch: column (index into the read's columns), row in the batch, what.
@@ -194,7 +243,7 @@ fn as_f64(array: &ArrayRef, column: usize) -> std::result::Result<Vec<Option<f64
 }
 
 /// Customer ids of a batch: integers, integral floats or text.
-fn ids_of(array: &ArrayRef) -> std::result::Result<Vec<Option<CustomerId>>, BatchError> {
+fn ids_of(array: &ArrayRef) -> std::result::Result<BatchIds, BatchError> {
     let t = array.data_type();
     if t.is_integer() {
         let cast = arrow::compute::cast(array, &DataType::Int64).map_err(|e| BatchError {
@@ -202,26 +251,27 @@ fn ids_of(array: &ArrayRef) -> std::result::Result<Vec<Option<CustomerId>>, Batc
             row: 0,
             what: format!("cannot be read as integers ({e})"),
         })?;
-        return Ok(cast.as_primitive::<Int64Type>().iter().map(|v| v.map(CustomerId::Int)).collect());
+        return Ok(BatchIds::Int(cast.as_primitive::<Int64Type>().clone()));
     }
     if t.is_floating() {
         let values = as_f64(array, 0)?;
-        return values
+        let ints = values
             .into_iter()
             .enumerate()
             .map(|(row, v)| match v {
                 None => Ok(None),
-                Some(x) if x.fract() == 0.0 && x.abs() < 9.0e15 => Ok(Some(CustomerId::Int(x as i64))),
+                Some(x) if x.fract() == 0.0 && x.abs() < 9.0e15 => Ok(Some(x as i64)),
                 Some(x) => Err(BatchError { column: 0, row, what: format!("customer id {x} is not a whole number") }),
             })
-            .collect();
+            .collect::<std::result::Result<Int64Array, BatchError>>()?;
+        return Ok(BatchIds::Int(ints));
     }
     let text = arrow::compute::cast(array, &DataType::Utf8).map_err(|_| BatchError {
         column: 0,
         row: 0,
         what: format!("has type {t}; a customer id must be an integer or text"),
     })?;
-    Ok(text.as_string::<i32>().iter().map(|v| v.map(|s| CustomerId::Text(s.trim().to_string()))).collect())
+    Ok(BatchIds::Text(text.as_string::<i32>().clone()))
 }
 
 impl State {
@@ -229,6 +279,7 @@ impl State {
         let n = batch.num_rows();
         self.cleaning.rows_read += n as u64;
         let ids = ids_of(batch.column(0))?;
+        self.reserve(n, &ids);
         let days = days_of(batch.column(1)).map_err(|e| match e {
             DayError::Type(t) => BatchError {
                 column: 1,
@@ -252,13 +303,18 @@ impl State {
             })?;
         let invoices = invoices.as_ref().map(|a| a.as_string::<i32>());
         for i in 0..n {
-            let Some(id) = &ids[i] else {
+            let Some(id) = ids.get(i) else {
                 self.cleaning.missing_customer_id += 1;
                 continue;
             };
             let Some(day) = days[i] else {
                 self.cleaning.missing_time += 1;
                 continue;
+            };
+            let Ok(day) = i32::try_from(day) else {
+                return Err(BatchError {
+                    column: 1, row: i, what: "is a date out of range (years ±5 million)".into()
+                });
             };
             let value = match (values[i], prices.as_ref().map(|p| p[i])) {
                 (Some(v), None) => v,
@@ -289,26 +345,56 @@ impl State {
             let purchase = !cancelled && value >= 0.0;
             let customer = self.intern_id(id);
             let invoice = invoice_text.map_or(NO_INVOICE, invoice_key);
-            let value = if purchase { value } else { -value.abs() };
-            self.lines.push(Line { customer, day, value, purchase, invoice });
+            self.lines.push(Line::new(customer, day, value, purchase, invoice));
         }
         Ok(())
     }
 
-    /// Takes a batch cleaned on its own, renumbering its customers, into `self.lines`.
-    fn absorb(&mut self, local: State) {
-        let ids: Vec<u32> = local.ids.iter().map(|id| self.intern_id(id)).collect();
-        self.lines.extend(local.lines.into_iter().map(|l| Line { customer: ids[l.customer as usize], ..l }));
-        self.cleaning.add(&local.cleaning);
+    /// Room for a batch of `rows` lines with customer ids `ids`.
+    fn reserve(&mut self, rows: usize, ids: &BatchIds) {
+        self.lines.reserve(rows);
+        if let BatchIds::Int(ids) = ids {
+            if let (Some(lo), Some(hi)) = (arrow::compute::min(ids), arrow::compute::max(ids)) {
+                self.int_index.prepare(lo, hi, rows);
+            }
+        }
     }
 
-    fn intern_id(&mut self, id: &CustomerId) -> u32 {
-        if let Some(&i) = self.id_index.get(id) {
-            return i;
+    /// Takes a batch cleaned on its own, numbering its customers in the whole log's
+    /// numbering, and returns its lines.
+    fn absorb(&mut self, local: State) -> Vec<Line> {
+        let int_ids = local.ids.iter().filter_map(|id| match id {
+            CustomerId::Int(i) => Some(*i),
+            CustomerId::Text(_) => None,
+        });
+        if let (Some(lo), Some(hi)) = (int_ids.clone().min(), int_ids.max()) {
+            self.int_index.prepare(lo, hi, local.ids.len());
         }
-        let i = self.ids.len() as u32;
-        self.ids.push(id.clone());
-        self.id_index.insert(id.clone(), i);
-        i
+        let ids: Vec<u32> = local.ids.iter().map(|id| self.intern_id(id.into())).collect();
+        let mut lines = local.lines;
+        lines.par_iter_mut().with_min_len(1 << 14).for_each(|l| l.customer = ids[l.customer as usize]);
+        self.cleaning.add(&local.cleaning);
+        lines
+    }
+
+    fn intern_id(&mut self, id: IdRef) -> u32 {
+        let next = self.ids.len() as u32;
+        let (index, new) = match id {
+            IdRef::Int(i) => self.int_index.number(i, next),
+            IdRef::Text(t) => match self.text_index.get(t) {
+                Some(&index) => (index, false),
+                None => {
+                    self.text_index.insert(t.into(), next);
+                    (next, true)
+                }
+            },
+        };
+        if new {
+            self.ids.push(match id {
+                IdRef::Int(i) => CustomerId::Int(i),
+                IdRef::Text(t) => CustomerId::Text(t.to_string()),
+            });
+        }
+        index
     }
 }

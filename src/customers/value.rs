@@ -5,7 +5,9 @@
 use rayon::prelude::*;
 use serde_json::{json, Value};
 
-use super::models::{distinct_triples, BfgsOptions, BgNbd, BgNbdFit, ClvOptions, GammaGamma, GammaGammaFit, Rfm};
+use super::models::{
+    distinct_triples, forecast, BfgsOptions, BgNbd, BgNbdFit, ClvOptions, GammaGamma, GammaGammaFit, Rfm,
+};
 use super::rfm::CustomerSummary;
 use super::table::Column;
 use crate::error::{Error, Result};
@@ -126,21 +128,17 @@ pub fn assess(rows: &[CustomerSummary], as_of: i64, options: &ValueOptions) -> R
     // so the result does not depend on the thread count.
     let model = &bgnbd.params;
     let expected_spend: Vec<f64> = (0..rows.len()).into_par_iter().map(spend).collect();
-    let clv = rfm
-        .par_iter()
-        .zip(&expected_spend)
-        .map(|(r, s)| s * super::models::discounted_purchases(model, r, &clv_options))
-        .collect();
-    let expected_over = |t: f64| rfm.par_iter().map(|r| model.expected_purchases(t, r)).collect::<Vec<f64>>();
+    let purchases = forecast(model, &rfm, options.horizon, &clv_options, options.holdout);
+    let clv = purchases.discounted.iter().zip(&expected_spend).map(|(d, s)| s * d).collect();
     Ok(Assessment {
         spend_customers: spend_rows.len(),
         spend_left_out: rows.len() - spend_rows.len(),
         population_spend,
         p_alive: rfm.par_iter().map(|r| model.p_alive(r)).collect(),
-        expected_purchases: expected_over(options.horizon),
+        expected_purchases: purchases.expected,
         expected_spend,
         clv,
-        holdout_expected: options.holdout.map(expected_over),
+        holdout_expected: purchases.holdout_expected,
         holdout_none: options
             .holdout
             .map(|t| rfm.par_iter().map(|r| model.probability_of_no_purchases(t, r)).collect()),

@@ -7,10 +7,11 @@
 //! lapsed (or the as-of day); an order has one or two lines under one invoice number;
 //! about one order in fifty is partly returned later under a `C…` invoice.
 
+use std::fmt::Write;
 use std::path::Path;
 use std::sync::Arc;
 
-use arrow::array::{ArrayRef, Date32Array, Float64Array, Int64Array, RecordBatch, StringArray};
+use arrow::array::{ArrayRef, Date32Array, Float64Array, Int64Array, RecordBatch, StringBuilder};
 use arrow::datatypes::{DataType, Field, Schema};
 
 use super::lognormal;
@@ -112,23 +113,35 @@ struct Lines {
     ids: Vec<i64>,
     days: Vec<i32>,
     amounts: Vec<f64>,
-    invoices: Vec<String>,
+    /// Invoice numbers, written in place (no string per line).
+    invoices: StringBuilder,
+}
+
+/// An invoice number: `{id}-{order}`, or `C{id}-{order}` for a cancellation.
+#[derive(Clone, Copy)]
+struct Invoice {
+    id: i64,
+    order: u64,
+    cancelled: bool,
 }
 
 impl Lines {
-    fn push(&mut self, id: i64, day: i64, amount: f64, invoice: String) {
+    fn push(&mut self, id: i64, day: i64, amount: f64, invoice: Invoice) {
         self.ids.push(id);
         self.days.push(day as i32);
         self.amounts.push((amount * 100.0).round() / 100.0);
-        self.invoices.push(invoice);
+        let Invoice { id, order, cancelled } = invoice;
+        // Writing into a StringBuilder cannot fail.
+        let _ = write!(self.invoices, "{}{id}-{order}", if cancelled { "C" } else { "" });
+        self.invoices.append_value("");
     }
 
-    fn into_batch(self) -> Result<RecordBatch> {
+    fn into_batch(mut self) -> Result<RecordBatch> {
         let columns: Vec<ArrayRef> = vec![
             Arc::new(Int64Array::from(self.ids)),
             Arc::new(Date32Array::from(self.days)),
             Arc::new(Float64Array::from(self.amounts)),
-            Arc::new(StringArray::from(self.invoices)),
+            Arc::new(self.invoices.finish()),
         ];
         RecordBatch::try_new(schema(), columns).map_err(|e| Error::Internal(format!("synthetic log batch: {e}")))
     }
@@ -175,13 +188,13 @@ fn customer_lines(rng: &mut Rng, id: i64, behaviour: &Behaviour, lines: &mut Lin
         let day = if order == 0 { first } else { first + rng.below(span) as i64 };
         let value = mean_value * (ORDER_SPREAD * rng.normal() - ORDER_SPREAD * ORDER_SPREAD / 2.0).exp();
         let items = 1 + rng.below(2);
-        let invoice = format!("{id}-{order}");
+        let invoice = Invoice { id, order, cancelled: false };
         for _ in 0..items {
-            lines.push(id, day, value / items as f64, invoice.clone());
+            lines.push(id, day, value / items as f64, invoice);
         }
         if rng.uniform() < 0.02 {
             let returned_on = (day + 1 + rng.below(14) as i64).min(as_of);
-            lines.push(id, returned_on, -value / items as f64, format!("C{invoice}"));
+            lines.push(id, returned_on, -value / items as f64, Invoice { cancelled: true, ..invoice });
         }
     }
 }

@@ -13,9 +13,9 @@
 //! (digamma) and BFGS, from r = α = a = b = 1 as lifetimes does.
 
 use super::errors::ModelError;
-use super::optimize::{minimize_bfgs, BfgsOptions};
+use super::optimize::{minimize_bfgs, BfgsOptions, Minimum};
 use super::special::{digamma, hyp2f1, ln_gamma};
-use super::Rfm;
+use super::{Distinct, Rfm};
 
 /// BG/NBD parameters: purchase rate λ ~ Gamma(shape r, rate α), dropout p ~ Beta(a, b).
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -47,6 +47,48 @@ struct FrequencyTerms {
     x: f64,
     common: f64,
     d_common: [f64; 4],
+    /// ln a − ln(b + x − 1) and 1/(b + x − 1), for x > 0.
+    ln_dropout: f64,
+    inv_b_x1: f64,
+}
+
+/// ln(α + t) and 1/(α + t) for an age T or a recency t_x: shared by every customer with it.
+struct Shifted {
+    ln: f64,
+    inv: f64,
+}
+
+impl Shifted {
+    fn new(alpha: f64, t: f64) -> Shifted {
+        let at = alpha + t;
+        Shifted { ln: at.ln(), inv: 1.0 / at }
+    }
+}
+
+/// BFGS on the mean negative log-likelihood of `triples` (with weights) from `start` in
+/// log-parameters. The Γ and ψ terms depend on x alone, ln(α+T) on T alone and ln(α+t_x)
+/// on t_x alone: each is computed once per distinct value per evaluation, so a triple
+/// costs one exp and one ln.
+fn minimize_on(triples: &[(Rfm, f64)], start: &[f64], options: &BfgsOptions) -> Result<Minimum, ModelError> {
+    let total: f64 = triples.iter().map(|(_, w)| w).sum();
+    let frequencies = Distinct::of(triples.iter().map(|(rfm, _)| rfm.x));
+    let ages = Distinct::of(triples.iter().map(|(rfm, _)| rfm.t));
+    let recencies = Distinct::of(triples.iter().map(|(rfm, _)| rfm.t_x));
+    let rows: Vec<(u32, u32, u32, f64)> =
+        (0..triples.len()).map(|i| (frequencies.index[i], ages.index[i], recencies.index[i], triples[i].1)).collect();
+    let objective = |theta: &[f64], gradient: &mut [f64]| -> f64 {
+        let model = BgNbd::from_log(theta);
+        let terms: Vec<FrequencyTerms> = frequencies.values.iter().map(|&x| model.frequency_terms(x)).collect();
+        let shifted = |d: &Distinct| d.values.iter().map(|&t| Shifted::new(model.alpha, t)).collect::<Vec<_>>();
+        let (age, recency) = (shifted(&ages), shifted(&recencies));
+        let (value, g) = super::negative_log_likelihood(&rows, |&(x, t, t_x, weight)| {
+            let (ll, g) = model.log_likelihood_given(&terms[x as usize], &age[t as usize], &recency[t_x as usize]);
+            (weight, ll, g)
+        });
+        gradient.iter_mut().zip(g).for_each(|(out, gk)| *out = gk / total);
+        value / total
+    };
+    minimize_bfgs(&objective, start, options)
 }
 
 impl BgNbd {
@@ -65,23 +107,7 @@ impl BgNbd {
             return Err(ModelError::EmptyInput);
         }
         let total: f64 = triples.iter().map(|(_, w)| w).sum();
-        // Mean negative log-likelihood, so the tolerances do not depend on the customer count.
-        // The Γ and ψ terms depend on x alone: computed once per distinct x per evaluation.
-        let mut frequencies: Vec<f64> = triples.iter().map(|(rfm, _)| rfm.x).collect();
-        frequencies.sort_by(f64::total_cmp);
-        frequencies.dedup();
-        let objective = |theta: &[f64], gradient: &mut [f64]| -> f64 {
-            let model = BgNbd::from_log(theta);
-            let terms: Vec<FrequencyTerms> = frequencies.iter().map(|&x| model.frequency_terms(x)).collect();
-            let of = |x: f64| &terms[terms.partition_point(|t| t.x < x)];
-            let (value, g) = super::negative_log_likelihood(triples, |(rfm, weight)| {
-                let (ll, g) = model.log_likelihood_given(of(rfm.x), rfm);
-                (*weight, ll, g)
-            });
-            gradient.iter_mut().zip(g).for_each(|(out, gk)| *out = gk / total);
-            value / total
-        };
-        let minimum = minimize_bfgs(&objective, &[0.0; 4], options)?;
+        let minimum = super::minimize_warm(triples, &[0.0; 4], |rows, start| minimize_on(rows, start, options))?;
         Ok(BgNbdFit {
             params: BgNbd::from_log(&minimum.x),
             log_likelihood: -minimum.value * total,
@@ -91,7 +117,7 @@ impl BgNbd {
         })
     }
 
-    fn from_log(theta: &[f64]) -> BgNbd {
+    pub(crate) fn from_log(theta: &[f64]) -> BgNbd {
         BgNbd { r: theta[0].exp(), alpha: theta[1].exp(), a: theta[2].exp(), b: theta[3].exp() }
     }
 
@@ -102,7 +128,8 @@ impl BgNbd {
 
     /// ln L and its gradient with respect to (ln r, ln α, ln a, ln b).
     fn log_likelihood_and_gradient(&self, rfm: &Rfm) -> (f64, [f64; 4]) {
-        self.log_likelihood_given(&self.frequency_terms(rfm.x), rfm)
+        let shifted = |t: f64| Shifted::new(self.alpha, t);
+        self.log_likelihood_given(&self.frequency_terms(rfm.x), &shifted(rfm.t), &shifted(rfm.t_x))
     }
 
     /// The terms of ln L that depend on the frequency x alone (its Γ and ψ functions) and
@@ -120,26 +147,27 @@ impl BgNbd {
                 digamma(a + b) - digamma(a + b + x),
                 digamma(a + b) + digamma(b + x) - digamma(b) - digamma(a + b + x),
             ],
+            ln_dropout: a.ln() - (b + (x - 1.0)).ln(), // b + x − 1 without losing a tiny b against 1
+            inv_b_x1: 1.0 / (b + (x - 1.0)),
         }
     }
 
-    /// ln L and its gradient for `rfm`, whose frequency's terms are `terms`.
-    fn log_likelihood_given(&self, terms: &FrequencyTerms, rfm: &Rfm) -> (f64, [f64; 4]) {
+    /// ln L and its gradient for a customer whose frequency's terms are `terms`, with
+    /// ln(α+T), 1/(α+T) in `age` and ln(α+t_x), 1/(α+t_x) in `recency`. The two bracketed
+    /// terms are combined by log-sum-exp with one exp.
+    fn log_likelihood_given(&self, terms: &FrequencyTerms, age: &Shifted, recency: &Shifted) -> (f64, [f64; 4]) {
         let BgNbd { r, alpha, a, b } = *self;
-        let Rfm { x, t_x, t } = *rfm;
+        let x = terms.x;
         let (common, d_common) = (terms.common, terms.d_common);
-        let ln_at = (alpha + t).ln();
-        let survived = -(r + x) * ln_at;
-        let d_survived = [-ln_at, -(r + x) / (alpha + t), 0.0, 0.0];
+        let survived = -(r + x) * age.ln;
+        let d_survived = [-age.ln, -(r + x) * age.inv, 0.0, 0.0];
         let (ll, d): (f64, [f64; 4]) = if x > 0.0 {
-            let b_x1 = b + (x - 1.0); // b + x − 1 without losing a tiny b against 1
-            let ln_atx = (alpha + t_x).ln();
-            let dropped = a.ln() - b_x1.ln() - (r + x) * ln_atx;
-            let d_dropped = [-ln_atx, -(r + x) / (alpha + t_x), 1.0 / a, -1.0 / b_x1];
-            let top = survived.max(dropped);
-            let (e1, e2) = ((survived - top).exp(), (dropped - top).exp());
-            let (w1, w2) = (e1 / (e1 + e2), e2 / (e1 + e2));
-            let lse = top + (e1 + e2).ln();
+            let dropped = terms.ln_dropout - (r + x) * recency.ln;
+            let d_dropped = [-recency.ln, -(r + x) * recency.inv, 1.0 / a, -terms.inv_b_x1];
+            let smaller = (-(survived - dropped).abs()).exp();
+            let lse = survived.max(dropped) + smaller.ln_1p();
+            let (big, small) = (1.0 / (1.0 + smaller), smaller / (1.0 + smaller));
+            let (w1, w2) = if survived >= dropped { (big, small) } else { (small, big) };
             (common + lse, std::array::from_fn(|k| d_common[k] + w1 * d_survived[k] + w2 * d_dropped[k]))
         } else {
             (common + survived, std::array::from_fn(|k| d_common[k] + d_survived[k]))
@@ -192,17 +220,36 @@ impl BgNbd {
         if t_future <= 0.0 {
             return 0.0;
         }
-        if (self.a - 1.0).abs() < 1e-6 {
+        if !self.expectation_factorises() {
             let at = |d: f64| BgNbd { a: 1.0 + d, ..*self }.expected_purchases(t_future, rfm);
             return (4.0 * (at(1e-4) + at(-1e-4)) - (at(2e-4) + at(-2e-4))) / 6.0;
         }
+        self.expected_purchases_given(self.unconditional_share(t_future, rfm.x, rfm.t), rfm)
+    }
+
+    /// Whether [`Self::expected_purchases`] takes its general form (a not within 1e-6 of 1),
+    /// in which the ₂F₁ factor depends on (x, T) alone ([`Self::unconditional_share`]).
+    pub fn expectation_factorises(&self) -> bool {
+        (self.a - 1.0).abs() >= 1e-6
+    }
+
+    /// The factor of E[Y(t) | x, t_x, T] that depends on (t, x, T) alone (not on t_x):
+    /// (1 + t/(α+T))^(1−a) ₂F₁(a+b−1−r, a−1; a+b+x−1; t/(α+T+t)). Customers who share x
+    /// and T share it, so predictions for many customers compute it once per distinct pair.
+    pub fn unconditional_share(&self, t_future: f64, x: f64, t: f64) -> f64 {
         let BgNbd { r, alpha, a, b } = *self;
-        let Rfm { x, t, .. } = *rfm;
-        let c = a + b + x - 1.0;
         let z = t_future / (alpha + t + t_future);
-        let g = ((1.0 - a) * (t_future / (alpha + t)).ln_1p()).exp() * hyp2f1(a + b - 1.0 - r, a - 1.0, c, z);
+        ((1.0 - a) * (t_future / (alpha + t)).ln_1p()).exp() * hyp2f1(a + b - 1.0 - r, a - 1.0, a + b + x - 1.0, z)
+    }
+
+    /// E[Y(t) | x, t_x, T] from its (x, T) factor `share` = [`Self::unconditional_share`],
+    /// when [`Self::expectation_factorises`].
+    pub fn expected_purchases_given(&self, share: f64, rfm: &Rfm) -> f64 {
+        let BgNbd { a, b, .. } = *self;
+        let x = rfm.x;
+        let c = a + b + x - 1.0;
         let alive_weight = if x > 0.0 { 1.0 + self.ln_odds_dead(rfm).exp() } else { 1.0 };
-        c / (a - 1.0) * (1.0 - g) / alive_weight
+        c / (a - 1.0) * (1.0 - share) / alive_weight
     }
 
     /// E[X(t)]: expected purchases in a period of length t for a new customer (paper's eq. 9).

@@ -38,15 +38,27 @@ pub fn discounted_clv(
 /// Σᵢ (E[Y(tᵢ)] − E[Y(tᵢ₋₁)]) · (1 + d)^(−tᵢ / periods_per_year): the expected purchases over
 /// the horizon, each step discounted at its end. Times a spend per purchase, the CLV.
 pub fn discounted_purchases(bgnbd: &BgNbd, rfm: &Rfm, options: &ClvOptions) -> f64 {
+    let times = step_ends(options);
+    discounted_steps(options, &times, |_, t| bgnbd.expected_purchases(t, rfm))
+}
+
+/// The ends tᵢ = i · horizon/steps of the CLV's steps, i = 1..=steps.
+pub fn step_ends(options: &ClvOptions) -> Vec<f64> {
     let step = options.horizon / options.steps as f64;
+    (1..=options.steps).map(|i| step * i as f64).collect()
+}
+
+/// Σᵢ (E(tᵢ) − E(tᵢ₋₁)) · (1 + d)^(−tᵢ / periods_per_year) over the step ends `times`
+/// ([`step_ends`]) for a cumulative expectation `cumulative(i, tᵢ)` = E(tᵢ) (i counts from
+/// 0), E(t₀) = 0.
+pub fn discounted_steps(options: &ClvOptions, times: &[f64], mut cumulative: impl FnMut(usize, f64) -> f64) -> f64 {
     let ln_discount = options.annual_discount_rate.ln_1p() / options.periods_per_year;
     let mut previous = 0.0;
     let mut total = 0.0;
-    for i in 1..=options.steps {
-        let t = step * i as f64;
-        let cumulative = bgnbd.expected_purchases(t, rfm);
-        total += (cumulative - previous) * (-ln_discount * t).exp();
-        previous = cumulative;
+    for (i, &t) in times.iter().enumerate() {
+        let now = cumulative(i, t);
+        total += (now - previous) * (-ln_discount * t).exp();
+        previous = now;
     }
     total
 }

@@ -12,8 +12,9 @@
 //! spend ≤ 0 are the caller's to leave out.
 
 use super::errors::ModelError;
-use super::optimize::{minimize_bfgs, BfgsOptions};
+use super::optimize::{minimize_bfgs, BfgsOptions, Minimum};
 use super::special::{digamma, ln_gamma};
+use super::Distinct;
 
 /// Gamma-Gamma parameters: transaction value Gamma(shape p, rate ν), ν ~ Gamma(shape q, rate v).
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -40,11 +41,35 @@ pub struct GammaGammaFit {
 struct SpendTerms {
     x: f64,
     ln_x: f64,
+    /// ln v (the same for every x).
+    ln_v: f64,
     /// ln Γ(p x + q) − ln Γ(p x) − ln Γ(q).
     ln_gammas: f64,
     /// ψ(p x + q) − ψ(p x) and ψ(p x + q) − ψ(q).
     psi_p: f64,
     psi_q: f64,
+}
+
+/// BFGS on the mean negative log-likelihood of `rows` (x, m, weight) from `start` in
+/// log-parameters. The Γ and ψ terms depend on x alone: computed once per distinct x per
+/// evaluation, so a row costs one ln.
+fn minimize_on(rows: &[(f64, f64, f64)], start: &[f64], options: &BfgsOptions) -> Result<Minimum, ModelError> {
+    let total: f64 = rows.iter().map(|r| r.2).sum();
+    let frequencies = Distinct::of(rows.iter().map(|r| r.0));
+    // ln m is the same at every evaluation.
+    let rows: Vec<(u32, f64, f64, f64)> =
+        rows.iter().zip(&frequencies.index).map(|(&(_, m, w), &x)| (x, m, w, m.ln())).collect();
+    let objective = |theta: &[f64], gradient: &mut [f64]| -> f64 {
+        let model = GammaGamma::from_log(theta);
+        let terms: Vec<SpendTerms> = frequencies.values.iter().map(|&x| model.frequency_terms(x)).collect();
+        let (value, g) = super::negative_log_likelihood(&rows, |&(x, m, weight, ln_m)| {
+            let (ll, g) = model.log_likelihood_given(&terms[x as usize], m, ln_m);
+            (weight, ll, g)
+        });
+        gradient.iter_mut().zip(g).for_each(|(out, gk)| *out = gk / total);
+        value / total
+    };
+    minimize_bfgs(&objective, start, options)
 }
 
 impl GammaGamma {
@@ -62,24 +87,7 @@ impl GammaGamma {
             return Err(ModelError::EmptyInput);
         }
         let total: f64 = rows.iter().map(|r| r.2).sum();
-        // The Γ and ψ terms depend on x alone: computed once per distinct x per evaluation.
-        let mut frequencies: Vec<f64> = rows.iter().map(|r| r.0).collect();
-        frequencies.sort_by(f64::total_cmp);
-        frequencies.dedup();
-        // ln m is the same at every evaluation.
-        let rows: Vec<(f64, f64, f64, f64)> = rows.iter().map(|&(x, m, w)| (x, m, w, m.ln())).collect();
-        let objective = |theta: &[f64], gradient: &mut [f64]| -> f64 {
-            let model = GammaGamma::from_log(theta);
-            let terms: Vec<SpendTerms> = frequencies.iter().map(|&x| model.frequency_terms(x)).collect();
-            let of = |x: f64| &terms[terms.partition_point(|t| t.x < x)];
-            let (value, g) = super::negative_log_likelihood(&rows, |&(x, m, weight, ln_m)| {
-                let (ll, g) = model.log_likelihood_given(of(x), m, ln_m);
-                (weight, ll, g)
-            });
-            gradient.iter_mut().zip(g).for_each(|(out, gk)| *out = gk / total);
-            value / total
-        };
-        let minimum = minimize_bfgs(&objective, &[0.0; 3], options)?;
+        let minimum = super::minimize_warm(rows, &[0.0; 3], |rows, start| minimize_on(rows, start, options))?;
         Ok(GammaGammaFit {
             params: GammaGamma::from_log(&minimum.x),
             log_likelihood: -minimum.value * total,
@@ -111,6 +119,7 @@ impl GammaGamma {
         SpendTerms {
             x,
             ln_x: x.ln(),
+            ln_v: self.v.ln(),
             ln_gammas: ln_gamma(px + q) - ln_gamma(px) - ln_gamma(q),
             psi_p: psi_sum - digamma(px),
             psi_q: psi_sum - digamma(q),
@@ -124,9 +133,9 @@ impl GammaGamma {
         let (x, ln_x) = (terms.x, terms.ln_x);
         let px = p * x;
         let ln_vxm = (v + x * m).ln();
-        let ll = terms.ln_gammas + q * v.ln() + (px - 1.0) * ln_m + px * ln_x - (px + q) * ln_vxm;
+        let ll = terms.ln_gammas + q * terms.ln_v + (px - 1.0) * ln_m + px * ln_x - (px + q) * ln_vxm;
         let d_p = x * (terms.psi_p + ln_m + ln_x - ln_vxm);
-        let d_q = terms.psi_q + v.ln() - ln_vxm;
+        let d_q = terms.psi_q + terms.ln_v - ln_vxm;
         let d_v = q / v - (px + q) / (v + x * m);
         (ll, [d_p * p, d_q * q, d_v * v])
     }

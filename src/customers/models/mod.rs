@@ -9,6 +9,7 @@
 pub mod bgnbd;
 pub mod clv;
 pub mod errors;
+pub mod forecast;
 pub mod gamma_gamma;
 pub mod optimize;
 pub mod special;
@@ -16,6 +17,7 @@ pub mod special;
 pub use bgnbd::{BgNbd, BgNbdFit};
 pub use clv::{discounted_clv, discounted_purchases, ClvOptions};
 pub use errors::ModelError;
+pub use forecast::{forecast, Forecast};
 pub use gamma_gamma::{GammaGamma, GammaGammaFit};
 pub use optimize::BfgsOptions;
 pub use special::hyp2f1;
@@ -48,6 +50,47 @@ pub(crate) fn negative_log_likelihood<T: Sync, const N: usize>(
         gradient.iter_mut().zip(g).for_each(|(total, gk)| *total += gk);
         (value + v, gradient)
     })
+}
+
+/// Rows a warm-start fit uses: a fit on more rows first fits every k-th row (about this
+/// many), then starts from there, so its costly full-data steps are few.
+const WARM_START_ROWS: usize = 16_384;
+
+/// Minimises a likelihood over `rows` with `minimize(rows, start)`: on many rows, first on
+/// every k-th row from `start`, then on all rows from that optimum (or from `start` when the
+/// subsample fit does not converge). Deterministic: the subsample is fixed by the row count.
+pub(crate) fn minimize_warm<T: Clone>(
+    rows: &[T],
+    start: &[f64],
+    minimize: impl Fn(&[T], &[f64]) -> Result<optimize::Minimum, ModelError>,
+) -> Result<optimize::Minimum, ModelError> {
+    let stride = rows.len() / WARM_START_ROWS;
+    if stride < 4 {
+        return minimize(rows, start);
+    }
+    let sample: Vec<T> = rows.iter().step_by(stride).cloned().collect();
+    let warm = minimize(&sample, start).ok().filter(|m| m.converged() && m.x.iter().all(|v| v.is_finite()));
+    match warm.map(|w| minimize(rows, &w.x)) {
+        Some(Ok(minimum)) => Ok(minimum),
+        _ => minimize(rows, start),
+    }
+}
+
+/// The distinct values of one coordinate of a likelihood's rows, and each row's index among
+/// them: functions of that coordinate are then computed once per distinct value.
+pub(crate) struct Distinct {
+    pub values: Vec<f64>,
+    pub index: Vec<u32>,
+}
+
+impl Distinct {
+    pub fn of(column: impl Iterator<Item = f64> + Clone) -> Distinct {
+        let mut values: Vec<f64> = column.clone().collect();
+        values.sort_unstable_by(f64::total_cmp);
+        values.dedup_by(|a, b| a.total_cmp(b).is_eq());
+        let index = column.map(|v| values.partition_point(|u| u.total_cmp(&v).is_lt()) as u32).collect();
+        Distinct { values, index }
+    }
 }
 
 /// One customer's purchase history in the model's time unit (e.g. weeks).

@@ -1,0 +1,119 @@
+//! Every customer's BG/NBD forecast at once: expected purchases over the horizon (and the
+//! holdout) and the discounted purchases of the CLV.
+//!
+//! The costly part of E[Y(t) | x, t_x, T], its ₂F₁ factor, depends on (t, x, T) alone
+//! ([`BgNbd::unconditional_share`]), and customers share far fewer (x, T) pairs than
+//! triples (a log of two years in days has at most a few hundred distinct ages per
+//! frequency). So the factor is computed once per distinct pair and time, and each customer
+//! only adds its own t_x term. The results are those of [`BgNbd::expected_purchases`] and
+//! [`discounted_purchases`](super::discounted_purchases), bit for bit.
+
+use rayon::prelude::*;
+use rustc_hash::FxHashMap;
+
+use super::clv::{discounted_steps, step_ends, ClvOptions};
+use super::{BgNbd, Rfm};
+
+/// Per customer (in input order): expected purchases over the horizon, discounted purchases
+/// over the CLV's steps, and expected purchases over the holdout when there is one.
+pub struct Forecast {
+    pub expected: Vec<f64>,
+    pub discounted: Vec<f64>,
+    pub holdout_expected: Option<Vec<f64>>,
+}
+
+/// Forecasts every customer in `rfm` over `horizon` (and `holdout`), with the CLV's steps
+/// and discounting from `clv`.
+pub fn forecast(model: &BgNbd, rfm: &[Rfm], horizon: f64, clv: &ClvOptions, holdout: Option<f64>) -> Forecast {
+    let steps = step_ends(clv);
+    if !model.expectation_factorises() {
+        let over = |t: f64| rfm.par_iter().map(|r| model.expected_purchases(t, r)).collect::<Vec<f64>>();
+        return Forecast {
+            expected: over(horizon),
+            discounted: rfm
+                .par_iter()
+                .map(|r| discounted_steps(clv, &steps, |_, t| model.expected_purchases(t, r)))
+                .collect(),
+            holdout_expected: holdout.map(over),
+        };
+    }
+    // The times each pair's factor is needed at: the step ends, the horizon, the holdout.
+    let mut times = steps.clone();
+    times.push(horizon);
+    times.extend(holdout);
+    let (pair_of, pairs) = distinct_pairs(rfm);
+    let shares: Vec<f64> = pairs
+        .par_iter()
+        .flat_map_iter(|&(x, t)| times.iter().map(move |&time| model.unconditional_share(time, x, t)))
+        .collect();
+    let per_pair = times.len();
+    let at = |customer: usize| &shares[pair_of[customer] as usize * per_pair..][..per_pair];
+    let expected_at = |customer: usize, k: usize| {
+        let t = times[k];
+        if t <= 0.0 {
+            0.0
+        } else {
+            model.expected_purchases_given(at(customer)[k], &rfm[customer])
+        }
+    };
+    let discounted =
+        (0..rfm.len()).into_par_iter().map(|i| discounted_steps(clv, &steps, |k, _| expected_at(i, k))).collect();
+    let n = steps.len();
+    Forecast {
+        expected: (0..rfm.len()).into_par_iter().map(|i| expected_at(i, n)).collect(),
+        discounted,
+        holdout_expected: holdout.map(|_| (0..rfm.len()).into_par_iter().map(|i| expected_at(i, n + 1)).collect()),
+    }
+}
+
+/// The distinct (x, T) pairs of `rfm` in order of first appearance, and each customer's pair.
+fn distinct_pairs(rfm: &[Rfm]) -> (Vec<u32>, Vec<(f64, f64)>) {
+    let mut index: FxHashMap<(u64, u64), u32> = FxHashMap::default();
+    let mut pairs = Vec::new();
+    let pair_of = rfm
+        .iter()
+        .map(|r| {
+            *index.entry((r.x.to_bits(), r.t.to_bits())).or_insert_with(|| {
+                pairs.push((r.x, r.t));
+                pairs.len() as u32 - 1
+            })
+        })
+        .collect();
+    (pair_of, pairs)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::discounted_purchases;
+    use super::*;
+
+    fn customers() -> Vec<Rfm> {
+        let mut out = Vec::new();
+        for x in 0..6 {
+            for t in [3.0, 10.5, 38.86, 38.86, 52.0] {
+                for t_x in [0.0, 1.0, 2.5, t] {
+                    if x > 0 || t_x == 0.0 {
+                        out.push(Rfm { x: x as f64, t_x: if x == 0 { 0.0 } else { t_x }, t });
+                    }
+                }
+            }
+        }
+        out
+    }
+
+    #[test]
+    fn shared_factors_give_the_per_customer_predictions_bit_for_bit() {
+        let options = ClvOptions { horizon: 52.0, steps: 12, periods_per_year: 52.18, annual_discount_rate: 0.1 };
+        for model in
+            [BgNbd { r: 0.243, alpha: 4.414, a: 0.793, b: 2.426 }, BgNbd { r: 0.4, alpha: 11.0, a: 1.0, b: 6.0 }]
+        {
+            let rfm = customers();
+            let got = forecast(&model, &rfm, 39.0, &options, Some(20.0));
+            for (i, r) in rfm.iter().enumerate() {
+                assert_eq!(got.expected[i], model.expected_purchases(39.0, r), "{r:?}");
+                assert_eq!(got.discounted[i], discounted_purchases(&model, r, &options), "{r:?}");
+                assert_eq!(got.holdout_expected.as_ref().unwrap()[i], model.expected_purchases(20.0, r), "{r:?}");
+            }
+        }
+    }
+}
