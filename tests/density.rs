@@ -3,9 +3,8 @@
 //! uniform noise (data stored in the fixture) and on Fränti's shape sets in CUSTSEG_DATA_DIR
 //! (skipped, loudly, without it). DBSCAN: core rows and noise rows identical, labels equal up
 //! to renumbering. HDBSCAN (eom and leaf), built with Prim as below 20,000 rows: labels equal
-//! scikit-learn's own tree code on its Prim tree sorted stably, and scikit-learn's HDBSCAN up
-//! to renumbering or, where its unstable sort reorders tied merges, with the ARI measured
-//! below; built with Borůvka (which breaks tied weights by row order): labels equal
+//! scikit-learn's HDBSCAN up to renumbering (numpy's portable sort orders its tied merges;
+//! numpy's SIMD sorts order them otherwise, and that ARI is logged); built with Borůvka (which breaks tied weights by row order): labels equal
 //! scikit-learn's tree code run on that MST. MST: the sorted weights
 //! of both equal scipy's minimum_spanning_tree on the dense mutual-reachability matrix.
 
@@ -69,29 +68,21 @@ fn check_against_references(name: &str, rows: &[f32], dim: usize, reference: &Va
         }
         .check()
         .unwrap();
-        // Up to 20,000 rows: scikit-learn's Prim tree, sorted stably: its tree code's labels
-        // on that tree exactly.
+        // Up to 20,000 rows: scikit-learn's Prim tree, its edges sorted as numpy's portable
+        // argsort sorts them: scikit-learn's HDBSCAN labels exactly (ARI 1).
         let fit = density::fit_rows(rows, dim, &params).unwrap();
         assert_eq!(fit.mst_algorithm, MstAlgorithm::Prim);
-        let (ours, stable) = (signed(&fit.labels), ints(&h["labels_prim_stable"]));
+        let (ours, theirs) = (signed(&fit.labels), ints(&h["labels"]));
         assert!(
-            same_up_to_renumbering(&ours, &stable),
-            "{name}: HDBSCAN {} differs from scikit-learn's tree code on its Prim tree (ARI {})",
+            same_up_to_renumbering(&ours, &theirs),
+            "{name}: HDBSCAN {} differs from scikit-learn's (numpy's portable sort): ARI {}",
             selection.name(),
-            ari(&ours, &stable)
+            ari(&ours, &theirs)
         );
-        // scikit-learn itself sorts the tree's edges with numpy's unstable quicksort, whose
-        // order among tied weights (frequent: most mutual-reachability distances are a core
-        // distance) depends on the numpy build; where it reorders equal merges, a small group
-        // may fall out of another cluster. Measured (eom; leaf in the log): exact on blobs,
-        // aggregation, compound, flame and jain; ARI 0.987 r15, 0.987 d31, 0.950 spiral, 0.928
-        // pathbased.
-        let theirs = ints(&h["labels"]);
-        let (exact, score) = (same_up_to_renumbering(&ours, &theirs), ari(&ours, &theirs));
-        eprintln!("{name} HDBSCAN {}: against scikit-learn: exact {exact}, ARI {score:.4}", selection.name());
-        if selection == ClusterSelection::Eom {
-            assert!(exact || score >= 0.92, "{name}: HDBSCAN eom ARI {score} against scikit-learn");
-        }
+        // With numpy's AVX-512 sort scikit-learn orders tied merges otherwise, and its labels
+        // differ from its own portable ones by as much (ARI 0.65 to 1; see make_fixtures.py).
+        let simd = ari(&ours, &ints(&h["labels_simd"]));
+        eprintln!("{name} HDBSCAN {}: against scikit-learn with numpy's SIMD sort: ARI {simd:.4}", selection.name());
         let scores = fit.outlier_scores.unwrap();
         assert!(scores.iter().all(|s| (0.0..=1.0).contains(s)), "{name}: GLOSH outside [0, 1]");
         // Borůvka (past 20,000 rows) breaks ties by row order: scikit-learn's tree code on

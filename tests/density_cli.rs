@@ -210,3 +210,61 @@ fn exports_of_a_density_fit_keep_outliers_out_of_every_list() {
         .sum();
     assert_eq!(listed, 180, "the outliers are in no list");
 }
+
+#[test]
+fn sampled_hdbscan_labels_every_row_from_the_sample_and_predict_agrees() {
+    let tmp = tempfile::tempdir().unwrap();
+    let input = blobs_with_outliers(tmp.path());
+    let (i, out) = (input.to_str().unwrap(), tmp.path().join("out"));
+    let fit =
+        ["fit", "--input", i, "--id", "id", "--scale", "none", "--algorithm", "hdbscan", "--min-cluster-size", "10"];
+    let sampled = [&fit[..], &["--min-samples", "5", "--sample", "120", "--seed", "3", "--out", out.to_str().unwrap()]];
+    let (code, summary, stderr) = run(&sampled.concat());
+    assert_eq!(code, 0, "{stderr}");
+    assert_eq!((summary["mode"].as_str(), summary["sample_size"].as_u64()), (Some("sampled"), Some(120)), "{summary}");
+    assert_eq!((summary["k"].as_u64(), summary["noise"].as_u64()), (Some(3), Some(4)), "{summary}");
+    let labels = segments(&read(&out.join("assignments.parquet")));
+    assert_eq!(labels.len(), 184);
+    assert_eq!(labels[180..], [-1, -1, -1, -1], "the far rows are outliers");
+    assert!((0..3).all(|b| labels[b * 60..(b + 1) * 60].iter().all(|&l| l == labels[b * 60] && l >= 0)));
+    let model_path = out.join("model.json");
+    let model: serde_json::Value = serde_json::from_slice(&std::fs::read(&model_path).unwrap()).unwrap();
+    assert_eq!(model["density"]["sample"], 120);
+    let kept = model["density"]["kept"]["rows"].as_array().unwrap().len();
+    assert!(kept <= 120 && kept == model["density"]["kept"]["core_distances"].as_array().unwrap().len());
+
+    let predicted = tmp.path().join("predicted.parquet");
+    let predict = ["predict", "--model", model_path.to_str().unwrap(), "--input", i, "--id", "id"];
+    let (code, _, stderr) = run(&[&predict[..], &["--out", predicted.to_str().unwrap()]].concat());
+    assert_eq!(code, 0, "{stderr}");
+    assert_eq!(segments(&read(&predicted)), labels, "predict assigns as the sampled fit did");
+
+    type Damaging = fn(&mut serde_json::Value);
+    let cases: [(&str, Damaging); 3] = [
+        ("density.kept.core_distances", |m| m["density"]["kept"]["core_distances"] = serde_json::Value::Null),
+        ("density.kept.core_distances[1]", |m| m["density"]["kept"]["core_distances"][1] = (-1.0).into()),
+        ("density.sample", |m| m["density"]["sample"] = 1.into()),
+    ];
+    for (field, damage) in cases {
+        let mut damaged = model.clone();
+        damage(&mut damaged);
+        let path = tmp.path().join("damaged.json");
+        std::fs::write(&path, serde_json::to_vec_pretty(&damaged).unwrap()).unwrap();
+        let p = tmp.path().join("p.parquet");
+        let args =
+            ["predict", "--model", path.to_str().unwrap(), "--input", i, "--id", "id", "--out", p.to_str().unwrap()];
+        let (code, _, stderr) = run(&args);
+        assert_eq!(code, 3, "{field}: {stderr}");
+        assert!(stderr.contains(field) && !p.exists(), "{field}: {stderr}");
+    }
+    for args in [&["--min-samples", "5", "--sample", "3"][..], &["--sample", "0"]] {
+        let fresh = tmp.path().join("refused");
+        let (code, _, stderr) = run(&[&fit[..], args, &["--out", fresh.to_str().unwrap()]].concat());
+        assert_eq!(code, 2, "{args:?}: {stderr}");
+        assert!(stderr.contains("--sample") && !fresh.exists(), "{args:?}: {stderr}");
+    }
+    let unused = tmp.path().join("unused");
+    let kmeans = ["fit", "--input", i, "--id", "id", "--k", "3", "--sample", "50", "--out", unused.to_str().unwrap()];
+    let (code, _, stderr) = run(&kmeans);
+    assert!(code == 2 && stderr.contains("--sample"), "{stderr}");
+}

@@ -14,6 +14,7 @@ mod continuity;
 mod customers;
 mod density;
 mod density_cli;
+mod density_gpu;
 mod faults;
 mod fuzz;
 mod holdout;

@@ -9,6 +9,7 @@
 //! themselves are `cpu/` (rayon) and `gpu/` (wgpu), each split by kernel family.
 
 pub mod cpu;
+pub mod density;
 pub mod distance;
 pub mod gpu;
 pub mod mixture;
@@ -160,4 +161,10 @@ pub trait Backend: Send + Sync {
     /// Σ ‖x_i − x_j‖ over label c's points j ≠ i, as `sums[i · k + c]`. O(m²·dim) work in
     /// O(m·k) memory: the m × m distances are never stored.
     fn pair_sums(&self, points: &[f32], dim: usize, ranges: &[(usize, usize)]) -> Result<Vec<f64>>;
+
+    /// The density pipeline's device passes, where the backend has kernels for them (the
+    /// CPU's density pipeline searches its kd-tree instead).
+    fn density_passes(&self) -> Option<&dyn density::DensityPasses> {
+        None
+    }
 }

@@ -19,6 +19,11 @@ pub struct DensityArgs {
     /// with --algorithm dbscan).
     #[arg(long, value_name = "E", allow_negative_numbers = true)]
     pub eps: Option<f64>,
+    /// hdbscan, dbscan: the sampled mode, for customer bases past about a million rows: fit
+    /// the tree on N customers drawn with --seed, then give every customer the segment of
+    /// the nearest clustered sample customer that reaches it, else -1 (outlier).
+    #[arg(long, value_name = "N")]
+    pub sample: Option<usize>,
 }
 
 /// HDBSCAN's cluster selection.

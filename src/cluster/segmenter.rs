@@ -2,7 +2,7 @@
 //! pipeline, select-k, bootstrap stability and the bindings go through it, so the
 //! algorithm branch is written here once; a new algorithm is one new variant.
 
-use super::density::{self, DensityFit, DensityParams, DensitySegments, MODEL_ROWS};
+use super::density::{self, DensityFit, DensityParams};
 use super::gmm::{self, GmmFit, GmmIteration, GmmValidParams};
 use super::kmeans::{self, Init, IterationReport, KMeansFit, KMeansValidParams};
 use super::ward::{self, WardFit, WardValidParams};
@@ -191,12 +191,7 @@ impl Segmenter {
                 Ok(FitOutcome { segments, fit: AlgorithmFit::Gmm(f) })
             }
             Segmenter::Density(p) => {
-                if backend.info().backend != "cpu" {
-                    crate::warn!("{}: the density passes have no GPU kernel yet; they run on the CPU", p.name());
-                }
-                let rows: Vec<f32> = data.stream().flat_map(|c| c.values.iter().copied()).collect();
-                let f = density::fit_rows(&rows, data.dim(), p)?;
-                let segments = DensitySegments::from_fit(&f, &rows, data, MODEL_ROWS);
+                let (f, segments) = density::fit_dataset(data, p, backend.density_passes())?;
                 Ok(FitOutcome { segments: Segments::Density(Box::new(segments)), fit: AlgorithmFit::Density(f) })
             }
             Segmenter::Ward(p) => Ok(FitOutcome::from_ward(ward::fit(backend, data, p, report)?)),

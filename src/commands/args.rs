@@ -1,7 +1,7 @@
 //! Parsed arguments → the library's plain values, and the library's parameters → flags.
 
 use crate::cli::{self, AlgorithmChoice, ClusterSelectionChoice, FitArgs, InitChoice, InitSpace, InputArgs, RunArgs};
-use crate::cluster::density::{ClusterSelection, DbscanParams, HdbscanParams};
+use crate::cluster::density::{ClusterSelection, DbscanParams, HdbscanParams, Sample};
 use crate::cluster::gmm::{self, GmmInit, GmmParams};
 use crate::cluster::kmeans::{Init, KMeansParams};
 use crate::cluster::{ward, Segmenter};
@@ -76,6 +76,7 @@ pub fn flag(param: Param) -> &'static str {
         Param::MicroClusters => "--micro-clusters",
         Param::Holdout => "--holdout",
         Param::Consolidate => "--consolidate",
+        Param::Sample => "--sample",
     }
 }
 
@@ -211,10 +212,12 @@ fn density_segmenter(args: &FitArgs) -> Result<Option<Segmenter>> {
             misplaced(Param::MinSamples, d.min_samples.is_some(), "hdbscan or dbscan")?;
             misplaced(Param::ClusterSelection, d.cluster_selection != ClusterSelectionChoice::Eom, "hdbscan")?;
             misplaced(Param::Eps, d.eps.is_some(), "dbscan")?;
+            misplaced(Param::Sample, d.sample.is_some(), "hdbscan or dbscan")?;
             return Ok(None);
         }
     };
-    Ok(Some(Segmenter::Density(params)))
+    let sample = d.sample.map(|size| Sample { size, seed: args.seed });
+    Ok(Some(Segmenter::Density(params.sampled(sample)?)))
 }
 
 /// The segmenter `fit`'s arguments ask for, with `k` segments.

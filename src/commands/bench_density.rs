@@ -34,21 +34,21 @@ pub fn run(args: &BenchArgs, backend: &dyn Backend, data: &Dataset, load_seconds
         }
         .check()?,
     };
-    if backend.info().backend != "cpu" {
-        crate::warn!("{}: the density passes have no GPU kernel yet; they run on the CPU", params.name());
-    }
-    let rows: Vec<f32> = data.stream().flat_map(|c| c.values.iter().copied()).collect();
+    let params = params.sampled(d.sample.map(|size| density::Sample { size, seed: args.seed }))?;
     let started = Instant::now();
-    let fit = density::fit_rows(&rows, data.dim(), &params)?;
+    let (fit, _) = density::fit_dataset(data, &params, backend.density_passes())?;
     let seconds = started.elapsed().as_secs_f64();
     Ok(json!({
         "command": "bench",
         "algorithm": params.name(),
-        "backend": "cpu",
-        "device": crate::backend::cpu::CpuBackend.info().device,
+        "backend": backend.info().backend,
+        "device": backend.info().device,
+        "device_passes": fit.on_device,
         "n": data.rows(), "d": data.dim(),
         "min_samples": params.min_samples(),
         "mst_algorithm": fit.mst_algorithm,
+        "mode": if fit.sample.is_some() { "sampled" } else { "exact" },
+        "sample_size": fit.sample,
         "clusters": fit.k,
         "noise": fit.noise,
         "seconds": seconds,

@@ -66,6 +66,7 @@ pub enum Param {
     MicroClusters,
     Holdout,
     Consolidate,
+    Sample,
 }
 
 impl Param {
@@ -129,6 +130,7 @@ impl Param {
             Param::MicroClusters => "micro_clusters",
             Param::Holdout => "holdout",
             Param::Consolidate => "consolidate",
+            Param::Sample => "sample",
         }
     }
 }

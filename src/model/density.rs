@@ -23,6 +23,9 @@ pub struct DensityRecord {
     pub noise: u64,
     /// Clustered training rows kept (capped) to assign new rows.
     pub kept: DensityRows,
+    /// The sampled mode: the sample's size (the kept rows are its clustered rows).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sample: Option<usize>,
 }
 
 impl DensityRecord {
@@ -34,6 +37,14 @@ impl DensityRecord {
             }
             DensityParams::Dbscan { eps, .. } => (None, None, Some(eps)),
         };
-        DensityRecord { min_cluster_size, min_samples: params.min_samples(), cluster_selection, eps, noise, kept }
+        DensityRecord {
+            min_cluster_size,
+            min_samples: params.min_samples(),
+            cluster_selection,
+            eps,
+            noise,
+            kept,
+            sample: None,
+        }
     }
 }

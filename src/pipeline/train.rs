@@ -190,7 +190,10 @@ pub fn record(trained: &Trained, request: &FitRequest, prep: &Prep, rows: usize)
             let crate::cluster::Segments::Density(segments) = &trained.outcome.segments else {
                 unreachable!("a density fit returns density segments")
             };
-            let density = DensityRecord::new(p, fit.noise as u64, segments.assigner.kept.clone());
+            let density = DensityRecord {
+                sample: fit.sample,
+                ..DensityRecord::new(p, fit.noise as u64, segments.assigner.kept.clone())
+            };
             match p {
                 crate::cluster::density::DensityParams::Hdbscan { .. } => SavedSegmenter::Hdbscan { density },
                 crate::cluster::density::DensityParams::Dbscan { .. } => SavedSegmenter::Dbscan { density },
@@ -295,6 +298,8 @@ pub fn summary(trained: &Trained, sizes: &[u64]) -> Value {
                     "noise_share": fit.noise as f64 / n,
                     "pass_seconds": fit.seconds,
                     "mst_algorithm": fit.mst_algorithm,
+                    "mode": if fit.sample.is_some() { "sampled" } else { "exact" },
+                    "sample_size": fit.sample,
                 }),
                 parameters,
             )

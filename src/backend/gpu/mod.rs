@@ -13,10 +13,11 @@
 //! Files: `context` (device and pipelines), `shaders` (the kernel registry), `dispatch`
 //! (buffers, dispatch, read-back, error scopes), `resident` (the rows on the device),
 //! `state` (a run's device buffers), then one file per kernel family: `lloyd`, `seeding`
-//! (k-means++), `mixture`, `silhouette`. This file holds the backend and its settings and
+//! (k-means++), `mixture`, `silhouette`, `density` (k-nearest rows and Borůvka's step). This file holds the backend and its settings and
 //! delegates each pass to its family.
 
 pub mod context;
+mod density;
 mod dispatch;
 mod lloyd;
 mod mixture;
@@ -166,5 +167,9 @@ impl Backend for GpuBackend {
 
     fn pair_sums(&self, points: &[f32], dim: usize, ranges: &[(usize, usize)]) -> Result<Vec<f64>> {
         silhouette::pair_sums(self, points, dim, ranges)
+    }
+
+    fn density_passes(&self) -> Option<&dyn super::density::DensityPasses> {
+        Some(self)
     }
 }

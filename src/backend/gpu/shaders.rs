@@ -30,6 +30,8 @@ kernels! {
     MixtureResp => "mixture_resp",
     MixturePartials => "mixture_partials",
     PairSums => "pair_sums",
+    DensityKnn => "density_knn",
+    DensityBoruvka => "density_boruvka",
 }
 
 impl Kernel {

@@ -4,6 +4,7 @@
 
 use std::time::Instant;
 
+use super::accelerated::{self, list_length, Device};
 use super::dbscan::dbscan_labels;
 use super::hierarchy::{condense, single_linkage};
 use super::hyperparams::DensityParams;
@@ -12,6 +13,7 @@ use super::mst::{mutual_reachability_mst, Edge};
 use super::prim::{prim_mst, PRIM_ROWS};
 use super::selection::{label_rows, outlier_scores, select};
 use super::{core, NOISE};
+use crate::backend::density::DensityPasses;
 use crate::error::{Param, ParamError, Result};
 
 /// How the minimum spanning tree is built.
@@ -57,6 +59,11 @@ pub struct DensityFit {
     /// leaves its cluster); 0 for noise.
     pub reach: Vec<f64>,
     pub seconds: PassSeconds,
+    /// The sampled mode ([`super::sampled`]): the sample's size. Then `labels`, `noise` and
+    /// `outlier_scores` cover every row, the other fields the sample's rows.
+    pub sample: Option<usize>,
+    /// Whether a backend's density passes (the GPU kernels) did the heavy work.
+    pub on_device: bool,
 }
 
 /// Fits on row-major `rows` of `dim` features.
@@ -66,6 +73,19 @@ pub fn fit_rows(rows: &[f32], dim: usize, params: &DensityParams) -> Result<Dens
 
 /// [`fit_rows`] with the MST built by `mst_algorithm` (tests check both against references).
 pub fn fit_rows_with(
+    rows: &[f32],
+    dim: usize,
+    params: &DensityParams,
+    mst_algorithm: MstAlgorithm,
+) -> Result<DensityFit> {
+    fit_rows_on(None, rows, dim, params, mst_algorithm)
+}
+
+/// [`fit_rows_with`] with a backend's density passes (the GPU kernels) doing the
+/// k-nearest-rows and Borůvka work where they take the data's shape
+/// ([`DensityPasses::supports`]); the fit is the same as without ([`super::accelerated`]).
+pub fn fit_rows_on(
+    passes: Option<&dyn DensityPasses>,
     rows: &[f32],
     dim: usize,
     params: &DensityParams,
@@ -93,15 +113,21 @@ pub fn fit_rows_with(
         MstAlgorithm::Auto => MstAlgorithm::Boruvka,
         chosen => chosen,
     };
+    let device =
+        passes.filter(|p| p.supports(dim, list_length(min_samples, n))).map(|passes| Device { passes, rows, dim });
     // Borůvka keeps each row's nearest rows to bound its searches (O(n·S) memory).
-    let (core_distances, neighbours) = match mst_algorithm {
-        MstAlgorithm::Boruvka => core::core_distances_and_neighbours(&tree, min_samples),
-        _ => (core::core_distances(&tree, min_samples), Vec::new()),
+    let (core_distances, neighbours) = match (&device, mst_algorithm) {
+        (Some(device), _) => {
+            let (core, neighbours, _) = accelerated::core_distances_and_neighbours(device, &tree, min_samples)?;
+            (core, neighbours)
+        }
+        (None, MstAlgorithm::Boruvka) => core::core_distances_and_neighbours(&tree, min_samples),
+        (None, _) => (core::core_distances(&tree, min_samples), Vec::new()),
     };
     lap(&mut seconds.core_distances);
     let mst = match mst_algorithm {
         MstAlgorithm::Prim => prim_mst(rows, dim, &core_distances),
-        _ => mutual_reachability_mst(&tree, &core_distances, &neighbours, min_samples),
+        _ => mutual_reachability_mst(&tree, &core_distances, &neighbours, min_samples, device.as_ref())?,
     };
     lap(&mut seconds.mst);
     let (labels, outlier_scores, reach) = match *params {
@@ -125,7 +151,20 @@ pub fn fit_rows_with(
     lap(&mut seconds.labels);
     let k = labels.iter().filter(|&&l| l != NOISE).map(|&l| l as usize + 1).max().unwrap_or(0);
     let noise = labels.iter().filter(|&&l| l == NOISE).count();
-    Ok(DensityFit { labels, k, noise, outlier_scores, core_distances, mst, mst_algorithm, reach, seconds })
+    let on_device = device.is_some();
+    Ok(DensityFit {
+        labels,
+        k,
+        noise,
+        outlier_scores,
+        core_distances,
+        mst,
+        mst_algorithm,
+        reach,
+        seconds,
+        sample: None,
+        on_device,
+    })
 }
 
 #[cfg(test)]

@@ -64,7 +64,8 @@ mod tests {
         let rows = [1.0f32, 2.0, 2.0, 2.0, 2.0, 3.0, 8.0, 7.0, 8.0, 8.0, 25.0, 80.0];
         let tree = KdTree::build(&rows, 2);
         let (core, neighbours) = core_distances_and_neighbours(&tree, 2);
-        let labels = dbscan_labels(&tree, &core, &mutual_reachability_mst(&tree, &core, &neighbours, 2), 3.0);
+        let labels =
+            dbscan_labels(&tree, &core, &mutual_reachability_mst(&tree, &core, &neighbours, 2, None).unwrap(), 3.0);
         assert_eq!(labels, vec![0, 0, 0, 1, 1, NOISE]);
     }
 
@@ -76,7 +77,8 @@ mod tests {
         let tree = KdTree::build(&rows, 1);
         let (core, neighbours) = core_distances_and_neighbours(&tree, 5);
         assert!(core[10] > 1.5 && core[..10].iter().all(|&c| c <= 1.5), "{core:?}");
-        let labels = dbscan_labels(&tree, &core, &mutual_reachability_mst(&tree, &core, &neighbours, 5), 1.5);
+        let labels =
+            dbscan_labels(&tree, &core, &mutual_reachability_mst(&tree, &core, &neighbours, 5, None).unwrap(), 1.5);
         assert_eq!(labels, vec![0, 0, 0, 0, 0, 1, 1, 1, 1, 1, 0]);
     }
 }

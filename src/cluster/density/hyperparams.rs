@@ -44,11 +44,19 @@ pub struct DbscanParams {
     pub min_samples: usize,
 }
 
+/// The sampled mode: the tree is fitted on `size` rows drawn with `seed`, then every row is
+/// assigned by the sample's clustered rows ([`super::sampled`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Sample {
+    pub size: usize,
+    pub seed: u64,
+}
+
 /// Checked density parameters: what a fit needs besides the data.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub enum DensityParams {
-    Hdbscan { min_cluster_size: usize, min_samples: usize, selection: ClusterSelection },
-    Dbscan { eps: f64, min_samples: usize },
+    Hdbscan { min_cluster_size: usize, min_samples: usize, selection: ClusterSelection, sample: Option<Sample> },
+    Dbscan { eps: f64, min_samples: usize, sample: Option<Sample> },
 }
 
 impl HdbscanParams {
@@ -62,7 +70,12 @@ impl HdbscanParams {
         ParamError::at_least(Param::MinClusterSize, self.min_cluster_size, 2)?;
         let min_samples = self.min_samples.unwrap_or(self.min_cluster_size);
         ParamError::at_least(Param::MinSamples, min_samples, 1)?;
-        Ok(DensityParams::Hdbscan { min_cluster_size: self.min_cluster_size, min_samples, selection: self.selection })
+        Ok(DensityParams::Hdbscan {
+            min_cluster_size: self.min_cluster_size,
+            min_samples,
+            selection: self.selection,
+            sample: None,
+        })
     }
 }
 
@@ -76,7 +89,7 @@ impl DbscanParams {
             });
         }
         ParamError::at_least(Param::MinSamples, self.min_samples, 1)?;
-        Ok(DensityParams::Dbscan { eps: self.eps, min_samples: self.min_samples })
+        Ok(DensityParams::Dbscan { eps: self.eps, min_samples: self.min_samples, sample: None })
     }
 }
 
@@ -86,6 +99,27 @@ impl DensityParams {
         match self {
             DensityParams::Hdbscan { .. } => "hdbscan",
             DensityParams::Dbscan { .. } => "dbscan",
+        }
+    }
+
+    /// The same parameters in the sampled mode (`None`: exact); a sample needs at least
+    /// `min_samples` rows and 2.
+    pub fn sampled(self, sample: Option<Sample>) -> Result<Self, ParamError> {
+        if let Some(s) = sample {
+            ParamError::at_least(Param::Sample, s.size, self.min_samples().max(2))?;
+        }
+        Ok(match self {
+            DensityParams::Hdbscan { min_cluster_size, min_samples, selection, .. } => {
+                DensityParams::Hdbscan { min_cluster_size, min_samples, selection, sample }
+            }
+            DensityParams::Dbscan { eps, min_samples, .. } => DensityParams::Dbscan { eps, min_samples, sample },
+        })
+    }
+
+    /// The sampled mode's sample, if the fit is sampled.
+    pub fn sample(&self) -> Option<Sample> {
+        match *self {
+            DensityParams::Hdbscan { sample, .. } | DensityParams::Dbscan { sample, .. } => sample,
         }
     }
 
@@ -112,5 +146,8 @@ mod tests {
             assert_eq!(DbscanParams { eps, min_samples: 3 }.check().unwrap_err().param(), Param::Eps);
         }
         assert_eq!(DbscanParams { eps: 0.5, min_samples: 0 }.check().unwrap_err().param(), Param::MinSamples);
+        let sample = |size| Some(Sample { size, seed: 1 });
+        assert_eq!(p.sampled(sample(4)).unwrap_err().param(), Param::Sample, "fewer rows than min_samples");
+        assert_eq!(p.sampled(sample(5)).unwrap().sample(), sample(5));
     }
 }

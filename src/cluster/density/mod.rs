@@ -10,9 +10,14 @@
 //!    mass or leaf selection and GLOSH outlier scores ([`selection`]); or DBSCAN at `eps`
 //!    straight from the same tree ([`dbscan`]).
 //!
-//! No step stores neighbourhoods or the n × n distances. Outliers get the label [`NOISE`].
+//! [`sampled`] fits a dataset exactly or, past about a million rows, on a seeded sample whose
+//! clustered rows then assign every row. A backend's density passes (the GPU kernels) may
+//! do the k-nearest-rows and Borůvka work; [`accelerated`] makes their f32 answers exact, so
+//! the fit is the same. No step stores neighbourhoods or the n × n
+//! distances. Outliers get the label [`NOISE`].
 //! [`model`] keeps what assigns new rows.
 
+pub mod accelerated;
 pub mod algorithm;
 pub mod core;
 pub mod dbscan;
@@ -21,13 +26,16 @@ pub mod hyperparams;
 pub mod kdtree;
 pub mod model;
 pub mod mst;
+pub mod numpy_order;
 pub mod prim;
+pub mod sampled;
 pub mod segments;
 pub mod selection;
 
-pub use algorithm::{fit_rows, fit_rows_with, DensityFit, MstAlgorithm, PassSeconds};
-pub use hyperparams::{ClusterSelection, DbscanParams, DensityParams, HdbscanParams};
+pub use algorithm::{fit_rows, fit_rows_on, fit_rows_with, DensityFit, MstAlgorithm, PassSeconds};
+pub use hyperparams::{ClusterSelection, DbscanParams, DensityParams, HdbscanParams, Sample};
 pub use model::{DensityAssigner, DensityRows, MODEL_ROWS};
+pub use sampled::fit_dataset;
 pub use segments::{DensitySegments, FittedRows};
 
 /// The label of a row no cluster takes (written as segment −1).

@@ -1,5 +1,6 @@
 //! What a saved density model keeps to assign new rows: a capped, evenly strided subset of
-//! each cluster's rows with their label, reach and (HDBSCAN) outlier score. A new row joins
+//! each cluster's rows (in the sampled mode all the sample's clustered rows) with their
+//! label, reach, core distance and (HDBSCAN) outlier score. A new row joins
 //! the cluster of the nearest kept row whose reach covers it, else it is noise; its outlier
 //! score is that row's (1 for noise): an approximation of GLOSH, which is only defined for
 //! the rows the tree was built on.
@@ -27,6 +28,9 @@ pub struct DensityRows {
     /// HDBSCAN: each row's GLOSH outlier score.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub outlier_scores: Option<Vec<f32>>,
+    /// Each row's core distance (at most its reach).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub core_distances: Option<Vec<f64>>,
 }
 
 /// Kept rows with their kd-tree, ready to assign.
@@ -52,8 +56,14 @@ impl DensityRows {
         let clustered = fit.labels.len() - fit.noise;
         let stride = clustered.div_ceil(cap.max(1)).max(1);
         let mut seen = vec![0usize; fit.k];
-        let mut kept = DensityRows { rows: Vec::new(), labels: Vec::new(), reach: Vec::new(), outlier_scores: None };
-        let mut scores = Vec::new();
+        let mut kept = DensityRows {
+            rows: Vec::new(),
+            labels: Vec::new(),
+            reach: Vec::new(),
+            outlier_scores: None,
+            core_distances: None,
+        };
+        let (mut scores, mut core) = (Vec::new(), Vec::new());
         for (i, &label) in fit.labels.iter().enumerate() {
             if label == NOISE {
                 continue;
@@ -63,6 +73,7 @@ impl DensityRows {
                 kept.rows.push(rows[i * dim..(i + 1) * dim].to_vec());
                 kept.labels.push(label);
                 kept.reach.push(fit.reach[i]);
+                core.push(fit.core_distances[i]);
                 if let Some(s) = &fit.outlier_scores {
                     scores.push(s[i]);
                 }
@@ -70,6 +81,7 @@ impl DensityRows {
             *rank += 1;
         }
         kept.outlier_scores = fit.outlier_scores.is_some().then_some(scores);
+        kept.core_distances = Some(core);
         kept
     }
 

@@ -3,20 +3,23 @@
 //! least reach, through the earliest tree row that gave it that reach. O(n²) time, O(n)
 //! memory. Used below [`PRIM_ROWS`] rows because mutual-reachability distances tie often
 //! (most are a core distance), and where equal merges meet, the order they are condensed in
-//! decides which cluster a small group falls out of: Prim's order, edges then sorted stably
-//! by weight, gives scikit-learn's HDBSCAN labels exactly. Past it, Borůvka
+//! decides which cluster a small group falls out of: Prim's edges, then sorted by weight with
+//! numpy's portable argsort ([`super::numpy_order`]) as scikit-learn sorts them, give
+//! scikit-learn's HDBSCAN labels exactly (where numpy sorts without SIMD). Past it, Borůvka
 //! ([`super::mst`]) gives the same tree weights with ties broken by row order.
 
 use rayon::prelude::*;
 
 use super::kdtree::squared_distance;
 use super::mst::Edge;
+use super::numpy_order::argsort;
 
 /// Up to this many rows HDBSCAN builds its tree with Prim (scikit-learn's tie order).
 pub const PRIM_ROWS: usize = 20_000;
 
-/// The MST edges as (source row `a`, added row `b`, weight), sorted stably by weight (so
-/// equal weights keep Prim's order).
+/// The MST edges as (source row `a`, added row `b`, weight), sorted by weight as
+/// scikit-learn sorts them (`np.argsort`, [`argsort`]: the order of equal weights decides
+/// which cluster a small group falls out of).
 pub fn prim_mst(rows: &[f32], dim: usize, core: &[f64]) -> Vec<Edge> {
     let n = core.len();
     let row = |i: usize| &rows[i * dim..(i + 1) * dim];
@@ -47,8 +50,8 @@ pub fn prim_mst(rows: &[f32], dim: usize, core: &[f64]) -> Vec<Edge> {
         edges.push(Edge { a: source[next], b: next, weight });
         current = next;
     }
-    edges.sort_by(|x, y| x.weight.total_cmp(&y.weight));
-    edges
+    let weights: Vec<f64> = edges.iter().map(|e| e.weight).collect();
+    argsort(&weights).into_iter().map(|i| edges[i]).collect()
 }
 
 #[cfg(test)]

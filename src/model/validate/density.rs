@@ -40,6 +40,7 @@ pub(super) fn density_record(record: &DensityRecord, algorithm: &str, model: &Mo
         (None, "hdbscan") => return Err(damage("density.kept.outlier_scores", "is missing; HDBSCAN records them")),
         _ => {}
     }
+    kept_core_distances(record, n)?;
     let mut present = vec![false; k];
     for (i, row) in kept.rows.iter().enumerate() {
         length(format!("density.kept.rows[{i}]"), row.len(), dim, format!("{dim} features"))?;
@@ -74,6 +75,41 @@ pub(super) fn density_record(record: &DensityRecord, algorithm: &str, model: &Mo
                 ));
             }
         }
+    }
+    Ok(())
+}
+
+/// The kept rows' core distances (required in the sampled mode): one per row, finite, ≥ 0
+/// and at most the row's reach unless the row reaches none (a DBSCAN border row); and a
+/// sample at least as large as its kept rows.
+fn kept_core_distances(record: &DensityRecord, n: usize) -> Checked {
+    let kept = &record.kept;
+    let Some(core) = &kept.core_distances else {
+        if record.sample.is_some() {
+            return Err(damage("density.kept.core_distances", "is missing; the sampled mode records them"));
+        }
+        return Ok(());
+    };
+    length("density.kept.core_distances", core.len(), n, format!("{n} kept rows"))?;
+    for (i, (&c, &reach)) in core.iter().zip(&kept.reach).enumerate() {
+        finite(format!("density.kept.core_distances[{i}]"), c)?;
+        non_negative(format!("density.kept.core_distances[{i}]"), c)?;
+        if reach > 0.0 && c > reach {
+            return Err(damage(
+                format!("density.kept.core_distances[{i}]"),
+                format!(
+                    "is {} but the row's reach is {}; a row reaches at least its core distance",
+                    num(c),
+                    num(reach)
+                ),
+            ));
+        }
+    }
+    if let Some(size) = record.sample.filter(|&s| s < n.max(2)) {
+        return Err(damage(
+            "density.sample",
+            format!("is {size} but {n} sample rows are kept; it is at least that and 2"),
+        ));
     }
     Ok(())
 }
