@@ -7,6 +7,7 @@ use std::path::{Path, PathBuf};
 
 use arrow::array::{Float64Array, Int64Array};
 use custseg::backend::cpu::CpuBackend;
+use custseg::backend::Backend;
 use custseg::cluster::ward::{self, Cut, WardFit, WardMode, WardParams};
 use custseg::data::Dataset;
 use custseg::eval::adjusted_rand_index;
@@ -108,18 +109,24 @@ fn exact_ward_equals_scipy_and_scikit_learn_on_franti_s1() {
 #[test]
 fn two_level_ward_with_every_row_its_own_micro_cluster_is_the_exact_tree_bit_for_bit() {
     let data = blobs();
-    let exact = fit(&data, WardParams::new(Cut::K(5)));
-    let two = fit(&data, WardParams { micro_clusters: Some(data.rows()), ..WardParams::new(Cut::K(5)) });
-    assert_eq!(two.tree.mode, WardMode::TwoLevel);
-    let bits = |f: &WardFit| f.tree.linkage.heights().iter().map(|h| h.to_bits()).collect::<Vec<_>>();
-    assert_eq!(bits(&two), bits(&exact));
-    assert_eq!(two.inertia.to_bits(), exact.inertia.to_bits());
-    // The same partition of the rows (micro-clusters are numbered otherwise than rows).
-    let rows = |f: &WardFit| f.segments.clone();
-    let labels = |s: custseg::cluster::ward::WardSegments| {
-        custseg::cluster::Segments::Ward(s).labels(&CpuBackend, &data).unwrap().concat()
-    };
-    assert!(same_partition(&labels(rows(&two)), &labels(rows(&exact))));
+    // With and without consolidating the cut (two-level mode's default is to consolidate).
+    for consolidate in [false, true] {
+        let params = WardParams { consolidate: Some(consolidate), ..WardParams::new(Cut::K(5)) };
+        let exact = fit(&data, params.clone());
+        let two = fit(&data, WardParams { micro_clusters: Some(data.rows()), ..params });
+        assert_eq!(two.tree.mode, WardMode::TwoLevel);
+        let bits = |f: &WardFit| f.tree.linkage.heights().iter().map(|h| h.to_bits()).collect::<Vec<_>>();
+        assert_eq!(bits(&two), bits(&exact));
+        assert_eq!(two.inertia.to_bits(), exact.inertia.to_bits(), "consolidate {consolidate}");
+        assert_eq!(two.consolidation, exact.consolidation);
+        // Micro-clusters are numbered by their first row: leaf i is row i in both trees.
+        assert_eq!(two.tree.linkage, exact.tree.linkage);
+        assert_eq!(two.leaf_segments, exact.leaf_segments);
+        let labels = |f: &WardFit| {
+            custseg::cluster::Segments::Ward(f.segments.clone()).labels(&CpuBackend, &data).unwrap().concat()
+        };
+        assert_eq!(labels(&two), labels(&exact), "consolidate {consolidate}");
+    }
 }
 
 #[test]
@@ -130,18 +137,34 @@ fn two_level_ward_recovers_birch1() {
     let truth: Vec<u32> = read_table(&franti.join("birch1.labels0.gz")).iter().map(|r| r[0] as u32).collect();
     let data = Dataset::from_rows(&values, 2, None, 8192);
     let started = std::time::Instant::now();
-    let fitted = fit(&data, WardParams { micro_clusters: Some(2_000), ..WardParams::new(Cut::K(100)) });
+    // The default: 100,000 rows > 50,000, so two-level mode with a tenth of the rows as
+    // micro-clusters, and the cut consolidated.
+    let fitted = fit(&data, WardParams::new(Cut::K(100)));
+    assert_eq!((fitted.tree.mode, fitted.tree.linkage.leaves), (WardMode::TwoLevel, 10_000));
+    let (moved, rounds) = fitted.consolidation.expect("two-level mode consolidates by default");
+    // Every row takes the segment of its micro-cluster.
     let segments = custseg::cluster::Segments::Ward(fitted.segments.clone());
     let labels = segments.labels(&CpuBackend, &data).unwrap().concat();
     let ari = adjusted_rand_index(&labels, &truth);
-    let nearest = custseg::cluster::Segments::Centres(fitted.segments.centroids.clone());
-    let nearest_ari = adjusted_rand_index(&nearest.labels(&CpuBackend, &data).unwrap().concat(), &truth);
+    // The tree's own cut, before consolidation: Ward's bias at the borders (exact Ward on
+    // samples of 5,000 and 20,000 rows scores 0.83 and 0.84 with SciPy 1.17.1).
+    let tree_cut = ward::cut(&fitted.tree.linkage, 100);
+    let micro = fitted.segments.micro.as_ref().unwrap();
+    let mut nearest_micro = Vec::new();
+    CpuBackend
+        .assign(&data, &micro.centres, &mut |_, l, _| {
+            nearest_micro.extend_from_slice(l);
+            Ok(())
+        })
+        .unwrap();
+    let cut_labels: Vec<u32> = nearest_micro.iter().map(|&m| tree_cut[m as usize]).collect();
+    let cut_ari = adjusted_rand_index(&cut_labels, &truth);
     eprintln!(
-        "birch1 two-level (2,000 micro-clusters): ARI {ari:.4} by micro-cluster, {nearest_ari:.4} by nearest segment centroid, {:.1}s",
+        "birch1 two-level (10,000 micro-clusters): ARI {ari:.4} by micro-cluster ({moved} moved by consolidation in {rounds} rounds; {cut_ari:.4} by the tree's cut alone), {:.1}s",
         started.elapsed().as_secs_f64()
     );
-    assert!(ari >= 0.80, "ARI {ari}");
-    assert!(nearest_ari >= 0.95, "ARI by nearest centroid {nearest_ari}");
+    assert!(ari >= 0.95, "ARI {ari}");
+    assert!(cut_ari < ari, "consolidation raises the ARI: {cut_ari} → {ari}");
 }
 
 fn run_json(args: &[&str]) -> Value {
@@ -161,6 +184,7 @@ fn fit_ward_writes_the_dendrogram_and_a_model_predict_reproduces() {
         (Some("ward"), Some("exact"), Some(3))
     );
     assert_eq!(s["leaves"].as_u64(), Some(600));
+    assert!(s["consolidated"].is_null(), "exact mode keeps scikit-learn's cut: {}", s["consolidated"]);
     let dendrogram = out.join("dendrogram.parquet");
     assert_eq!(s["outputs"]["dendrogram"].as_str(), Some(dendrogram.to_str().unwrap()));
     let file = std::fs::File::open(&dendrogram).unwrap();
@@ -212,8 +236,11 @@ fn fit_ward_two_level_records_micro_clusters_and_select_k_cuts_one_tree() {
     let extra = ["--algorithm", "ward", "--micro-clusters", "40", "--backend", "cpu", "--report"];
     let s = run_json(&fit_args(input, out.to_str().unwrap(), &extra));
     assert_eq!((s["ward_mode"].as_str(), s["micro_clusters"].as_u64()), (Some("two-level"), Some(40)));
+    let moved = s["consolidated"]["moved"].as_u64().expect("two-level mode consolidates by default");
+    assert!(s["consolidated"]["rounds"].is_u64());
     let model: Value = serde_json::from_slice(&std::fs::read(out.join("model.json")).unwrap()).unwrap();
     assert_eq!(model["ward"]["micro_centres"].as_array().unwrap().len(), 40);
+    assert_eq!(model["ward"]["consolidated"].as_u64(), Some(moved));
     // The report draws the last 29 merges over 30 sized leaves, and the cut.
     let html = std::fs::read_to_string(out.join("report.html")).unwrap();
     let figure = &html[html.find("<figure id=\"dendrogram\"><svg").expect("a dendrogram figure")..];
@@ -261,8 +288,8 @@ fn a_ward_cut_by_height_finds_k_and_bad_cuts_are_usage_errors_with_nothing_writt
         (&["--algorithm", "ward", "--distance-threshold", "-1"][..], "--distance-threshold"),
         (&["--algorithm", "kmeans", "--k", "3", "--distance-threshold", "2"][..], "is for --algorithm ward"),
         (&["--algorithm", "ward", "--k", "3", "--micro-clusters", "0"][..], "--micro-clusters"),
+        (&["--algorithm", "kmeans", "--k", "3", "--consolidate", "true"][..], "is for --algorithm ward"),
         (&["--algorithm", "ward", "--k", "601"][..], "decrease k"),
-        (&["--algorithm", "ward", "--k", "3", "--previous", "/nonexistent"][..], "no warm start"),
     ] {
         let (code, _, stderr) = outcome(&custseg(&with(extra)));
         assert_eq!(code, 2, "{extra:?}: {stderr}");
@@ -362,11 +389,49 @@ fn two_level_ward_builds_the_same_tree_on_cpu_and_gpu() {
         read_dendrogram(&dir.path().join("gpu/dendrogram.parquet")),
     );
     assert_eq!(a.len(), b.len());
-    let mut worst = 0.0f64;
     for (i, (x, y)) in a.iter().zip(&b).enumerate() {
-        assert_eq!((x.0, x.1, x.3), (y.0, y.1, y.3), "merge {i}");
-        worst = worst.max((x.2 - y.2).abs() / x.2.max(f64::MIN_POSITIVE));
+        assert_eq!((x.0, x.1, x.3, x.2.to_bits()), (y.0, y.1, y.3, y.2.to_bits()), "merge {i}");
     }
-    eprintln!("two-level Ward on cpu and gpu: the same {} merges, heights within {worst:.2e} relative", a.len());
-    assert!(worst <= 1e-6, "heights differ by {worst:e} relative");
+    let segments = |backend: &str| read_segments(&dir.path().join(backend).join("assignments.parquet"));
+    assert_eq!(segments("cpu"), segments("gpu"), "every row's segment");
+    eprintln!("two-level Ward on cpu and gpu: the same {} merges bit for bit, the same labels", a.len());
+}
+
+/// The `segment` column of an assignments file.
+fn read_segments(path: &Path) -> Vec<u32> {
+    use arrow::array::AsArray;
+    use arrow::datatypes::UInt32Type;
+    let file = std::fs::File::open(path).unwrap();
+    let reader = parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder::try_new(file).unwrap().build().unwrap();
+    reader
+        .flat_map(|b| b.unwrap().column_by_name("segment").unwrap().as_primitive::<UInt32Type>().values().to_vec())
+        .collect()
+}
+
+#[test]
+fn ward_with_previous_keeps_each_customers_segment_id_across_nights() {
+    use crate::continuity::{fit_ok, kept_share, night, segments};
+    let dir = TempDir::new().unwrap();
+    // Night two: the same four groups, noisier and in another row order, so Ward (which
+    // numbers segments by their first row) numbers them otherwise by itself.
+    let (monday, tuesday) =
+        (night(dir.path(), "monday", 400, 0.0, 0, 0), night(dir.path(), "tuesday", 400, 0.02, 7, 0));
+    let (first, alone, followed) = (dir.path().join("first"), dir.path().join("alone"), dir.path().join("followed"));
+    for micro in [None, Some("40")] {
+        let mut ward = vec!["--algorithm", "ward", "--backend", "cpu"];
+        ward.extend(micro.iter().flat_map(|m| ["--micro-clusters", *m]));
+        fit_ok(&monday, &first, 4, &ward);
+        fit_ok(&tuesday, &alone, 4, &ward);
+        let s = fit_ok(&tuesday, &followed, 4, &[&ward[..], &["--previous", first.to_str().unwrap()]].concat());
+        let monday_ids = segments(&first.join("assignments.parquet"));
+        assert!(
+            kept_share(&monday_ids, &segments(&alone.join("assignments.parquet"))) < 1.0,
+            "{micro:?}: renumbered alone"
+        );
+        assert_eq!(kept_share(&monday_ids, &segments(&followed.join("assignments.parquet"))), 1.0, "{micro:?}: {s}");
+        assert!(s["continuity"].is_object(), "{s}");
+        for out in [&first, &alone, &followed] {
+            std::fs::remove_dir_all(out).unwrap();
+        }
+    }
 }

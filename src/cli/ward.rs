@@ -17,6 +17,12 @@ pub struct WardArgs {
     /// within 2,000–20,000 micro-clusters.
     #[arg(long, value_name = "M")]
     pub micro_clusters: Option<usize>,
+    /// ward: after the cut, move every leaf (row, or micro-cluster) to its nearest segment
+    /// centroid until none moves (K-Means started from the cut, as FactoMineR's HCPC);
+    /// the dendrogram is unchanged. Default: true in two-level mode (it undoes Ward's bias
+    /// at segment borders), false in exact mode (whose cut then equals scikit-learn's).
+    #[arg(long, value_name = "BOOL")]
+    pub consolidate: Option<bool>,
 }
 
 impl WardArgs {

@@ -75,6 +75,7 @@ pub fn flag(param: Param) -> &'static str {
         Param::DistanceThreshold => "--distance-threshold",
         Param::MicroClusters => "--micro-clusters",
         Param::Holdout => "--holdout",
+        Param::Consolidate => "--consolidate",
         Param::Sample => "--sample",
         Param::Replicates => "--replicates",
     }
@@ -228,6 +229,7 @@ fn segmenter(args: &FitArgs, k: usize) -> Result<Segmenter> {
     for (given, param) in [
         (args.ward.distance_threshold.is_some(), Param::DistanceThreshold),
         (args.ward.micro_clusters.is_some(), Param::MicroClusters),
+        (args.ward.consolidate.is_some(), Param::Consolidate),
     ] {
         if given {
             return Err(Error::param(param, "is for --algorithm ward"));
@@ -315,6 +317,7 @@ fn ward_segmenter(args: &FitArgs, k: usize) -> Result<Segmenter> {
         micro_clusters: args.ward.micro_clusters,
         max_iter: args.max_iter.unwrap_or(20),
         seed: args.seed,
+        consolidate: args.ward.consolidate,
         ..ward::WardParams::new(cut)
     };
     Ok(Segmenter::Ward(params.check()?))

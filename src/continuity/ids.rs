@@ -166,10 +166,7 @@ pub fn reorder(outcome: FitOutcome, order: &[usize], reg_covar: f64) -> Result<F
         AlgorithmFit::Density(_) => {
             return Err(crate::error::Error::Internal("density fits take no previous segments to reorder by".into()))
         }
-        // FitRequest::check refuses --previous with Ward, so its segments are never matched.
-        AlgorithmFit::Ward(_) => {
-            return Err(crate::error::Error::Internal("Ward segments cannot be reordered by a previous run".into()))
-        }
+        AlgorithmFit::Ward(fit) => FitOutcome::from_ward(fit.reordered(order)),
     })
 }
 

@@ -99,7 +99,7 @@ impl PreviousRun {
         Err(Error::data(
             self.model_path.display(),
             format!(
-                "is a {} model and today's fit is {}; segments carry over only within K-Means (kmeans, minibatch-kmeans) or within gmm: fit with --algorithm {} or start without {}",
+                "is a {} model and today's fit is {}; segments carry over only among kmeans, minibatch-kmeans and ward, or within gmm: fit with --algorithm {} or start without {}",
                 self.model.algorithm(),
                 segmenter.name(),
                 self.model.algorithm(),

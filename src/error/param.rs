@@ -65,6 +65,7 @@ pub enum Param {
     DistanceThreshold,
     MicroClusters,
     Holdout,
+    Consolidate,
     Sample,
     Replicates,
 }
@@ -129,6 +130,7 @@ impl Param {
             Param::DistanceThreshold => "distance_threshold",
             Param::MicroClusters => "micro_clusters",
             Param::Holdout => "holdout",
+            Param::Consolidate => "consolidate",
             Param::Sample => "sample",
             Param::Replicates => "replicates",
         }

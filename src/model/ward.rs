@@ -34,6 +34,9 @@ pub struct WardRecord {
     pub max_iter: usize,
     pub seed: u64,
     pub iterations: usize,
+    /// Leaves that consolidation moved from the tree's cut (absent: not consolidated).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub consolidated: Option<usize>,
 }
 
 fn damage(field: impl std::fmt::Display, problem: impl std::fmt::Display) -> Damage {
@@ -147,6 +150,7 @@ mod tests {
             max_iter: 20,
             seed: 0,
             iterations: 2,
+            consolidated: Some(0),
         }
     }
 

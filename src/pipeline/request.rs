@@ -116,12 +116,6 @@ impl FitRequest {
                 format!("{threshold} is not a finite number ≥ 0; try 1 (a segment may move one spread)"),
             ));
         }
-        if self.continuity.previous.is_some() && matches!(self.segmenter, Segmenter::Ward(_)) {
-            return Err(Error::param(
-                Param::Previous,
-                "carries K-Means and Gaussian-mixture segments over; Ward's tree has no warm start yet: fit without it",
-            ));
-        }
         if self.continuity.previous.is_none() && self.continuity.keep_prep {
             return Err(Error::param(Param::KeepPrep, format!("reuses the prep of {}; give it too", Param::Previous)));
         }

@@ -41,6 +41,8 @@ pub fn train(
         (Some(init), _) => {
             request.segmenter.with_initial_centres(load_initial_centres(init, &stage.prep, request.segmenter.k())?)?
         }
+        // Ward's tree is built from today's rows (no warm start); its ids are still matched.
+        (None, Some(_)) if matches!(request.segmenter, Segmenter::Ward(_)) => request.segmenter.clone(),
         (None, Some((previous, map))) => engine.run("the warm start", |backend| {
             warm_start(&request.segmenter, previous, map, backend, data, request.seed)
         })?,
@@ -234,6 +236,7 @@ fn ward_record(p: &crate::cluster::ward::WardValidParams, fit: &crate::cluster::
         max_iter: p.max_iter,
         seed: p.seed,
         iterations: fit.tree.iterations,
+        consolidated: fit.consolidation.map(|(moved, _)| moved),
     }
 }
 
@@ -277,6 +280,7 @@ pub fn summary(trained: &Trained, sizes: &[u64]) -> Value {
             "leaves": fit.tree.linkage.leaves,
             "micro_clusters": fit.tree.micro_centres.as_ref().map(|c| c.k),
             "cut_height": { "kept": fit.kept_height, "undone": fit.undone_height },
+            "consolidated": fit.consolidation.map(|(moved, rounds)| json!({ "moved": moved, "rounds": rounds })),
         }),
         (_, AlgorithmFit::Gmm(_)) => json!({}),
         (Segmenter::Density(p), AlgorithmFit::Density(fit)) => {

@@ -3,9 +3,11 @@
 
 use std::sync::Arc;
 
+use super::consolidate::{consolidate, segment_centroids, spread};
 use super::cut::cut;
 use super::hyperparams::{Cut, WardValidParams};
 use super::linkage::Linkage;
+use super::micro::micro_statistics;
 use super::nearest::Clusters;
 use super::nn_chain::linkage;
 use super::segments::{FittedLabels, MicroClusters, WardSegments};
@@ -47,6 +49,8 @@ pub struct WardTree {
     /// Lloyd iterations of the micro-clustering (0 in exact mode) and whether it converged.
     pub iterations: usize,
     pub converged: bool,
+    /// Whether cuts of this tree are consolidated.
+    pub consolidate: bool,
     /// Exact mode: the dataset whose rows are the leaves, and its rows per chunk.
     data_id: u64,
     chunk_rows: Vec<usize>,
@@ -67,6 +71,8 @@ pub struct WardFit {
     /// Height of the highest merge kept and of the lowest merge undone.
     pub kept_height: Option<f64>,
     pub undone_height: Option<f64>,
+    /// The consolidation of the cut (leaves moved, rounds), if it ran.
+    pub consolidation: Option<(usize, usize)>,
 }
 
 /// Builds the tree of `data` (exact or two-level, see [`WardValidParams::micro_clusters_for`])
@@ -89,10 +95,12 @@ pub fn fit(
             return Err(too_many_segments(mode, k, leaves));
         }
     }
-    let tree = Arc::new(match micro_clusters {
+    let mut tree = match micro_clusters {
         None => exact_tree(data)?,
         Some(m) => two_level_tree(backend, data, params, m, report)?,
-    });
+    };
+    tree.consolidate = params.consolidates(tree.mode);
+    let tree = Arc::new(tree);
     let k = match params.cut {
         Cut::K(k) => k,
         Cut::Distance(d) => tree.linkage.k_at_threshold(d),
@@ -130,13 +138,16 @@ fn exact_tree(data: &Dataset) -> Result<WardTree> {
         within_leaves: 0.0,
         iterations: 0,
         converged: true,
+        consolidate: false,
         data_id: data.id(),
         chunk_rows: data.chunks().iter().map(|c| c.rows(dim)).collect(),
     })
 }
 
 /// `m` K-Means micro-clusters (k-means|| seeding past k-means++'s range), their count,
-/// weight and sum from one more pass, and exact weighted Ward on them. Micro-clusters that
+/// weight and sum from one more assignment pass (summed in f64 on the host, so every
+/// backend builds the same tree from the same partition), and exact weighted Ward on them,
+/// numbered by their first row (with one row each, leaf i is row i as in exact mode). Micro-clusters that
 /// end with no weight are left out.
 fn two_level_tree(
     backend: &dyn Backend,
@@ -155,10 +166,11 @@ fn two_level_tree(
     }
     .check()?;
     let micro = kmeans::fit(backend, data, &kmeans_params, report)?;
-    let mut state = backend.new_state(data)?;
-    let stats = backend.lloyd_pass(data, &micro.centres, &mut state)?;
+    let stats = micro_statistics(backend, data, &micro.centres)?;
     let dim = data.dim();
-    let kept: Vec<usize> = (0..m).filter(|&c| stats.weights[c] > 0.0).collect();
+    // Leaves numbered by their first row.
+    let mut kept: Vec<usize> = (0..m).filter(|&c| stats.weights[c] > 0.0).collect();
+    kept.sort_unstable_by_key(|&c| stats.first_rows[c]);
     let mut centroids = Vec::with_capacity(kept.len() * dim);
     let mut centres = Vec::with_capacity(kept.len() * dim);
     let mut off_centre = 0.0f64;
@@ -184,6 +196,7 @@ fn two_level_tree(
         within_leaves: (stats.inertia - off_centre).max(0.0),
         iterations: micro.iterations,
         converged: micro.converged,
+        consolidate: false,
         data_id: data.id(),
         chunk_rows: Vec::new(),
     })
@@ -205,6 +218,37 @@ fn too_many_segments(mode: WardMode, k: usize, leaves: usize) -> Error {
 }
 
 impl WardFit {
+    /// The same fit with its segments in `order` (segment `order[i]` becomes segment `i`),
+    /// as `fit --previous` numbers them by stable id. The tree is unchanged.
+    pub fn reordered(&self, order: &[usize]) -> WardFit {
+        assert_eq!(order.len(), self.k, "one position per segment");
+        let mut new_of_old = vec![0u32; self.k];
+        for (new, &old) in order.iter().enumerate() {
+            new_of_old[old] = new as u32;
+        }
+        let relabel = |labels: &[u32]| labels.iter().map(|&s| new_of_old[s as usize]).collect::<Vec<u32>>();
+        let c = &self.segments.centroids;
+        let segments = WardSegments {
+            centroids: Centres::new(c.k, c.dim, order.iter().flat_map(|&i| c.centre(i).iter().copied()).collect()),
+            micro: self
+                .segments
+                .micro
+                .as_ref()
+                .map(|m| MicroClusters { centres: m.centres.clone(), segments: relabel(&m.segments) }),
+            fitted: self.segments.fitted.as_ref().map(|f| FittedLabels {
+                data_id: f.data_id,
+                labels: Arc::new(f.labels.iter().map(|chunk| relabel(chunk)).collect()),
+            }),
+        };
+        WardFit {
+            leaf_segments: relabel(&self.leaf_segments),
+            segments,
+            weights: order.iter().map(|&i| self.weights[i]).collect(),
+            tree: Arc::clone(&self.tree),
+            ..self.clone()
+        }
+    }
+
     /// A height that separates the merges kept from those undone (midway between them).
     pub fn cut_height(&self) -> f64 {
         match (self.kept_height, self.undone_height) {
@@ -223,20 +267,23 @@ impl WardTree {
         if k == 0 || k > leaves {
             return Err(too_many_segments(self.mode, k, leaves));
         }
-        let leaf_segments = cut(&self.linkage, k);
+        let tree_segments = cut(&self.linkage, k);
         let dim = self.leaves.dim;
-        let mut weights = vec![0.0f64; k];
-        let mut sums = vec![0.0f64; k * dim];
-        for (leaf, &s) in leaf_segments.iter().enumerate() {
-            let (s, w) = (s as usize, self.leaves.weights[leaf]);
-            weights[s] += w;
-            for (sum, &c) in sums[s * dim..(s + 1) * dim].iter_mut().zip(self.leaves.centroid(leaf)) {
-                *sum += w * c;
-            }
-        }
-        let centroids: Vec<f32> = sums.iter().enumerate().map(|(i, &s)| (s / weights[i / dim]) as f32).collect();
         let kept = leaves - k;
-        let merged: f64 = self.linkage.merges[..kept].iter().map(|m| m.height * m.height / 2.0).sum();
+        let (leaf_segments, inertia, consolidation) = if self.consolidate {
+            let c = consolidate(&self.leaves, &tree_segments, k);
+            let spread = spread(&self.leaves, &c.leaf_segments, &segment_centroids(&self.leaves, &c.leaf_segments, k));
+            (c.leaf_segments, self.within_leaves + spread, Some((c.moved, c.rounds)))
+        } else {
+            let merged: f64 = self.linkage.merges[..kept].iter().map(|m| m.height * m.height / 2.0).sum();
+            (tree_segments, self.within_leaves + merged, None)
+        };
+        let mut weights = vec![0.0f64; k];
+        for (leaf, &s) in leaf_segments.iter().enumerate() {
+            weights[s as usize] += self.leaves.weights[leaf];
+        }
+        let centroids: Vec<f32> =
+            segment_centroids(&self.leaves, &leaf_segments, k).iter().map(|&c| c as f32).collect();
         let fitted = (self.mode == WardMode::Exact).then(|| {
             let mut start = 0;
             let per_chunk = self
@@ -260,9 +307,10 @@ impl WardTree {
             leaf_segments,
             segments,
             weights,
-            inertia: self.within_leaves + merged,
+            inertia,
             kept_height: kept.checked_sub(1).map(|i| self.linkage.merges[i].height),
             undone_height: self.linkage.merges.get(kept).map(|m| m.height),
+            consolidation,
         })
     }
 }
@@ -345,6 +393,34 @@ mod tests {
         let two = fit(&CpuBackend, &data, &params, &mut |_| {}).unwrap();
         assert_eq!(two.tree.mode, WardMode::TwoLevel);
         assert_eq!(two.tree.linkage.heights(), exact.tree.linkage.heights());
-        assert_eq!(two.inertia, exact.inertia);
+        // Two-level mode consolidates its cut; these groups are apart, so nothing moves.
+        assert_eq!((exact.consolidation, two.consolidation), (None, Some((0, 0))));
+        assert!((two.inertia - exact.inertia).abs() <= 1e-9 * exact.inertia, "{} vs {}", two.inertia, exact.inertia);
+    }
+
+    #[test]
+    fn consolidation_moves_leaves_to_the_nearest_segment_centroid_and_lowers_the_inertia() {
+        // Four overlapping groups on a square: Ward's cut at 4 leaves some rows nearer
+        // another segment's centroid.
+        let mut rng = crate::rng::Rng::new(11);
+        let values: Vec<f32> = (0..800)
+            .flat_map(|i| [(i % 2) as f32 * 2.5 + rng.normal() as f32, (i / 2 % 2) as f32 * 2.5 + rng.normal() as f32])
+            .collect();
+        let data = Dataset::from_rows(&values, 2, None, 64);
+        let k = 4;
+        let plain = fit(&CpuBackend, &data, &WardParams::new(Cut::K(k)).check().unwrap(), &mut |_| {}).unwrap();
+        let params = WardParams { consolidate: Some(true), ..WardParams::new(Cut::K(k)) }.check().unwrap();
+        let consolidated = fit(&CpuBackend, &data, &params, &mut |_| {}).unwrap();
+        assert_eq!(plain.tree.linkage, consolidated.tree.linkage, "the tree is unchanged");
+        let (moved, rounds) = consolidated.consolidation.unwrap();
+        assert!(moved > 0 && rounds > 0, "moved {moved} in {rounds} rounds");
+        assert!(consolidated.inertia < plain.inertia, "{} vs {}", consolidated.inertia, plain.inertia);
+        // Every row is nearest its own segment's centroid now.
+        let labels = consolidated.segments.fitted.as_ref().unwrap().labels.concat();
+        let c = &consolidated.segments.centroids;
+        for (i, &l) in labels.iter().enumerate() {
+            let d = |s: usize| data.row(i).iter().zip(c.centre(s)).map(|(x, c)| (x - c).powi(2)).sum::<f32>();
+            assert!((0..k).all(|s| d(l as usize) <= d(s) * (1.0 + 1e-6)), "row {i}");
+        }
     }
 }

@@ -42,6 +42,10 @@ pub struct WardParams {
     pub max_iter: usize,
     /// Seed of the micro-clustering K-Means (exact mode draws nothing).
     pub seed: u64,
+    /// Consolidate the cut (move every leaf to its nearest segment centroid until none
+    /// moves, see `consolidate`); `None`: in two-level mode only, so exact mode stays
+    /// scikit-learn's cut.
+    pub consolidate: Option<bool>,
 }
 
 /// Checked Ward parameters; they read as the [`WardParams`] they were checked from.
@@ -63,9 +67,17 @@ pub fn default_micro_clusters(rows: usize) -> usize {
 }
 
 impl WardParams {
-    /// Exact mode up to [`EXACT_ROW_LIMIT`] rows, 20 micro-clustering iterations, seed 0.
+    /// Exact mode up to [`EXACT_ROW_LIMIT`] rows, 20 micro-clustering iterations, seed 0,
+    /// consolidation in two-level mode only.
     pub fn new(cut: Cut) -> Self {
-        WardParams { cut, micro_clusters: None, exact_row_limit: EXACT_ROW_LIMIT, max_iter: 20, seed: 0 }
+        WardParams {
+            cut,
+            micro_clusters: None,
+            exact_row_limit: EXACT_ROW_LIMIT,
+            max_iter: 20,
+            seed: 0,
+            consolidate: None,
+        }
     }
 
     /// Checks what can be checked without the data.
@@ -91,6 +103,11 @@ impl WardValidParams {
     /// The same parameters with another seed.
     pub fn with_seed(&self, seed: u64) -> Self {
         WardValidParams(WardParams { seed, ..self.0.clone() })
+    }
+
+    /// Whether a tree built in `mode` has its cuts consolidated.
+    pub fn consolidates(&self, mode: super::WardMode) -> bool {
+        self.consolidate.unwrap_or(mode == super::WardMode::TwoLevel)
     }
 
     /// Micro-clusters for `rows` rows, or `None` for exact mode.

@@ -17,17 +17,25 @@
 //! every row takes the segment of its nearest micro-cluster centre.
 //!
 //! The tree is cut at k segments or at a height ([`Cut`]); segments are numbered by their
-//! first leaf (row in exact mode, micro-cluster in two-level mode).
+//! first leaf (row in exact mode, micro-cluster in two-level mode). In two-level mode (or
+//! when asked) the cut is then consolidated ([`consolidate()`]): leaves move to their nearest
+//! segment centroid until none moves, which undoes Ward's bias at the segment borders
+//! (Birch1: ARI 0.85 → 0.96); the tree itself is unchanged. Exact mode does not consolidate
+//! by default, so its cut stays scikit-learn's; with every row its own micro-cluster the
+//! two modes give the same tree and, with the same consolidation setting, the same cut.
 
 mod algorithm;
+mod consolidate;
 mod cut;
 mod hyperparams;
 mod linkage;
+mod micro;
 mod nearest;
 mod nn_chain;
 mod segments;
 
 pub use algorithm::{fit, WardFit, WardMode, WardTree};
+pub use consolidate::{consolidate, Consolidated, CONSOLIDATION_ROUNDS};
 pub use cut::cut;
 pub use hyperparams::{
     default_micro_clusters, Cut, WardParams, WardValidParams, EXACT_ROW_LIMIT, MAX_DEFAULT_MICRO_CLUSTERS,

@@ -1,5 +1,15 @@
 //! The heavy pass of the chain: the active cluster nearest to one cluster by Ward merge cost,
 //! on the CPU (rayon over the active clusters, contiguous f64 centroids).
+//!
+//! It stays on the CPU under `--backend gpu`, on purpose:
+//! - it is not where the time goes: in two-level mode the tree has M ≤ 20,000 leaves, about
+//!   3M chain steps of one O(M·d) scan each (≈ 6·10¹⁰ flops at M = 20,000, d = 16), against
+//!   ≈ 6·10¹² flops for one Lloyd pass of the micro-clustering over 10⁷ rows;
+//! - the steps are serial (each scan starts from the previous answer), so a WGSL pass would
+//!   be ~60,000 dispatch-and-read-back round trips of a tiny kernel, no faster than this scan;
+//! - the tree must equal SciPy's and be the same on every backend: Lance-Williams in f64 with
+//!   ties to the lowest index. WGSL has no f64 without an optional device feature, and an f32
+//!   kernel would change merges where costs are close.
 
 use rayon::prelude::*;
 
