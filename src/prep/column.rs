@@ -306,9 +306,34 @@ pub fn quantile(sorted: &[f64], q: f64) -> f64 {
     sorted[lo] + (pos - lo as f64) * (sorted[hi] - sorted[lo])
 }
 
+/// [`quantile`] of unsorted values, by selection instead of a sort (O(n); the values are
+/// reordered). Same number as sorting first and calling [`quantile`].
+pub fn quantile_unsorted(values: &mut [f64], q: f64) -> f64 {
+    let pos = q * (values.len() - 1) as f64;
+    let lo = pos.floor() as usize;
+    let (_, &mut low, above) = values.select_nth_unstable_by(lo, f64::total_cmp);
+    let high = above.iter().copied().min_by(f64::total_cmp).unwrap_or(low);
+    low + (pos - lo as f64) * (high - low)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn quantile_by_selection_equals_quantile_of_the_sorted_values() {
+        let mut rng = crate::rng::Rng::new(7);
+        for n in [1usize, 2, 3, 10, 101, 1000] {
+            // Few distinct values, so ties sit on both sides of the median.
+            let values: Vec<f64> = (0..n).map(|_| rng.below(20) as f64).collect();
+            let mut sorted = values.clone();
+            sorted.sort_unstable_by(f64::total_cmp);
+            for q in [0.0, 0.25, 0.5, 0.9, 1.0] {
+                let mut scratch = values.clone();
+                assert_eq!(quantile_unsorted(&mut scratch, q).to_bits(), quantile(&sorted, q).to_bits(), "n {n} q {q}");
+            }
+        }
+    }
 
     #[test]
     fn quantile_interpolates_like_numpy() {

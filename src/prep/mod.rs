@@ -14,7 +14,7 @@ mod moments;
 mod rows;
 pub mod spill;
 
-pub use column::{quantile, CategoricalColumn, DroppedColumn, NumericColumn, Scaling, NULL_LEVEL};
+pub use column::{quantile, quantile_unsorted, CategoricalColumn, DroppedColumn, NumericColumn, Scaling, NULL_LEVEL};
 pub use rows::{has_missing, row_masks, Duplicates, RowMasks};
 
 use arrow::array::{ArrayRef, BooleanArray};

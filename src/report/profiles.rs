@@ -115,8 +115,7 @@ pub fn profile(prep: &Prep, data: &Dataset, labels: &[Vec<u32>], k: usize) -> Ve
     let base_medians: Vec<Option<f64>> = (0..n_numeric)
         .map(|j| {
             let mut all: Vec<f64> = for_median.iter().flat_map(|s| s[j].iter().copied()).collect();
-            all.sort_unstable_by(f64::total_cmp);
-            (!all.is_empty()).then(|| crate::prep::quantile(&all, 0.5))
+            (!all.is_empty()).then(|| crate::prep::quantile_unsorted(&mut all, 0.5))
         })
         .collect();
     let numeric: Vec<Vec<FeatureProfile>> = (0..k)
@@ -128,9 +127,8 @@ pub fn profile(prep: &Prep, data: &Dataset, labels: &[Vec<u32>], k: usize) -> Ve
                     let base_mean = base_sum[j] / n;
                     let base_sd = (base_sq[j] / n - base_mean * base_mean).max(0.0).sqrt();
                     let values = &mut for_median[c][j];
-                    values.sort_unstable_by(f64::total_cmp);
                     let mean = (sizes[c] > 0).then(|| sums[c][j] / sizes[c] as f64 + shift[j]);
-                    let median = (!values.is_empty()).then(|| crate::prep::quantile(values, 0.5));
+                    let median = (!values.is_empty()).then(|| crate::prep::quantile_unsorted(values, 0.5));
                     let z = match mean {
                         Some(m) if base_sd > 0.0 => (m - shift[j] - base_mean) / base_sd,
                         _ => 0.0,
