@@ -1,6 +1,7 @@
 """custseg.KMeans and MiniBatchKMeans against scikit-learn, and their input handling."""
 
 import pickle
+import sys
 import threading
 import time
 
@@ -145,18 +146,41 @@ def test_bad_input_raises_value_error_naming_it(blobs, make, message):
         make(X[:50])
 
 
-def test_the_gil_is_released_during_a_fit():
-    X = np.random.default_rng(0).normal(size=(300_000, 8)).astype(np.float32)
-    done = threading.Event()
-    worker = threading.Thread(
-        target=lambda: (custseg.KMeans(16, init="random", n_init=1, max_iter=30, tol=0, random_state=0).fit(X), done.set())
-    )
-    worker.start()
-    time.sleep(0.2)  # let the fit start
-    ticks = 0
-    start = time.perf_counter()
-    while not done.is_set() and time.perf_counter() - start < 0.5:
+def _spin(seconds):
+    """Python steps this thread runs in `seconds` of wall time."""
+    ticks, start = 0, time.perf_counter()
+    while time.perf_counter() - start < seconds:
         ticks += 1
-    worker.join()
-    # With the GIL held by the fit, this loop could not run until it ended.
-    assert ticks > 10_000, f"only {ticks} Python steps ran while fitting"
+    return ticks
+
+
+def test_the_gil_is_released_during_a_fit():
+    X = np.random.default_rng(0).normal(size=(1_000_000, 16)).astype(np.float32)
+    alone = _spin(0.1) / 0.1  # this thread's steps per second with nothing else running
+    started, done, took = threading.Event(), threading.Event(), []
+
+    def fit():
+        started.set()
+        t = time.perf_counter()
+        custseg.KMeans(32, init="random", n_init=1, max_iter=30, tol=0, random_state=0).fit(X)
+        took.append(time.perf_counter() - t)
+        done.set()
+
+    previous = sys.getswitchinterval()
+    sys.setswitchinterval(0.001)  # a GIL held by the fit would leave this thread ~1 ms
+    try:
+        worker = threading.Thread(target=fit)
+        worker.start()
+        started.wait()
+        ticks = 0
+        while not done.is_set():
+            ticks += 1
+        worker.join()
+    finally:
+        sys.setswitchinterval(previous)
+    # With the GIL released this thread runs throughout the fit (slowed by the fit's own
+    # threads on the same cores); held, it would run only in the switch intervals around it.
+    assert took[0] > 0.02, f"the fit took {took[0]:.3f} s: too short to tell"
+    assert ticks > 0.05 * alone * took[0], (
+        f"only {ticks} Python steps ran during a {took[0]:.3f} s fit ({alone:.0f} steps/s alone)"
+    )

@@ -122,18 +122,44 @@ pub fn exit_code(summary: &serde_json::Value) -> u8 {
 }
 
 /// Calls `row(numeric values in original units, one-hot values)` for every row, streamed.
-fn for_each_row(prep: &Prep, data: &Dataset, mut row: impl FnMut(&[f64], &[f32])) {
+/// Rows per block of a parallel pass (each block folds into its own accumulator).
+const BLOCK_ROWS: usize = 8192;
+
+/// One pass over the rows in original units (numeric values, then the one-hot columns):
+/// blocks of rows fold in parallel into copies of `empty` and `merge` adds them up. The
+/// accumulators hold counts and extremes, so the order of merging cannot change them.
+fn fold_rows<A: Clone + Send + Sync>(
+    prep: &Prep,
+    data: &Dataset,
+    empty: &A,
+    row: impl Fn(&mut A, &[f64], &[f32]) + Sync,
+    merge: impl Fn(&mut A, A) + Sync,
+) -> A {
+    use rayon::prelude::*;
     let (d, n_numeric) = (data.dim(), prep.numeric.len());
-    let mut values = vec![0.0f64; n_numeric];
+    let mut total = empty.clone();
     for chunk in data.stream() {
-        for x in chunk.values.chunks_exact(d) {
-            for (j, col) in prep.numeric.iter().enumerate() {
-                values[j] = col.inverse(x[j] as f64);
-            }
-            row(&values, &x[n_numeric..]);
+        let blocks: Vec<A> = chunk
+            .values
+            .par_chunks(d.max(1) * BLOCK_ROWS)
+            .map(|block| {
+                let mut acc = empty.clone();
+                let mut values = vec![0.0f64; n_numeric];
+                for x in block.chunks_exact(d) {
+                    for (j, col) in prep.numeric.iter().enumerate() {
+                        values[j] = col.inverse(x[j] as f64);
+                    }
+                    row(&mut acc, &values, &x[n_numeric..]);
+                }
+                acc
+            })
+            .collect();
+        for block in blocks {
+            merge(&mut total, block);
         }
     }
     data.release_all();
+    total
 }
 
 /// Bin of `v` among increasing `edges`: how many edges are ≤ v.
@@ -142,6 +168,7 @@ fn bin(edges: &[f64], v: f64) -> usize {
 }
 
 /// Counts of today's rows in a reference's bins.
+#[derive(Clone)]
 struct Observed {
     rows: u64,
     /// Per reference numeric feature: bin counts and rows outside the range (None: the
@@ -149,6 +176,30 @@ struct Observed {
     numeric: Vec<Option<(Vec<u64>, u64)>>,
     /// Per reference categorical feature: level counts then unseen (None: not today's).
     categorical: Vec<Option<Vec<u64>>>,
+}
+
+impl Observed {
+    /// Adds another block's counts (same reference, same features).
+    fn add(&mut self, other: Observed) {
+        self.rows += other.rows;
+        for (mine, theirs) in self.numeric.iter_mut().zip(other.numeric) {
+            if let (Some((bins, outside)), Some((more, more_outside))) = (mine, theirs) {
+                add_counts(bins, &more);
+                *outside += more_outside;
+            }
+        }
+        for (mine, theirs) in self.categorical.iter_mut().zip(other.categorical) {
+            if let (Some(counts), Some(more)) = (mine, theirs) {
+                add_counts(counts, &more);
+            }
+        }
+    }
+}
+
+fn add_counts(counts: &mut [u64], more: &[u64]) {
+    for (c, m) in counts.iter_mut().zip(more) {
+        *c += m;
+    }
 }
 
 /// Counts `data` (prepared by `prep`) in the bins of `reference`, one streamed pass.
@@ -171,7 +222,7 @@ fn observe(reference: &DriftReference, prep: &Prep, data: &Dataset) -> Observed 
             })
         })
         .collect();
-    let mut observed = Observed {
+    let empty = Observed {
         rows: 0,
         numeric: reference
             .numeric
@@ -186,7 +237,7 @@ fn observe(reference: &DriftReference, prep: &Prep, data: &Dataset) -> Observed 
             .map(|(r, i)| i.as_ref().map(|_| vec![0; r.shares.len()]))
             .collect(),
     };
-    for_each_row(prep, data, |values, onehot| {
+    let count = |observed: &mut Observed, values: &[f64], onehot: &[f32]| {
         observed.rows += 1;
         for ((r, index), counts) in reference.numeric.iter().zip(&numeric_index).zip(&mut observed.numeric) {
             if let (Some(j), Some((bins, outside))) = (index, counts) {
@@ -201,8 +252,8 @@ fn observe(reference: &DriftReference, prep: &Prep, data: &Dataset) -> Observed 
                 counts[hit.unwrap_or(levels.len())] += 1;
             }
         }
-    });
-    observed
+    };
+    fold_rows(prep, data, &empty, count, Observed::add)
 }
 
 fn shares(counts: &[u64], rows: u64) -> Vec<f64> {
@@ -213,21 +264,39 @@ fn shares(counts: &[u64], rows: u64) -> Vec<f64> {
 /// streamed passes: range, histogram, bin counts).
 pub fn reference(prep: &Prep, data: &Dataset) -> DriftReference {
     let n_numeric = prep.numeric.len();
-    let mut range = vec![(f64::INFINITY, f64::NEG_INFINITY); n_numeric];
-    for_each_row(prep, data, |values, _| {
-        for (r, &v) in range.iter_mut().zip(values) {
-            *r = (r.0.min(v), r.1.max(v));
-        }
-    });
-    let mut histograms = vec![vec![0u64; FINE_BINS]; n_numeric];
-    let mut rows = 0u64;
-    for_each_row(prep, data, |values, _| {
-        rows += 1;
-        for ((h, &(lo, hi)), &v) in histograms.iter_mut().zip(&range).zip(values) {
-            let b = if hi > lo { ((v - lo) / (hi - lo) * FINE_BINS as f64) as usize } else { 0 };
-            h[b.min(FINE_BINS - 1)] += 1;
-        }
-    });
+    let range = fold_rows(
+        prep,
+        data,
+        &vec![(f64::INFINITY, f64::NEG_INFINITY); n_numeric],
+        |range, values, _| {
+            for (r, &v) in range.iter_mut().zip(values) {
+                *r = (r.0.min(v), r.1.max(v));
+            }
+        },
+        |range, other| {
+            for (r, o) in range.iter_mut().zip(other) {
+                *r = (r.0.min(o.0), r.1.max(o.1));
+            }
+        },
+    );
+    let (histograms, rows) = fold_rows(
+        prep,
+        data,
+        &(vec![vec![0u64; FINE_BINS]; n_numeric], 0u64),
+        |(histograms, rows), values, _| {
+            *rows += 1;
+            for ((h, &(lo, hi)), &v) in histograms.iter_mut().zip(&range).zip(values) {
+                let b = if hi > lo { ((v - lo) / (hi - lo) * FINE_BINS as f64) as usize } else { 0 };
+                h[b.min(FINE_BINS - 1)] += 1;
+            }
+        },
+        |(histograms, rows), (more, more_rows)| {
+            *rows += more_rows;
+            for (h, m) in histograms.iter_mut().zip(&more) {
+                add_counts(h, m);
+            }
+        },
+    );
     let numeric = prep
         .numeric
         .iter()

@@ -149,7 +149,9 @@ pub fn fit(request: &FitRequest) -> Result<Value> {
     let mut model = build_model(request, &stage, &trained, sizes.clone(), weights);
     model.segment_ids = lineage.ids.clone();
     model.next_segment_id = lineage.next_segment_id;
+    let reference_start = Instant::now();
     model.drift_reference = Some(crate::continuity::drift::reference(&stage.prep, fit_data));
+    let t_reference = reference_start.elapsed().as_secs_f64();
 
     let metrics_start = Instant::now();
     // Density fits leave outliers unsegmented: metrics, profiles and the report describe
@@ -290,6 +292,7 @@ pub fn fit(request: &FitRequest) -> Result<Value> {
             "read": secs(stage.t_read),
             "prep": secs(stage.t_prep),
             "fit": secs(t_fit),
+            "drift_reference": secs(t_reference),
             "metrics": secs(t_metrics),
             "write": secs(t_write),
             "total": secs(started.elapsed().as_secs_f64()),
