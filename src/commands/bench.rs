@@ -50,11 +50,8 @@ pub fn run(args: &BenchArgs) -> Result<serde_json::Value> {
     let mut centres = random_rows(&data, k, &mut Rng::new(args.seed));
     let mut state = backend.new_state(&data)?;
     backend.lloyd_pass(&data, &centres, &mut state)?; // warm-up
-    let mut times = Vec::with_capacity(args.iters);
-    for _ in 0..args.iters {
-        let t = Instant::now();
+    let timing = timed(args.iters, || {
         let stats = backend.lloyd_pass(&data, &centres, &mut state)?;
-        times.push(t.elapsed().as_secs_f64());
         let mut next = centres.values.clone();
         for c in 0..k {
             if stats.weights[c] > 0.0 {
@@ -64,9 +61,8 @@ pub fn run(args: &BenchArgs) -> Result<serde_json::Value> {
             }
         }
         centres = Centres::new(k, d, next);
-    }
-    times.sort_by(f64::total_cmp);
-    let median = times[times.len() / 2];
+        Ok(())
+    })?;
 
     // The fit uses `--init auto`'s choice (k-means|| past n·k = 5·10⁷).
     let init = Init::Auto { rounds: 5, oversampling: 2.0 };
@@ -81,11 +77,11 @@ pub fn run(args: &BenchArgs) -> Result<serde_json::Value> {
         "device": info.device,
         "n": n, "d": d, "k": k,
         "iters": args.iters,
-        "seconds_per_iteration": median,
-        "seconds_per_iteration_min": times[0],
-        "rows_iterations_per_second": n as f64 / median,
-        "effective_gb_per_second": (n * d * 4) as f64 / median / 1e9,
-        "gflops": 2.0 * (n * k * d) as f64 / median / 1e9,
+        "seconds_per_iteration": timing.median,
+        "seconds_per_iteration_min": timing.min,
+        "rows_iterations_per_second": n as f64 / timing.median,
+        "effective_gb_per_second": (n * d * 4) as f64 / timing.median / 1e9,
+        "gflops": 2.0 * (n * k * d) as f64 / timing.median / 1e9,
         "load_seconds": secs(load_seconds),
         "fit": {
             "seconds": fit_seconds,
@@ -130,14 +126,10 @@ fn bench_mixture(
         Mixture::from_stats(&stats, covariance, reg).map_err(collapsed)
     };
     mixture = step(&mixture)?; // warm-up
-    let mut times = Vec::with_capacity(args.iters);
-    for _ in 0..args.iters {
-        let t = Instant::now();
+    let timing = timed(args.iters, || {
         mixture = step(&mixture)?;
-        times.push(t.elapsed().as_secs_f64());
-    }
-    times.sort_by(f64::total_cmp);
-    let median = times[times.len() / 2];
+        Ok(())
+    })?;
     let info = backend.info();
     Ok(json!({
         "command": "bench",
@@ -147,9 +139,9 @@ fn bench_mixture(
         "device": info.device,
         "n": n, "d": d, "k": k,
         "iters": args.iters,
-        "seconds_per_iteration": median,
-        "seconds_per_iteration_min": times[0],
-        "rows_iterations_per_second": n as f64 / median,
+        "seconds_per_iteration": timing.median,
+        "seconds_per_iteration_min": timing.min,
+        "rows_iterations_per_second": n as f64 / timing.median,
         "load_seconds": secs(load_seconds),
     }))
 }
@@ -173,4 +165,22 @@ fn load_unscaled(path: &std::path::Path) -> Result<Dataset> {
     let masks = row_masks(&table, params.impute, Duplicates::Allow)?;
     let prep = Prep::fit(&table, &params, &masks, &mut |w| crate::warn!("{w}"))?;
     Ok(prep.apply(table, &masks)?.data)
+}
+
+/// Wall times of repeated calls of one pass.
+pub(super) struct Timing {
+    pub median: f64,
+    pub min: f64,
+}
+
+/// Times `iters` (at least one) calls of `pass`.
+pub(super) fn timed(iters: usize, mut pass: impl FnMut() -> Result<()>) -> Result<Timing> {
+    let mut times = Vec::with_capacity(iters);
+    for _ in 0..iters.max(1) {
+        let t = Instant::now();
+        pass()?;
+        times.push(t.elapsed().as_secs_f64());
+    }
+    times.sort_by(f64::total_cmp);
+    Ok(Timing { median: times[times.len() / 2], min: times[0] })
 }

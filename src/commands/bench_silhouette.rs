@@ -1,8 +1,6 @@
 //! `custseg bench --pass silhouette`: the exact silhouette of the rows labelled by their
 //! nearest of k random rows, timed (the pairwise pass dominates: O(n² · d)).
 
-use std::time::Instant;
-
 use serde_json::json;
 
 use crate::backend::Backend;
@@ -21,14 +19,10 @@ pub fn run(args: &BenchArgs, backend: &dyn Backend, data: &Dataset, load_seconds
     let centres = random_rows(data, k, &mut Rng::new(args.seed));
     let labels = Segments::Centres(centres).labels(backend, data)?;
     let mut silhouette = metrics::silhouette(backend, data, &labels, k, n, args.seed)?; // warm-up
-    let mut times = Vec::with_capacity(args.iters);
-    for _ in 0..args.iters {
-        let t = Instant::now();
+    let timing = super::bench::timed(args.iters, || {
         silhouette = metrics::silhouette(backend, data, &labels, k, n, args.seed)?;
-        times.push(t.elapsed().as_secs_f64());
-    }
-    times.sort_by(f64::total_cmp);
-    let median = times[times.len() / 2];
+        Ok(())
+    })?;
     let info = backend.info();
     Ok(json!({
         "command": "bench",
@@ -37,9 +31,9 @@ pub fn run(args: &BenchArgs, backend: &dyn Backend, data: &Dataset, load_seconds
         "device": info.device,
         "n": n, "d": d, "k": k,
         "iters": args.iters,
-        "seconds": median,
-        "seconds_min": times[0],
-        "pairs_per_second": (n as f64) * (n as f64) / median,
+        "seconds": timing.median,
+        "seconds_min": timing.min,
+        "pairs_per_second": (n as f64) * (n as f64) / timing.median,
         "silhouette": silhouette.mean,
         "load_seconds": secs(load_seconds),
     }))
