@@ -390,12 +390,14 @@ impl State {
     /// [`State::absorb`] for a batch of integer ids: numbers each line's id in the log's
     /// index, in row order.
     fn absorb_int(&mut self, local: State) -> Vec<Line> {
-        let (lo, hi) = local.line_ids.iter().fold((i64::MAX, i64::MIN), |(lo, hi), &i| (lo.min(i), hi.max(i)));
-        self.int_index.prepare(lo, hi, local.line_ids.len());
         let mut lines = local.lines;
-        for (line, &id) in lines.iter_mut().zip(&local.line_ids) {
-            line.customer = self.intern_id(IdRef::Int(id));
-        }
+        let ids = &mut self.ids;
+        self.int_index.number_all(
+            &local.line_ids,
+            ids.len() as u32,
+            |i, number| lines[i].customer = number,
+            |id| ids.push(CustomerId::Int(id)),
+        );
         self.cleaning.add(&local.cleaning);
         lines
     }
