@@ -148,8 +148,9 @@ pub fn read(spec: &TransactionSpec, mut lines: LineStore) -> Result<Transactions
         columns.push(invoice);
     }
     let text = [spec.customer_id.as_str(), spec.invoice.as_deref().unwrap_or("")];
-    // Batches are cleaned in parallel with their own customer and invoice numbers, then
-    // renumbered in file and row order, so ids keep the order of first appearance.
+    // Batches are cleaned in parallel (text ids numbered per batch, integer ids kept as
+    // they are), then numbered in the log's numbering in file and row order, so ids keep
+    // the order of first appearance.
     let mut state = State { int_index: IntIndex::new(LOG_SLACK), ..State::default() };
     let convert = |path: &std::path::Path, first: usize, batch: &RecordBatch| {
         let mut local = State::default();
