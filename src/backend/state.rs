@@ -22,9 +22,6 @@ use crate::error::{Error, Result};
 pub struct LloydState {
     data_id: u64,
     min_sq: RowValues,
-    /// Counts the times `min_sq` was lent mutably, so a backend can tell whether what it
-    /// keeps beside the minimum distances still describes them.
-    min_sq_generation: u64,
     /// The backend's labels and distances; only the backend that made it knows the type.
     held: Box<dyn Any + Send + Sync>,
 }
@@ -33,7 +30,7 @@ impl LloydState {
     /// State for `data` whose labels and distances are `held` by the backend making it.
     pub fn new(data: &Dataset, held: impl Any + Send + Sync) -> Self {
         let min_sq = data.chunks().iter().map(|c| vec![f32::INFINITY; c.rows(data.dim())]).collect();
-        LloydState { data_id: data.id(), min_sq, min_sq_generation: 0, held: Box::new(held) }
+        LloydState { data_id: data.id(), min_sq, held: Box::new(held) }
     }
 
     /// k-means++'s squared distance of every row to the nearest chosen centre, per chunk.
@@ -43,22 +40,7 @@ impl LloydState {
 
     /// The minimum distances, for passes (and host code) that lower them.
     pub fn min_sq_mut(&mut self) -> &mut RowValues {
-        self.min_sq_generation += 1;
         &mut self.min_sq
-    }
-
-    /// How many times the minimum distances were lent mutably (0 when made).
-    pub fn min_sq_generation(&self) -> u64 {
-        self.min_sq_generation
-    }
-
-    /// The minimum distances and the backend's part together, mutably (see
-    /// [`LloydState::held`]); counts as lending the minimum distances.
-    pub fn min_sq_and_held_mut<T: Any>(&mut self, data: &Dataset) -> Result<(&mut RowValues, &mut T)> {
-        self.check(data)?;
-        self.min_sq_generation += 1;
-        let held = self.held.downcast_mut().ok_or_else(Self::other_backend)?;
-        Ok((&mut self.min_sq, held))
     }
 
     /// The backend's part, after checking that the state belongs to `data` and to a backend

@@ -10,15 +10,13 @@ pub mod estep;
 mod nearest;
 #[cfg(target_arch = "x86_64")]
 mod nearest_x86;
-mod seed_bounds;
 mod seeding;
 mod stats;
 
 use rayon::prelude::*;
 
 use self::nearest::{nearest_labels, nearest_labels_with, Kernel, PackedCentres};
-use self::seed_bounds::{PruneTable, SeedBounds};
-use self::seeding::{KeptRows, PackedCandidates};
+use self::seeding::PackedCandidates;
 use super::distance::{keep_farthest, sq_dist};
 use super::mixture::{log_sum_exp, LogDensity, MixturePass, MixtureStats};
 use super::{
@@ -54,33 +52,9 @@ impl CpuBackend {
 struct HostRows {
     labels: Vec<Vec<u32>>,
     dist2: Vec<Vec<f32>>,
-    /// k-means++: per chunk, the rows the current step computed and their min(min_sq, d²)
-    /// for each candidate, reused from step to step; empty past [`SEED_KEEP_BYTES`].
-    seeding: Vec<KeptRows>,
-    /// k-means++: each row's nearest chosen centre, for pruning; `None` once something
-    /// other than this backend's seeding passes lowered the state's minimum distances.
-    bounds: Option<SeedBounds>,
-}
-
-impl HostRows {
-    /// The seeding bounds if they still describe minimum distances of generation
-    /// `generation` (dropped for good otherwise).
-    fn current_bounds(&mut self, generation: u64) -> Option<&mut SeedBounds> {
-        if self.bounds.as_ref().is_some_and(|b| b.generation != generation) || !pruning_on() {
-            self.bounds = None;
-        }
-        self.bounds.as_mut()
-    }
-}
-
-/// Whether k-means++ steps prune rows (always, but for tests comparing with the unpruned
-/// passes on their own thread).
-fn pruning_on() -> bool {
-    #[cfg(test)]
-    if seed_bounds::PRUNING_OFF.with(std::cell::Cell::get) {
-        return false;
-    }
-    true
+    /// k-means++: per chunk, each row's min(min_sq, d²) for each candidate of the current
+    /// step (`rows × candidates`), reused from step to step; empty past [`SEED_KEEP_BYTES`].
+    seeding: Vec<Vec<f32>>,
 }
 
 /// Labels and statistics of one chunk; `previous` (labels) and `dist2` are updated in place.
@@ -124,8 +98,7 @@ impl Backend for CpuBackend {
         let rows = |c: &Chunk| c.rows(data.dim());
         let labels = data.chunks().iter().map(|c| vec![u32::MAX; rows(c)]).collect();
         let dist2 = data.chunks().iter().map(|c| vec![0.0; rows(c)]).collect();
-        let bounds = Some(SeedBounds::new(data.chunks().iter().map(rows), 0));
-        Ok(LloydState::new(data, HostRows { labels, dist2, seeding: Vec::new(), bounds }))
+        Ok(LloydState::new(data, HostRows { labels, dist2, seeding: Vec::new() }))
     }
 
     fn lloyd_pass(&self, data: &Dataset, centres: &Centres, state: &mut LloydState) -> Result<LloydStats> {
@@ -200,22 +173,13 @@ impl Backend for CpuBackend {
     }
 
     fn update_min_sq_dist(&self, data: &Dataset, centre: &[f32], state: &mut LloydState) -> Result<()> {
-        let before = state.min_sq_generation();
-        let (min_sq, rows) = state.min_sq_and_held_mut::<HostRows>(data)?;
+        state.held::<HostRows>(data)?;
         let kernel = Kernel::detect();
-        let fold = |chunk: &Chunk, mins: &mut Vec<f32>, nearest: Option<(&mut [u32], u32)>| {
-            seeding::fold_min_sq(kernel, &chunk.values, centre, mins, nearest);
+        data.chunks().par_iter().zip(state.min_sq_mut().par_iter_mut()).for_each(|(chunk, mins)| {
+            seeding::fold_min_sq(kernel, &chunk.values, centre, mins);
             chunk.values.release();
-        };
-        let chunks = data.chunks().par_iter().zip(min_sq.par_iter_mut());
-        match rows.current_bounds(before) {
-            Some(bounds) => {
-                let index = bounds.push_centre(centre);
-                chunks.zip(bounds.nearest.par_iter_mut()).for_each(|((c, m), n)| fold(c, m, Some((n, index))));
-            }
-            None => chunks.for_each(|(c, m)| fold(c, m, None)),
-        }
-        sync_bounds(data, state)
+        });
+        Ok(())
     }
 
     fn mixture_pass(&self, data: &Dataset, mix: &MixturePass) -> Result<MixtureStats> {
@@ -260,11 +224,8 @@ impl Backend for CpuBackend {
     }
 
     fn candidate_potentials(&self, data: &Dataset, candidates: &Centres, state: &LloydState) -> Result<Vec<f64>> {
-        let rows: &HostRows = state.held(data)?;
-        let bounds = rows.bounds.as_ref().filter(|b| b.generation == state.min_sq_generation() && pruning_on());
-        let table = bounds.map(|b| b.table(candidates));
-        let prune = table.as_ref().zip(bounds.map(|b| &b.nearest));
-        Ok(seeding_pass(data, candidates, state.min_sq(), prune, None))
+        state.held::<HostRows>(data)?;
+        Ok(seeding_pass(data, candidates, state.min_sq(), None))
     }
 
     fn choose_candidate(&self, data: &Dataset, candidates: &Centres, state: &mut LloydState) -> Result<(usize, f64)> {
@@ -275,29 +236,20 @@ impl Backend for CpuBackend {
             self.update_min_sq_dist(data, candidates.centre(best), state)?;
             return Ok((best, potentials[best]));
         }
-        // One pass scores every candidate and keeps the computed rows' distances; the
-        // winner's are copied, pruned rows keep theirs.
-        let before = state.min_sq_generation();
-        let (min_sq, rows) = state.min_sq_and_held_mut::<HostRows>(data)?;
-        let mut kept = std::mem::take(&mut rows.seeding);
-        kept.resize_with(data.chunks().len(), KeptRows::default);
-        let bounds = rows.current_bounds(before);
-        let table = bounds.as_ref().map(|b| b.table(candidates));
-        let prune = table.as_ref().zip(bounds.as_ref().map(|b| &b.nearest));
-        let potentials = seeding_pass(data, candidates, min_sq, prune, Some(&mut kept));
-        let best = lowest_potential(&potentials);
-        let count = candidates.k;
-        let chunks = min_sq.par_iter_mut().zip(&kept);
-        match bounds {
-            Some(bounds) => {
-                let index = bounds.push_centre(candidates.centre(best));
-                let nearest = bounds.nearest.par_iter_mut();
-                chunks.zip(nearest).for_each(|((m, k), n)| k.fold(count, best, m, Some((n, index))));
-            }
-            None => chunks.for_each(|(m, k)| k.fold(count, best, m, None)),
+        // One pass scores every candidate and keeps its distances; the winner's are copied.
+        let mut kept = std::mem::take(&mut state.held_mut::<HostRows>(data)?.seeding);
+        kept.resize_with(data.chunks().len(), Vec::new);
+        for (k, mins) in kept.iter_mut().zip(state.min_sq()) {
+            k.resize(mins.len() * candidates.k, 0.0);
         }
-        rows.seeding = kept;
-        sync_bounds(data, state)?;
+        let potentials = seeding_pass(data, candidates, state.min_sq(), Some(&mut kept));
+        let best = lowest_potential(&potentials);
+        state.min_sq_mut().par_iter_mut().zip(&kept).for_each(|(mins, kept)| {
+            for (i, m) in mins.iter_mut().enumerate() {
+                *m = kept[i * candidates.k + best];
+            }
+        });
+        state.held_mut::<HostRows>(data)?.seeding = kept;
         Ok((best, potentials[best]))
     }
 
@@ -306,42 +258,24 @@ impl Backend for CpuBackend {
     }
 }
 
-/// Marks the seeding bounds (if any) as describing the state's minimum distances as they
-/// are now, after this backend lowered them.
-fn sync_bounds(data: &Dataset, state: &mut LloydState) -> Result<()> {
-    let generation = state.min_sq_generation();
-    if let Some(bounds) = state.held_mut::<HostRows>(data)?.bounds.as_mut() {
-        bounds.generation = generation;
-    }
-    Ok(())
-}
-
 /// The k-means++ potential of each candidate, summed per chunk in parallel and merged in
-/// chunk order; with `prune` (the step's table and each row's nearest chosen centre), rows
-/// it prunes are not read; with `kept`, the computed rows' min(min_sq, d²) per candidate
-/// (see [`seeding::potentials`]).
+/// chunk order; with `kept`, each row's min(min_sq, d²) per candidate too (see
+/// [`seeding::potentials`]).
 fn seeding_pass(
     data: &Dataset,
     candidates: &Centres,
     min_sq: &RowValues,
-    prune: Option<(&PruneTable, &Vec<Vec<u32>>)>,
-    kept: Option<&mut Vec<KeptRows>>,
+    kept: Option<&mut Vec<Vec<f32>>>,
 ) -> Vec<f64> {
     let packed = PackedCandidates::new(candidates);
     let kernel = Kernel::detect();
-    let per_chunk = |c: usize, mins: &Vec<f32>, kept: Option<&mut KeptRows>| {
-        let chunk = &data.chunks()[c];
-        let rows = seeding::SeedRows {
-            values: &chunk.values,
-            weights: chunk.weights.as_deref(),
-            min_sq: mins,
-            prune: prune.map(|(table, nearest)| (table, nearest[c].as_slice())),
-        };
+    let per_chunk = |chunk: &Chunk, mins: &Vec<f32>, kept: Option<&mut [f32]>| {
+        let rows = seeding::SeedRows { values: &chunk.values, weights: chunk.weights.as_deref(), min_sq: mins };
         let potentials = seeding::potentials(kernel, rows, &packed, kept);
         chunk.values.release();
         potentials
     };
-    let chunks = min_sq.par_iter().enumerate();
+    let chunks = data.chunks().par_iter().zip(min_sq.par_iter());
     let parts: Vec<Vec<f64>> = match kept {
         Some(kept) => chunks.zip(kept.par_iter_mut()).map(|((c, m), k)| per_chunk(c, m, Some(k))).collect(),
         None => chunks.map(|(c, m)| per_chunk(c, m, None)).collect(),
