@@ -132,7 +132,20 @@ def test_kmeans_parallel_runs_over_every_row_independent_of_scheduling(spark, bl
         np.testing.assert_array_equal(other.cluster_centers_, fits[0].cluster_centers_)
     other_seed = custseg.spark.fit(df, FEATURES, k=6, seed=12, init="k-means||", n_init=1, max_iter=1)
     assert not np.array_equal(other_seed.cluster_centers_, fits[0].cluster_centers_)
-    full = custseg.spark.fit(df, FEATURES, k=6, seed=11, init="k-means||", n_init=1)
+    # The same draws as k-means|| over the 5 row slices in one process, then one Lloyd step.
+    from custseg.spark import _kmeans
+
+    slices = np.array_split(X, 5)
+
+    def local_gather(compute):
+        sent = [compute(rows, None, part) for part, rows in enumerate(slices)]
+        return [bytes(b) for b in sent if b is not None]
+
+    seeds = _kmeans.kmeans_parallel(local_gather, 6, 11, 0)
+    one = custseg.KMeans(6, init=seeds, n_init=1, max_iter=1).fit(X)
+    np.testing.assert_allclose(fits[0].cluster_centers_, one.cluster_centers_, rtol=1e-9, atol=0)
+    # Seed 11 ends in a local optimum (ARI 0.77, in one process too); seed 12 finds the blobs.
+    full = custseg.spark.fit(df, FEATURES, k=6, seed=12, init="k-means||", n_init=1)
     assert adjusted_rand_score(truth, labels_by_id(custseg.spark.predict(full, df))) > 0.9
 
 

@@ -54,6 +54,7 @@ def _kmeans_model(k, seed, rows, d, params):
     model._check_params(np.broadcast_to(np.float32(0), (rows, d)))
     if callable(model.init):
         raise ValueError("a callable init cannot run on Spark; give a name or an array of shape (k, n_features)")
+    model._init_and_runs(np.broadcast_to(np.float32(0), (rows, d)))  # refuses a wrongly shaped init array
     return model
 
 
