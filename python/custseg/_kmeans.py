@@ -20,6 +20,16 @@ class _BaseKMeans(ClusterMixin, TransformerMixin, BaseEstimator):
     def _batch_size(self):
         return None
 
+    def __getattr__(self, name):
+        # Only reached for attributes the instance lacks: a Spark fit keeps no labels_.
+        if name == "labels_" and "spark_features_" in self.__dict__:
+            raise AttributeError(
+                "this model was fitted by custseg.spark.fit, which keeps no labels_ (the training "
+                "rows stay in the DataFrame): custseg.spark.predict(model, df) adds them as a "
+                "'segment' column, and model.predict(X) labels rows held locally"
+            )
+        raise AttributeError(f"{type(self).__name__!r} object has no attribute {name!r}")
+
     def _check_params(self, X):
         if not isinstance(self.n_clusters, numbers.Integral) or self.n_clusters < 1:
             raise ValueError(f"n_clusters={self.n_clusters!r} must be an integer >= 1")

@@ -9,6 +9,7 @@ mod errors;
 mod kmeans;
 mod mixture;
 mod pipeline;
+mod spark_init;
 mod spark_kmeans;
 mod spark_mixture;
 mod wire;
@@ -33,5 +34,7 @@ fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(spark_mixture::nearest_partition, m)?)?;
     m.add_function(wrap_pyfunction!(spark_mixture::mixture_merge, m)?)?;
     m.add_function(wrap_pyfunction!(spark_mixture::mean_variance, m)?)?;
+    m.add_function(wrap_pyfunction!(spark_init::nearest_sq_partition, m)?)?;
+    m.add_function(wrap_pyfunction!(spark_init::random_partition, m)?)?;
     Ok(())
 }

@@ -1,12 +1,21 @@
 """custseg on Spark: fit K-Means or a Gaussian mixture on a DataFrame whose rows do not fit
 one machine, and assign segments to a DataFrame.
 
-Each iteration, every task runs custseg's Rust pass over its partition's Arrow batches
-(`mapInArrow`) and sends back the pass's statistics (K-Means: per-cluster sums, weights,
-counts, inertia; mixtures: responsibilities' moments and log-likelihood) as bytes; the
-driver merges them in partition order in f64 with the library's own update and repeats.
-The input is cached and re-read every iteration. The result is the single-machine fit of
-the rows in partition order, from the same initial centres, whatever the partitioning.
+Every pass, each partition's rows go through custseg's Rust pass and come back as the
+pass's statistics (K-Means: per-cluster sums, weights, counts, inertia; mixtures: the
+responsibilities' moments and log-likelihood) in bytes, which are merged in partition
+order in f64 with the library's own update. Two ways to run the passes (`mode`):
+
+- 'barrier' (the default): one barrier stage whose tasks read their rows once, keep them
+  in memory and exchange each pass's statistics with `allGather` (`_barrier.py`);
+- 'reread': one Spark job per pass over the cached DataFrame, each re-reading its
+  partitions into Arrow batches and sending the statistics to the driver; for clusters
+  where a barrier stage cannot get a slot per task at once (dynamic allocation) or where
+  one failed task should not restart the whole fit.
+
+Both run the same code on the same statistics and give the same bits. The result is the
+single-machine fit of the rows in partition order, from the same initial centres,
+whatever the partitioning.
 
     model = custseg.spark.fit(df, features=["recency", "frequency", "spend"], k=6, seed=1)
     scored = custseg.spark.predict(model, df)   # adds a "segment" column
@@ -16,10 +25,12 @@ import numpy as np
 
 from .._kmeans import KMeans
 from .._mixture import GaussianMixture
-from . import _kmeans, _mixture
+from . import _barrier, _kmeans, _mixture
+from ._partitions import rereading
 from ._predict import predict
 
 ALGORITHMS = ("kmeans", "gmm")
+MODES = ("barrier", "reread")
 
 
 def _count_checked(data, k):
@@ -37,21 +48,27 @@ def _checked_columns(df, features, weight_col):
         raise ValueError(f"column(s) {missing} are not in the DataFrame (it has {df.columns})")
 
 
-def _fit_kmeans(data, features, weight_col, k, seed, rows, init_sample_size, params):
+def _kmeans_model(k, seed, rows, d, params):
+    """The unfitted estimator, its parameters checked as a fit on `rows` × `d` checks them."""
     model = KMeans(n_clusters=k, random_state=seed, **params)
-    d = len(features)
-    shape_only = np.broadcast_to(np.float32(0), (rows, d))
-    model._check_params(shape_only)
+    model._check_params(np.broadcast_to(np.float32(0), (rows, d)))
     if callable(model.init):
         raise ValueError("a callable init cannot run on Spark; give a name or an array of shape (k, n_features)")
-    init, given, n_init = model._init_and_runs(shape_only)
-    tol = model.tol * _kmeans.mean_variance(data, features, weight_col) if model.tol > 0 else 0.0
+    model._init_and_runs(np.broadcast_to(np.float32(0), (rows, d)))  # refuses a wrongly shaped init array
+    return model
+
+
+def _fit_kmeans(gather, model, features, weighted, rows, init_sample_size):
+    """Fits the checked KMeans `model` over `gather`'s partitions."""
+    k, d, seed = int(model.n_clusters), len(features), int(model.random_state)
+    init, given, n_init = model._init_and_runs(np.broadcast_to(np.float32(0), (rows, d)))
+    tol = model.tol * _kmeans.mean_variance(gather, d) if model.tol > 0 else 0.0
     best = None
     for run in range(n_init):
         start = given if given is not None else _kmeans.initial_centres(
-            data, features, weight_col, k, init, seed, run, rows, init_sample_size
+            gather, features, weighted, k, init, seed, run, rows, init_sample_size
         )
-        result = _kmeans.lloyd(data, features, weight_col, start, int(model.max_iter), tol)
+        result = _kmeans.lloyd(gather, start, int(model.max_iter), tol)
         if best is None or result[1] < best[1]:
             best = result
     centres, inertia, n_iter, _ = best
@@ -62,32 +79,36 @@ def _fit_kmeans(data, features, weight_col, k, seed, rows, init_sample_size, par
     return model
 
 
-def _fit_gmm(data, features, weight_col, k, seed, rows, init_sample_size, params):
+def _gmm_model(k, seed, rows, d, params):
+    """The unfitted estimator, its parameters checked as a fit on `rows` × `d` checks them."""
     if "init" in params:
         params["init_params"] = params.pop("init")
     model = GaussianMixture(n_components=k, random_state=seed, **params)
-    d = len(features)
     model._check_params(np.broadcast_to(np.float32(0), (rows, d)))
+    return model
+
+
+def _fit_gmm(gather, model, features, weighted, rows, init_sample_size):
+    """Fits the checked GaussianMixture `model` over `gather`'s partitions."""
+    k, d, seed = int(model.n_components), len(features), int(model.random_state)
     given = model._given(d)
-    if given is None and model.init_params not in ("kmeans", "k-means++"):
-        raise ValueError(
-            f"init_params={model.init_params!r} cannot run on Spark; use 'kmeans', 'k-means++' or the *_init arrays"
-        )
     ct, reg = model.covariance_type, float(model.reg_covar)
     best = None
     for run in range(int(model.n_init)):
         if given is not None:
             start = given
+        elif model.init_params == "random":
+            start = _mixture.from_random(gather, k, ct, reg, seed, run)
         else:
             if model.init_params == "kmeans":
-                kmeans = _fit_kmeans(data, features, weight_col, k, seed + run, rows, init_sample_size, {})
-                seeds = kmeans.cluster_centers_
+                kmeans = _kmeans_model(k, seed + run, rows, d, {})
+                seeds = _fit_kmeans(gather, kmeans, features, weighted, rows, init_sample_size).cluster_centers_
             else:
                 seeds = _kmeans.initial_centres(
-                    data, features, weight_col, k, "k-means++", seed, run, rows, init_sample_size
+                    gather, features, weighted, k, model.init_params, seed, run, rows, init_sample_size
                 )
-            start = _mixture.from_centres(data, features, weight_col, seeds, ct, reg)
-        result = _mixture.em(data, features, weight_col, start, ct, reg, int(model.max_iter), float(model.tol))
+            start = _mixture.from_centres(gather, seeds, ct, reg)
+        result = _mixture.em(gather, start, ct, reg, int(model.max_iter), float(model.tol))
         if best is None or result[1] > best[1]:
             best = result
     (weights, means, covariances), lower_bound, bounds, n_iter, converged = best
@@ -97,7 +118,9 @@ def _fit_gmm(data, features, weight_col, k, seed, rows, init_sample_size, params
     )
 
 
-def fit(df, features, algorithm="kmeans", k=8, seed=0, *, weight_col=None, init_sample_size=100_000, **params):
+def fit(
+    df, features, algorithm="kmeans", k=8, seed=0, *, weight_col=None, init_sample_size=100_000, mode="barrier", **params
+):
     """Fits `algorithm` ('kmeans' or 'gmm') with `k` segments on the `features` columns of the
     Spark DataFrame `df` (numeric, no nulls) and returns a fitted `custseg.KMeans` or
     `custseg.GaussianMixture`.
@@ -105,13 +128,20 @@ def fit(df, features, algorithm="kmeans", k=8, seed=0, *, weight_col=None, init_
     `params` are the estimator's other parameters under scikit-learn's names: for kmeans
     `init` ('k-means++', 'random', 'k-means||' or an array of shape (k, n_features)),
     `n_init`, `max_iter`, `tol`; for gmm `covariance_type`, `reg_covar`, `tol`, `max_iter`,
-    `n_init`, `init_params` (or `init`: 'kmeans' or 'k-means++'), `weights_init`,
-    `means_init`, `precisions_init`. Named initialisations run on a sample of about
-    `init_sample_size` rows drawn per partition with seeds from (seed, run, partition).
-    `weight_col` names a column of non-negative row weights. The fitted model has no
-    `labels_` (they would not fit the driver); `predict(model, df)` adds them as a column."""
+    `n_init`, `init_params` (or `init`: 'kmeans', 'k-means++', 'random'), `weights_init`,
+    `means_init`, `precisions_init`. 'k-means||' runs over every row (5 rounds, each
+    partition drawing with seeds from (seed, run, round, partition)); 'k-means++' and
+    'random' run on a sample of about `init_sample_size` rows drawn per partition with
+    seeds from (seed, run, partition); a mixture's 'random' responsibilities are a single
+    machine's for the same seed. `weight_col` names a column of non-negative row weights.
+    `mode` is 'barrier' or 'reread' (see the module's doc); both give the same result.
+
+    The fitted model has no `labels_`: the training rows' labels belong with the rows, so
+    `predict(model, df)` adds them to the DataFrame as a column."""
     if algorithm not in ALGORITHMS:
         raise ValueError(f"algorithm={algorithm!r} is not one of {ALGORITHMS}")
+    if mode not in MODES:
+        raise ValueError(f"mode={mode!r} is not one of {MODES}")
     if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0:
         raise ValueError(f"seed={seed!r} must be a non-negative integer")
     _checked_columns(df, features, weight_col)
@@ -120,8 +150,18 @@ def fit(df, features, algorithm="kmeans", k=8, seed=0, *, weight_col=None, init_
     data = df.select(*columns).cache()
     try:
         rows = _count_checked(data, k)
-        fit_algorithm = _fit_kmeans if algorithm == "kmeans" else _fit_gmm
-        model = fit_algorithm(data, features, weight_col, k, int(seed), rows, init_sample_size, dict(params))
+        check, fit_with = (_kmeans_model, _fit_kmeans) if algorithm == "kmeans" else (_gmm_model, _fit_gmm)
+        model = check(k, int(seed), rows, len(features), dict(params))
+        weighted = weight_col is not None
+
+        def fit_on(gather):
+            return fit_with(gather, model, features, weighted, rows, init_sample_size)
+
+        if mode == "barrier":
+            slots = data.sparkSession.sparkContext.defaultParallelism
+            model = _barrier.run(data, features, weight_col, fit_on, slots)
+        else:
+            model = fit_on(rereading(data, features, weight_col))
     finally:
         data.unpersist()
     model.spark_features_ = features

@@ -72,6 +72,20 @@ pub fn nearest_centre_stats(
     }))
 }
 
+/// Statistics of random responsibilities (uniform per component, normalised per row), row
+/// `i` of `data` drawing from `Rng::derive(seed, first_row + i)`: a part of a larger data
+/// set that starts at row `first_row` gets exactly the rows' draws of the whole, so a
+/// distributed driver merging the parts' statistics finds the single machine's first mixture.
+pub fn random_stats(data: &Dataset, k: usize, full: bool, seed: u64, first_row: u64) -> MixtureStats {
+    let offsets: Vec<u64> = (0..data.chunks().len()).map(|c| first_row + data.chunk_offset(c) as u64).collect();
+    stats_from(data, k, full, &|c, i, _, r| {
+        let mut row_rng = Rng::derive(seed, offsets[c] + i as u64);
+        r.iter_mut().for_each(|v| *v = row_rng.uniform());
+        let s: f64 = r.iter().sum();
+        r.iter_mut().for_each(|v| *v /= s);
+    })
+}
+
 /// The first mixture of run `rng` under `params` (not for [`super::GmmInit::Given`]).
 pub fn initial_stats(
     backend: &dyn Backend,
@@ -90,16 +104,7 @@ pub fn initial_stats(
             let seeds = kmeans_plus_plus(backend, data, k, rng)?;
             nearest_centre_stats(backend, data, &seeds, full)
         }
-        super::GmmInit::Random => {
-            let seed = rng.next_u64();
-            let offsets: Vec<usize> = (0..data.chunks().len()).map(|c| data.chunk_offset(c)).collect();
-            Ok(stats_from(data, k, full, &|c, i, _, r| {
-                let mut row_rng = Rng::derive(seed, (offsets[c] + i) as u64);
-                r.iter_mut().for_each(|v| *v = row_rng.uniform());
-                let s: f64 = r.iter().sum();
-                r.iter_mut().for_each(|v| *v /= s);
-            }))
-        }
+        super::GmmInit::Random => Ok(random_stats(data, k, full, rng.next_u64(), 0)),
         super::GmmInit::Given(_) => Err(Error::Internal("given mixtures need no initial statistics".into())),
     }
 }

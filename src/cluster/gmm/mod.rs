@@ -17,5 +17,5 @@ pub mod mixture;
 pub use algorithm::{fit, GmmFit, GmmIteration};
 pub use floor::FloorComponent;
 pub use hyperparams::{CovarianceType, GmmInit, GmmParams, GmmValidParams, OnDegenerate};
-pub use init::{feature_variances, nearest_centre_stats};
+pub use init::{feature_variances, nearest_centre_stats, random_stats};
 pub use mixture::Mixture;
