@@ -15,9 +15,9 @@ use custseg::rng::Rng;
 /// labels (4) and the K-Means state (label, distance and k-means++ minimum distance: 12)
 /// are kept on the heap; measured on 8 columns the whole grows by about 53 bytes per row
 /// (K-Means) and 62 (two-level Ward), the rest not located (resident, not heap: heaptrack
-/// puts the heap's peak in the prep pass, flat in n). Before the fixes it was over 150: a
-/// whole row group decoded at once (72 per row here), a prep sample of every row up to a
-/// million (40), the cache's pages left mapped by k-means|| (32).
+/// puts the heap's peak in the prep pass, flat in n). What the fixes removed would each
+/// add, by their sizes: a whole row group decoded at once (72 per row here), a prep sample
+/// of every row up to a million (40), the cache's pages left mapped by k-means|| (32).
 const PER_ROW_BOUND: f64 = 80.0;
 
 /// `n` rows of 8 float32 columns in three groups, in a single row group (as pyarrow
@@ -44,6 +44,8 @@ fn streamed_fit_peak(dir: &Path, n: usize, algorithm: &[&str]) -> u64 {
     args.extend_from_slice(&["--memory-budget", "1MiB", "--silhouette-sample", "0", "--max-iter", "5"]);
     args.extend_from_slice(&["--out", out.to_str().unwrap()]);
     args.extend_from_slice(algorithm);
+    // Reaped by `wait4` below (which, unlike `Child::wait`, reports the peak memory).
+    #[allow(clippy::zombie_processes)]
     let child = Command::new(env!("CARGO_BIN_EXE_custseg"))
         .args(&args)
         .stdout(Stdio::null())
