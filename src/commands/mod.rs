@@ -12,3 +12,4 @@ pub mod evaluate;
 pub mod fit;
 pub mod predict;
 pub mod select_k;
+mod timing;
