@@ -69,6 +69,56 @@ impl IntIndex {
         (*slot, *slot == next)
     }
 
+    /// Numbers `ids` in order, as [`IntIndex::number`] one by one would, the first new one
+    /// `next`: calls `set(i, number)` for every `ids[i]` and `new(id)` for every id seen for
+    /// the first time. A dense table is read a block of ids at a time, all of the block's
+    /// slots loaded before any is used, so the loads (cache misses, mostly) overlap.
+    pub fn number_all(
+        &mut self,
+        ids: &[i64],
+        mut next: u32,
+        mut set: impl FnMut(usize, u32),
+        mut new: impl FnMut(i64),
+    ) {
+        const BLOCK: usize = 64;
+        let (Some(&lo), Some(&hi)) = (ids.iter().min(), ids.iter().max()) else { return };
+        self.prepare(lo, hi, ids.len());
+        let IntIndex::Dense { base, slots, count, .. } = self else {
+            for (i, &id) in ids.iter().enumerate() {
+                let (number, is_new) = self.number(id, next);
+                if is_new {
+                    next += 1;
+                    new(id);
+                }
+                set(i, number);
+            }
+            return;
+        };
+        // `prepare` made the table cover lo..=hi, so every offset is in range.
+        let offset = |id: i64| (id as i128 - *base as i128) as usize;
+        let mut loaded = [EMPTY; BLOCK];
+        for (b, block) in ids.chunks(BLOCK).enumerate() {
+            for (slot, &id) in loaded.iter_mut().zip(block) {
+                *slot = slots[offset(id)];
+            }
+            for (k, &id) in block.iter().enumerate() {
+                let mut number = loaded[k];
+                if number == EMPTY {
+                    // New before this block, or numbered by an earlier id of the block.
+                    let slot = &mut slots[offset(id)];
+                    if *slot == EMPTY {
+                        *slot = next;
+                        *count += 1;
+                        next += 1;
+                        new(id);
+                    }
+                    number = *slot;
+                }
+                set(b * BLOCK + k, number);
+            }
+        }
+    }
+
     /// Widens a dense table to cover `lo..=hi` (with room to grow by half its span on the
     /// side it grows, so ids arriving in order widen it O(log n) times); false when the
     /// table, with `more` ids added, would be too sparse (or is a hash map already).
@@ -171,6 +221,30 @@ mod tests {
         index.prepare(0, 1 << 40, 10);
         assert!(matches!(index, IntIndex::Sparse(_)));
         assert_eq!(index.number(-50, 99), (1050, false));
+    }
+
+    #[test]
+    fn numbering_a_whole_batch_matches_numbering_id_by_id() {
+        let mut rng = crate::rng::Rng::new(9);
+        for (span, extreme) in [(50_000u64, false), (3_000, false), (50_000, true)] {
+            let mut index = IntIndex::new(LOG_SLACK);
+            let (mut all, mut numbers, mut new_ids) = (Vec::new(), Vec::new(), Vec::new());
+            for batch in 0..5 {
+                let mut ids: Vec<i64> = (0..20_000).map(|_| 7_000 + rng.below(span) as i64).collect();
+                if extreme && batch == 3 {
+                    ids.extend([i64::MAX, i64::MIN, 7_000]);
+                }
+                let first = numbers.len();
+                numbers.resize(first + ids.len(), u32::MAX);
+                index.number_all(&ids, new_ids.len() as u32, |i, n| numbers[first + i] = n, |id| new_ids.push(id));
+                all.extend(ids);
+            }
+            assert_eq!(numbers, reference(&all));
+            let mut seen = std::collections::HashSet::new();
+            let distinct: Vec<i64> = all.iter().copied().filter(|id| seen.insert(*id)).collect();
+            assert_eq!(new_ids, distinct);
+            assert_eq!(matches!(index, IntIndex::Sparse(_)), extreme);
+        }
     }
 
     #[test]

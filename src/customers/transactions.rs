@@ -148,8 +148,9 @@ pub fn read(spec: &TransactionSpec, mut lines: LineStore) -> Result<Transactions
         columns.push(invoice);
     }
     let text = [spec.customer_id.as_str(), spec.invoice.as_deref().unwrap_or("")];
-    // Batches are cleaned in parallel with their own customer and invoice numbers, then
-    // renumbered in file and row order, so ids keep the order of first appearance.
+    // Batches are cleaned in parallel (text ids numbered per batch, integer ids kept as
+    // they are), then numbered in the log's numbering in file and row order, so ids keep
+    // the order of first appearance.
     let mut state = State { int_index: IntIndex::new(LOG_SLACK), ..State::default() };
     let convert = |path: &std::path::Path, first: usize, batch: &RecordBatch| {
         let mut local = State::default();
@@ -175,6 +176,9 @@ pub fn read(spec: &TransactionSpec, mut lines: LineStore) -> Result<Transactions
 #[derive(Default)]
 struct State {
     lines: Vec<Line>,
+    /// A batch of integer ids: each line's id, numbered only when the batch is absorbed
+    /// (one lookup in the log's table per line instead of a batch-local hash map).
+    line_ids: Vec<i64>,
     ids: Vec<CustomerId>,
     /// Numbers of the integer ids and of the text ids in `ids`.
     int_index: IntIndex,
@@ -343,7 +347,13 @@ impl State {
                 self.cleaning.negative_values += 1;
             }
             let purchase = !cancelled && value >= 0.0;
-            let customer = self.intern_id(id);
+            let customer = match id {
+                IdRef::Int(i) => {
+                    self.line_ids.push(i);
+                    0
+                }
+                IdRef::Text(_) => self.intern_id(id),
+            };
             let invoice = invoice_text.map_or(NO_INVOICE, invoice_key);
             self.lines.push(Line::new(customer, day, value, purchase, invoice));
         }
@@ -353,16 +363,17 @@ impl State {
     /// Room for a batch of `rows` lines with customer ids `ids`.
     fn reserve(&mut self, rows: usize, ids: &BatchIds) {
         self.lines.reserve(rows);
-        if let BatchIds::Int(ids) = ids {
-            if let (Some(lo), Some(hi)) = (arrow::compute::min(ids), arrow::compute::max(ids)) {
-                self.int_index.prepare(lo, hi, rows);
-            }
+        if let BatchIds::Int(_) = ids {
+            self.line_ids.reserve(rows);
         }
     }
 
     /// Takes a batch cleaned on its own, numbering its customers in the whole log's
     /// numbering, and returns its lines.
     fn absorb(&mut self, local: State) -> Vec<Line> {
+        if !local.line_ids.is_empty() {
+            return self.absorb_int(local);
+        }
         let int_ids = local.ids.iter().filter_map(|id| match id {
             CustomerId::Int(i) => Some(*i),
             CustomerId::Text(_) => None,
@@ -373,6 +384,21 @@ impl State {
         let ids: Vec<u32> = local.ids.iter().map(|id| self.intern_id(id.into())).collect();
         let mut lines = local.lines;
         lines.par_iter_mut().with_min_len(1 << 14).for_each(|l| l.customer = ids[l.customer as usize]);
+        self.cleaning.add(&local.cleaning);
+        lines
+    }
+
+    /// [`State::absorb`] for a batch of integer ids: numbers each line's id in the log's
+    /// index, in row order.
+    fn absorb_int(&mut self, local: State) -> Vec<Line> {
+        let mut lines = local.lines;
+        let ids = &mut self.ids;
+        self.int_index.number_all(
+            &local.line_ids,
+            ids.len() as u32,
+            |i, number| lines[i].customer = number,
+            |id| ids.push(CustomerId::Int(id)),
+        );
         self.cleaning.add(&local.cleaning);
         lines
     }
