@@ -192,6 +192,12 @@ impl Dataset {
         self.offsets[c]
     }
 
+    /// Whether the rows are read from the on-disk cache (data past `--memory-budget`):
+    /// passes then keep no optional per-row scratch, so memory stays within the budget.
+    pub fn is_on_disk(&self) -> bool {
+        self.chunks.iter().any(|c| matches!(c.values, Values::Mapped { .. }))
+    }
+
     /// Whether any chunk carries weights.
     pub fn is_weighted(&self) -> bool {
         self.chunks.iter().any(|c| c.weights.is_some())

@@ -20,6 +20,8 @@ mod fuzz;
 mod holdout;
 mod input;
 mod marketing;
+#[cfg(target_os = "linux")]
+mod memory;
 mod model_fuzz;
 mod outputs;
 mod report;

@@ -122,7 +122,7 @@ fn read_and_prepare_streamed(
     let spilled = crate::prep::spill::prepare_to_cache(
         &config.read,
         &config.prep,
-        (rows, crate::prep::spill::PREP_SAMPLE_ROWS),
+        (rows, crate::prep::spill::prep_sample_rows(budget, columns)),
         config.seed,
         &dir,
         given,

@@ -19,9 +19,20 @@ use crate::io::cache::{CacheFile, CacheWriter};
 use crate::io::reader::{self, RawBatch, RawTable, ReadSpec};
 use crate::rng::Rng;
 
-/// Rows the prep is fitted on when the data are streamed (means, deviations, medians and
-/// quantiles then carry a sampling error of about 1/√this of a standard deviation).
+/// Most rows the prep is fitted on when the data are streamed (means, deviations, medians
+/// and quantiles then carry a sampling error of about 1/√this of a standard deviation).
 pub const PREP_SAMPLE_ROWS: u64 = 1_000_000;
+/// Fewest rows the streamed prep is fitted on, however small the memory budget.
+pub const MIN_PREP_SAMPLE_ROWS: u64 = 100_000;
+
+/// Rows the streamed prep is fitted on under a memory `budget` in bytes: as many sampled
+/// rows of `columns` values as the budget holds (about 4 bytes a value and 16 for the id and
+/// weight), between [`MIN_PREP_SAMPLE_ROWS`] and [`PREP_SAMPLE_ROWS`]. The sample is the
+/// only part of the prep pass that grows with the data, so a small budget keeps it small.
+pub fn prep_sample_rows(budget: u64, columns: u64) -> u64 {
+    let row_bytes = columns.saturating_mul(4).saturating_add(16);
+    (budget / row_bytes).clamp(MIN_PREP_SAMPLE_ROWS, PREP_SAMPLE_ROWS)
+}
 
 /// What the streamed prep produced.
 pub struct Spilled {

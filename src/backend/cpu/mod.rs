@@ -28,7 +28,8 @@ use crate::error::Result;
 /// Rows labelled before their statistics are added (64 KiB at 32 features: in L2).
 const STATS_ROWS: usize = 512;
 /// The most memory a k-means++ step keeps for its candidates' distances (4 bytes per row
-/// and candidate); past it the winner's distances are computed again in a second pass.
+/// and candidate); past it, or when the rows stream from the on-disk cache (where they are
+/// over the memory budget), the winner's distances are computed again in a second pass.
 const SEED_KEEP_BYTES: usize = 1 << 30;
 /// Chunks finished per window of [`CpuBackend::assign`]: bounds the labels held at once.
 const ASSIGN_WINDOW: usize = 16;
@@ -229,7 +230,7 @@ impl Backend for CpuBackend {
     }
 
     fn choose_candidate(&self, data: &Dataset, candidates: &Centres, state: &mut LloydState) -> Result<(usize, f64)> {
-        let keep = data.rows().saturating_mul(candidates.k).saturating_mul(4) <= SEED_KEEP_BYTES;
+        let keep = !data.is_on_disk() && data.rows().saturating_mul(candidates.k).saturating_mul(4) <= SEED_KEEP_BYTES;
         if !keep {
             let potentials = self.candidate_potentials(data, candidates, state)?;
             let best = lowest_potential(&potentials);

@@ -80,7 +80,9 @@ pub fn kmeans_parallel(
         let l = oversampling * k as f64;
         let round_seed = rng.next_u64();
         let mut picked = Vec::new();
-        for (c, (chunk, mins)) in data.chunks().iter().zip(state.min_sq()).enumerate() {
+        // Streamed (`data.stream()`): a chunk read from the on-disk cache is handed back
+        // once sampled, so the round's resident memory is one chunk, not the data.
+        for (c, (chunk, mins)) in data.stream().zip(state.min_sq()).enumerate() {
             let mut chunk_rng = Rng::derive(round_seed, c as u64);
             for (i, &m) in mins.iter().enumerate() {
                 let p = l * chunk.weight(i) as f64 * m as f64 / potential;

@@ -51,8 +51,13 @@ impl WardSegments {
         match &self.micro {
             Some(micro) => backend.assign(data, &micro.centres, &mut |c, nearest, _| {
                 let labels: Vec<u32> = nearest.iter().map(|&m| micro.segments[m as usize]).collect();
+                // The pass has handed the chunk's cached pages back; reading them again
+                // here maps them in, so they are handed back again (else a streamed fit
+                // would end this pass with the whole cache resident).
                 let chunk = &data.chunks()[c];
-                sink(c, &labels, &self.distances(&chunk.values, &labels))
+                let distances = self.distances(&chunk.values, &labels);
+                chunk.values.release();
+                sink(c, &labels, &distances)
             }),
             None => backend.assign(data, &self.centroids, sink),
         }

@@ -15,7 +15,7 @@ use std::sync::Arc;
 
 use arrow::array::{Array, ArrayRef, RecordBatch, UInt64Array};
 use arrow::datatypes::SchemaRef;
-use parquet::arrow::arrow_reader::{ArrowReaderMetadata, ParquetRecordBatchReaderBuilder};
+use parquet::arrow::arrow_reader::{ArrowReaderMetadata, ParquetRecordBatchReader, ParquetRecordBatchReaderBuilder};
 use parquet::arrow::ProjectionMask;
 use rayon::prelude::*;
 
@@ -139,52 +139,82 @@ impl Decoded {
     }
 }
 
-/// Decodes one row group's needed columns and converts its numeric columns and weights.
-fn decode(unit: &Unit, spec: &ReadSpec, numeric: &[String]) -> Result<Vec<Decoded>> {
+/// Decodes one row group's needed columns and converts its numeric columns and weights,
+/// `step` batches at a time (the column groups decoded in parallel, then the step's batches
+/// converted in parallel), handing each batch to `emit` in order. Only one step's batches
+/// exist at a time, so memory is bounded by `step` batches whatever the row group's size.
+fn decode(
+    unit: &Unit,
+    spec: &ReadSpec,
+    numeric: &[String],
+    step: usize,
+    emit: &mut dyn FnMut(Decoded) -> Result<()>,
+) -> Result<()> {
     let path = unit.path;
     // Column groups decode in parallel (like pyarrow's threads); their batches line up,
     // being the same rows of the same row group.
-    let groups: Vec<Vec<RecordBatch>> = unit
+    let mut readers: Vec<ParquetRecordBatchReader> = unit
         .masks
-        .par_iter()
+        .iter()
         .map(|mask| {
             let file = File::open(path).map_err(|e| Error::io(path, e))?;
             guarded(path, || {
-                let reader = ParquetRecordBatchReaderBuilder::new_with_metadata(file, unit.meta.clone())
+                ParquetRecordBatchReaderBuilder::new_with_metadata(file, unit.meta.clone())
                     .with_batch_size(spec.batch_rows.max(1))
                     .with_row_groups(vec![unit.row_group])
                     .with_projection(mask.clone())
                     .build()
-                    .map_err(|e| Error::parquet(path, e))?;
-                reader
-                    .map(|b| b.map_err(|e| Error::parquet(path, e)))
-                    .filter(|b| !matches!(b, Ok(b) if b.num_rows() == 0))
-                    .collect()
+                    .map_err(|e| Error::parquet(path, e))
             })
         })
         .collect::<Result<_>>()?;
-    let mut batches = Vec::new();
-    let mut first_row = unit.first_row;
-    let count = groups.first().map_or(0, Vec::len);
     let unequal = || Error::parquet(path, format!("row group {} decodes to unequal column lengths", unit.row_group));
-    if groups.iter().any(|g| g.len() != count) {
-        return Err(unequal());
-    }
-    for b in 0..count {
-        let parts: Vec<&RecordBatch> = groups.iter().map(|g| &g[b]).collect();
-        let rows = parts[0].num_rows();
-        if parts.iter().any(|p| p.num_rows() != rows) {
+    let mut first_row = unit.first_row;
+    loop {
+        let groups: Vec<Vec<RecordBatch>> = readers
+            .par_iter_mut()
+            .map(|reader| {
+                guarded(path, || {
+                    reader
+                        .by_ref()
+                        .map(|b| b.map_err(|e| Error::parquet(path, e)))
+                        .filter(|b| !matches!(b, Ok(b) if b.num_rows() == 0))
+                        .take(step.max(1))
+                        .collect()
+                })
+            })
+            .collect::<Result<_>>()?;
+        let count = groups.first().map_or(0, Vec::len);
+        if groups.iter().any(|g| g.len() != count) {
             return Err(unequal());
         }
-        let fields: Vec<_> =
-            parts.iter().flat_map(|p| p.schema().fields().iter().cloned().collect::<Vec<_>>()).collect();
-        let columns: Vec<ArrayRef> = parts.iter().flat_map(|p| p.columns().iter().cloned()).collect();
-        let batch = RecordBatch::try_new(Arc::new(arrow::datatypes::Schema::new(fields)), columns)
-            .map_err(|e| Error::parquet(path, e))?;
-        batches.push((batch, first_row));
-        first_row += rows;
+        if count == 0 {
+            return Ok(());
+        }
+        let mut batches = Vec::with_capacity(count);
+        for b in 0..count {
+            let parts: Vec<&RecordBatch> = groups.iter().map(|g| &g[b]).collect();
+            let rows = parts[0].num_rows();
+            if parts.iter().any(|p| p.num_rows() != rows) {
+                return Err(unequal());
+            }
+            let fields: Vec<_> =
+                parts.iter().flat_map(|p| p.schema().fields().iter().cloned().collect::<Vec<_>>()).collect();
+            let columns: Vec<ArrayRef> = parts.iter().flat_map(|p| p.columns().iter().cloned()).collect();
+            let batch = RecordBatch::try_new(Arc::new(arrow::datatypes::Schema::new(fields)), columns)
+                .map_err(|e| Error::parquet(path, e))?;
+            batches.push((batch, first_row));
+            first_row += rows;
+        }
+        drop(groups);
+        let decoded: Vec<Decoded> = batches
+            .into_par_iter()
+            .map(|(batch, first_row)| Decoded::new(batch, first_row, path, spec, numeric))
+            .collect::<Result<_>>()?;
+        for d in decoded {
+            emit(d)?;
+        }
     }
-    batches.into_par_iter().map(|(batch, first_row)| Decoded::new(batch, first_row, path, spec, numeric)).collect()
 }
 
 /// What happens to each decoded batch, in input order: categorical codes, ids, the id-like
@@ -360,15 +390,17 @@ fn stream_parquet(
     }
 
     // Windows of row groups decoded together: up to two per thread, and no more rows than
-    // two batches per thread unless a single row group is larger (memory stays bounded by
-    // the row-group size, whatever the file count).
+    // two batches per thread; a larger row group is a window of its own, decoded that many
+    // rows at a time (memory stays bounded by the window, whatever the row-group size or
+    // the file count).
     let threads = rayon::current_num_threads();
     let window_rows = 2 * threads * spec.batch_rows.max(1);
     let mut windows: Vec<&[Unit]> = Vec::new();
     let mut start = 0;
     while start < units.len() {
         let (mut end, mut rows) = (start, 0);
-        while end < units.len() && end - start < 2 * threads && (end == start || rows < window_rows) {
+        while end < units.len() && end - start < 2 * threads && (end == start || rows + units[end].rows <= window_rows)
+        {
             rows += units[end].rows;
             end += 1;
         }
@@ -377,7 +409,24 @@ fn stream_parquet(
     }
     let numeric = sink.table.numeric.clone();
     for group in windows {
-        let decoded: Vec<Result<Vec<Decoded>>> = group.par_iter().map(|unit| decode(unit, spec, &numeric)).collect();
+        if let [unit] = group {
+            // A row group alone in its window (it may be far larger than the window) goes
+            // to the sink a step of batches at a time instead of whole.
+            let step = (window_rows / spec.batch_rows.max(1)).max(1);
+            decode(unit, spec, &numeric, step, &mut |d| sink.push(d, unit.file_no, unit.path))?;
+            continue;
+        }
+        let decoded: Vec<Result<Vec<Decoded>>> = group
+            .par_iter()
+            .map(|unit| {
+                let mut batches = Vec::new();
+                decode(unit, spec, &numeric, usize::MAX, &mut |d| {
+                    batches.push(d);
+                    Ok(())
+                })?;
+                Ok(batches)
+            })
+            .collect();
         for (unit, result) in group.iter().zip(decoded) {
             for d in result? {
                 sink.push(d, unit.file_no, unit.path)?;
