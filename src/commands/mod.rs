@@ -10,5 +10,6 @@ pub mod demo;
 pub mod devices;
 pub mod evaluate;
 pub mod fit;
+mod flag_scope;
 pub mod predict;
 pub mod select_k;

@@ -47,8 +47,24 @@ pub struct OutputFolder {
 }
 
 impl OutputFolder {
-    /// Creates `path` (and missing parents).
+    /// Creates `path` (and missing parents). Something at `path` that is not a folder (a
+    /// file, a device, a FIFO) is refused as a bad `--out`, never written into or over.
     pub fn create(path: &Path) -> Result<Self> {
+        if let Some(blocker) =
+            path.ancestors().find(|p| !p.as_os_str().is_empty() && p.exists()).filter(|p| !p.is_dir())
+        {
+            let inside = match blocker == path {
+                true => String::new(),
+                false => format!(", so {} cannot be made inside it", path.display()),
+            };
+            return Err(Error::param(
+                Param::Out,
+                format!(
+                    "{} exists and is not a folder (a file, device or pipe){inside}; give a new or existing folder",
+                    blocker.display()
+                ),
+            ));
+        }
         let mut created = Vec::new();
         let mut missing = Some(path);
         while let Some(dir) = missing.filter(|d| !d.as_os_str().is_empty() && !d.exists()) {
@@ -92,6 +108,19 @@ pub fn assignments_target(out: &Path, file_name: &str) -> PathBuf {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_file_where_the_output_folder_goes_is_a_parameter_error() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("model.json");
+        std::fs::write(&file, b"{}").unwrap();
+        for out in [file.clone(), file.join("deeper")] {
+            let err = OutputFolder::create(&out).unwrap_err();
+            assert_eq!(err.exit_code(), 2, "{err}");
+            assert!(err.to_string().contains("--out") || err.to_string().contains("out"), "{err}");
+        }
+        assert_eq!(std::fs::read(&file).unwrap(), b"{}", "the file is left as it was");
+    }
 
     #[test]
     fn a_failed_run_removes_the_folders_it_created_but_never_a_written_one() {

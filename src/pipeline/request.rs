@@ -79,6 +79,7 @@ impl FitRequest {
 
     /// Checks what can be checked before reading any data.
     pub fn check(&self) -> Result<()> {
+        self.backend.check()?;
         self.prep.check()?;
         self.marketing.check()?;
         if let Some(id) = &self.read.id {
@@ -141,4 +142,16 @@ impl FitRequest {
         }
         Ok(())
     }
+}
+
+/// Refuses a silhouette sample of one row (a silhouette needs two; 0 skips it), for every
+/// command that takes `--silhouette-sample`.
+pub fn check_silhouette_sample(rows: usize) -> Result<()> {
+    if rows == 1 {
+        return Err(Error::param(
+            Param::SilhouetteSample,
+            "a silhouette needs at least 2 rows; give 0 to skip it or 2 or more",
+        ));
+    }
+    Ok(())
 }
