@@ -16,6 +16,7 @@ pub mod customers;
 pub mod data;
 pub mod error;
 pub mod eval;
+pub mod explain;
 pub mod io;
 #[macro_use]
 pub mod log;

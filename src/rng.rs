@@ -64,6 +64,25 @@ impl Rng {
     }
 }
 
+/// min(n, `m`) distinct row numbers below `n`, in order, drawn with Floyd's algorithm from a
+/// seeded generator (every subset of that size equally likely).
+pub fn distinct_rows(n: usize, m: usize, seed: u64) -> Vec<usize> {
+    if n <= m {
+        return (0..n).collect();
+    }
+    let mut rng = Rng::derive(seed, 0x7265_706f_7274);
+    let mut picked = rustc_hash::FxHashSet::default();
+    for j in n - m..n {
+        let t = rng.below(j as u64 + 1) as usize;
+        if !picked.insert(t) {
+            picked.insert(j);
+        }
+    }
+    let mut rows: Vec<usize> = picked.into_iter().collect();
+    rows.sort_unstable();
+    rows
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -92,5 +111,14 @@ mod tests {
         let mean = xs.iter().sum::<f64>() / xs.len() as f64;
         let var = xs.iter().map(|x| (x - mean).powi(2)).sum::<f64>() / xs.len() as f64;
         assert!(mean.abs() < 0.02 && (var - 1.0).abs() < 0.02, "mean {mean} var {var}");
+    }
+
+    #[test]
+    fn the_scatter_sample_holds_exactly_m_distinct_rows() {
+        let rows = super::distinct_rows(3616, 3000, 7);
+        assert_eq!(rows.len(), 3000);
+        assert!(rows.windows(2).all(|w| w[0] < w[1]) && rows[2999] < 3616);
+        assert_eq!(rows, super::distinct_rows(3616, 3000, 7), "seeded");
+        assert_eq!(super::distinct_rows(10, 3000, 7), (0..10).collect::<Vec<_>>());
     }
 }

@@ -1,7 +1,7 @@
 //! The density pipeline's two heavy passes as a backend runs them (WGSL kernels in
 //! [`super::gpu`]), in f32 like every kernel: the exact k-nearest rows of every row, and
 //! every row's nearest row of another component in the mutual-reachability metric
-//! (Borůvka's step). The density fit ([`crate::cluster::density`]) turns their f32 answers
+//! (Borůvka's step). The density fit (`cluster::density`) turns their f32 answers
 //! into exact f64 ones: it rescores candidates in f64 and accepts a row only when a bound on
 //! f32's rounding proves no other row can beat them, else searches that row exactly on the
 //! CPU; so the labels equal the CPU pipeline's exactly. [`CpuDensityPasses`] runs the same

@@ -4,6 +4,7 @@ use std::time::Instant;
 
 use serde_json::json;
 
+use super::timing::timed;
 use crate::backend::Backend;
 use crate::backend::Centres;
 use crate::cli::{AlgorithmChoice, BenchArgs};
@@ -165,22 +166,4 @@ fn load_unscaled(path: &std::path::Path) -> Result<Dataset> {
     let masks = row_masks(&table, params.impute, Duplicates::Allow)?;
     let prep = Prep::fit(&table, &params, &masks, &mut |w| crate::warn!("{w}"))?;
     Ok(prep.apply(table, &masks)?.data)
-}
-
-/// Wall times of repeated calls of one pass.
-pub(super) struct Timing {
-    pub median: f64,
-    pub min: f64,
-}
-
-/// Times `iters` (at least one) calls of `pass`.
-pub(super) fn timed(iters: usize, mut pass: impl FnMut() -> Result<()>) -> Result<Timing> {
-    let mut times = Vec::with_capacity(iters);
-    for _ in 0..iters.max(1) {
-        let t = Instant::now();
-        pass()?;
-        times.push(t.elapsed().as_secs_f64());
-    }
-    times.sort_by(f64::total_cmp);
-    Ok(Timing { median: times[times.len() / 2], min: times[0] })
 }

@@ -19,7 +19,7 @@ pub fn run(args: &BenchArgs, backend: &dyn Backend, data: &Dataset, load_seconds
     let centres = random_rows(data, k, &mut Rng::new(args.seed));
     let labels = Segments::Centres(centres).labels(backend, data)?;
     let mut silhouette = metrics::silhouette(backend, data, &labels, k, n, args.seed)?; // warm-up
-    let timing = super::bench::timed(args.iters, || {
+    let timing = super::timing::timed(args.iters, || {
         silhouette = metrics::silhouette(backend, data, &labels, k, n, args.seed)?;
         Ok(())
     })?;

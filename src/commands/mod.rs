@@ -13,3 +13,4 @@ pub mod fit;
 mod flag_scope;
 pub mod predict;
 pub mod select_k;
+mod timing;

@@ -19,8 +19,8 @@ use std::path::{Path, PathBuf};
 
 use crate::cluster::Segmenter;
 use crate::error::{Error, Param, Result};
+use crate::io::outputs::{ASSIGNMENTS_FILE, MODEL_FILE};
 use crate::model::{Model, SavedSegmenter};
-use crate::pipeline::{ASSIGNMENTS_FILE, MODEL_FILE};
 use crate::prep::Prep;
 
 /// The default `match_threshold`: a segment may move by up to one spread and keep its id.

@@ -7,6 +7,7 @@ pub mod columns;
 pub mod dendrogram;
 pub mod export;
 pub mod names;
+pub mod outputs;
 pub mod paths;
 pub mod reader;
 pub mod writer;

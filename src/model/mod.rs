@@ -7,6 +7,7 @@
 //! `gmm` records) reads the same way.
 
 mod density;
+pub mod drift_reference;
 mod validate;
 mod ward;
 
@@ -18,15 +19,15 @@ use crate::backend::Centres;
 use crate::cluster::density::DensitySegments;
 use crate::cluster::gmm::Mixture;
 use crate::cluster::Segments;
-use crate::continuity::drift::DriftReference;
 use crate::error::{Error, Result};
+use crate::explain::profiles::SegmentProfile;
+use crate::explain::rules::RuleSet;
 use crate::io::names::SegmentNames;
 use crate::io::reader::InputFile;
 use crate::prep::Prep;
-use crate::report::profiles::SegmentProfile;
-use crate::report::rules::RuleSet;
 
 pub use density::DensityRecord;
+pub use drift_reference::DriftReference;
 pub use validate::{Damage, WEIGHT_SUM_TOLERANCE};
 pub use ward::WardRecord;
 

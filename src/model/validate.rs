@@ -17,8 +17,8 @@ use std::fmt::Display;
 use super::{GmmRecord, InputFingerprint, KMeansRecord, Model, SavedSegmenter, FORMAT_VERSION, OLDEST_FORMAT_VERSION};
 use crate::cluster::gmm::mixture::cholesky;
 use crate::cluster::gmm::{CovarianceType, Mixture};
+use crate::explain::profiles::SegmentProfile;
 use crate::prep::{magnitude_limit, CategoricalColumn, NumericColumn, Prep};
-use crate::report::profiles::SegmentProfile;
 
 /// Mixture weights must sum to 1 within this (they are refused, never renormalised).
 pub const WEIGHT_SUM_TOLERANCE: f64 = 1e-6;

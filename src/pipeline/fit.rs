@@ -9,6 +9,7 @@ use serde_json::{json, Value};
 use super::assign::{write_assignments, AssignmentTarget};
 use super::continuity;
 use super::engine::Engine;
+use super::fit_summary::{log_scores, report_facts, segment_summary};
 use super::marketing::{export_targets, relative_names, remove_stale_outputs, stage_exports};
 use super::request::FitRequest;
 use super::stage::{read_and_prepare_with, Stage};
@@ -20,8 +21,8 @@ use crate::continuity::migration::MIGRATION_FILE;
 use crate::continuity::warm::SpaceMap;
 use crate::data::Dataset;
 use crate::error::{Error, Param, Result};
-use crate::eval::metrics::Scores;
 use crate::eval::stability::Stability;
+use crate::explain::rules::{RuleSet, SegmentLabels};
 use crate::io::atomic::{remove_stale_temp_files, stage_bytes};
 use crate::io::dendrogram::{write_dendrogram, DENDROGRAM_FILE};
 use crate::io::export::{list_file, ASSIGNMENTS_CSV};
@@ -29,9 +30,7 @@ use crate::io::names::{check_known, display_names, given_names};
 use crate::io::paths::{ensure_not_input, OutputFolder};
 use crate::model::{InputFingerprint, Model, FORMAT_VERSION};
 use crate::prep::Prep;
-use crate::report::profiles::SegmentProfile;
-use crate::report::rules::{RuleSet, SegmentLabels};
-use crate::report::value::{segment_values, SegmentValue};
+use crate::report::value::segment_values;
 use crate::report::REPORT_FILE;
 
 /// The output files of a fit.
@@ -169,7 +168,7 @@ pub fn fit(request: &FitRequest) -> Result<Value> {
         }
         None => None,
     };
-    let mut profiles = crate::report::profiles::profile(&stage.prep, scored, scored_labels, k);
+    let mut profiles = crate::explain::profiles::profile(&stage.prep, scored, scored_labels, k);
     for (p, &id) in profiles.iter_mut().zip(&lineage.ids) {
         p.segment = id;
         p.name = names.get(&id).cloned();
@@ -228,7 +227,7 @@ pub fn fit(request: &FitRequest) -> Result<Value> {
     } else {
         None
     };
-    let profiles_file = crate::report::profiles::write_parquet(&outputs.profiles, &profiles)?;
+    let profiles_file = crate::explain::profiles::write_parquet(&outputs.profiles, &profiles)?;
     let exported = stage_exports(&written.file, &request.marketing.exports, &name_of_segment)?;
     let dendrogram_file = match &trained.outcome.fit {
         AlgorithmFit::Ward(fit) => Some(write_dendrogram(&outputs.dendrogram, &fit.tree.linkage)?),
@@ -372,7 +371,7 @@ fn explain_segments(
     if depth == 0 {
         return None;
     }
-    let rules = crate::report::rules::explain(prep, data, labels, segments, depth, request.seed);
+    let rules = crate::explain::rules::explain(prep, data, labels, segments, depth, request.seed);
     info!(
         "rules (a depth-{depth} tree on {} rows) reproduce {:.1}% of the segments",
         rules.rows,
@@ -382,24 +381,6 @@ fn explain_segments(
         info!("  {}", rule.text);
     }
     Some(rules)
-}
-
-fn log_scores(scores: &Scores, with_silhouette: bool) {
-    let s = &scores.silhouette;
-    info!(
-        "Calinski-Harabasz {:.4}, Davies-Bouldin {:.4}{}",
-        scores.calinski_harabasz,
-        scores.davies_bouldin,
-        if with_silhouette {
-            format!(
-                ", silhouette {:.4}{}",
-                s.mean,
-                s.standard_error.map_or(" (exact)".into(), |e| format!(" ± {e:.4} ({} sampled rows)", s.rows))
-            )
-        } else {
-            String::new()
-        }
-    );
 }
 
 /// Bootstrap stability when asked: the segmenter refitted on seeded samples.
@@ -429,70 +410,6 @@ fn bootstrap(
         result.per_segment_jaccard.iter().map(|j| format!("{j:.2}")).collect::<Vec<_>>().join(" ")
     );
     Ok(Some(result))
-}
-
-/// The facts table of the report.
-fn report_facts(
-    request: &FitRequest,
-    model: &Model,
-    scores: &Scores,
-    fit_summary: &Value,
-    stability: Option<&Stability>,
-    rows: usize,
-) -> Vec<(String, String)> {
-    let mut facts = vec![
-        ("algorithm".to_string(), model.algorithm().to_string()),
-        ("segments (k)".into(), model.k.to_string()),
-        ("rows".into(), rows.to_string()),
-        ("features".into(), model.features.join(", ")),
-        ("Calinski-Harabasz (higher is better)".into(), format!("{:.4}", scores.calinski_harabasz)),
-        ("Davies-Bouldin (lower is better)".into(), format!("{:.4}", scores.davies_bouldin)),
-    ];
-    if request.silhouette_sample > 0 {
-        let s = &scores.silhouette;
-        let how = s.standard_error.map_or("exact".into(), |e| format!("± {e:.4}, {} sampled rows", s.rows));
-        facts.push(("silhouette (−1 to 1)".into(), format!("{:.4} ({how})", s.mean)));
-    }
-    for key in ["inertia", "bic", "aic", "mean_log_likelihood"] {
-        if let Some(v) = fit_summary.get(key).and_then(Value::as_f64) {
-            facts.push((key.replace('_', " "), format!("{v:.6e}")));
-        }
-    }
-    if let Some(s) = stability {
-        facts.push(("stability (mean bootstrap ARI)".into(), format!("{:.3}", s.mean_ari)));
-    }
-    if let (Some(noise), Some(share)) =
-        (fit_summary.get("noise"), fit_summary.get("noise_share").and_then(Value::as_f64))
-    {
-        facts.push(("outliers / unsegmented".into(), format!("{noise} rows ({:.1}%), segment −1", 100.0 * share)));
-        facts.push(("metrics and profiles".into(), "on the segmented rows (outliers left out)".into()));
-    }
-    facts.push(("seed".into(), request.seed.to_string()));
-    facts
-}
-
-/// Each segment's size, share and descriptor, with its value figures when there are any.
-fn segment_summary(profiles: &[SegmentProfile], values: Option<&[SegmentValue]>) -> Vec<Value> {
-    profiles
-        .iter()
-        .enumerate()
-        .map(|(c, p)| {
-            let mut base =
-                json!({ "segment": p.segment, "size": p.size, "share": p.share, "descriptor": p.descriptor });
-            if let Some(name) = &p.name {
-                base["name"] = json!(name);
-            }
-            match values.map(|v| serde_json::to_value(&v[c])) {
-                Some(Ok(mut extra)) => {
-                    if let Some(fields) = extra.as_object_mut() {
-                        fields.remove("segment");
-                    }
-                    merge_json(base, extra)
-                }
-                _ => base,
-            }
-        })
-        .collect()
 }
 
 /// A density fit that left every row unsegmented: nothing to profile; the parameters that

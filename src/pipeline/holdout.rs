@@ -28,17 +28,6 @@ pub struct Split {
     _caches: Vec<CacheFile>,
 }
 
-/// Checks `--holdout` before any data are read.
-pub fn check(fraction: Option<f64>) -> Result<()> {
-    match fraction {
-        Some(f) if !(f > 0.0 && f < 1.0) => Err(Error::param(
-            Param::Holdout,
-            format!("{f} is not a fraction strictly between 0 and 1; try 0.2 (a fifth of the customers)"),
-        )),
-        _ => Ok(()),
-    }
-}
-
 /// Where one side's chunks go: memory, or a cache file beside the stage's.
 enum Sink {
     Memory(Vec<Chunk>),

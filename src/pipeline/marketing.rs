@@ -5,10 +5,10 @@
 use std::path::{Path, PathBuf};
 
 use crate::error::{Error, Param, Result};
+use crate::explain::rules::{DEFAULT_DEPTH, MAX_DEPTH};
 use crate::io::atomic::Staged;
 use crate::io::export::{self, Export, ExportTargets, Exported, ASSIGNMENTS_CSV, LISTS_FOLDER};
 use crate::io::names::{read_names, SegmentNames};
-use crate::report::rules::{DEFAULT_DEPTH, MAX_DEPTH};
 
 /// Exports, names and rules of a fit.
 #[derive(Debug, Clone, PartialEq)]

@@ -12,6 +12,7 @@ mod continuity;
 mod customers;
 mod engine;
 mod fit;
+mod fit_summary;
 mod holdout;
 mod marketing;
 mod noise;
@@ -35,9 +36,7 @@ pub use stage::{read_and_prepare, Stage};
 use serde_json::Value;
 
 /// Names the output files take inside the output folder.
-pub const ASSIGNMENTS_FILE: &str = "assignments.parquet";
-pub const MODEL_FILE: &str = "model.json";
-pub const PROFILES_FILE: &str = "profiles.parquet";
+pub use crate::io::outputs::{ASSIGNMENTS_FILE, MODEL_FILE, PROFILES_FILE};
 pub use crate::report::REPORT_FILE;
 
 /// Rounds seconds for the summary.

@@ -7,9 +7,10 @@ use super::engine::Engine;
 use crate::continuity::drift::Drift;
 use crate::data::Dataset;
 use crate::error::Result;
+use crate::explain::profiles;
 use crate::io::atomic::{stage_bytes, Staged};
 use crate::model::Model;
-use crate::report::{fit_report, profiles, since, FitReport};
+use crate::report::{fit_report, since, FitReport};
 
 /// Renders the report of `labels` (per chunk) on `data` under `model` and stages it at
 /// `target`.

@@ -126,7 +126,7 @@ impl FitRequest {
                 format!("and {} both choose the first centres; give one", Param::Previous),
             ));
         }
-        super::holdout::check(self.continuity.holdout)?;
+        check_holdout(self.continuity.holdout)?;
         if self.continuity.holdout.is_some() && matches!(self.segmenter, Segmenter::Density(_)) {
             return Err(Error::param(
                 Param::Holdout,
@@ -141,6 +141,17 @@ impl FitRequest {
             return Err(Error::param(Param::InitCentres, "is for K-Means; a Gaussian mixture starts from its init"));
         }
         Ok(())
+    }
+}
+
+/// Checks `--holdout` before any data are read.
+fn check_holdout(fraction: Option<f64>) -> Result<()> {
+    match fraction {
+        Some(f) if !(f > 0.0 && f < 1.0) => Err(Error::param(
+            Param::Holdout,
+            format!("{f} is not a fraction strictly between 0 and 1; try 0.2 (a fifth of the customers)"),
+        )),
+        _ => Ok(()),
     }
 }
 

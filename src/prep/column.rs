@@ -241,8 +241,7 @@ pub struct CategoricalColumn {
     pub counts: Vec<u64>,
 }
 
-/// The level name given to nulls.
-pub const NULL_LEVEL: &str = "(null)";
+pub use crate::io::reader::NULL_LEVEL;
 
 impl CategoricalColumn {
     /// Fits categorical column `j`; `Err(reason)` when it has a single level.

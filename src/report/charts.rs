@@ -12,8 +12,8 @@ use plotters::prelude::*;
 use plotters::style::text_anchor::{HPos, Pos, VPos};
 
 use super::dendrogram::{leaf_order, Merge, Truncated};
-use super::profiles::SegmentProfile;
 use crate::error::{Error, Result};
+use crate::explain::profiles::SegmentProfile;
 
 const FONT: &str = "sans-serif";
 /// |z| at which the heat map's colour saturates.

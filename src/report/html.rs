@@ -2,9 +2,9 @@
 
 use std::fmt::Write;
 
-use super::labels;
-use super::profiles::SegmentProfile;
-use super::rules::RuleSet;
+use crate::explain::labels;
+use crate::explain::profiles::SegmentProfile;
+use crate::explain::rules::RuleSet;
 
 /// One figure of the page; `id` is the element id (tests and links use it).
 pub struct Figure {

@@ -1,21 +1,19 @@
-//! What analysts read: per-segment profiles and the self-contained HTML report.
+//! What analysts read: the self-contained HTML report (the profiles, labels and rules it
+//! shows are computed in [`crate::explain`]).
 
 pub mod charts;
 pub mod dendrogram;
 pub mod html;
-pub mod labels;
 pub mod pca;
-pub mod profiles;
-pub mod rules;
 pub mod since;
 pub mod value;
 
 use crate::backend::Backend;
 use crate::data::Dataset;
 use crate::error::Result;
-use crate::rng::Rng;
+use crate::explain::profiles::SegmentProfile;
+use crate::explain::rules;
 use html::Figure;
-use profiles::SegmentProfile;
 
 /// Rows drawn in the PCA scatter plot (a seeded sample).
 pub const SCATTER_SAMPLE: usize = 3000;
@@ -245,7 +243,7 @@ pub fn segment_means(data: &Dataset, labels: &[Vec<u32>], k: usize) -> Vec<Vec<f
 
 /// A seeded sample of min(n, `m`) distinct rows (in row order) and their labels.
 pub fn sample(data: &Dataset, labels: &[Vec<u32>], m: usize, seed: u64) -> (Vec<usize>, Vec<u32>) {
-    let rows = distinct_rows(data.rows(), m, seed);
+    let rows = crate::rng::distinct_rows(data.rows(), m, seed);
     let row_labels = rows
         .iter()
         .map(|&i| {
@@ -254,35 +252,4 @@ pub fn sample(data: &Dataset, labels: &[Vec<u32>], m: usize, seed: u64) -> (Vec<
         })
         .collect();
     (rows, row_labels)
-}
-
-/// min(n, `m`) distinct row numbers below `n`, in order, drawn with Floyd's algorithm from a
-/// seeded generator (every subset of that size equally likely).
-pub fn distinct_rows(n: usize, m: usize, seed: u64) -> Vec<usize> {
-    if n <= m {
-        return (0..n).collect();
-    }
-    let mut rng = Rng::derive(seed, 0x7265_706f_7274);
-    let mut picked = rustc_hash::FxHashSet::default();
-    for j in n - m..n {
-        let t = rng.below(j as u64 + 1) as usize;
-        if !picked.insert(t) {
-            picked.insert(j);
-        }
-    }
-    let mut rows: Vec<usize> = picked.into_iter().collect();
-    rows.sort_unstable();
-    rows
-}
-
-#[cfg(test)]
-mod tests {
-    #[test]
-    fn the_scatter_sample_holds_exactly_m_distinct_rows() {
-        let rows = super::distinct_rows(3616, 3000, 7);
-        assert_eq!(rows.len(), 3000);
-        assert!(rows.windows(2).all(|w| w[0] < w[1]) && rows[2999] < 3616);
-        assert_eq!(rows, super::distinct_rows(3616, 3000, 7), "seeded");
-        assert_eq!(super::distinct_rows(10, 3000, 7), (0..10).collect::<Vec<_>>());
-    }
 }

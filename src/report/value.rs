@@ -8,7 +8,7 @@ use std::fmt::Write;
 use serde::Serialize;
 
 use super::html::escape;
-use super::profiles::SegmentProfile;
+use crate::explain::profiles::SegmentProfile;
 
 /// The columns of `customers.parquet` whose segment means a marketer reads first.
 const CLV_COLUMN: &str = "clv";
@@ -97,8 +97,8 @@ pub fn value_table(values: &[SegmentValue], value: Option<&str>) -> String {
         for (_, get, percent) in &columns {
             let cell = match get(v) {
                 Some(x) if *percent => format!("{:.1}%", 100.0 * x),
-                Some(x) if x.abs() >= 1000.0 => super::labels::with_thousands(&format!("{x:.0}")),
-                Some(x) => super::labels::number(x),
+                Some(x) if x.abs() >= 1000.0 => crate::explain::labels::with_thousands(&format!("{x:.0}")),
+                Some(x) => crate::explain::labels::number(x),
                 None => "–".into(),
             };
             let _ = write!(html, "<td class=\"num\">{cell}</td>");
@@ -112,7 +112,7 @@ pub fn value_table(values: &[SegmentValue], value: Option<&str>) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::report::profiles::FeatureProfile;
+    use crate::explain::profiles::FeatureProfile;
 
     fn profile(segment: u32, size: u64, spend: f64, clv: f64) -> SegmentProfile {
         let feature = |name: &str, mean: f64| FeatureProfile {

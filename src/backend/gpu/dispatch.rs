@@ -143,6 +143,59 @@ impl GpuContext {
     }
 }
 
+/// One query pass run a tile of query rows per submission (short submissions keep
+/// watchdogs quiet and the outputs small).
+pub(super) struct TiledQueries<'a> {
+    pub kernel: Kernel,
+    /// `rows`, `dim`, `k`, …; each tile sets `n_blocks` (its query rows) and `row_offset`.
+    pub params: Params,
+    /// Query rows in all.
+    pub queries: usize,
+    /// Query rows per submission.
+    pub tile: usize,
+    /// Threads per query row.
+    pub threads_per_query: usize,
+    /// The buffers bound before the outputs.
+    pub inputs: &'a [&'a wgpu::Buffer],
+    /// Each output's label and its 32-bit words per query row, bound after the inputs.
+    pub outputs: &'a [(&'a str, usize)],
+}
+
+impl GpuContext {
+    /// `rows` as one storage buffer, or an error naming `what` and what to do when they
+    /// exceed one binding.
+    pub(super) fn storage_rows(&self, what: &str, rows: &[f32], advice: &str) -> Result<wgpu::Buffer> {
+        let bytes = std::mem::size_of_val(rows) as u64;
+        if bytes > self.limits.max_storage_buffer_binding_size {
+            let size = crate::error::human_bytes(bytes);
+            return Err(self.no_result(what, format!("the rows ({size}) exceed one storage binding; {advice}")));
+        }
+        Ok(self.storage_init(what, bytemuck::cast_slice(rows)))
+    }
+
+    /// Runs `pass` a tile at a time; `take(start, tile, outputs)` gets each tile's outputs
+    /// as 32-bit words, in the order of `pass.outputs`.
+    pub(super) fn tiled_queries(
+        &self,
+        pass: &TiledQueries,
+        mut take: impl FnMut(usize, usize, Vec<Vec<u32>>),
+    ) -> Result<()> {
+        for start in (0..pass.queries).step_by(pass.tile.max(1)) {
+            let tile = pass.tile.min(pass.queries - start);
+            let params = Params { n_blocks: tile as u32, row_offset: start as u32, ..pass.params };
+            let outputs: Vec<wgpu::Buffer> =
+                pass.outputs.iter().map(|(label, words)| self.storage(label, (tile * words) as u64 * 4)).collect();
+            let mut encoder = self.encoder();
+            let buffers: Vec<&wgpu::Buffer> = pass.inputs.iter().copied().chain(&outputs).collect();
+            self.dispatch(&mut encoder, pass.kernel, params, tile * pass.threads_per_query, &buffers);
+            let lengths: Vec<(&wgpu::Buffer, usize)> =
+                outputs.iter().zip(pass.outputs).map(|(b, (_, words))| (b, tile * words)).collect();
+            take(start, tile, self.read_back::<u32>(encoder, &lengths)?);
+        }
+        Ok(())
+    }
+}
+
 /// A reduced accumulator as the reduce kernel writes it, a Kahan pair (sum, compensation),
 /// as f64.
 pub(super) fn compensated(pair: &[f32]) -> f64 {

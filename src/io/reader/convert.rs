@@ -10,9 +10,8 @@ use arrow::array::{Array, ArrayRef, AsArray, Float32Array, Int64Array};
 use arrow::compute::cast;
 use arrow::datatypes::{DataType, Float32Type, Float64Type};
 
-use super::MAX_LEVELS;
+use super::{MAX_LEVELS, NULL_LEVEL};
 use crate::error::{Error, Param, Result};
-use crate::prep::NULL_LEVEL;
 /// Where a batch came from, to name the file and global row in errors.
 pub(super) struct BatchContext<'a> {
     pub(super) path: &'a Path,

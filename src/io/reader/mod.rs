@@ -38,6 +38,9 @@ pub use table::{InputFile, RawBatch, RawTable, ReadSpec};
 /// Distinct values above which a categorical column is refused (it is probably an id).
 pub const MAX_LEVELS: usize = 1000;
 
+/// The level name a categorical column's nulls take (a real value of this name is refused).
+pub const NULL_LEVEL: &str = "(null)";
+
 fn open_builder(path: &Path, batch_rows: usize) -> Result<ParquetRecordBatchReaderBuilder<File>> {
     ensure_parquet(path)?;
     let file = File::open(path).map_err(|e| Error::io(path, e))?;

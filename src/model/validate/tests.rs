@@ -1,7 +1,7 @@
 //! One test per class of damage: each names the field validate refuses.
 use super::*;
+use crate::explain::profiles::FeatureProfile;
 use crate::prep::{Impute, ScaleKind, Scaling};
-use crate::report::profiles::FeatureProfile;
 
 fn numeric(name: &str, log1p: bool, center: f64, scale: f64) -> NumericColumn {
     NumericColumn {

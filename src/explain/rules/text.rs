@@ -2,7 +2,7 @@
 //! read back into the same conditions.
 
 use super::{Condition, Op};
-use crate::report::labels::{percent, with_thousands};
+use crate::explain::labels::{percent, with_thousands};
 
 /// The conditions of a path with, per feature, only the tightest bound of each direction
 /// (x > 3 and x > 5 → x > 5), in the order the features first appear.

@@ -190,7 +190,7 @@ fn best_one_level(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::report::rules::tree::predict;
+    use crate::explain::rules::tree::predict;
 
     #[test]
     fn two_levels_are_chosen_together_where_greedy_gini_isolates_one_segment_first() {

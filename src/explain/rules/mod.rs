@@ -151,7 +151,7 @@ pub fn explain_columns(
 /// columns as 0/1), one `Vec` per feature, and their segments.
 fn original_columns(prep: &Prep, data: &Dataset, labels: &[Vec<u32>], seed: u64) -> (Vec<Vec<f64>>, Vec<u32>) {
     let d = data.dim();
-    let rows = super::distinct_rows(data.rows(), RULES_SAMPLE, seed);
+    let rows = crate::rng::distinct_rows(data.rows(), RULES_SAMPLE, seed);
     let mut columns = vec![Vec::with_capacity(rows.len()); d];
     let mut sample = Vec::with_capacity(rows.len());
     let (mut next, mut first) = (0usize, 0usize);
