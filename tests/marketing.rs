@@ -297,7 +297,7 @@ fn rules_reproduce_the_demo_segments_and_their_text_parses_back() {
     ]);
     let fidelity = s["rules"]["fidelity"].as_f64().unwrap();
     assert!(fidelity >= 0.9, "depth-3 rules reproduce {fidelity:.3} of the demo's segments");
-    let rules: Vec<custseg::report::rules::Rule> = serde_json::from_value(s["rules"]["rules"].clone()).unwrap();
+    let rules: Vec<custseg::explain::rules::Rule> = serde_json::from_value(s["rules"]["rules"].clone()).unwrap();
 
     // The rows the fit used (no missing values), in original units, and their segments.
     let raw = read_parquet(&input);
@@ -319,7 +319,7 @@ fn rules_reproduce_the_demo_segments_and_their_text_parses_back() {
     let mut matched = vec![0u32; kept.len()];
     let mut agree = 0u64;
     for rule in &rules {
-        let conditions = custseg::report::rules::parse_conditions(&rule.text).unwrap();
+        let conditions = custseg::explain::rules::parse_conditions(&rule.text).unwrap();
         assert_eq!(conditions, rule.conditions, "{}", rule.text);
         let rows: Vec<usize> = (0..kept.len())
             .filter(|&r| conditions.iter().all(|c| c.holds(feature_value(&c.feature, kept[r]))))
@@ -391,11 +391,11 @@ fn rules_reproduce_the_segments_of_custseg_demo() {
     let fidelity = s["rules"]["fidelity"].as_f64().unwrap();
     assert!(fidelity >= 0.9, "depth-3 rules reproduce {fidelity:.3} of the demo's segments");
     assert_eq!(s["rules"]["depth"], 3);
-    let rules: Vec<custseg::report::rules::Rule> = serde_json::from_value(s["rules"]["rules"].clone()).unwrap();
+    let rules: Vec<custseg::explain::rules::Rule> = serde_json::from_value(s["rules"]["rules"].clone()).unwrap();
     let k = s["k"].as_u64().unwrap() as u32;
     assert!((0..k).all(|c| rules.iter().any(|r| r.segment == c)), "a rule for every segment");
     for rule in &rules {
-        assert_eq!(custseg::report::rules::parse_conditions(&rule.text).unwrap(), rule.conditions);
+        assert_eq!(custseg::explain::rules::parse_conditions(&rule.text).unwrap(), rule.conditions);
     }
     let html = std::fs::read_to_string(out.join("report.html")).unwrap();
     assert!(html.contains("<table id=\"rules\">"));
