@@ -207,7 +207,8 @@ fn a_file_device_or_pipe_where_an_output_folder_goes_is_a_parameter_error() {
     std::fs::write(&file, b"keep me").unwrap();
     let fifo = dir.path().join("pipe");
     assert!(std::process::Command::new("mkfifo").arg(&fifo).status().unwrap().success());
-    let outs = [file.clone(), file.join("deeper"), fifo.clone(), Path::new("/dev/null").to_path_buf()];
+    // (A file among the parents is an I/O error: cli::bad_input::unwritable_output_is_an_io_error.)
+    let outs = [file.clone(), fifo.clone(), Path::new("/dev/null").to_path_buf()];
     for out in &outs {
         let args = fit_args(input.to_str().unwrap(), out.to_str().unwrap(), &["--backend", "cpu"]);
         let (code, stdout, stderr) = outcome(&custseg(&args));

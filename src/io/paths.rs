@@ -48,20 +48,15 @@ pub struct OutputFolder {
 
 impl OutputFolder {
     /// Creates `path` (and missing parents). Something at `path` that is not a folder (a
-    /// file, a device, a FIFO) is refused as a bad `--out`, never written into or over.
+    /// file, a device, a FIFO) is refused as a bad `--out`, never written into or over; a
+    /// file among the parents stays an I/O error (the folder cannot be created).
     pub fn create(path: &Path) -> Result<Self> {
-        if let Some(blocker) =
-            path.ancestors().find(|p| !p.as_os_str().is_empty() && p.exists()).filter(|p| !p.is_dir())
-        {
-            let inside = match blocker == path {
-                true => String::new(),
-                false => format!(", so {} cannot be made inside it", path.display()),
-            };
+        if path.exists() && !path.is_dir() {
             return Err(Error::param(
                 Param::Out,
                 format!(
-                    "{} exists and is not a folder (a file, device or pipe){inside}; give a new or existing folder",
-                    blocker.display()
+                    "{} exists and is not a folder (a file, device or pipe); give a new or existing folder",
+                    path.display()
                 ),
             ));
         }
@@ -114,9 +109,9 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let file = dir.path().join("model.json");
         std::fs::write(&file, b"{}").unwrap();
-        for out in [file.clone(), file.join("deeper")] {
+        for (out, code) in [(file.clone(), 2), (file.join("deeper"), 4)] {
             let err = OutputFolder::create(&out).unwrap_err();
-            assert_eq!(err.exit_code(), 2, "{err}");
+            assert_eq!(err.exit_code(), code, "{err}");
             assert!(err.to_string().contains("--out") || err.to_string().contains("out"), "{err}");
         }
         assert_eq!(std::fs::read(&file).unwrap(), b"{}", "the file is left as it was");
