@@ -146,8 +146,11 @@ fn a_damaged_density_model_is_refused_naming_the_field() {
     assert_eq!(code, 0, "{stderr}");
     let model: serde_json::Value = serde_json::from_slice(&std::fs::read(out.join("model.json")).unwrap()).unwrap();
     type Damaging = fn(&mut serde_json::Value);
-    let cases: [(&str, Damaging); 5] = [
+    let cases: [(&str, Damaging); 7] = [
         ("density.kept.labels[0]", |m| m["density"]["kept"]["labels"][0] = 99.into()),
+        // DBSCAN's reach is eps (core rows) or 0: any other radius would assign silently.
+        ("density.kept.reach[0]", |m| m["density"]["kept"]["reach"][0] = 10.0.into()),
+        ("density.eps", |m| m["density"]["eps"] = 0.6.into()),
         ("density.kept.rows[0][1]", |m| m["density"]["kept"]["rows"][0][1] = 1e30.into()),
         ("density.kept.reach[2]", |m| m["density"]["kept"]["reach"][2] = (-1.0).into()),
         ("density.eps", |m| m["density"]["eps"] = 0.0.into()),

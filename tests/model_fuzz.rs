@@ -1,5 +1,5 @@
-//! A structure-aware fuzz suite for model.json: a small fitted K-Means, GMM and Ward model are
-//! mutated (arrays deleted, shortened or grown, signs flipped, NaN as null, ±inf and huge
+//! A structure-aware fuzz suite for model.json: a small fitted model of every algorithm
+//! (K-Means, mini-batch K-Means, GMM, Ward, HDBSCAN, DBSCAN) is mutated (arrays deleted, shortened or grown, signs flipped, NaN as null, ±inf and huge
 //! values, zero, strings, other integers for k and format_version, objects swapped for
 //! arrays) and run through `predict` and `evaluate` in-process. Errors must be invalid data
 //! (exit 3); a panic, an internal error or NaN output is a failure; success only when the
@@ -10,6 +10,7 @@ use std::path::{Path, PathBuf};
 use std::sync::OnceLock;
 
 use arrow::array::{Float64Array, Int64Array, StringArray};
+use custseg::cluster::density::{ClusterSelection, DbscanParams, HdbscanParams};
 use custseg::cluster::gmm::{CovarianceType, GmmParams};
 use custseg::cluster::kmeans::KMeansParams;
 use custseg::cluster::ward::{Cut, WardParams};
@@ -31,6 +32,24 @@ struct Fitted {
     gmm: Value,
     /// Ward in two-level mode (micro-cluster centres and segments to damage).
     ward: Value,
+    minibatch: Value,
+    /// Density models (kept rows, labels, reach, core distances and scores to damage).
+    hdbscan: Value,
+    dbscan: Value,
+}
+
+impl Fitted {
+    /// Every fitted model, named by its algorithm.
+    fn models(&self) -> [(&'static str, &Value); 6] {
+        [
+            ("kmeans", &self.kmeans),
+            ("gmm", &self.gmm),
+            ("ward", &self.ward),
+            ("minibatch-kmeans", &self.minibatch),
+            ("hdbscan", &self.hdbscan),
+            ("dbscan", &self.dbscan),
+        ]
+    }
 }
 
 fn cpu() -> BackendOptions {
@@ -104,7 +123,13 @@ fn fitted() -> &'static Fitted {
         );
         let ward_params = WardParams { micro_clusters: Some(12), seed: 1, ..WardParams::new(Cut::K(3)) };
         let ward = fit("ward", Segmenter::Ward(ward_params.check().unwrap()));
-        Fitted { _dir: dir, input, kmeans, gmm, ward }
+        let minibatch_params = KMeansParams { seed: 1, ..KMeansParams::new(3) }.check().unwrap();
+        let minibatch = fit("minibatch", Segmenter::minibatch(minibatch_params, 16).unwrap());
+        let hdbscan_params =
+            HdbscanParams { min_cluster_size: 10, min_samples: Some(5), selection: ClusterSelection::Eom };
+        let hdbscan = fit("hdbscan", Segmenter::Density(hdbscan_params.check().unwrap()));
+        let dbscan = fit("dbscan", Segmenter::Density(DbscanParams { eps: 0.8, min_samples: 4 }.check().unwrap()));
+        Fitted { _dir: dir, input, kmeans, gmm, ward, minibatch, hdbscan, dbscan }
     })
 }
 
@@ -143,14 +168,14 @@ fn edits() -> impl Strategy<Value = Edit> {
 
 #[derive(Debug, Clone)]
 struct Case {
-    /// 0: K-Means, 1: GMM, 2: Ward.
+    /// Index into `Fitted::models`.
     model: usize,
     /// (which node, as a fraction of the node list; the edit).
     edits: Vec<(f64, Edit)>,
 }
 
 fn cases() -> impl Strategy<Value = Case> {
-    (0..3usize, prop::collection::vec((0.0..1.0f64, edits()), 1..4)).prop_map(|(model, edits)| Case { model, edits })
+    (0..6usize, prop::collection::vec((0.0..1.0f64, edits()), 1..4)).prop_map(|(model, edits)| Case { model, edits })
 }
 
 /// JSON pointers of every node below the root; the parts predict reads (all but profiles
@@ -240,7 +265,7 @@ fn leftovers(dir: &Path) -> Vec<PathBuf> {
 fn the_fitted_models_validate_and_predict() {
     let fitted = fitted();
     let dir = tempfile::TempDir::new().unwrap();
-    for (name, model) in [("kmeans", &fitted.kmeans), ("gmm", &fitted.gmm), ("ward", &fitted.ward)] {
+    for (name, model) in fitted.models() {
         let path = dir.path().join(format!("{name}.json"));
         std::fs::write(&path, serde_json::to_vec_pretty(model).unwrap()).unwrap();
         Model::load(&path).unwrap();
@@ -269,7 +294,7 @@ proptest! {
     #[test]
     fn mutated_models_are_refused_as_invalid_data_never_a_panic_or_nan(case in cases()) {
         let fitted = fitted();
-        let mut model = [&fitted.kmeans, &fitted.gmm, &fitted.ward][case.model].clone();
+        let mut model = fitted.models()[case.model].1.clone();
         for (at, edit) in &case.edits {
             let nodes = nodes(&model);
             if nodes.is_empty() {

@@ -1,6 +1,7 @@
 //! Outputs never land on what a run reads or on something that is not a regular file;
 //! a failed run leaves nothing behind; parameters outside their range are refused up front.
 
+use std::os::unix::fs::FileTypeExt;
 use std::path::Path;
 
 use tempfile::TempDir;
@@ -196,4 +197,151 @@ fn every_parameter_at_its_edges_exits_cleanly() {
             let _ = std::fs::remove_dir_all(&out);
         }
     }
+}
+
+#[test]
+fn a_file_device_or_pipe_where_an_output_folder_goes_is_a_parameter_error() {
+    let dir = TempDir::new().unwrap();
+    let input = customers(dir.path());
+    let file = dir.path().join("notes.txt");
+    std::fs::write(&file, b"keep me").unwrap();
+    let fifo = dir.path().join("pipe");
+    assert!(std::process::Command::new("mkfifo").arg(&fifo).status().unwrap().success());
+    // (A file among the parents is an I/O error: cli::bad_input::unwritable_output_is_an_io_error.)
+    let outs = [file.clone(), fifo.clone(), Path::new("/dev/null").to_path_buf()];
+    for out in &outs {
+        let args = fit_args(input.to_str().unwrap(), out.to_str().unwrap(), &["--backend", "cpu"]);
+        let (code, stdout, stderr) = outcome(&custseg(&args));
+        assert_eq!(code, 2, "{}: {stderr}", out.display());
+        assert!(stderr.contains("--out") && stderr.contains("not a folder"), "{}: {stderr}", out.display());
+        assert!(stdout.is_empty());
+    }
+    // predict's folder (the parent of its file) is held to the same rule.
+    let model = fit_ok(&dir, &input, &[]).join("model.json");
+    let (code, _, stderr) = predict(&model, &input, file.join("p.parquet").to_str().unwrap());
+    assert_eq!(code, 2, "{stderr}");
+    assert_eq!(std::fs::read(&file).unwrap(), b"keep me", "the file is untouched");
+    assert!(
+        std::fs::metadata(&fifo).unwrap().file_type().is_fifo() && !std::fs::metadata("/dev/null").unwrap().is_file()
+    );
+}
+
+#[test]
+fn predict_into_a_folder_removes_the_outputs_of_an_earlier_run_it_did_not_write() {
+    let dir = TempDir::new().unwrap();
+    let input = customers(dir.path());
+    let model = fit_ok(&dir, &input, &[]).join("model.json");
+    let folder = dir.path().join("scored");
+    std::fs::create_dir_all(&folder).unwrap();
+    std::fs::write(folder.join("notes.txt"), b"not ours").unwrap();
+    let run = |extra: &[&str]| {
+        let mut args = vec![
+            "predict",
+            "--model",
+            model.to_str().unwrap(),
+            "--input",
+            input.to_str().unwrap(),
+            "--out",
+            folder.to_str().unwrap(),
+            "--backend",
+            "cpu",
+        ];
+        args.extend_from_slice(extra);
+        outcome(&custseg(&args))
+    };
+    let (code, _, stderr) = run(&["--report", "--export", "csv,lists"]);
+    assert_eq!(code, 0, "{stderr}");
+    assert!(folder.join("report.html").is_file() && folder.join("assignments.csv").is_file());
+    assert!(folder.join("lists").is_dir());
+    let (code, stdout, stderr) = run(&[]);
+    assert_eq!(code, 0, "{stderr}");
+    for stale in ["report.html", "assignments.csv", "lists"] {
+        assert!(!folder.join(stale).exists(), "{stale} of the earlier run is left");
+        assert!(stderr.contains(stale), "the log says {stale} was removed: {stderr}");
+    }
+    let removed = summary(&stdout)["removed_stale_outputs"].as_array().unwrap().len();
+    assert!(removed >= 3, "{stdout}");
+    assert!(folder.join("assignments.parquet").is_file());
+    assert_eq!(std::fs::read(folder.join("notes.txt")).unwrap(), b"not ours", "files custseg never writes stay");
+}
+
+#[test]
+fn flags_the_chosen_algorithm_or_backend_would_ignore_are_refused() {
+    // Each flag only one algorithm, initialisation or backend reads: given to another, it
+    // is exit 2 naming the flag before anything is read or created, never silently dropped.
+    let dir = TempDir::new().unwrap();
+    let out = dir.path().join("out");
+    let o = out.to_str().unwrap();
+    let cases: [(&[&str], &str); 14] = [
+        (&["--batch-size", "64"], "--batch-size"),
+        (&["--algorithm", "gmm", "--batch-size", "64"], "--batch-size"),
+        (&["--covariance", "diag"], "--covariance"),
+        (&["--reg-covar", "0.1"], "--reg-covar"),
+        (&["--on-degenerate", "reinit"], "--on-degenerate"),
+        (&["--algorithm", "minibatch-kmeans", "--reg-covar", "0.1"], "--reg-covar"),
+        (&["--algorithm", "gmm", "--init-rounds", "3"], "--init-rounds"),
+        (&["--init", "k-means++", "--init-rounds", "3"], "--init-rounds"),
+        (&["--init", "random", "--oversampling", "4"], "--oversampling"),
+        (&["--init-centroids", "c.csv", "--oversampling", "4"], "--oversampling"),
+        (&["--init-space", "prepared"], "--init-space"),
+        (&["--backend", "cpu", "--gpu-index", "0"], "--gpu-index"),
+        (&["--backend", "cpu", "--gpu-memory", "1GiB"], "--gpu-memory"),
+        (&["--algorithm", "ward", "--covariance", "full"], "--covariance"),
+    ];
+    for (extra, flag) in cases {
+        let mut args = vec!["fit", "--input", "/no/such.parquet", "--k", "2", "--out", o];
+        args.extend_from_slice(extra);
+        let (code, stdout, stderr) = outcome(&custseg(&args));
+        assert_eq!(code, 2, "{extra:?}: {stderr}");
+        assert!(stderr.contains(flag) && stderr.contains("ignore"), "{extra:?} must name {flag}: {stderr}");
+        assert!(stdout.is_empty() && !out.exists(), "{extra:?}: nothing is created");
+    }
+}
+
+#[test]
+fn flags_with_the_algorithm_that_reads_them_are_accepted() {
+    let dir = TempDir::new().unwrap();
+    let input = customers(dir.path());
+    let cases: [&[&str]; 4] = [
+        &["--algorithm", "minibatch-kmeans", "--batch-size", "64"],
+        &["--algorithm", "gmm", "--covariance", "diag", "--reg-covar", "1e-4", "--on-degenerate", "reinit"],
+        &["--init-rounds", "3", "--oversampling", "4"],
+        &["--init", "k-means||", "--init-rounds", "2"],
+    ];
+    for extra in cases {
+        let out = dir.path().join("ok");
+        let args = fit_args(input.to_str().unwrap(), out.to_str().unwrap(), &[extra, &["--backend", "cpu"]].concat());
+        let (code, _, stderr) = outcome(&custseg(&args));
+        assert_eq!(code, 0, "{extra:?}: {stderr}");
+        std::fs::remove_dir_all(&out).unwrap();
+    }
+}
+
+#[test]
+fn empty_names_in_column_lists_and_a_one_row_silhouette_are_usage_errors() {
+    let dir = TempDir::new().unwrap();
+    let input = customers(dir.path());
+    let out = dir.path().join("out");
+    for (flag, list) in [("--features", ""), ("--features", "spend,,visits"), ("--categorical", " ")] {
+        let args = fit_args(input.to_str().unwrap(), out.to_str().unwrap(), &[flag, list, "--backend", "cpu"]);
+        let (code, _, stderr) = outcome(&custseg(&args));
+        assert_eq!(code, 2, "{flag} {list:?}: {stderr}");
+        assert!(stderr.contains(flag) && stderr.contains("empty column name"), "{stderr}");
+        assert!(!out.exists());
+    }
+    let model = fit_ok(&dir, &input, &[]).join("model.json");
+    let args = [
+        "evaluate",
+        "--model",
+        model.to_str().unwrap(),
+        "--input",
+        input.to_str().unwrap(),
+        "--silhouette-sample",
+        "1",
+        "--backend",
+        "cpu",
+    ];
+    let (code, _, stderr) = outcome(&custseg(&args));
+    assert_eq!(code, 2, "{stderr}");
+    assert!(stderr.contains("--silhouette-sample"), "{stderr}");
 }

@@ -50,20 +50,21 @@ pub struct FitArgs {
     /// Initialisation (default: auto for kmeans; a K-Means fit for gmm).
     #[arg(long, value_enum)]
     pub init: Option<InitChoice>,
-    /// k-means||: oversampling rounds (Spark uses 2; 5 measured better, see BENCHMARKS.md).
-    #[arg(long, default_value_t = 5)]
-    pub init_rounds: usize,
-    /// k-means||: expected rows kept per round, as a multiple of k.
-    #[arg(long, default_value_t = 2.0)]
-    pub oversampling: f64,
+    /// k-means|| (and auto): oversampling rounds (default 5; Spark uses 2; 5 measured
+    /// better, see BENCHMARKS.md).
+    #[arg(long)]
+    pub init_rounds: Option<usize>,
+    /// k-means|| (and auto): expected rows kept per round, as a multiple of k (default 2).
+    #[arg(long)]
+    pub oversampling: Option<f64>,
     /// Initial centres from a CSV or Parquet file (one row per centre, columns named
     /// like the prepared features); overrides --init.
     #[arg(long, value_name = "PATH")]
     pub init_centroids: Option<PathBuf>,
     /// Units of --init-centroids: `raw` (original units, transformed by the fitted prep)
-    /// or `prepared` (already scaled).
-    #[arg(long, value_enum, default_value_t = InitSpace::Raw)]
-    pub init_space: InitSpace,
+    /// or `prepared` (already scaled). Default: raw.
+    #[arg(long, value_enum)]
+    pub init_space: Option<InitSpace>,
     /// Independent runs, best inertia wins (default: 1, or 10 with --init random).
     #[arg(long)]
     pub n_init: Option<usize>,
@@ -75,18 +76,18 @@ pub struct FitArgs {
     /// gmm: stop when the mean log-likelihood lower bound changes by less than tol (1e-3).
     #[arg(long, allow_negative_numbers = true)]
     pub tol: Option<f64>,
-    /// minibatch-kmeans: rows per batch.
-    #[arg(long, default_value_t = 1024)]
-    pub batch_size: usize,
-    /// gmm: shape of the component covariances.
-    #[arg(long, value_enum, default_value_t = CovarianceType::Full)]
-    pub covariance: CovarianceType,
-    /// gmm: added to the covariance diagonals (scikit-learn's reg_covar).
-    #[arg(long, default_value_t = 1e-6, allow_negative_numbers = true)]
-    pub reg_covar: f64,
-    /// gmm: a component that collapses is an error, or is re-initialised.
-    #[arg(long, value_enum, default_value_t = OnDegenerate::Error)]
-    pub on_degenerate: OnDegenerate,
+    /// minibatch-kmeans: rows per batch (default 1024).
+    #[arg(long)]
+    pub batch_size: Option<usize>,
+    /// gmm: shape of the component covariances. Default: full.
+    #[arg(long, value_enum)]
+    pub covariance: Option<CovarianceType>,
+    /// gmm: added to the covariance diagonals (scikit-learn's reg_covar; default 1e-6).
+    #[arg(long, allow_negative_numbers = true)]
+    pub reg_covar: Option<f64>,
+    /// gmm: a component that collapses is an error, or is re-initialised. Default: error.
+    #[arg(long, value_enum)]
+    pub on_degenerate: Option<OnDegenerate>,
     /// gmm: also write p_0 … p_{k-1}, every segment's probability, to assignments.parquet.
     #[arg(long)]
     pub probabilities: bool,

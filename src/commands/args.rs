@@ -16,6 +16,10 @@ use crate::pipeline::{
 use crate::prep::{Impute, PrepParams, ScaleKind};
 use crate::warn;
 
+use super::flag_scope::{
+    refuse_ignored_flags, DEFAULT_BATCH_SIZE, DEFAULT_INIT_ROUNDS, DEFAULT_OVERSAMPLING, DEFAULT_REG_COVAR,
+};
+
 /// The flag that sets each library parameter (messages name flags on the command line).
 pub fn flag(param: Param) -> &'static str {
     match param {
@@ -50,6 +54,9 @@ pub fn flag(param: Param) -> &'static str {
         Param::Threads => "--threads",
         Param::Backend => "--backend",
         Param::GpuIndex => "--gpu-index",
+        Param::GpuMemory => "--gpu-memory",
+        Param::Covariance => "--covariance",
+        Param::InitSpace => "--init-space",
         Param::Rows => "--n",
         Param::Dim => "--d",
         Param::Iters => "--iters",
@@ -223,6 +230,7 @@ fn density_segmenter(args: &FitArgs) -> Result<Option<Segmenter>> {
 
 /// The segmenter `fit`'s arguments ask for, with `k` segments.
 fn segmenter(args: &FitArgs, k: usize) -> Result<Segmenter> {
+    refuse_ignored_flags(args)?;
     if args.algorithm == AlgorithmChoice::Ward {
         return ward_segmenter(args, k);
     }
@@ -239,17 +247,17 @@ fn segmenter(args: &FitArgs, k: usize) -> Result<Segmenter> {
         return Ok(density);
     }
     let gmm = args.algorithm == AlgorithmChoice::Gmm;
-    let init = args.init.unwrap_or(if gmm { InitChoice::Kmeans } else { InitChoice::KMeansPlusPlus });
+    // The documented default for K-Means: auto (k-means++ up to n·k = 5·10⁷, k-means|| beyond).
+    let init = args.init.unwrap_or(if gmm { InitChoice::Kmeans } else { InitChoice::Auto });
     let n_init = args.n_init.unwrap_or(if init == InitChoice::Random && !gmm { 10 } else { 1 });
     let max_iter = args.max_iter.unwrap_or(if args.algorithm == AlgorithmChoice::Kmeans { 300 } else { 100 });
-    if args.init_rounds == 0 {
+    let init_rounds = args.init_rounds.unwrap_or(DEFAULT_INIT_ROUNDS);
+    let oversampling = args.oversampling.unwrap_or(DEFAULT_OVERSAMPLING);
+    if init_rounds == 0 {
         return Err(Error::param(Param::InitRounds, "must be at least 1"));
     }
-    if !(args.oversampling.is_finite() && args.oversampling > 0.0) {
-        return Err(Error::param(
-            Param::Oversampling,
-            format!("{} is not a positive finite number", args.oversampling),
-        ));
+    if !(oversampling.is_finite() && oversampling > 0.0) {
+        return Err(Error::param(Param::Oversampling, format!("{oversampling} is not a positive finite number")));
     }
     if gmm {
         let init = match init {
@@ -265,14 +273,14 @@ fn segmenter(args: &FitArgs, k: usize) -> Result<Segmenter> {
         };
         let params = GmmParams {
             k,
-            covariance: covariance(args.covariance),
-            reg_covar: args.reg_covar,
+            covariance: covariance(args.covariance.unwrap_or(cli::CovarianceType::Full)),
+            reg_covar: args.reg_covar.unwrap_or(DEFAULT_REG_COVAR),
             init,
             n_init,
             max_iter,
             tol: args.tol.unwrap_or(1e-3),
             seed: args.seed,
-            on_degenerate: on_degenerate(args.on_degenerate),
+            on_degenerate: on_degenerate(args.on_degenerate.unwrap_or(cli::OnDegenerate::Error)),
         };
         return Ok(Segmenter::Gmm(params.check()?));
     }
@@ -284,8 +292,8 @@ fn segmenter(args: &FitArgs, k: usize) -> Result<Segmenter> {
             ))
         }
         InitChoice::Random => Init::Random,
-        InitChoice::KMeansParallel => Init::Parallel { rounds: args.init_rounds, oversampling: args.oversampling },
-        InitChoice::Auto => Init::Auto { rounds: args.init_rounds, oversampling: args.oversampling },
+        InitChoice::KMeansParallel => Init::Parallel { rounds: init_rounds, oversampling },
+        InitChoice::Auto => Init::Auto { rounds: init_rounds, oversampling },
         InitChoice::KMeansPlusPlus => Init::KMeansPlusPlus,
     };
     let n_init = if args.init_centroids.is_some() {
@@ -298,7 +306,9 @@ fn segmenter(args: &FitArgs, k: usize) -> Result<Segmenter> {
     };
     let params = KMeansParams { k, init, n_init, max_iter, tol: args.tol.unwrap_or(1e-4), seed: args.seed }.check()?;
     match args.algorithm {
-        AlgorithmChoice::MinibatchKmeans => Ok(Segmenter::minibatch(params, args.batch_size)?),
+        AlgorithmChoice::MinibatchKmeans => {
+            Ok(Segmenter::minibatch(params, args.batch_size.unwrap_or(DEFAULT_BATCH_SIZE))?)
+        }
         _ => Ok(Segmenter::KMeans(params)),
     }
 }
@@ -334,12 +344,7 @@ pub fn fit_request(args: &FitArgs, k: usize) -> Result<FitRequest> {
             "is for Gaussian mixtures (--algorithm gmm); K-Means writes each row's distance to its centre",
         ));
     }
-    if args.silhouette_sample == 1 {
-        return Err(Error::param(
-            Param::SilhouetteSample,
-            "a silhouette needs at least 2 rows; give 0 to skip it or 2 or more",
-        ));
-    }
+    crate::pipeline::check_silhouette_sample(args.silhouette_sample)?;
     let request = FitRequest {
         read: ReadSpec {
             inputs: args.input.input.clone(),
@@ -359,7 +364,7 @@ pub fn fit_request(args: &FitArgs, k: usize) -> Result<FitRequest> {
         segmenter: segmenter(args, k)?,
         init_centres: args.init_centroids.clone().map(|path| InitCentres {
             path,
-            units: match args.init_space {
+            units: match args.init_space.unwrap_or(InitSpace::Raw) {
                 InitSpace::Raw => CentreUnits::Raw,
                 InitSpace::Prepared => CentreUnits::Prepared,
             },

@@ -10,6 +10,7 @@ pub mod demo;
 pub mod devices;
 pub mod evaluate;
 pub mod fit;
+mod flag_scope;
 pub mod predict;
 pub mod select_k;
 mod timing;

@@ -68,6 +68,9 @@ pub enum Param {
     Consolidate,
     Sample,
     Replicates,
+    GpuMemory,
+    Covariance,
+    InitSpace,
 }
 
 impl Param {
@@ -105,6 +108,9 @@ impl Param {
             Param::Threads => "threads",
             Param::Backend => "backend",
             Param::GpuIndex => "gpu_index",
+            Param::GpuMemory => "gpu_memory",
+            Param::Covariance => "covariance_type",
+            Param::InitSpace => "init_space",
             Param::Rows => "n",
             Param::Dim => "d",
             Param::Iters => "iters",

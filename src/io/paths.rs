@@ -47,8 +47,19 @@ pub struct OutputFolder {
 }
 
 impl OutputFolder {
-    /// Creates `path` (and missing parents).
+    /// Creates `path` (and missing parents). Something at `path` that is not a folder (a
+    /// file, a device, a FIFO) is refused as a bad `--out`, never written into or over; a
+    /// file among the parents stays an I/O error (the folder cannot be created).
     pub fn create(path: &Path) -> Result<Self> {
+        if path.exists() && !path.is_dir() {
+            return Err(Error::param(
+                Param::Out,
+                format!(
+                    "{} exists and is not a folder (a file, device or pipe); give a new or existing folder",
+                    path.display()
+                ),
+            ));
+        }
         let mut created = Vec::new();
         let mut missing = Some(path);
         while let Some(dir) = missing.filter(|d| !d.as_os_str().is_empty() && !d.exists()) {
@@ -92,6 +103,19 @@ pub fn assignments_target(out: &Path, file_name: &str) -> PathBuf {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_file_where_the_output_folder_goes_is_a_parameter_error() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("model.json");
+        std::fs::write(&file, b"{}").unwrap();
+        for (out, code) in [(file.clone(), 2), (file.join("deeper"), 4)] {
+            let err = OutputFolder::create(&out).unwrap_err();
+            assert_eq!(err.exit_code(), code, "{err}");
+            assert!(err.to_string().contains("model.json"), "the message names the file: {err}");
+        }
+        assert_eq!(std::fs::read(&file).unwrap(), b"{}", "the file is left as it was");
+    }
 
     #[test]
     fn a_failed_run_removes_the_folders_it_created_but_never_a_written_one() {

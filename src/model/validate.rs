@@ -274,11 +274,27 @@ fn gmm_record(record: &GmmRecord, model: &Model) -> Checked {
         finite(format!("gmm.{name}"), v)?;
     }
     length("gmm.covariances_original", record.covariances_original.len(), k, format!("k = {k}"))?;
+    // Stored twice: in original units, each covariance is the mixture's scaled back by the
+    // numeric columns' scales (one-hot columns are unscaled).
+    let scales: Vec<f64> =
+        model.prep.numeric.iter().map(|c| c.scaling.scale).chain(std::iter::repeat(1.0)).take(dim).collect();
     for (c, cov) in record.covariances_original.iter().enumerate() {
         let field = format!("gmm.covariances_original[{c}]");
         length(&field, cov.len(), dim * dim, format!("{dim} × {dim} features"))?;
+        let matrix = record.mixture.covariance_matrix(c);
         for (i, &v) in cov.iter().enumerate() {
             finite(format!("{field}[{i}]"), v)?;
+            let expected = matrix[i] * scales[i / dim] * scales[i % dim];
+            if !same(v, expected) {
+                return Err(damage(
+                    format!("{field}[{i}]"),
+                    format!(
+                        "is {} but gmm.mixture's covariance scaled to original units is {}; the mixture or this copy was altered",
+                        num(v),
+                        num(expected)
+                    ),
+                ));
+            }
         }
     }
     Ok(())

@@ -8,14 +8,14 @@ use serde_json::{json, Value};
 
 use super::assign::{write_assignments, AssignmentTarget};
 use super::engine::{BackendOptions, Engine};
-use super::marketing::{export_targets, stage_exports};
+use super::marketing::{export_targets, remove_stale_outputs, stage_exports};
 use super::{merge_json, secs, ASSIGNMENTS_FILE};
 use crate::cluster::fitted::Score;
 use crate::continuity::drift::{self, Drift, DriftLevel};
 use crate::error::{Error, Param, Result};
 use crate::eval::metrics;
 use crate::io::atomic::remove_stale_temp_files;
-use crate::io::export::Export;
+use crate::io::export::{Export, ASSIGNMENTS_CSV};
 use crate::io::names::display_names;
 use crate::io::paths::{assignments_target, ensure_not_input, OutputFolder};
 use crate::io::reader::{self, ReadSpec};
@@ -135,6 +135,9 @@ fn drift_from_training(model: &Model, input: &ModelInput, sizes: &[u64], fail_on
     Some(measured)
 }
 
+/// The files `predict` may write into a folder `--out` (besides the id lists).
+const PREDICT_OUTPUTS: [&str; 3] = [ASSIGNMENTS_FILE, crate::report::REPORT_FILE, ASSIGNMENTS_CSV];
+
 /// Runs `predict` and returns the JSON summary.
 pub fn predict(request: &PredictRequest) -> Result<Value> {
     let started = Instant::now();
@@ -215,6 +218,16 @@ pub fn predict(request: &PredictRequest) -> Result<Value> {
     if let Some(folder) = folder {
         folder.keep();
     }
+    let removed = match out != request.out {
+        // `--out` names a folder: leave no output of an earlier run there beside this one's.
+        true => {
+            let mut this_run = vec![out.clone()];
+            this_run.extend(exported.iter().cloned());
+            this_run.extend(request.report.then(|| report_path.clone()));
+            remove_stale_outputs(&request.out, &PREDICT_OUTPUTS, &this_run)
+        }
+        false => Vec::new(),
+    };
     let score = mixture_score.unwrap_or(Score::Inertia(written.inertia.unwrap_or(0.0)));
     let info = engine.backend.info();
     info!("wrote {}", out.display());
@@ -237,6 +250,7 @@ pub fn predict(request: &PredictRequest) -> Result<Value> {
             "csv": exports.csv.map(|p| p.display().to_string()),
             "lists": exports.lists.map(|p| p.display().to_string()),
         },
+        "removed_stale_outputs": removed.iter().map(|p| p.display().to_string()).collect::<Vec<_>>(),
         "segment_ids": ids,
         "drift": drift,
     });
@@ -270,6 +284,7 @@ fn segment_sizes(sizes: &[u64], model: &Model, ids: &[u32]) -> Vec<Value> {
 /// Runs `evaluate` and returns the JSON summary (it writes nothing else).
 pub fn evaluate(request: &EvaluateRequest) -> Result<Value> {
     let started = Instant::now();
+    super::request::check_silhouette_sample(request.silhouette_sample)?;
     let model = Model::load(&request.model)?;
     let segments = model.segments(&request.model)?;
     let mut engine = Engine::open(&request.backend)?;

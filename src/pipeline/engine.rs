@@ -26,6 +26,25 @@ pub struct BackendOptions {
     pub gpu_memory: Option<u64>,
 }
 
+impl BackendOptions {
+    /// Refuses the GPU options with the CPU backend, which would ignore them.
+    pub fn check(&self) -> Result<()> {
+        if self.choice == BackendChoice::Cpu {
+            for (param, given) in
+                [(Param::GpuIndex, self.gpu_index.is_some()), (Param::GpuMemory, self.gpu_memory.is_some())]
+            {
+                if given {
+                    return Err(Error::param(
+                        param,
+                        "is for the GPU; the CPU backend would ignore it (drop it or choose --backend gpu or auto)",
+                    ));
+                }
+            }
+        }
+        Ok(())
+    }
+}
+
 impl Default for BackendOptions {
     fn default() -> Self {
         BackendOptions { choice: BackendChoice::Auto, gpu_index: None, gpu_memory: None }
@@ -75,6 +94,7 @@ impl Engine {
     /// (a software adapter such as llvmpipe is slower than the CPU path) and says which it
     /// chose and why.
     pub fn open(options: &BackendOptions) -> Result<Self> {
+        options.check()?;
         let gpu = |ctx: GpuContext| Box::new(GpuBackend::new(ctx).with_memory_budget(options.gpu_memory));
         match options.choice {
             BackendChoice::Cpu => Ok(Engine::cpu()),

@@ -29,7 +29,7 @@ pub use customers::{customers, CustomersRequest, TimeUnit};
 pub use engine::{configure_threads, BackendChoice, BackendOptions, Engine};
 pub use fit::fit;
 pub use marketing::{export_targets, MarketingOptions};
-pub use request::{CentreUnits, FitRequest, InitCentres};
+pub use request::{check_silhouette_sample, CentreUnits, FitRequest, InitCentres};
 pub use select_k::{recommend, select_k, KRangeSearch, Recommendation, Replicate, Row};
 pub use stage::{read_and_prepare, Stage};
 

@@ -79,6 +79,7 @@ impl FitRequest {
 
     /// Checks what can be checked before reading any data.
     pub fn check(&self) -> Result<()> {
+        self.backend.check()?;
         self.prep.check()?;
         self.marketing.check()?;
         if let Some(id) = &self.read.id {
@@ -152,4 +153,16 @@ fn check_holdout(fraction: Option<f64>) -> Result<()> {
         )),
         _ => Ok(()),
     }
+}
+
+/// Refuses a silhouette sample of one row (a silhouette needs two; 0 skips it), for every
+/// command that takes `--silhouette-sample`.
+pub fn check_silhouette_sample(rows: usize) -> Result<()> {
+    if rows == 1 {
+        return Err(Error::param(
+            Param::SilhouetteSample,
+            "a silhouette needs at least 2 rows; give 0 to skip it or 2 or more",
+        ));
+    }
+    Ok(())
 }

@@ -48,11 +48,18 @@ pub(super) struct Resolved {
     pub id_candidates: Vec<String>,
 }
 
-/// Refuses a name listed twice in `--features` or `--categorical`.
+/// Refuses an empty name (a stray comma) or a name listed twice in `--features` or
+/// `--categorical`.
 pub(super) fn check_lists(spec: &ReadSpec) -> Result<()> {
     let lists =
         [(Param::Features, spec.features.as_deref().unwrap_or(&[])), (Param::Categorical, &spec.categorical[..])];
     for (param, list) in lists {
+        if list.iter().any(|name| name.trim().is_empty()) {
+            return Err(Error::param(
+                param,
+                "holds an empty column name (a stray or doubled comma?); list column names separated by single commas",
+            ));
+        }
         let mut seen = HashSet::new();
         if let Some(twice) = list.iter().find(|name| !seen.insert(name.as_str())) {
             return Err(Error::param(param, format!("'{twice}' is listed twice; list each column once")));

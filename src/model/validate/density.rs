@@ -58,6 +58,9 @@ pub(super) fn density_record(record: &DensityRecord, algorithm: &str, model: &Mo
         finite(format!("density.kept.reach[{i}]"), kept.reach[i])?;
         non_negative(format!("density.kept.reach[{i}]"), kept.reach[i])?;
     }
+    if let (Some(eps), "dbscan") = (record.eps, algorithm) {
+        dbscan_reach(record, eps)?;
+    }
     if let Some(c) = present.iter().position(|p| !p) {
         return Err(damage("density.kept.labels", format!("has no row of segment {c}; every segment keeps one")));
     }
@@ -110,6 +113,33 @@ fn kept_core_distances(record: &DensityRecord, n: usize) -> Checked {
             "density.sample",
             format!("is {size} but {n} sample rows are kept; it is at least that and 2"),
         ));
+    }
+    Ok(())
+}
+
+/// DBSCAN's reach is all or nothing: `eps` for a core row (core distance ≤ eps), 0 for a
+/// border row; any other value would assign new rows by a radius the fit never used.
+fn dbscan_reach(record: &DensityRecord, eps: f64) -> Checked {
+    let kept = &record.kept;
+    for (i, &reach) in kept.reach.iter().enumerate() {
+        if reach != 0.0 && !same(reach, eps) {
+            return Err(damage(
+                format!("density.kept.reach[{i}]"),
+                format!("is {}; a DBSCAN row reaches density.eps ({}) when core, else 0", num(reach), num(eps)),
+            ));
+        }
+        let core = kept.core_distances.as_ref().map(|c| c[i]);
+        if let Some(core) = core.filter(|&c| (c <= eps) != (reach > 0.0)) {
+            return Err(damage(
+                format!("density.kept.reach[{i}]"),
+                format!(
+                    "is {} but the row's core distance is {} against density.eps {}; a row reaches eps exactly when it is core",
+                    num(reach),
+                    num(core),
+                    num(eps)
+                ),
+            ));
+        }
     }
     Ok(())
 }

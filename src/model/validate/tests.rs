@@ -107,7 +107,13 @@ fn gmm_model(covariance: CovarianceType) -> Model {
         means: base.centres.concat().iter().map(|&v| v as f64).collect(),
         covariances,
     };
-    let covariances_original = (0..k).map(|c| mixture.covariance_matrix(c)).collect();
+    // In original units: scaled back by x's and y's scales (2 and 0.5); one-hot columns as they are.
+    let scales = [2.0, 0.5, 1.0, 1.0];
+    let covariances_original = (0..k)
+        .map(|c| {
+            mixture.covariance_matrix(c).iter().enumerate().map(|(i, v)| v * scales[i / d] * scales[i % d]).collect()
+        })
+        .collect();
     Model {
         segmenter: SavedSegmenter::Gmm {
             gmm: GmmRecord {
@@ -395,4 +401,18 @@ fn segment_ids_must_be_distinct_below_the_next_id_and_match_the_profiles() {
     assert_eq!(field, "profiles[1].segment");
     // A model without ids numbers its segments 0..k and continues after them.
     assert_eq!((kmeans_model().ids(), kmeans_model().next_id()), (vec![0, 1], 2));
+}
+
+#[test]
+fn covariances_in_original_units_must_match_the_mixture() {
+    for covariance in ALL_COVARIANCES {
+        let (field, message) = refused(gmm_model(covariance), |m| match &mut m.segmenter {
+            SavedSegmenter::Gmm { gmm } => gmm.covariances_original[1][0] *= 3.0,
+            _ => unreachable!(),
+        });
+        assert_eq!(field, "gmm.covariances_original[1][0]", "{covariance:?}: {message}");
+    }
+    // The mixture altered but not its copy (labels would change silently): refused too.
+    let (field, _) = refused(gmm_model(CovarianceType::Diag), |m| mixture_of(m).covariances[0] *= 2.0);
+    assert_eq!(field, "gmm.covariances_original[0][0]");
 }
