@@ -4,6 +4,7 @@
 
 pub mod dates;
 pub mod ids;
+pub mod line;
 pub mod models;
 pub mod rfm;
 pub mod spill;

@@ -11,7 +11,7 @@ use bytemuck::Zeroable;
 use rayon::prelude::*;
 use serde::Serialize;
 
-use super::transactions::{Line, NO_INVOICE};
+use super::line::{Line, NO_INVOICE};
 
 /// The calibration period (features) ends at `as_of`; `(as_of, holdout_end]` is the holdout.
 #[derive(Debug, Clone, Copy, PartialEq)]

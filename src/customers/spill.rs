@@ -17,8 +17,8 @@ use std::path::{Path, PathBuf};
 use bytemuck::Zeroable;
 use rayon::prelude::*;
 
+use super::line::Line;
 use super::rfm::{summarise, CustomerSummary, PeriodCounts, Periods};
-use super::transactions::Line;
 use crate::error::{Error, Result};
 use crate::info;
 use crate::io::atomic::{remove_stale_temp_files, TempPath};

@@ -18,13 +18,13 @@ use std::path::PathBuf;
 
 use arrow::array::{Array, ArrayRef, AsArray, Int64Array, PrimitiveArray, RecordBatch, StringArray};
 use arrow::datatypes::{DataType, Float64Type, Int64Type};
-use bytemuck::{Pod, Zeroable};
 use rayon::prelude::*;
 use rustc_hash::{FxHashMap, FxHasher};
 use serde::Serialize;
 
 use super::dates::{days_of, DayError};
 use super::ids::{IntIndex, LOG_SLACK};
+use super::line::{Line, NO_INVOICE};
 use super::spill::LineStore;
 use crate::error::{Error, Result};
 
@@ -55,37 +55,6 @@ pub enum CustomerId {
     Int(i64),
     Text(String),
 }
-
-/// One kept line of the log: 24 bytes, written as is to spill files.
-#[repr(C)]
-#[derive(Debug, Clone, Copy, PartialEq, Pod, Zeroable)]
-pub struct Line {
-    /// Index into [`Transactions::ids`].
-    pub customer: u32,
-    /// Day number (days since 1970-01-01).
-    pub day: i32,
-    /// Money value, its sign bit telling purchases from returns: a purchase is ≥ +0, a
-    /// return ≤ −0 (see [`Line::new`]).
-    pub value: f64,
-    /// Hash of the invoice number ([`NO_INVOICE`] without an invoice column).
-    pub invoice: u64,
-}
-
-impl Line {
-    /// A purchase (value made ≥ +0) or a return (value made ≤ −0) of `|value|`.
-    pub fn new(customer: u32, day: i32, value: f64, purchase: bool, invoice: u64) -> Line {
-        let value = if purchase { value.abs() } else { -value.abs() };
-        Line { customer, day, value, invoice }
-    }
-
-    /// Whether the line is a purchase (not a return).
-    pub fn is_purchase(&self) -> bool {
-        self.value.is_sign_positive()
-    }
-}
-
-/// The invoice index of lines without one.
-pub const NO_INVOICE: u64 = u64::MAX;
 
 /// The key of an invoice number: a 64-bit hash of its text, never [`NO_INVOICE`].
 fn invoice_key(text: &str) -> u64 {

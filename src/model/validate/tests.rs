@@ -1,5 +1,6 @@
 //! One test per class of damage: each names the field validate refuses.
 use super::*;
+use crate::cluster::gmm::{CovarianceType, Mixture};
 use crate::explain::profiles::FeatureProfile;
 use crate::prep::{Impute, ScaleKind, Scaling};
 
