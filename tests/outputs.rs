@@ -345,3 +345,36 @@ fn empty_names_in_column_lists_and_a_one_row_silhouette_are_usage_errors() {
     assert_eq!(code, 2, "{stderr}");
     assert!(stderr.contains("--silhouette-sample"), "{stderr}");
 }
+
+#[test]
+fn predict_never_replaces_what_the_fit_wrote_beside_its_model() {
+    let dir = TempDir::new().unwrap();
+    let input = customers(dir.path());
+    let fitted = fit_ok(&dir, &input, &["--report"]);
+    let model = fitted.join("model.json");
+    let kept: Vec<(String, Vec<u8>)> = ["assignments.parquet", "report.html", "profiles.parquet"]
+        .iter()
+        .map(|name| (name.to_string(), std::fs::read(fitted.join(name)).unwrap()))
+        .collect();
+    let folder = format!("{}/", fitted.display());
+    let named = fitted.join("assignments.parquet");
+    let beside = fitted.join("scored.parquet");
+    for (out, extra) in
+        [(folder.as_str(), &[][..]), (named.to_str().unwrap(), &[][..]), (beside.to_str().unwrap(), &["--report"][..])]
+    {
+        let mut args = vec!["predict", "--model", model.to_str().unwrap(), "--input", input.to_str().unwrap()];
+        args.extend_from_slice(&["--out", out, "--backend", "cpu"]);
+        args.extend_from_slice(extra);
+        let (code, _, stderr) = outcome(&custseg(&args));
+        assert_eq!(code, 2, "{out} {extra:?}: {stderr}");
+        assert!(stderr.contains("--out") && stderr.contains("an output of the fit"), "{stderr}");
+    }
+    for (name, bytes) in &kept {
+        assert_eq!(&std::fs::read(fitted.join(name)).unwrap(), bytes, "{name} of the fit is untouched");
+    }
+    assert!(!beside.exists(), "a refused run writes nothing");
+    // Beside the model under a name the fit did not use, predictions are fine.
+    let (code, _, stderr) = predict(&model, &input, beside.to_str().unwrap());
+    assert_eq!(code, 0, "{stderr}");
+    assert!(beside.is_file());
+}

@@ -25,6 +25,24 @@ pub fn ensure_not_input(output: &Path, inputs: &[PathBuf]) -> Result<()> {
     Ok(())
 }
 
+/// Refuses `output` when it is one of `fit_outputs`, the files the fit that wrote `model`
+/// left beside it (model.json lists them): a later run must not replace them.
+pub fn ensure_not_fit_output(output: &Path, fit_outputs: &[PathBuf], model: &Path) -> Result<()> {
+    let out = normalize(output);
+    match fit_outputs.iter().find(|kept| kept.canonicalize().is_ok_and(|k| k == out)) {
+        Some(kept) => Err(Error::param(
+            Param::Out,
+            format!(
+                "{} would replace {}, an output of the fit that wrote {}; write to another folder",
+                output.display(),
+                kept.display(),
+                model.display()
+            ),
+        )),
+        None => Ok(()),
+    }
+}
+
 /// Absolute form of a path that may not exist yet.
 fn normalize(p: &Path) -> PathBuf {
     if let Ok(c) = p.canonicalize() {

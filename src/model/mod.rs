@@ -162,6 +162,12 @@ pub struct Model {
 }
 
 impl Model {
+    /// The files the fit wrote beside the model at `model_path` (from [`Model::outputs`]).
+    pub fn output_paths(&self, model_path: &Path) -> Vec<std::path::PathBuf> {
+        let folder = model_path.parent().unwrap_or(Path::new(""));
+        self.outputs.iter().map(|name| folder.join(name)).collect()
+    }
+
     /// The stable id of every segment, in segment order (0..k for models without ids).
     pub fn ids(&self) -> Vec<u32> {
         if self.segment_ids.is_empty() {

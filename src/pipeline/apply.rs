@@ -17,7 +17,7 @@ use crate::eval::metrics;
 use crate::io::atomic::remove_stale_temp_files;
 use crate::io::export::{Export, ASSIGNMENTS_CSV};
 use crate::io::names::display_names;
-use crate::io::paths::{assignments_target, ensure_not_input, OutputFolder};
+use crate::io::paths::{assignments_target, ensure_not_fit_output, ensure_not_input, OutputFolder};
 use crate::io::reader::{self, ReadSpec};
 use crate::model::Model;
 use crate::prep::{row_masks, Duplicates, Prepared};
@@ -148,12 +148,12 @@ pub fn predict(request: &PredictRequest) -> Result<Value> {
     let mut inputs = request.input.inputs.clone();
     inputs.push(request.model.clone());
     let exports = export_targets(&out, &request.exports);
-    for path in std::iter::once(&out).chain(exports.csv.iter()).chain(exports.lists.iter()) {
-        ensure_not_input(path, &inputs)?;
-    }
     let report_path = out.with_file_name(crate::report::REPORT_FILE);
-    if request.report {
-        ensure_not_input(&report_path, &inputs)?;
+    let fit_outputs = model.output_paths(&request.model);
+    let written = std::iter::once(&out).chain(exports.csv.iter()).chain(exports.lists.iter());
+    for path in written.chain(request.report.then_some(&report_path)) {
+        ensure_not_input(path, &inputs)?;
+        ensure_not_fit_output(path, &fit_outputs, &request.model)?;
     }
     let folder = match out.parent().filter(|d| !d.as_os_str().is_empty()) {
         Some(dir) => Some(OutputFolder::create(dir)?),
