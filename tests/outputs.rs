@@ -350,12 +350,13 @@ fn empty_names_in_column_lists_and_a_one_row_silhouette_are_usage_errors() {
 fn predict_never_replaces_what_the_fit_wrote_beside_its_model() {
     let dir = TempDir::new().unwrap();
     let input = customers(dir.path());
-    let fitted = fit_ok(&dir, &input, &["--report"]);
+    let fitted = fit_ok(&dir, &input, &["--report", "--export", "lists"]);
     let model = fitted.join("model.json");
-    let kept: Vec<(String, Vec<u8>)> = ["assignments.parquet", "report.html", "profiles.parquet"]
-        .iter()
-        .map(|name| (name.to_string(), std::fs::read(fitted.join(name)).unwrap()))
-        .collect();
+    let kept: Vec<(String, Vec<u8>)> =
+        ["assignments.parquet", "report.html", "profiles.parquet", "lists/segment=0.csv"]
+            .iter()
+            .map(|name| (name.to_string(), std::fs::read(fitted.join(name)).unwrap()))
+            .collect();
     let folder = format!("{}/", fitted.display());
     let named = fitted.join("assignments.parquet");
     let beside = fitted.join("scored.parquet");

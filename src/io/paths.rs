@@ -25,11 +25,12 @@ pub fn ensure_not_input(output: &Path, inputs: &[PathBuf]) -> Result<()> {
     Ok(())
 }
 
-/// Refuses `output` when it is one of `fit_outputs`, the files the fit that wrote `model`
-/// left beside it (model.json lists them): a later run must not replace them.
+/// Refuses `output` when it is, or is a folder holding, one of `fit_outputs`: the files the
+/// fit that wrote `model` left beside it (model.json lists them), which a later run must
+/// not replace.
 pub fn ensure_not_fit_output(output: &Path, fit_outputs: &[PathBuf], model: &Path) -> Result<()> {
     let out = normalize(output);
-    match fit_outputs.iter().find(|kept| kept.canonicalize().is_ok_and(|k| k == out)) {
+    match fit_outputs.iter().find(|kept| kept.canonicalize().is_ok_and(|k| k.starts_with(&out))) {
         Some(kept) => Err(Error::param(
             Param::Out,
             format!(
