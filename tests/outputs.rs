@@ -21,17 +21,15 @@ fn fit_ok(dir: &TempDir, input: &Path, extra: &[&str]) -> std::path::PathBuf {
 }
 
 fn predict(model: &Path, input: &Path, out: &str) -> (i32, String, String) {
-    outcome(&custseg(&[
-        "predict",
-        "--model",
-        model.to_str().unwrap(),
-        "--input",
-        input.to_str().unwrap(),
-        "--out",
-        out,
-        "--backend",
-        "cpu",
-    ]))
+    predict_with(model, input, out, &[])
+}
+
+/// `predict` on the CPU with `extra` flags.
+fn predict_with(model: &Path, input: &Path, out: &str, extra: &[&str]) -> (i32, String, String) {
+    let mut args = vec!["predict", "--model", model.to_str().unwrap(), "--input", input.to_str().unwrap()];
+    args.extend_from_slice(&["--out", out, "--backend", "cpu"]);
+    args.extend_from_slice(extra);
+    outcome(&custseg(&args))
 }
 
 #[test]
@@ -234,21 +232,7 @@ fn predict_into_a_folder_removes_the_outputs_of_an_earlier_run_it_did_not_write(
     let folder = dir.path().join("scored");
     std::fs::create_dir_all(&folder).unwrap();
     std::fs::write(folder.join("notes.txt"), b"not ours").unwrap();
-    let run = |extra: &[&str]| {
-        let mut args = vec![
-            "predict",
-            "--model",
-            model.to_str().unwrap(),
-            "--input",
-            input.to_str().unwrap(),
-            "--out",
-            folder.to_str().unwrap(),
-            "--backend",
-            "cpu",
-        ];
-        args.extend_from_slice(extra);
-        outcome(&custseg(&args))
-    };
+    let run = |extra: &[&str]| predict_with(&model, &input, folder.to_str().unwrap(), extra);
     let (code, _, stderr) = run(&["--report", "--export", "csv,lists"]);
     assert_eq!(code, 0, "{stderr}");
     assert!(folder.join("report.html").is_file() && folder.join("assignments.csv").is_file());
@@ -360,13 +344,13 @@ fn predict_never_replaces_what_the_fit_wrote_beside_its_model() {
     let folder = format!("{}/", fitted.display());
     let named = fitted.join("assignments.parquet");
     let beside = fitted.join("scored.parquet");
-    for (out, extra) in
-        [(folder.as_str(), &[][..]), (named.to_str().unwrap(), &[][..]), (beside.to_str().unwrap(), &["--report"][..])]
-    {
-        let mut args = vec!["predict", "--model", model.to_str().unwrap(), "--input", input.to_str().unwrap()];
-        args.extend_from_slice(&["--out", out, "--backend", "cpu"]);
-        args.extend_from_slice(extra);
-        let (code, _, stderr) = outcome(&custseg(&args));
+    for (out, extra) in [
+        (folder.as_str(), &[][..]),
+        (named.to_str().unwrap(), &[][..]),
+        (beside.to_str().unwrap(), &["--report"][..]),
+        (beside.to_str().unwrap(), &["--export", "lists"][..]),
+    ] {
+        let (code, _, stderr) = predict_with(&model, &input, out, extra);
         assert_eq!(code, 2, "{out} {extra:?}: {stderr}");
         assert!(stderr.contains("--out") && stderr.contains("an output of the fit"), "{stderr}");
     }
