@@ -90,10 +90,32 @@ impl<'a> Cells<'a> {
         squared_distances(q, &self.columns[range.start * dim..range.end * dim], out);
     }
 
-    /// Whether a row at f32 squared distance `screened` ([`Self::screen`]) may lie within
-    /// f64 squared distance `limit` (so it must be rescored).
-    pub fn may_be_within(&self, screened: f32, limit: f64) -> bool {
-        screened.is_infinite() || screened as f64 * self.shrink <= limit + self.slack
+    /// Per row of `cell`, in tree order, a lower bound on its distance to every row of node
+    /// `node` by the node's ball (shrunk like [`KdTree::lower_bound`]'s), into `out`;
+    /// `screened` is scratch.
+    pub fn ball_bounds(&self, node: usize, cell: usize, screened: &mut Vec<f32>, out: &mut Vec<f64>) {
+        let (centre, radius) = self.tree.ball(node);
+        self.screen(centre, cell, screened);
+        out.clear();
+        out.extend(screened.iter().map(|&d32| match d32 {
+            d32 if d32.is_infinite() => 0.0,
+            d32 => {
+                let to_centre = (d32 as f64 * self.shrink).sqrt();
+                (to_centre - radius) - 1e-9 * (to_centre + radius)
+            }
+        }));
+    }
+
+    /// The largest f32 squared distance ([`Self::screen`]) of a row that may lie within f64
+    /// squared distance `limit`: rows screened above it are farther, the others must be
+    /// rescored.
+    pub fn screen_limit(&self, limit: f64) -> f32 {
+        (((limit + self.slack) / self.shrink) as f32).next_up()
+    }
+
+    /// Whether node `node` is a cell.
+    pub fn is_cell(&self, node: usize) -> bool {
+        self.cell_of_node[node].is_some()
     }
 
     /// The cells under the nodes that `bound` keeps (`Some(lower bound)`; `None` skips the
@@ -179,8 +201,16 @@ mod tests {
             cells.screen(tree.point(3), c, &mut out);
             for (offset, p) in cells.range(c).enumerate() {
                 let exact = squared_distance(tree.point(3), tree.point(p));
-                assert!(cells.may_be_within(out[offset], exact), "cell {c} position {p}");
+                assert!(out[offset] <= cells.screen_limit(exact), "cell {c} position {p}");
                 assert!((out[offset] as f64 - exact).abs() <= rounding(d) * exact + 1e-30);
+            }
+        }
+        let (mut screened, mut bounds) = (Vec::new(), Vec::new());
+        for (query, target) in [(0, 0), (0, cells.count() - 1), (cells.count() / 2, 1)] {
+            cells.ball_bounds(cells.node[target], query, &mut screened, &mut bounds);
+            for (offset, p) in cells.range(query).enumerate() {
+                let nearest = cells.range(target).map(|t| squared_distance(tree.point(p), tree.point(t)).sqrt());
+                assert!(bounds[offset] <= nearest.fold(f64::INFINITY, f64::min), "cells {query} {target}");
             }
         }
     }

@@ -163,6 +163,11 @@ impl KdTree {
         self.box_squared_distance(node, q).sqrt().max(ball)
     }
 
+    /// Node `node`'s ball: the mean of its rows and the largest distance from it to one.
+    pub(crate) fn ball(&self, node: usize) -> (&[f32], f64) {
+        (&self.centres[node * self.dim..(node + 1) * self.dim], self.radii[node])
+    }
+
     /// A lower bound on the distance between any row of node `a` and any row of node `b`:
     /// the larger of the gap between their boxes and between their balls, each shrunk by a
     /// relative 1e-9 so rounding never prunes a pair at exactly the bound.

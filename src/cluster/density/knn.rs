@@ -1,7 +1,7 @@
 //! The exact k nearest rows of every row, a cell at a time ([`super::cells`]): each cell's
 //! rows first search their own cell, then the other cells in order of the cells' lower
 //! bound, until that bound exceeds every row's current k-th distance; a row skips a cell
-//! whose bound from the row itself exceeds its own k-th distance. Distances are screened in
+//! whose ball's bound from the row itself exceeds its own k-th distance. Distances are screened in
 //! f32 and rescored in f64, so lists and core distances are exactly the f64 ones. Lists are
 //! ordered by (distance, original row). Rayon runs the cells in parallel; memory O(n·k).
 
@@ -58,19 +58,21 @@ fn nearest_of_cell(cells: &Cells, cell: usize, want: usize) -> Vec<List> {
     let tree = cells.tree;
     let range = cells.range(cell);
     let mut lists: Vec<List> = range.clone().map(|_| Vec::with_capacity(want + 1)).collect();
-    let mut screened = Vec::new();
+    let (mut screened, mut bounds) = (Vec::new(), Vec::new());
     let kth = |list: &List| if list.len() == want { list[want - 1].0 } else { f64::INFINITY };
     let mut visit = |target: usize, lists: &mut [List]| {
-        let (node, targets) = (cells.node[target], cells.range(target));
-        for (p, list) in range.clone().zip(lists.iter_mut()) {
+        let targets = cells.range(target);
+        cells.ball_bounds(cells.node[target], cell, &mut screened, &mut bounds);
+        for ((p, list), &bound) in range.clone().zip(lists.iter_mut()).zip(&bounds) {
             let q = tree.point(p);
-            let mut limit = kth(list);
-            if tree.lower_bound(node, q) > limit.sqrt() {
+            let limit = kth(list);
+            if bound > limit.sqrt() {
                 continue;
             }
+            let mut screen_limit = cells.screen_limit(limit);
             cells.screen(q, target, &mut screened);
             for (other, &d32) in targets.clone().zip(&screened) {
-                if !cells.may_be_within(d32, limit) {
+                if d32 > screen_limit {
                     continue;
                 }
                 let d2 = squared_distance(q, tree.point(other));
@@ -81,7 +83,7 @@ fn nearest_of_cell(cells: &Cells, cell: usize, want: usize) -> Vec<List> {
                 let at = list.partition_point(|&e| e < (d2, j));
                 list.insert(at, (d2, j));
                 list.truncate(want);
-                limit = kth(list);
+                screen_limit = cells.screen_limit(kth(list));
             }
         }
     };

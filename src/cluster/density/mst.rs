@@ -15,7 +15,7 @@ use std::sync::atomic::AtomicU64;
 use rayon::prelude::*;
 
 use super::accelerated::{rounding, Device};
-use super::boruvka::RoundSearch;
+use super::boruvka::{groups, RoundSearch};
 use super::cells::Cells;
 use super::kdtree::{squared_distance, KdTree};
 use super::knn::Neighbourhoods;
@@ -83,10 +83,6 @@ pub fn mutual_reachability_mst(tree: &KdTree, hoods: &Neighbourhoods, device: Op
     let floor_at: Vec<f64> = tree.order.iter().map(|&i| core[i].max(hoods.beyond[i])).collect();
     let node_min_core = node_minimum(tree, &core_at);
     let cells = Cells::new(tree);
-    // Cells with small core distances find cheap edges first and lower their components'
-    // limits for the others.
-    let mut by_core: Vec<usize> = (0..cells.count()).collect();
-    by_core.sort_by(|&a, &b| node_min_core[cells.node[a]].total_cmp(&node_min_core[cells.node[b]]).then(a.cmp(&b)));
     let mut sets = UnionFind::new(n);
     let mut edges = Vec::with_capacity(n.saturating_sub(1));
     while edges.len() + 1 < n {
@@ -128,8 +124,16 @@ pub fn mutual_reachability_mst(tree: &KdTree, hoods: &Neighbourhoods, device: Op
             component: &component,
             node_component: &node_component,
             limits: &limits,
+            groups: &groups(&cells, &component, &core_at),
         };
-        let found: Vec<(usize, Edge)> = by_core.par_iter().flat_map_iter(|&c| search.cell_edges(c)).collect();
+        // The most promising eighth of the cells search first: their edges tighten the
+        // components' bounds, which prune the others' searches.
+        let promise: Vec<f64> = (0..cells.count()).into_par_iter().map(|c| search.promise(c)).collect();
+        let mut order: Vec<usize> = (0..cells.count()).collect();
+        order.sort_by(|&a, &b| promise[a].total_cmp(&promise[b]).then(a.cmp(&b)));
+        let (first, rest) = order.split_at(order.len().div_ceil(8));
+        let mut found: Vec<(usize, Edge)> = first.par_iter().flat_map_iter(|&c| search.cell_edges(c)).collect();
+        found.extend(rest.par_iter().flat_map_iter(|&c| search.cell_edges(c)).collect::<Vec<_>>());
         for (p, edge) in found {
             keep_cheaper(&mut per_component[component[p]], Some(edge));
         }
@@ -241,6 +245,38 @@ mod tests {
         }
         weights.sort_by(f64::total_cmp);
         weights
+    }
+
+    /// Kruskal's algorithm on every pair in the edge order: the unique tree under that
+    /// order, edge for edge.
+    fn kruskal(rows: &[f32], d: usize, core: &[f64]) -> Vec<Edge> {
+        let n = core.len();
+        let mut all = Vec::new();
+        for i in 0..n {
+            for j in i + 1..n {
+                let distance = squared_distance(&rows[i * d..(i + 1) * d], &rows[j * d..(j + 1) * d]).sqrt();
+                all.push(Edge::new(i, j, core[i].max(core[j]).max(distance)));
+            }
+        }
+        all.sort_by(|x, y| x.weight.total_cmp(&y.weight).then(x.a.cmp(&y.a)).then(x.b.cmp(&y.b)));
+        let mut sets = UnionFind::new(n);
+        all.into_iter().filter(|e| sets.union(e.a, e.b)).collect()
+    }
+
+    #[test]
+    fn cell_borůvka_gives_kruskals_tree_edge_for_edge_across_many_cells() {
+        let mut rng = Rng::new(29);
+        // Ties and duplicates on a grid; blobs in 16 dimensions (cells prune little); both
+        // span many cells.
+        let grid: Vec<f32> = (0..1200 * 2).map(|_| (rng.uniform() * 12.0).round() as f32).collect();
+        let blobs: Vec<f32> = (0..1000 * 16).map(|i| (rng.normal() + ((i / 16) % 5 * 6) as f64) as f32).collect();
+        for (name, rows, d, s) in [("grid", &grid, 2, 4), ("blobs", &blobs, 16, 10)] {
+            let tree = KdTree::build(rows, d);
+            let hoods = core_distances_and_neighbours(&tree, s);
+            let mst = mutual_reachability_mst(&tree, &hoods, None).unwrap();
+            let expected = kruskal(rows, d, &hoods.core);
+            assert_eq!(mst, expected, "{name}");
+        }
     }
 
     #[test]
