@@ -8,10 +8,12 @@
 //! ([`super::mst`]). A cell's rows visit the other cells in order of the cells' lower bound
 //! max(floor, the target's least core distance, the distance between the cells), skipping
 //! cells whose rows all share their component, and stop when the bound exceeds what every
-//! row can still gain. Each row then skips a cell by its own bound (the cell's ball), screens the cell's rows
-//! in f32 and rescores in f64 the ones that may weigh no more than its bound. Pruning is
-//! strict (a bound equal to the best is still searched), so ties are decided by the edge
-//! order and the round finds each component's cheapest edge exactly.
+//! row can still gain. Each row then skips a cell by its own bound (the cell's ball and the
+//! least core distance of its rows of other components), screens the cell's rows in f32
+//! (or, when few rows are of other components, rescores just those) and rescores in f64
+//! the ones that may weigh no more than its bound. Pruning is strict (a bound equal to the
+//! best is still searched), so ties are decided by the edge order and the round finds each
+//! component's cheapest edge exactly.
 
 use std::sync::atomic::{AtomicU64, Ordering};
 
