@@ -3,14 +3,14 @@
 //! counts the repeat occasions, `recency` runs from the first to the last occasion and `T`
 //! from the first occasion to the as-of date.
 //!
-//! Lines are ordered by customer with a counting sort, then each customer's lines by day
+//! Lines are ordered by customer with a counting sort ([`by_customer`]), then each customer's lines by day
 //! with a stable sort, so sums run in input order within a day and the result does not
 //! depend on the thread count.
 
-use bytemuck::Zeroable;
 use rayon::prelude::*;
 use serde::Serialize;
 
+use super::by_customer::by_customer;
 use super::line::{Line, NO_INVOICE};
 
 /// The calibration period (features) ends at `as_of`; `(as_of, holdout_end]` is the holdout.
@@ -59,30 +59,6 @@ pub struct PeriodCounts {
     /// Customers whose lines up to the as-of date hold no purchase (only returns, or only
     /// later purchases): not in the customer table.
     pub customers_without_purchase: u64,
-}
-
-/// The lines of `chunks` ordered by customer, stably (a counting sort on the customer,
-/// whose numbers are dense), and where each customer's lines start (customers + 1 entries).
-fn by_customer(chunks: Vec<Vec<Line>>) -> (Vec<Line>, Vec<usize>) {
-    let customers =
-        chunks.par_iter().map(|c| c.iter().map(|l| l.customer as usize + 1).max().unwrap_or(0)).max().unwrap_or(0);
-    let mut start = vec![0usize; customers + 1];
-    for l in chunks.iter().flatten() {
-        start[l.customer as usize + 1] += 1;
-    }
-    for c in 0..customers {
-        start[c + 1] += start[c];
-    }
-    let mut next = start.clone();
-    let mut sorted = vec![Line::zeroed(); start[customers]];
-    for chunk in chunks {
-        for l in &chunk {
-            let slot = &mut next[l.customer as usize];
-            sorted[*slot] = *l;
-            *slot += 1;
-        }
-    }
-    (sorted, start)
 }
 
 /// Summarises every customer of the lines in `chunks` (in any order).
