@@ -3,9 +3,9 @@
 //! counts the repeat occasions, `recency` runs from the first to the last occasion and `T`
 //! from the first occasion to the as-of date.
 //!
-//! Lines are ordered by customer with a counting sort ([`by_customer`]), then each customer's lines by day
-//! with a stable sort, so sums run in input order within a day and the result does not
-//! depend on the thread count.
+//! Lines are ordered by customer with a counting sort ([`by_customer`]), then each
+//! customer's lines by day with a stable sort, so sums run in input order within a day and
+//! the result does not depend on the thread count.
 
 use rayon::prelude::*;
 use serde::Serialize;
@@ -84,7 +84,10 @@ pub fn summarise(chunks: Vec<Vec<Line>>, periods: Periods) -> (Vec<CustomerSumma
     let summaries: Vec<Option<CustomerSummary>> = groups
         .into_par_iter()
         .map(|g| {
-            g.sort_by_key(|l| l.day);
+            // Logs usually come in time order: a sorted group needs no sort.
+            if !g.is_sorted_by_key(|l| l.day) {
+                g.sort_by_key(|l| l.day);
+            }
             summarise_customer(g, periods)
         })
         .collect();
