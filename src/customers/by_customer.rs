@@ -11,18 +11,30 @@ use std::mem::MaybeUninit;
 
 use rayon::prelude::*;
 
-use super::line::Line;
+use super::line::{GroupedLine, Line, NO_INVOICE};
 
 /// Lines per customer a part must have on average to be worth its own count table (the
 /// table costs a pass over every customer).
 const LINES_PER_CUSTOMER_PER_PART: usize = 2;
 
-/// The lines of `chunks` ordered by customer, stably, and where each customer's lines start
-/// (customers + 1 entries).
-pub fn by_customer(chunks: Vec<Vec<Line>>) -> (Vec<Line>, Vec<usize>) {
+/// How many customers the lines of `chunks` number (the largest number + 1), and whether any
+/// line has an invoice.
+pub fn scan(chunks: &[Vec<Line>]) -> (usize, bool) {
+    chunks
+        .par_iter()
+        .map(|c| {
+            c.iter().fold((0, false), |(n, invoices), l| {
+                (n.max(l.customer as usize + 1), invoices || l.invoice != NO_INVOICE)
+            })
+        })
+        .reduce(|| (0, false), |a, b| (a.0.max(b.0), a.1 || b.1))
+}
+
+/// The lines of `chunks`, whose customer numbers are below `customers` ([`scan`]), ordered
+/// by customer, stably, as `T`; and where each customer's lines start (customers + 1
+/// entries).
+pub fn by_customer<T: GroupedLine>(chunks: Vec<Vec<Line>>, customers: usize) -> (Vec<T>, Vec<usize>) {
     let total: usize = chunks.iter().map(Vec::len).sum();
-    let customers =
-        chunks.par_iter().map(|c| c.iter().map(|l| l.customer as usize + 1).max().unwrap_or(0)).max().unwrap_or(0);
     let parts = (total / (customers * LINES_PER_CUSTOMER_PER_PART).max(1)).clamp(1, rayon::current_num_threads());
     let parts = split(&chunks, parts);
     let mut next: Vec<Vec<usize>> = parts
@@ -45,14 +57,14 @@ pub fn by_customer(chunks: Vec<Vec<Line>>) -> (Vec<Line>, Vec<usize>) {
     }
     start.push(slot);
 
-    let mut sorted: Vec<Line> = Vec::with_capacity(total);
+    let mut sorted: Vec<T> = Vec::with_capacity(total);
     let slots = Slots(sorted.spare_capacity_mut().as_mut_ptr());
     parts.into_par_iter().zip(next).for_each(|(part, mut next)| {
         for l in part.iter().flat_map(|s| s.iter()) {
             let slot = &mut next[l.customer as usize];
             // SAFETY: the runs of (customer, part) pairs are disjoint and tile 0..total, and
             // this part alone writes its runs, each slot once.
-            unsafe { slots.write(*slot, *l) };
+            unsafe { slots.write(*slot, T::from_line(l)) };
             *slot += 1;
         }
     });
@@ -62,15 +74,15 @@ pub fn by_customer(chunks: Vec<Vec<Line>>) -> (Vec<Line>, Vec<usize>) {
 }
 
 /// The sorted copy's slots, written from several threads, each to its own.
-struct Slots(*mut MaybeUninit<Line>);
+struct Slots<T>(*mut MaybeUninit<T>);
 
-// SAFETY: threads write disjoint slots only (see `by_customer`).
-unsafe impl Sync for Slots {}
+// SAFETY: threads write disjoint slots only (see `by_customer`), and lines may be sent.
+unsafe impl<T: Send> Sync for Slots<T> {}
 
-impl Slots {
+impl<T> Slots<T> {
     /// # Safety
     /// `slot` is inside the allocation and no other thread writes it.
-    unsafe fn write(&self, slot: usize, line: Line) {
+    unsafe fn write(&self, slot: usize, line: T) {
         unsafe { (*self.0.add(slot)).write(line) };
     }
 }
@@ -99,6 +111,7 @@ fn split(chunks: &[Vec<Line>], parts: usize) -> Vec<Vec<&[Line]>> {
 
 #[cfg(test)]
 mod tests {
+    use super::super::line::DayValue;
     use super::*;
 
     #[test]
@@ -108,13 +121,17 @@ mod tests {
         let lines: Vec<Line> =
             (0..1000u64).map(|i| Line::new(((i * 7) % 3) as u32, (i % 50) as i32, 1.0, true, i)).collect();
         let chunks = || vec![lines[..3].to_vec(), lines[3..400].to_vec(), Vec::new(), lines[400..].to_vec()];
-        let (sorted, start) = by_customer(chunks());
+        assert_eq!(scan(&chunks()), (3, true));
+        let (sorted, start) = by_customer::<Line>(chunks(), 3);
         assert_eq!(start, vec![0, 334, 667, 1000]);
         for w in sorted.windows(2) {
             assert!((w[0].customer, w[0].invoice) < (w[1].customer, w[1].invoice), "{w:?}");
         }
         let pool = rayon::ThreadPoolBuilder::new().num_threads(4).build().unwrap();
-        assert_eq!(pool.install(|| by_customer(chunks())), (sorted, start));
+        assert_eq!(pool.install(|| by_customer::<Line>(chunks(), 3)), (sorted.clone(), start.clone()));
+        let (compact, compact_start) = by_customer::<DayValue>(chunks(), 3);
+        assert_eq!(compact_start, start);
+        assert!(compact.iter().zip(&sorted).all(|(c, l)| (c.day, c.value) == (l.day, l.value)));
     }
 
     #[test]
