@@ -4,6 +4,7 @@ in local mode, from the same initial centres / mixture.
 
     python/run-tests.sh -k nothing          # builds and installs custseg into .venv
     .venv/bin/python benches/spark_vs_mllib.py --rows 200000 --d 8 --k 8 --partitions 4
+    .venv/bin/python benches/spark_vs_mllib.py --master 'local-cluster[2,1,1024]' --partitions 2
 
 Data: seeded Gaussian blobs (float64 columns), cached in `--partitions` partitions.
 K-Means: custseg.spark.fit(init=C0, tol=0) against MLlib's RDD `KMeans.train(...,
@@ -48,7 +49,8 @@ def main():
     ap.add_argument("--k", type=int, default=8)
     ap.add_argument("--partitions", type=int, default=4)
     ap.add_argument("--iters", type=int, default=20)
-    ap.add_argument("--master", default="local[2]")
+    ap.add_argument("--master", default="local[2]", help="e.g. local-cluster[2,1,1024]: 2 executor JVMs of 1 core")
+    ap.add_argument("--executor-memory", default="768m", help="per executor (local-cluster: under its worker's MB)")
     args = ap.parse_args()
 
     os.environ["PYSPARK_PYTHON"] = sys.executable
@@ -66,6 +68,7 @@ def main():
         .config("spark.ui.enabled", "false")
         .config("spark.ui.showConsoleProgress", "false")
         .config("spark.driver.memory", "4g")
+        .config("spark.executor.memory", args.executor_memory)
         .getOrCreate()
     )
     spark.sparkContext.setLogLevel("ERROR")
