@@ -96,6 +96,10 @@ def submitted(tmp_path_factory, blobs):
     if saved is not None:
         # local-cluster's executors work under SPARK_HOME/work/<application>; leave nothing there.
         shutil.rmtree(os.path.join(spark_home, "work", str(saved["app_id"])), ignore_errors=True)
+        try:
+            os.rmdir(os.path.join(spark_home, "work"))  # when no other application left files there
+        except OSError:
+            pass
     assert run.returncode == 0 and saved is not None, f"spark-submit failed:\n{run.stdout[-3000:]}\n{run.stderr[-6000:]}"
     return saved, python
 
