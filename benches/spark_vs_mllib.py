@@ -4,6 +4,7 @@ in local mode, from the same initial centres / mixture.
 
     python/run-tests.sh -k nothing          # builds and installs custseg into .venv
     .venv/bin/python benches/spark_vs_mllib.py --rows 200000 --d 8 --k 8 --partitions 4
+    .venv/bin/python benches/spark_vs_mllib.py --master 'local-cluster[2,1,1024]' --partitions 2
 
 Data: seeded Gaussian blobs (float64 columns), cached in `--partitions` partitions.
 K-Means: custseg.spark.fit(init=C0, tol=0) against MLlib's RDD `KMeans.train(...,
@@ -48,7 +49,14 @@ def main():
     ap.add_argument("--k", type=int, default=8)
     ap.add_argument("--partitions", type=int, default=4)
     ap.add_argument("--iters", type=int, default=20)
-    ap.add_argument("--master", default="local[2]")
+    ap.add_argument("--master", default="local[2]", help="e.g. local-cluster[2,1,1024]: 2 executor JVMs of 1 core")
+    ap.add_argument("--executor-memory", default="768m", help="per executor (local-cluster: under its worker's MB)")
+    ap.add_argument(
+        "--split",
+        action="store_true",
+        help="instead: custseg.spark K-Means's fixed cost and cost per iteration in each mode, "
+        "from fits of 1 and --iters iterations (tol 0), twice in alternating order after a warm-up fit",
+    )
     args = ap.parse_args()
 
     os.environ["PYSPARK_PYTHON"] = sys.executable
@@ -66,6 +74,7 @@ def main():
         .config("spark.ui.enabled", "false")
         .config("spark.ui.showConsoleProgress", "false")
         .config("spark.driver.memory", "4g")
+        .config("spark.executor.memory", args.executor_memory)
         .getOrCreate()
     )
     spark.sparkContext.setLogLevel("ERROR")
@@ -84,6 +93,10 @@ def main():
     def inertia(centres):
         return custseg.KMeans(args.k, init=np.asarray(centres, np.float32), max_iter=1).fit(X32).score(X32) * -1
 
+    if args.split:
+        split(args, df, features, C0)
+        spark.stop()
+        return
     results = []
     for mode in ("barrier", "reread"):
         model, seconds = timed(
@@ -148,6 +161,27 @@ def main():
         label = "inertia" if algorithm == "K-Means" else "mean ln p(x)"
         print(f"| {algorithm} | {name} | {iterations} | {seconds:.2f} | {seconds / n:.3f} | {label} {objective:.6g} |")
     spark.stop()
+
+
+def split(args, df, features, C0):
+    """Prints t₁ (fit of one iteration ≈ the fixed cost) and (t_N − t₁)/(N − 1) per mode."""
+    import custseg.spark
+
+    def fit(mode, iterations):
+        return timed(
+            lambda: custseg.spark.fit(df, features, k=args.k, init=C0, tol=0.0, max_iter=iterations, mode=mode)
+        )
+
+    fit("reread", 1)  # starts the Python workers
+    print(f"{args.rows:,} rows × {args.d}, k = {args.k}, {args.partitions} partitions, {args.master}\n")
+    print(f"| mode | t₁ s | t{args.iters} s | s / iteration |")
+    print("|---|---:|---:|---:|")
+    for round_ in (1, 2):
+        for mode in ("reread", "barrier"):
+            _, one = fit(mode, 1)
+            model, many = fit(mode, args.iters)
+            assert model.n_iter_ == args.iters, "tol 0 runs every iteration unless the centres stop moving"
+            print(f"| {mode} ({round_}) | {one:.2f} | {many:.2f} | {(many - one) / (args.iters - 1):.3f} |", flush=True)
 
 
 if __name__ == "__main__":

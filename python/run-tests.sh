@@ -24,9 +24,14 @@ if ! command -v java >/dev/null && [ -z "${JAVA_HOME:-}" ]; then
 fi
 
 (cd "$repo" && cargo build --release --locked --bin custseg)
-# In place (maturin from the venv, no isolated build env), into the repository's target/.
-"$py" -m pip install --quiet --disable-pip-version-check --no-build-isolation --force-reinstall --no-deps "$here"
+# In place (maturin from the venv, no isolated build env), into the repository's target/:
+# the wheel, kept for the Spark cluster test (which ships it to executors), then installed.
+wheels="$repo/target/wheels"
+rm -f "$wheels"/custseg-*.whl
+"$py" -m pip wheel --quiet --disable-pip-version-check --no-build-isolation --no-deps --wheel-dir "$wheels" "$here"
+wheel="$(ls "$wheels"/custseg-*.whl)"
+"$py" -m pip install --quiet --disable-pip-version-check --force-reinstall --no-deps "$wheel"
 
 # From the repository root, so python/custseg (the sources) does not shadow the installed package.
 cd "$repo"
-CUSTSEG_BIN="$repo/target/release/custseg" "$py" -m pytest -q -p no:cacheprovider python/tests "$@"
+CUSTSEG_BIN="$repo/target/release/custseg" CUSTSEG_WHEEL="$wheel" "$py" -m pytest -q -p no:cacheprovider python/tests "$@"

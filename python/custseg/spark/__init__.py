@@ -4,14 +4,18 @@ one machine, and assign segments to a DataFrame.
 Every pass, each partition's rows go through custseg's Rust pass and come back as the
 pass's statistics (K-Means: per-cluster sums, weights, counts, inertia; mixtures: the
 responsibilities' moments and log-likelihood) in bytes, which are merged in partition
-order in f64 with the library's own update. Two ways to run the passes (`mode`):
+order in f64 with the library's own update. Two ways to run the passes:
 
-- 'barrier' (the default): one barrier stage whose tasks read their rows once, keep them
-  in memory and exchange each pass's statistics with `allGather` (`_barrier.py`);
-- 'reread': one Spark job per pass over the cached DataFrame, each re-reading its
+- barrier mode: one barrier stage whose tasks read their rows once, keep them in memory
+  and exchange each pass's statistics with `allGather` (`_barrier.py`);
+- re-reading: one Spark job per pass over the cached DataFrame, each re-reading its
   partitions into Arrow batches and sending the statistics to the driver; for clusters
   where a barrier stage cannot get a slot per task at once (dynamic allocation) or where
   one failed task should not restart the whole fit.
+
+`mode='auto'` (the default) runs barrier mode and falls back to re-reading, with a
+warning, where barrier mode cannot run or its stage fails; 'barrier' and 'reread' force
+one (`_modes.py`). The fitted model's `spark_mode_` says which ran.
 
 Both run the same code on the same statistics and give the same bits. The result is the
 single-machine fit of the rows in partition order, from the same initial centres,
@@ -25,12 +29,11 @@ import numpy as np
 
 from .._kmeans import KMeans
 from .._mixture import GaussianMixture
-from . import _barrier, _kmeans, _mixture
-from ._partitions import rereading
+from . import _kmeans, _mixture, _modes
+from ._modes import MODES
 from ._predict import predict
 
 ALGORITHMS = ("kmeans", "gmm")
-MODES = ("barrier", "reread")
 
 
 def _count_checked(data, k):
@@ -119,7 +122,7 @@ def _fit_gmm(gather, model, features, weighted, rows, init_sample_size):
 
 
 def fit(
-    df, features, algorithm="kmeans", k=8, seed=0, *, weight_col=None, init_sample_size=100_000, mode="barrier", **params
+    df, features, algorithm="kmeans", k=8, seed=0, *, weight_col=None, init_sample_size=100_000, mode="auto", **params
 ):
     """Fits `algorithm` ('kmeans' or 'gmm') with `k` segments on the `features` columns of the
     Spark DataFrame `df` (numeric, no nulls) and returns a fitted `custseg.KMeans` or
@@ -134,7 +137,9 @@ def fit(
     'random' run on a sample of about `init_sample_size` rows drawn per partition with
     seeds from (seed, run, partition); a mixture's 'random' responsibilities are a single
     machine's for the same seed. `weight_col` names a column of non-negative row weights.
-    `mode` is 'barrier' or 'reread' (see the module's doc); both give the same result.
+    `mode` is 'auto' (barrier mode, falling back to re-reading with a warning on the
+    `custseg.spark` logger where it cannot run), 'barrier' or 'reread' (see the module's
+    doc); all give the same result, and the model's `spark_mode_` says which mode ran.
 
     The fitted model has no `labels_`: the training rows' labels belong with the rows, so
     `predict(model, df)` adds them to the DataFrame as a column."""
@@ -157,14 +162,11 @@ def fit(
         def fit_on(gather):
             return fit_with(gather, model, features, weighted, rows, init_sample_size)
 
-        if mode == "barrier":
-            slots = data.sparkSession.sparkContext.defaultParallelism
-            model = _barrier.run(data, features, weight_col, fit_on, slots)
-        else:
-            model = fit_on(rereading(data, features, weight_col))
+        model, mode_used = _modes.run(mode, data, features, weight_col, fit_on)
     finally:
         data.unpersist()
     model.spark_features_ = features
+    model.spark_mode_ = mode_used
     return model
 
 

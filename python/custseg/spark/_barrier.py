@@ -24,6 +24,16 @@ from ._partitions import PAYLOAD_SCHEMA, in_partition_order, matrix, payload_bat
 PARTITION_COLUMN = "__custseg_partition"
 ROW_COLUMN = "__custseg_row"
 
+#: Tests only: a message every barrier task raises instead of fitting (a task that fails on
+#: every attempt), to exercise the fall-back to re-reading. Read on the driver when the
+#: stage is built, so it reaches executors inside the task's closure.
+FAILURE_FOR_TESTS = None
+
+
+class StageFailed(Exception):
+    """Spark could not schedule the barrier stage, or it failed after Spark's retries;
+    `__cause__` is Spark's error."""
+
 
 def _segments(batches, features, weight_col, regrouped, part):
     """The task's rows as [(original partition index, X, w)], X's rows in their order."""
@@ -65,19 +75,26 @@ def _regrouped(df, slots):
 
 def run(df, features, weight_col, fit, slots):
     """`fit(gather)` run in every task of a barrier stage over `df` (cached); its result, the
-    same in every task, pickled back to the driver."""
+    same in every task, pickled back to the driver. `StageFailed` when Spark cannot run the
+    stage or it fails."""
     regrouped = df.rdd.getNumPartitions() > slots
     staged = _regrouped(df, slots) if regrouped else df
+    failure = FAILURE_FOR_TESTS
 
     def task(batches):
         from pyspark import BarrierTaskContext
 
+        if failure is not None:
+            raise RuntimeError(failure)
         context = BarrierTaskContext.get()
         part = context.partitionId()
         segments = _segments(list(batches), features, weight_col, regrouped, part)
         yield payload_batch(part, pickle.dumps(fit(_gather(context, segments))))
 
-    results = in_partition_order(staged.mapInArrow(task, PAYLOAD_SCHEMA, barrier=True).collect())
+    try:
+        results = in_partition_order(staged.mapInArrow(task, PAYLOAD_SCHEMA, barrier=True).collect())
+    except Exception as error:
+        raise StageFailed("the barrier stage failed") from error
     if any(r != results[0] for r in results):
         raise RuntimeError("the barrier tasks' fits differ; this is a bug in custseg.spark, please report it")
     return pickle.loads(results[0])
