@@ -32,6 +32,7 @@ mod linkage;
 mod micro;
 mod nearest;
 mod nn_chain;
+mod seeding;
 mod segments;
 
 pub use algorithm::{fit, WardFit, WardMode, WardTree};
@@ -44,4 +45,5 @@ pub use hyperparams::{
 pub use linkage::{Linkage, LinkageRow};
 pub use nearest::Clusters;
 pub use nn_chain::{linkage, nn_chain, ChainMerge};
+pub use seeding::SAMPLE_ROWS_PER_MICRO_CLUSTER;
 pub use segments::{FittedLabels, MicroClusters, WardSegments};
