@@ -26,8 +26,8 @@ const GNU_TIME: &str = "/usr/bin/time";
 /// minimum distance: 12). Between these sizes the peak also grows through stages whose
 /// memory is capped, not per row: the rules' tree grows on up to 200,000 sampled rows
 /// (150,000 here at the small size), and the assignments file buffers its row group (up to
-/// 1,048,576 rows). Measured on 8 columns, two runs each: 47.5 and 43.8 bytes a row for
-/// K-Means, 46.2 and 30.0 for two-level Ward. What the fixes removed would each add, by their sizes: a whole row group
+/// 1,048,576 rows). Measured here with one malloc arena (see below), four runs each:
+/// 44.9–49.0 bytes a row for K-Means, 39.7–47.2 for two-level Ward. What the fixes removed would each add, by their sizes: a whole row group
 /// decoded at once (72 per row here), a prep sample of every row up to a million (40), the
 /// cache's pages left mapped by k-means|| (32).
 const PER_ROW_BOUND: f64 = 60.0;
@@ -60,6 +60,10 @@ fn streamed_fit_peak(dir: &Path, n: usize, algorithm: &[&str]) -> u64 {
     args.extend_from_slice(algorithm);
     let status = Command::new(GNU_TIME)
         .args(&args)
+        // One glibc arena: with one per thread, which thread frees what moves the 600,000-row
+        // peak by up to 6.5 MiB from run to run (K-Means: 62.3–68.7 MiB; one arena:
+        // 57.2–59.7), 15 bytes a row of noise in the figure below.
+        .env("MALLOC_ARENA_MAX", "1")
         .stdout(Stdio::null())
         .stderr(std::fs::File::create(&log).unwrap())
         .status()
