@@ -11,6 +11,7 @@
 
 mod column;
 mod moments;
+mod passthrough;
 mod rows;
 pub mod spill;
 
@@ -193,7 +194,7 @@ impl Prep {
         let results: Vec<Option<(Chunk, ArrayRef)>> = batches
             .into_par_iter()
             .zip(masks.keep.par_iter())
-            .map(|(batch, keep)| applier.apply(&batch, keep))
+            .map(|(batch, keep)| applier.apply_owned(batch, keep))
             .collect::<Result<_>>()?;
         let (chunks, ids): (Vec<Chunk>, Vec<ArrayRef>) = results.into_iter().flatten().unzip();
         let data = Dataset::from_chunks(self.dim(), chunks);
