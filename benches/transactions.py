@@ -11,11 +11,13 @@ Writes a seeded synthetic log (customer, date, amount) as Parquet, then times, e
 - lifetimes: pandas.read_parquet, summary_data_from_transaction_data, BetaGeoFitter,
   GammaGammaFitter, conditional_expected_number_of_purchases_up_to_time, customer_lifetime_value;
 - custseg customers (release binary).
-Prints one JSON line with both wall times, the ratio and both fits' parameters.
+Prints one JSON line with both wall times and CPU seconds (user + system), their ratios, the
+load average and both fits' parameters.
 """
 import argparse
 import json
 import os
+import resource
 import subprocess
 import sys
 import tempfile
@@ -95,6 +97,12 @@ def population(customers, lines, seed, first_id):
     return table, str(start + int(horizon) - 1)
 
 
+def children_cpu():
+    """CPU seconds (user + system) of the finished child processes so far."""
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
+
+
 def main():
     p = argparse.ArgumentParser()
     p.add_argument("--customers", type=int, default=1_000_000)
@@ -112,20 +120,23 @@ def main():
     with tempfile.TemporaryDirectory() as tmp:
         log = os.path.join(tmp, "log.parquet")
         n, as_of = write_log(log, args.customers, args.lines, args.seed, args.parts)
-        t0 = time.time()
+        t0, c0 = time.time(), children_cpu()
         out = subprocess.run([sys.executable, "-c", LIFETIMES, log, as_of], capture_output=True, text=True, check=True)
-        lifetimes_wall = time.time() - t0
+        lifetimes_wall, lifetimes_cpu = time.time() - t0, children_cpu() - c0
         lt = json.loads(out.stdout.strip().splitlines()[-1])
-        t0 = time.time()
+        t0, c0 = time.time(), children_cpu()
         out = subprocess.run([args.custseg, "customers", "--input", log, "--customer-id", "customer", "--time", "date",
                               "--amount", "amount", "--as-of", as_of, "--out", os.path.join(tmp, "out")],
                              capture_output=True, text=True, check=True)
-        custseg_wall = time.time() - t0
+        custseg_wall, custseg_cpu = time.time() - t0, children_cpu() - c0
         cs = json.loads(out.stdout)
     print(json.dumps({
         "lines": n, "customers": args.customers,
         "lifetimes_seconds": round(lifetimes_wall, 2), "custseg_seconds": round(custseg_wall, 2),
         "speedup": round(lifetimes_wall / custseg_wall, 1),
+        "lifetimes_cpu_seconds": round(lifetimes_cpu, 2), "custseg_cpu_seconds": round(custseg_cpu, 2),
+        "cpu_ratio": round(lifetimes_cpu / custseg_cpu, 1),
+        "load_average": os.getloadavg(),
         "lifetimes": {"bgnbd": lt["bgnbd"], "gamma_gamma": lt["gamma_gamma"]},
         "custseg": {"bgnbd": cs["bgnbd"], "gamma_gamma": cs["gamma_gamma"], "seconds": cs["seconds"]},
     }))

@@ -33,3 +33,54 @@ impl Line {
 
 /// The invoice index of lines without one.
 pub const NO_INVOICE: u64 = u64::MAX;
+
+/// A line as the per-customer pass reads it, once the lines are grouped by customer (the
+/// group is the customer): [`Line`] itself, or [`DayValue`] when the log has no invoices.
+pub trait GroupedLine: Copy + Send + Sync {
+    fn from_line(line: &Line) -> Self;
+    fn day(&self) -> i32;
+    /// The signed value (see [`Line::value`]).
+    fn value(&self) -> f64;
+    fn invoice(&self) -> u64;
+    fn is_purchase(&self) -> bool {
+        self.value().is_sign_positive()
+    }
+}
+
+impl GroupedLine for Line {
+    fn from_line(line: &Line) -> Self {
+        *line
+    }
+    fn day(&self) -> i32 {
+        self.day
+    }
+    fn value(&self) -> f64 {
+        self.value
+    }
+    fn invoice(&self) -> u64 {
+        self.invoice
+    }
+}
+
+/// A line of a log without invoices, grouped: 16 bytes instead of [`Line`]'s 24, so the
+/// sorted copy of ten million lines is 80 MB smaller and faster to write.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct DayValue {
+    pub day: i32,
+    pub value: f64,
+}
+
+impl GroupedLine for DayValue {
+    fn from_line(line: &Line) -> Self {
+        DayValue { day: line.day, value: line.value }
+    }
+    fn day(&self) -> i32 {
+        self.day
+    }
+    fn value(&self) -> f64 {
+        self.value
+    }
+    fn invoice(&self) -> u64 {
+        NO_INVOICE
+    }
+}

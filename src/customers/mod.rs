@@ -2,6 +2,7 @@
 //! then BG/NBD and Gamma-Gamma fitted on the distinct (x, t_x, T) triples for predicted
 //! purchases, churn risk and lifetime value.
 
+pub mod by_customer;
 pub mod dates;
 pub mod ids;
 pub mod line;

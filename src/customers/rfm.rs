@@ -3,15 +3,15 @@
 //! counts the repeat occasions, `recency` runs from the first to the last occasion and `T`
 //! from the first occasion to the as-of date.
 //!
-//! Lines are ordered by customer with a counting sort, then each customer's lines by day
-//! with a stable sort, so sums run in input order within a day and the result does not
-//! depend on the thread count.
+//! Lines are ordered by customer with a counting sort ([`by_customer`]), then each
+//! customer's lines by day with a stable sort, so sums run in input order within a day and
+//! the result does not depend on the thread count.
 
-use bytemuck::Zeroable;
 use rayon::prelude::*;
 use serde::Serialize;
 
-use super::line::{Line, NO_INVOICE};
+use super::by_customer::{by_customer, scan};
+use super::line::{DayValue, GroupedLine, Line, NO_INVOICE};
 
 /// The calibration period (features) ends at `as_of`; `(as_of, holdout_end]` is the holdout.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -61,45 +61,33 @@ pub struct PeriodCounts {
     pub customers_without_purchase: u64,
 }
 
-/// The lines of `chunks` ordered by customer, stably (a counting sort on the customer,
-/// whose numbers are dense), and where each customer's lines start (customers + 1 entries).
-fn by_customer(chunks: Vec<Vec<Line>>) -> (Vec<Line>, Vec<usize>) {
-    let customers =
-        chunks.par_iter().map(|c| c.iter().map(|l| l.customer as usize + 1).max().unwrap_or(0)).max().unwrap_or(0);
-    let mut start = vec![0usize; customers + 1];
-    for l in chunks.iter().flatten() {
-        start[l.customer as usize + 1] += 1;
-    }
-    for c in 0..customers {
-        start[c + 1] += start[c];
-    }
-    let mut next = start.clone();
-    let mut sorted = vec![Line::zeroed(); start[customers]];
-    for chunk in chunks {
-        for l in &chunk {
-            let slot = &mut next[l.customer as usize];
-            sorted[*slot] = *l;
-            *slot += 1;
-        }
-    }
-    (sorted, start)
-}
-
 /// Summarises every customer of the lines in `chunks` (in any order).
 pub fn summarise(chunks: Vec<Vec<Line>>, periods: Periods) -> (Vec<CustomerSummary>, PeriodCounts) {
-    let (mut lines, start) = by_customer(chunks);
-    let after = |end: i64| lines.par_iter().filter(|l| i64::from(l.day) > end).count() as u64;
+    let (customers, with_invoices) = scan(&chunks);
+    if with_invoices {
+        summarise_grouped(by_customer::<Line>(chunks, customers), periods)
+    } else {
+        summarise_grouped(by_customer::<DayValue>(chunks, customers), periods)
+    }
+}
+
+/// Summarises every customer of `lines`, ordered by customer, customer c's from `start[c]`.
+fn summarise_grouped<T: GroupedLine>(
+    (mut lines, start): (Vec<T>, Vec<usize>),
+    periods: Periods,
+) -> (Vec<CustomerSummary>, PeriodCounts) {
+    let after = |end: i64| lines.par_iter().filter(|l| i64::from(l.day()) > end).count() as u64;
     let mut counts = PeriodCounts {
         lines_after_as_of: after(periods.as_of),
         lines_after_holdout: periods.holdout_end.map_or(0, after),
         customers_without_purchase: 0,
     };
-    let mut groups: Vec<&mut [Line]> = Vec::with_capacity(start.len());
+    let mut groups: Vec<(u32, &mut [T])> = Vec::with_capacity(start.len());
     let mut rest = lines.as_mut_slice();
-    for w in start.windows(2) {
+    for (customer, w) in start.windows(2).enumerate() {
         let (group, tail) = rest.split_at_mut(w[1] - w[0]);
         if !group.is_empty() {
-            groups.push(group);
+            groups.push((customer as u32, group));
         }
         rest = tail;
     }
@@ -107,9 +95,12 @@ pub fn summarise(chunks: Vec<Vec<Line>>, periods: Periods) -> (Vec<CustomerSumma
     // summarised: independent per customer, so the result does not depend on the thread count.
     let summaries: Vec<Option<CustomerSummary>> = groups
         .into_par_iter()
-        .map(|g| {
-            g.sort_by_key(|l| l.day);
-            summarise_customer(g, periods)
+        .map(|(customer, g)| {
+            // Logs usually come in time order: a sorted group needs no sort.
+            if !g.is_sorted_by_key(|l| l.day()) {
+                g.sort_by_key(|l| l.day());
+            }
+            summarise_customer(customer, g, periods)
         })
         .collect();
     counts.customers_without_purchase = summaries.iter().filter(|s| s.is_none()).count() as u64;
@@ -117,7 +108,7 @@ pub fn summarise(chunks: Vec<Vec<Line>>, periods: Periods) -> (Vec<CustomerSumma
 }
 
 /// One customer's lines, sorted by day.
-fn summarise_customer(lines: &[Line], periods: Periods) -> Option<CustomerSummary> {
+fn summarise_customer<T: GroupedLine>(customer: u32, lines: &[T], periods: Periods) -> Option<CustomerSummary> {
     let mut first = None;
     let mut last = 0;
     let mut occasions = 0u32;
@@ -125,12 +116,12 @@ fn summarise_customer(lines: &[Line], periods: Periods) -> Option<CustomerSummar
     let mut repeat_sum = 0.0f64;
     let mut holdout = 0u32;
     let mut invoices: Vec<u64> = Vec::new();
-    for day_lines in lines.chunk_by(|a, b| a.day == b.day) {
-        let day = i64::from(day_lines[0].day);
-        let bought: f64 = day_lines.iter().filter(|l| l.is_purchase()).map(|l| l.value).sum();
-        let any_purchase = day_lines.iter().any(Line::is_purchase);
+    for day_lines in lines.chunk_by(|a, b| a.day() == b.day()) {
+        let day = i64::from(day_lines[0].day());
+        let bought: f64 = day_lines.iter().filter(|l| l.is_purchase()).map(|l| l.value()).sum();
+        let any_purchase = day_lines.iter().any(T::is_purchase);
         if day <= periods.as_of {
-            net += day_lines.iter().map(|l| l.value).sum::<f64>();
+            net += day_lines.iter().map(|l| l.value()).sum::<f64>();
             if any_purchase {
                 if first.is_some() {
                     repeat_sum += bought;
@@ -139,8 +130,9 @@ fn summarise_customer(lines: &[Line], periods: Periods) -> Option<CustomerSummar
                 }
                 last = day;
                 occasions += 1;
-                invoices
-                    .extend(day_lines.iter().filter(|l| l.is_purchase() && l.invoice != NO_INVOICE).map(|l| l.invoice));
+                invoices.extend(
+                    day_lines.iter().filter(|l| l.is_purchase() && l.invoice() != NO_INVOICE).map(|l| l.invoice()),
+                );
             }
         } else if any_purchase && periods.holdout_end.is_some_and(|end| day <= end) {
             holdout += 1;
@@ -152,7 +144,7 @@ fn summarise_customer(lines: &[Line], periods: Periods) -> Option<CustomerSummar
     let orders = if invoices.is_empty() { occasions } else { invoices.len() as u32 };
     let repeats = occasions - 1;
     Some(CustomerSummary {
-        customer: lines[0].customer,
+        customer,
         first,
         last,
         occasions,
@@ -182,7 +174,8 @@ mod tests {
             line(0, 45, 9.0, 6),  // after the holdout
             line(1, 12, -3.0, 7), // only a return: no customer row
         ];
-        let (rows, counts) = summarise(vec![lines], Periods { as_of: 30, holdout_end: Some(40) });
+        let periods = Periods { as_of: 30, holdout_end: Some(40) };
+        let (rows, counts) = summarise(vec![lines.clone()], periods);
         assert_eq!(rows.len(), 1);
         let c = &rows[0];
         assert_eq!((c.first, c.last, c.occasions, c.frequency(), c.orders), (10, 20, 2, 1, 3));
@@ -193,5 +186,12 @@ mod tests {
             counts,
             PeriodCounts { lines_after_as_of: 2, lines_after_holdout: 1, customers_without_purchase: 1 }
         );
+
+        // Without invoices the lines are grouped in their compact form: the same summary,
+        // orders counted as occasions.
+        let without: Vec<Line> = lines.iter().map(|l| Line { invoice: NO_INVOICE, ..*l }).collect();
+        let (compact, compact_counts) = summarise(vec![without], periods);
+        assert_eq!(compact, vec![CustomerSummary { orders: 2, ..rows[0].clone() }]);
+        assert_eq!(compact_counts, counts);
     }
 }

@@ -245,10 +245,25 @@ impl BgNbd {
     /// E[Y(t) | x, t_x, T] from its (x, T) factor `share` = [`Self::unconditional_share`],
     /// when [`Self::expectation_factorises`].
     pub fn expected_purchases_given(&self, share: f64, rfm: &Rfm) -> f64 {
+        self.expected_purchases_weighted(share, rfm.x, self.alive_weight(rfm))
+    }
+
+    /// The divisor of E[Y(t) | x, t_x, T] that is the same at every t: 1 + the odds that
+    /// the customer is dead (1 for x = 0). A customer's forecasts at many times compute it
+    /// once.
+    pub fn alive_weight(&self, rfm: &Rfm) -> f64 {
+        if rfm.x > 0.0 {
+            1.0 + self.ln_odds_dead(rfm).exp()
+        } else {
+            1.0
+        }
+    }
+
+    /// [`Self::expected_purchases_given`] for frequency `x` from its (x, T) factor `share`
+    /// and its [`Self::alive_weight`].
+    pub fn expected_purchases_weighted(&self, share: f64, x: f64, alive_weight: f64) -> f64 {
         let BgNbd { a, b, .. } = *self;
-        let x = rfm.x;
         let c = a + b + x - 1.0;
-        let alive_weight = if x > 0.0 { 1.0 + self.ln_odds_dead(rfm).exp() } else { 1.0 };
         c / (a - 1.0) * (1.0 - share) / alive_weight
     }
 

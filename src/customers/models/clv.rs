@@ -51,13 +51,24 @@ pub fn step_ends(options: &ClvOptions) -> Vec<f64> {
 /// Σᵢ (E(tᵢ) − E(tᵢ₋₁)) · (1 + d)^(−tᵢ / periods_per_year) over the step ends `times`
 /// ([`step_ends`]) for a cumulative expectation `cumulative(i, tᵢ)` = E(tᵢ) (i counts from
 /// 0), E(t₀) = 0.
-pub fn discounted_steps(options: &ClvOptions, times: &[f64], mut cumulative: impl FnMut(usize, f64) -> f64) -> f64 {
+pub fn discounted_steps(options: &ClvOptions, times: &[f64], cumulative: impl FnMut(usize, f64) -> f64) -> f64 {
+    discounted_with(times, &discount_factors(options, times), cumulative)
+}
+
+/// The discount factor (1 + d)^(−tᵢ / periods_per_year) of each step end in `times`: the
+/// same for every customer, so many customers' CLVs compute them once.
+pub fn discount_factors(options: &ClvOptions, times: &[f64]) -> Vec<f64> {
     let ln_discount = options.annual_discount_rate.ln_1p() / options.periods_per_year;
+    times.iter().map(|&t| (-ln_discount * t).exp()).collect()
+}
+
+/// [`discounted_steps`] with the step ends' [`discount_factors`] `factors` given.
+pub fn discounted_with(times: &[f64], factors: &[f64], mut cumulative: impl FnMut(usize, f64) -> f64) -> f64 {
     let mut previous = 0.0;
     let mut total = 0.0;
-    for (i, &t) in times.iter().enumerate() {
+    for (i, (&t, &factor)) in times.iter().zip(factors).enumerate() {
         let now = cumulative(i, t);
-        total += (now - previous) * (-ln_discount * t).exp();
+        total += (now - previous) * factor;
         previous = now;
     }
     total

@@ -11,7 +11,7 @@
 use rayon::prelude::*;
 use rustc_hash::FxHashMap;
 
-use super::clv::{discounted_steps, step_ends, ClvOptions};
+use super::clv::{discount_factors, discounted_steps, discounted_with, step_ends, ClvOptions};
 use super::{BgNbd, Rfm};
 
 /// Per customer (in input order): expected purchases over the horizon, discounted purchases
@@ -48,16 +48,19 @@ pub fn forecast(model: &BgNbd, rfm: &[Rfm], horizon: f64, clv: &ClvOptions, hold
         .collect();
     let per_pair = times.len();
     let at = |customer: usize| &shares[pair_of[customer] as usize * per_pair..][..per_pair];
+    // The t_x term is the same at every time: once per customer.
+    let weights: Vec<f64> = rfm.par_iter().map(|r| model.alive_weight(r)).collect();
     let expected_at = |customer: usize, k: usize| {
         let t = times[k];
         if t <= 0.0 {
             0.0
         } else {
-            model.expected_purchases_given(at(customer)[k], &rfm[customer])
+            model.expected_purchases_weighted(at(customer)[k], rfm[customer].x, weights[customer])
         }
     };
+    let factors = discount_factors(clv, &steps);
     let discounted =
-        (0..rfm.len()).into_par_iter().map(|i| discounted_steps(clv, &steps, |k, _| expected_at(i, k))).collect();
+        (0..rfm.len()).into_par_iter().map(|i| discounted_with(&steps, &factors, |k, _| expected_at(i, k))).collect();
     let n = steps.len();
     Forecast {
         expected: (0..rfm.len()).into_par_iter().map(|i| expected_at(i, n)).collect(),
