@@ -9,6 +9,7 @@ use super::dbscan::dbscan_labels;
 use super::hierarchy::{condense, single_linkage};
 use super::hyperparams::DensityParams;
 use super::kdtree::KdTree;
+use super::knn::Neighbourhoods;
 use super::mst::{mutual_reachability_mst, Edge};
 use super::prim::{prim_mst, PRIM_ROWS};
 use super::selection::{label_rows, outlier_scores, select};
@@ -24,7 +25,7 @@ pub enum MstAlgorithm {
     Auto,
     /// Prim, O(n²) time ([`super::prim`]).
     Prim,
-    /// Borůvka on the kd-tree ([`super::mst`]).
+    /// Borůvka on the kd-tree's cells ([`super::mst`]).
     Boruvka,
 }
 
@@ -116,19 +117,20 @@ pub fn fit_rows_on(
     let device =
         passes.filter(|p| p.supports(dim, list_length(min_samples, n))).map(|passes| Device { passes, rows, dim });
     // Borůvka keeps each row's nearest rows to bound its searches (O(n·S) memory).
-    let (core_distances, neighbours) = match (&device, mst_algorithm) {
-        (Some(device), _) => {
+    let hoods = match &device {
+        Some(device) => {
             let (core, neighbours, _) = accelerated::core_distances_and_neighbours(device, &tree, min_samples)?;
-            (core, neighbours)
+            // No row outside a row's list of its S nearest is nearer than its core distance.
+            Neighbourhoods { k: min_samples, beyond: core.clone(), core, neighbours }
         }
-        (None, MstAlgorithm::Boruvka) => core::core_distances_and_neighbours(&tree, min_samples),
-        (None, _) => (core::core_distances(&tree, min_samples), Vec::new()),
+        None => core::core_distances_and_neighbours(&tree, min_samples),
     };
     lap(&mut seconds.core_distances);
     let mst = match mst_algorithm {
-        MstAlgorithm::Prim => prim_mst(rows, dim, &core_distances),
-        _ => mutual_reachability_mst(&tree, &core_distances, &neighbours, min_samples, device.as_ref())?,
+        MstAlgorithm::Prim => prim_mst(rows, dim, &hoods.core),
+        _ => mutual_reachability_mst(&tree, &hoods, device.as_ref())?,
     };
+    let core_distances = hoods.core;
     lap(&mut seconds.mst);
     let (labels, outlier_scores, reach) = match *params {
         DensityParams::Dbscan { eps, .. } => {

@@ -63,9 +63,8 @@ mod tests {
         // sklearn.cluster.DBSCAN(eps=3, min_samples=2) → [0, 0, 0, 1, 1, -1]
         let rows = [1.0f32, 2.0, 2.0, 2.0, 2.0, 3.0, 8.0, 7.0, 8.0, 8.0, 25.0, 80.0];
         let tree = KdTree::build(&rows, 2);
-        let (core, neighbours) = core_distances_and_neighbours(&tree, 2);
-        let labels =
-            dbscan_labels(&tree, &core, &mutual_reachability_mst(&tree, &core, &neighbours, 2, None).unwrap(), 3.0);
+        let hoods = core_distances_and_neighbours(&tree, 2);
+        let labels = dbscan_labels(&tree, &hoods.core, &mutual_reachability_mst(&tree, &hoods, None).unwrap(), 3.0);
         assert_eq!(labels, vec![0, 0, 0, 1, 1, NOISE]);
     }
 
@@ -75,10 +74,10 @@ mod tests {
         // 1.25 is 1.25 from cluster 1 and 1.5 (= eps) from cluster 0.
         let rows = [2.75f32, 3.0, 3.25, 3.5, 3.75, -1.0, -0.75, -0.5, -0.25, 0.0, 1.25];
         let tree = KdTree::build(&rows, 1);
-        let (core, neighbours) = core_distances_and_neighbours(&tree, 5);
+        let hoods = core_distances_and_neighbours(&tree, 5);
+        let core = &hoods.core;
         assert!(core[10] > 1.5 && core[..10].iter().all(|&c| c <= 1.5), "{core:?}");
-        let labels =
-            dbscan_labels(&tree, &core, &mutual_reachability_mst(&tree, &core, &neighbours, 5, None).unwrap(), 1.5);
+        let labels = dbscan_labels(&tree, core, &mutual_reachability_mst(&tree, &hoods, None).unwrap(), 1.5);
         assert_eq!(labels, vec![0, 0, 0, 0, 0, 1, 1, 1, 1, 1, 0]);
     }
 }

@@ -163,6 +163,29 @@ impl KdTree {
         self.box_squared_distance(node, q).sqrt().max(ball)
     }
 
+    /// Node `node`'s ball: the mean of its rows and the largest distance from it to one.
+    pub(crate) fn ball(&self, node: usize) -> (&[f32], f64) {
+        (&self.centres[node * self.dim..(node + 1) * self.dim], self.radii[node])
+    }
+
+    /// A lower bound on the distance between any row of node `a` and any row of node `b`:
+    /// the larger of the gap between their boxes and between their balls, each shrunk by a
+    /// relative 1e-9 so rounding never prunes a pair at exactly the bound.
+    pub(crate) fn node_lower_bound(&self, a: usize, b: usize) -> f64 {
+        let d = self.dim;
+        let (lo_a, hi_a) = (&self.bounds[2 * a * d..(2 * a + 1) * d], &self.bounds[(2 * a + 1) * d..(2 * a + 2) * d]);
+        let (lo_b, hi_b) = (&self.bounds[2 * b * d..(2 * b + 1) * d], &self.bounds[(2 * b + 1) * d..(2 * b + 2) * d]);
+        let mut gaps = 0.0f64;
+        for j in 0..d {
+            let gap = (lo_b[j] as f64 - hi_a[j] as f64).max(lo_a[j] as f64 - hi_b[j] as f64).max(0.0);
+            gaps += gap * gap;
+        }
+        let centres = squared_distance(&self.centres[a * d..(a + 1) * d], &self.centres[b * d..(b + 1) * d]).sqrt();
+        let radii = self.radii[a] + self.radii[b];
+        let ball = (centres - radii) - 1e-9 * (centres + radii);
+        (gaps.sqrt() * (1.0 - 1e-9)).max(ball)
+    }
+
     /// The `k` nearest rows of the tree to `q` as (squared distance, original row), nearest
     /// first (fewer with fewer rows). A row equal to `q` counts. Memory O(k).
     pub fn nearest(&self, q: &[f32], k: usize) -> Vec<(f64, usize)> {

@@ -1,10 +1,12 @@
 //! Density-based segmentation: HDBSCAN and DBSCAN, exact, from one pipeline.
 //!
-//! 1. A kd-tree partitions the rows ([`kdtree`]); it prunes every search below.
+//! 1. A kd-tree partitions the rows ([`kdtree`]); its nodes of at most 128 rows are the
+//!    cells (`cells`) that prune every search below, a cell against a cell.
 //! 2. Core distances: each row's distance to its `min_samples`-th nearest row, counting
-//!    itself, as scikit-learn ([`core`]); an exact k-nearest-neighbour pass, O(n·S) memory.
+//!    itself, as scikit-learn ([`core`]); an exact k-nearest-neighbour pass ([`knn`]),
+//!    O(n·S) memory.
 //! 3. The minimum spanning tree of the mutual-reachability graph: Prim ([`prim`], O(n²)
-//!    time, scikit-learn's order on tied weights) up to 20,000 rows, Borůvka on the kd-tree
+//!    time, scikit-learn's order on tied weights) up to 20,000 rows, Borůvka on the cells
 //!    ([`mst`]) beyond.
 //! 4. HDBSCAN: the single-linkage dendrogram, the condensed tree ([`hierarchy`]), excess of
 //!    mass or leaf selection and GLOSH outlier scores ([`selection`]); or DBSCAN at `eps`
@@ -19,11 +21,14 @@
 
 pub mod accelerated;
 pub mod algorithm;
+mod boruvka;
+mod cells;
 pub mod core;
 pub mod dbscan;
 pub mod hierarchy;
 pub mod hyperparams;
 pub mod kdtree;
+pub mod knn;
 pub mod model;
 pub mod mst;
 pub mod numpy_order;

@@ -1,22 +1,24 @@
 //! The minimum spanning tree of the mutual-reachability graph, by Borůvka's algorithm on
-//! the kd-tree. The mutual-reachability distance of rows i and j is
+//! the kd-tree's cells. The mutual-reachability distance of rows i and j is
 //! max(core_i, core_j, ‖x_i − x_j‖). Each round first bounds every component's cheapest
 //! outgoing edge by its rows' k nearest neighbours in other components (kept by the
-//! core-distance pass); then every row, in order of core distance (an edge a row finds lowers
-//! its component's bound at once for the rows still searching), finds its cheapest edge to
-//! another component by a
-//! pruned tree search (a node is skipped when all its rows are in the row's own component,
-//! or when max(core_i, the node's least core distance, its distance bound) exceeds the
-//! component's bound); the cheapest edge of each component joins the tree. Edges are ordered by (weight, lower row, higher row), a total order, so
-//! the tree is unique and no cycle can form even with tied weights. O(log n) rounds; memory
-//! O(n).
+//! core-distance pass); then the rows that may still beat that bound (no row outside a
+//! row's list is nearer than its (k+1)-th neighbour) search the other components a cell at
+//! a time ([`super::boruvka`]), cells of small core distances first (an edge a row finds
+//! lowers its component's bound at once for the rows still searching); the cheapest edge
+//! of each component joins the tree. Edges are ordered by (weight, lower row, higher row),
+//! a total order, so the tree is unique and no cycle can form even with tied weights.
+//! O(log n) rounds; memory O(n) beyond the neighbour lists.
 
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::AtomicU64;
 
 use rayon::prelude::*;
 
 use super::accelerated::{rounding, Device};
+use super::boruvka::{groups, RoundSearch};
+use super::cells::Cells;
 use super::kdtree::{squared_distance, KdTree};
+use super::knn::Neighbourhoods;
 use crate::backend::density::FAR;
 use crate::error::Result;
 
@@ -29,7 +31,7 @@ pub struct Edge {
 }
 
 impl Edge {
-    fn new(i: usize, j: usize, weight: f64) -> Self {
+    pub(crate) fn new(i: usize, j: usize, weight: f64) -> Self {
         Edge { a: i.min(j), b: i.max(j), weight }
     }
 
@@ -69,25 +71,18 @@ impl UnionFind {
 }
 
 /// The n − 1 edges of the mutual-reachability MST of the rows of `tree` with core
-/// distances `core` (by original row) and each row's `k` nearest rows `neighbours`
-/// (row-major n × k, original rows), sorted by the edge order. With a `device`, each round
-/// first runs its nearest-other-component pass ([`super::accelerated`]): its edges bound
-/// the components and its per-row bounds spare most rows the search; the tree is the same.
-pub fn mutual_reachability_mst(
-    tree: &KdTree,
-    core: &[f64],
-    neighbours: &[usize],
-    k: usize,
-    device: Option<&Device>,
-) -> Result<Vec<Edge>> {
+/// distances, nearest rows and bounds `hoods` (by original row), sorted by the edge order.
+/// With a `device`, each round first runs its nearest-other-component pass
+/// ([`super::accelerated`]): its edges bound the components and its per-row bounds spare
+/// most rows the search; the tree is the same.
+pub fn mutual_reachability_mst(tree: &KdTree, hoods: &Neighbourhoods, device: Option<&Device>) -> Result<Vec<Edge>> {
     let n = tree.rows();
+    let (core, neighbours, k) = (&hoods.core[..], &hoods.neighbours[..], hoods.k);
     let core32: Vec<f32> = core.iter().map(|&c| c as f32).collect();
     let core_at: Vec<f64> = tree.order.iter().map(|&i| core[i]).collect();
+    let floor_at: Vec<f64> = tree.order.iter().map(|&i| core[i].max(hoods.beyond[i])).collect();
     let node_min_core = node_minimum(tree, &core_at);
-    // Rows with small core distances find cheap edges first and lower their component's
-    // limit for the others.
-    let mut by_core: Vec<usize> = (0..n).collect();
-    by_core.sort_by(|&a, &b| core_at[a].total_cmp(&core_at[b]).then(a.cmp(&b)));
+    let cells = Cells::new(tree);
     let mut sets = UnionFind::new(n);
     let mut edges = Vec::with_capacity(n.saturating_sub(1));
     while edges.len() + 1 < n {
@@ -112,24 +107,35 @@ pub fn mutual_reachability_mst(
         for (i, edge) in seeds.into_iter().enumerate() {
             keep_cheaper(&mut per_component[by_row(i)], edge);
         }
-        let lower = match device {
-            Some(device) => Some(device_round(device, tree, core, &core32, &component, &mut per_component)?),
-            None => None,
+        let floor_round = match device {
+            Some(device) => {
+                let lower = device_round(device, tree, core, &core32, &component, &mut per_component)?;
+                floor_at.iter().zip(lower).map(|(&f, l)| f.max(l)).collect()
+            }
+            None => floor_at.clone(),
         };
         let limits: Vec<AtomicU64> =
             per_component.iter().map(|e| AtomicU64::new(e.map_or(f64::INFINITY, |e| e.weight).to_bits())).collect();
-        let search = Search {
-            tree,
+        let search = RoundSearch {
+            cells: &cells,
             core_at: &core_at,
+            floor_at: &floor_round,
             node_min_core: &node_min_core,
             component: &component,
             node_component: &node_component,
             limits: &limits,
-            lower: lower.as_deref(),
+            groups: &groups(&cells, &component, &core_at),
         };
-        let cheapest: Vec<(usize, Option<Edge>)> = by_core.par_iter().map(|&p| (p, search.cheapest_edge(p))).collect();
-        for (p, edge) in cheapest {
-            keep_cheaper(&mut per_component[component[p]], edge);
+        // The most promising eighth of the cells search first: their edges tighten the
+        // components' bounds, which prune the others' searches.
+        let promise: Vec<f64> = (0..cells.count()).into_par_iter().map(|c| search.promise(c)).collect();
+        let mut order: Vec<usize> = (0..cells.count()).collect();
+        order.sort_by(|&a, &b| promise[a].total_cmp(&promise[b]).then(a.cmp(&b)));
+        let (first, rest) = order.split_at(order.len().div_ceil(8));
+        let mut found: Vec<(usize, Edge)> = first.par_iter().flat_map_iter(|&c| search.cell_edges(c)).collect();
+        found.extend(rest.par_iter().flat_map_iter(|&c| search.cell_edges(c)).collect::<Vec<_>>());
+        for (p, edge) in found {
+            keep_cheaper(&mut per_component[component[p]], Some(edge));
         }
         let before = edges.len();
         for e in per_component.into_iter().flatten() {
@@ -208,71 +214,6 @@ fn uniform_component(tree: &KdTree, component: &[usize]) -> Vec<Option<usize>> {
     uniform
 }
 
-/// What one row's search for its cheapest outgoing edge reads.
-struct Search<'a> {
-    tree: &'a KdTree,
-    core_at: &'a [f64],
-    node_min_core: &'a [f64],
-    component: &'a [usize],
-    node_component: &'a [Option<usize>],
-    /// Per component, the weight (f64 bits) of an outgoing edge it surely has (its cheapest
-    /// is no dearer), lowered as its rows find cheaper ones: a search skips what weighs more.
-    limits: &'a [AtomicU64],
-    /// Per tree position, a lower bound on the row's cheapest outgoing edge (device rounds).
-    lower: Option<&'a [f64]>,
-}
-
-impl Search<'_> {
-    /// The cheapest edge from the row at tree position `p` to a row of another component.
-    fn cheapest_edge(&self, p: usize) -> Option<Edge> {
-        let (tree, own) = (self.tree, self.component[p]);
-        let (q, core_p, row_p) = (tree.point(p), self.core_at[p], tree.order[p]);
-        let mut best: Option<Edge> = None;
-        let limit = || f64::from_bits(self.limits[own].load(Ordering::Relaxed));
-        if core_p > limit() || self.lower.is_some_and(|lower| lower[p] > limit()) {
-            // Every edge of this row weighs at least its core distance (and the device's
-            // bound): dearer than one its component already has.
-            return None;
-        }
-        let bound = |node: usize| core_p.max(self.node_min_core[node]).max(tree.lower_bound(node, q));
-        let mut stack = vec![0usize];
-        while let Some(node) = stack.pop() {
-            let too_far = |b: f64, best: &Option<Edge>| b > limit() || best.is_some_and(|e| b > e.weight);
-            if self.node_component[node] == Some(own) || too_far(bound(node), &best) {
-                continue;
-            }
-            let info = &tree.nodes[node];
-            match info.children {
-                Some((l, r)) => {
-                    if bound(l) <= bound(r) {
-                        stack.extend([r, l]);
-                    } else {
-                        stack.extend([l, r]);
-                    }
-                }
-                None => {
-                    for other in info.start..info.end {
-                        if self.component[other] == own {
-                            continue;
-                        }
-                        let reach = core_p.max(self.core_at[other]);
-                        if too_far(reach, &best) {
-                            continue;
-                        }
-                        let weight = reach.max(squared_distance(q, tree.point(other)).sqrt());
-                        let edge = Edge::new(row_p, tree.order[other], weight);
-                        if best.is_none_or(|b| edge.precedes(&b)) {
-                            best = Some(edge);
-                            self.limits[own].fetch_min(weight.to_bits(), Ordering::Relaxed);
-                        }
-                    }
-                }
-            }
-        }
-        best
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -306,18 +247,51 @@ mod tests {
         weights
     }
 
+    /// Kruskal's algorithm on every pair in the edge order: the unique tree under that
+    /// order, edge for edge.
+    fn kruskal(rows: &[f32], d: usize, core: &[f64]) -> Vec<Edge> {
+        let n = core.len();
+        let mut all = Vec::new();
+        for i in 0..n {
+            for j in i + 1..n {
+                let distance = squared_distance(&rows[i * d..(i + 1) * d], &rows[j * d..(j + 1) * d]).sqrt();
+                all.push(Edge::new(i, j, core[i].max(core[j]).max(distance)));
+            }
+        }
+        all.sort_by(|x, y| x.weight.total_cmp(&y.weight).then(x.a.cmp(&y.a)).then(x.b.cmp(&y.b)));
+        let mut sets = UnionFind::new(n);
+        all.into_iter().filter(|e| sets.union(e.a, e.b)).collect()
+    }
+
+    #[test]
+    fn cell_borůvka_gives_kruskals_tree_edge_for_edge_across_many_cells() {
+        let mut rng = Rng::new(29);
+        // Ties and duplicates on a grid; blobs in 16 dimensions (cells prune little); both
+        // span many cells.
+        let grid: Vec<f32> = (0..1200 * 2).map(|_| (rng.uniform() * 12.0).round() as f32).collect();
+        let blobs: Vec<f32> = (0..1000 * 16).map(|i| (rng.normal() + ((i / 16) % 5 * 6) as f64) as f32).collect();
+        for (name, rows, d, s) in [("grid", &grid, 2, 4), ("blobs", &blobs, 16, 10)] {
+            let tree = KdTree::build(rows, d);
+            let hoods = core_distances_and_neighbours(&tree, s);
+            let mst = mutual_reachability_mst(&tree, &hoods, None).unwrap();
+            let expected = kruskal(rows, d, &hoods.core);
+            assert_eq!(mst, expected, "{name}");
+        }
+    }
+
     #[test]
     fn borůvka_weights_equal_prim_on_the_dense_matrix_with_ties() {
         let mut rng = Rng::new(11);
         for (n, d, s) in [(300, 2, 5), (257, 4, 1), (120, 3, 10)] {
             let rows: Vec<f32> = (0..n * d).map(|_| (rng.uniform() * 8.0).round() as f32).collect();
             let tree = KdTree::build(&rows, d);
-            let (core, neighbours) = core_distances_and_neighbours(&tree, s);
-            assert_eq!(core, core_distances(&tree, s));
-            let mst = mutual_reachability_mst(&tree, &core, &neighbours, s, None).unwrap();
+            let hoods = core_distances_and_neighbours(&tree, s);
+            let core = &hoods.core;
+            assert_eq!(core, &core_distances(&tree, s));
+            let mst = mutual_reachability_mst(&tree, &hoods, None).unwrap();
             assert_eq!(mst.len(), n - 1);
             let weights: Vec<f64> = mst.iter().map(|e| e.weight).collect();
-            assert_eq!(weights, prim_weights(&rows, d, &core), "n {n} d {d} s {s}");
+            assert_eq!(weights, prim_weights(&rows, d, core), "n {n} d {d} s {s}");
             let mut sets = UnionFind::new(n);
             assert!(mst.iter().all(|e| sets.union(e.a, e.b)), "the edges form a tree");
         }
