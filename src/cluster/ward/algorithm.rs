@@ -10,6 +10,7 @@ use super::linkage::Linkage;
 use super::micro::micro_statistics;
 use super::nearest::Clusters;
 use super::nn_chain::linkage;
+use super::seeding::{sample_seeds, SEEDING_OVERSAMPLING, SEEDING_ROUNDS};
 use super::segments::{FittedLabels, MicroClusters, WardSegments};
 use crate::backend::{Backend, Centres};
 use crate::cluster::kmeans::{self, Init, IterationReport, KMeansParams};
@@ -144,7 +145,8 @@ fn exact_tree(data: &Dataset) -> Result<WardTree> {
     })
 }
 
-/// `m` K-Means micro-clusters (k-means|| seeding past k-means++'s range), their count,
+/// `m` K-Means micro-clusters (seeded from a sample of the rows on large data, see
+/// [`sample_seeds`]; else as a K-Means fit seeds itself), their count,
 /// weight and sum from one more assignment pass (summed in f64 on the host, so every
 /// backend builds the same tree from the same partition), and exact weighted Ward on them,
 /// numbered by their first row (with one row each, leaf i is row i as in exact mode). Micro-clusters that
@@ -156,15 +158,16 @@ fn two_level_tree(
     m: usize,
     report: &mut dyn FnMut(&IterationReport),
 ) -> Result<WardTree> {
-    let kmeans_params = KMeansParams {
-        k: m,
-        init: Init::Auto { rounds: 5, oversampling: 2.0 },
-        n_init: 1,
-        max_iter: params.max_iter,
-        tol: 1e-4,
-        seed: params.seed,
-    }
-    .check()?;
+    let seeding = std::time::Instant::now();
+    let init = match sample_seeds(data, m, params.seed)? {
+        Some(seeds) => {
+            crate::info!("{m} micro-cluster seeds from a sample in {:.3}s", seeding.elapsed().as_secs_f64());
+            Init::Centres(seeds)
+        }
+        None => Init::Auto { rounds: SEEDING_ROUNDS, oversampling: SEEDING_OVERSAMPLING },
+    };
+    let kmeans_params =
+        KMeansParams { k: m, init, n_init: 1, max_iter: params.max_iter, tol: 1e-4, seed: params.seed }.check()?;
     let micro = kmeans::fit(backend, data, &kmeans_params, report)?;
     let stats = micro_statistics(backend, data, &micro.centres)?;
     let dim = data.dim();

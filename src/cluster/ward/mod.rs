@@ -11,7 +11,8 @@
 //! `AgglomerativeClustering(linkage="ward")` up to renumbering.
 //!
 //! **Two-level mode** (above the limit, or when micro-clusters are asked for): K-Means passes
-//! on the backend make M micro-clusters (streamed like any K-Means fit); one more pass
+//! on the backend make M micro-clusters (streamed like any K-Means fit; on large data seeded
+//! from a sample of the rows, see [`SAMPLE_ROWS_PER_MICRO_CLUSTER`]); one more pass
 //! collects each micro-cluster's count, weight and sum; exact weighted Ward runs on the
 //! micro-clusters (the merge cost above is exactly the Ward increase for their rows), and
 //! every row takes the segment of its nearest micro-cluster centre.
@@ -32,6 +33,7 @@ mod linkage;
 mod micro;
 mod nearest;
 mod nn_chain;
+mod seeding;
 mod segments;
 
 pub use algorithm::{fit, WardFit, WardMode, WardTree};
@@ -44,4 +46,5 @@ pub use hyperparams::{
 pub use linkage::{Linkage, LinkageRow};
 pub use nearest::Clusters;
 pub use nn_chain::{linkage, nn_chain, ChainMerge};
+pub use seeding::SAMPLE_ROWS_PER_MICRO_CLUSTER;
 pub use segments::{FittedLabels, MicroClusters, WardSegments};
