@@ -193,6 +193,11 @@ fn bench_times_the_density_passes() {
     let (code, _, stderr) = run(&["bench", "--algorithm", "dbscan", "--n", "300", "--d", "2", "--k", "2"]);
     assert_eq!(code, 2, "dbscan needs --eps: {stderr}");
     assert!(stderr.contains("--eps"), "{stderr}");
+    // A density bench takes no k: fewer rows than the default k (64) is no error.
+    let (code, summary, stderr) =
+        run(&["bench", "--algorithm", "dbscan", "--n", "40", "--d", "2", "--eps", "1", "--min-samples", "3"]);
+    assert_eq!(code, 0, "{stderr}");
+    assert_eq!(summary["n"].as_u64(), Some(40), "{summary}");
 }
 
 #[test]
