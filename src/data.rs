@@ -182,6 +182,27 @@ impl Dataset {
         })
     }
 
+    /// `size` rows (fewer than the rows) drawn uniformly with `seed` by Algorithm S, in row
+    /// order: their values row-major and their weights (1 where unweighted). Reads the data
+    /// once, chunk by chunk (a streamed dataset hands each chunk back).
+    pub fn uniform_sample(&self, size: usize, seed: u64) -> (Vec<f32>, Vec<f32>) {
+        let (dim, n) = (self.dim(), self.rows());
+        let mut rng = crate::rng::Rng::new(seed);
+        let (mut seen, mut values, mut weights) = (0usize, Vec::with_capacity(size * dim), Vec::with_capacity(size));
+        for chunk in self.stream() {
+            for (i, row) in chunk.values.chunks_exact(dim).enumerate() {
+                // Keep this row with probability (still needed) / (still left).
+                let needed = size - weights.len();
+                if needed > 0 && (rng.uniform() * (n - seen) as f64) < needed as f64 {
+                    values.extend_from_slice(row);
+                    weights.push(chunk.weight(i));
+                }
+                seen += 1;
+            }
+        }
+        (values, weights)
+    }
+
     /// Hands every mapped chunk's pages back (after random reads such as a sample's rows).
     pub fn release_all(&self) {
         self.chunks.iter().for_each(|c| c.values.release());

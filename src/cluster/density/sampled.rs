@@ -15,7 +15,6 @@ use super::NOISE;
 use crate::backend::density::DensityPasses;
 use crate::data::Dataset;
 use crate::error::Result;
-use crate::rng::Rng;
 
 /// Fits `params` on `data`: the fit (labels of every row) and the segments that assign rows.
 /// `passes`: a backend's density passes (the GPU kernels), if it has them.
@@ -58,26 +57,14 @@ pub fn fit_dataset(
 /// `sample.size` rows of `data` (fewer than its rows) drawn with `sample.seed`, in row
 /// order, row-major.
 pub fn draw(data: &Dataset, sample: Sample) -> Vec<f32> {
-    let (dim, n) = (data.dim(), data.rows());
-    let mut rng = Rng::new(sample.seed);
-    let (mut seen, mut rows) = (0usize, Vec::with_capacity(sample.size * dim));
-    for chunk in data.stream() {
-        for row in chunk.values.chunks_exact(dim) {
-            // Algorithm S: keep this row with probability (still needed) / (still left).
-            let needed = sample.size - rows.len() / dim;
-            if needed > 0 && (rng.uniform() * (n - seen) as f64) < needed as f64 {
-                rows.extend_from_slice(row);
-            }
-            seen += 1;
-        }
-    }
-    rows
+    data.uniform_sample(sample.size, sample.seed).0
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::cluster::density::HdbscanParams;
+    use crate::rng::Rng;
 
     fn blobs(n: usize) -> Dataset {
         let mut rng = Rng::new(3);

@@ -46,25 +46,11 @@ pub fn sample_seeds(data: &Dataset, m: usize, seed: u64) -> Result<Option<Centre
 }
 
 /// `size` rows of `data` (fewer than its rows) drawn uniformly with `seed`, in row order,
-/// with their weights (an unbiased sample of the weighted rows). Reads the data once,
-/// chunk by chunk (a streamed dataset hands each chunk back).
+/// with their weights (an unbiased sample of the weighted rows).
 fn draw_weighted(data: &Dataset, size: usize, seed: u64) -> Dataset {
-    let (dim, n) = (data.dim(), data.rows());
-    let mut rng = Rng::new(seed);
-    let (mut seen, mut values, mut weights) = (0usize, Vec::with_capacity(size * dim), Vec::with_capacity(size));
-    for chunk in data.stream() {
-        for (i, row) in chunk.values.chunks_exact(dim).enumerate() {
-            // Algorithm S: keep this row with probability (still needed) / (still left).
-            let needed = size - weights.len();
-            if needed > 0 && (rng.uniform() * (n - seen) as f64) < needed as f64 {
-                values.extend_from_slice(row);
-                weights.push(chunk.weight(i));
-            }
-            seen += 1;
-        }
-    }
+    let (values, weights) = data.uniform_sample(size, seed);
     let weighted = data.is_weighted().then_some(weights.as_slice());
-    Dataset::from_rows(&values, dim, weighted, 4096)
+    Dataset::from_rows(&values, data.dim(), weighted, 4096)
 }
 
 #[cfg(test)]
