@@ -8,6 +8,7 @@ pub mod dendrogram;
 pub mod export;
 pub mod names;
 pub mod outputs;
+pub mod parallel_write;
 pub mod paths;
 pub mod reader;
 pub mod writer;
