@@ -17,6 +17,7 @@ use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 
+use super::drift_blocks::{fold_blocks, Block};
 use crate::data::Dataset;
 pub use crate::model::drift_reference::{CategoricalReference, DriftReference, NumericReference};
 use crate::prep::Prep;
@@ -92,50 +93,10 @@ pub fn exit_code(summary: &serde_json::Value) -> u8 {
     }
 }
 
-/// Calls `row(numeric values in original units, one-hot values)` for every row, streamed.
-/// Rows per block of a parallel pass (each block folds into its own accumulator).
-const BLOCK_ROWS: usize = 8192;
-
-/// One pass over the rows in original units (numeric values, then the one-hot columns):
-/// blocks of rows fold in parallel into copies of `empty` and `merge` adds them up. The
-/// accumulators hold counts and extremes, so the order of merging cannot change them.
-fn fold_rows<A: Clone + Send + Sync>(
-    prep: &Prep,
-    data: &Dataset,
-    empty: &A,
-    row: impl Fn(&mut A, &[f64], &[f32]) + Sync,
-    merge: impl Fn(&mut A, A) + Sync,
-) -> A {
-    use rayon::prelude::*;
-    let (d, n_numeric) = (data.dim(), prep.numeric.len());
-    let mut total = empty.clone();
-    for chunk in data.stream() {
-        let blocks: Vec<A> = chunk
-            .values
-            .par_chunks(d.max(1) * BLOCK_ROWS)
-            .map(|block| {
-                let mut acc = empty.clone();
-                let mut values = vec![0.0f64; n_numeric];
-                for x in block.chunks_exact(d) {
-                    for (j, col) in prep.numeric.iter().enumerate() {
-                        values[j] = col.inverse(x[j] as f64);
-                    }
-                    row(&mut acc, &values, &x[n_numeric..]);
-                }
-                acc
-            })
-            .collect();
-        for block in blocks {
-            merge(&mut total, block);
-        }
-    }
-    data.release_all();
-    total
-}
-
-/// Bin of `v` among increasing `edges`: how many edges are ≤ v.
+/// Bin of `v` among increasing `edges`: how many edges are ≤ v (counted without branches:
+/// a binary search over ten edges mispredicts on every value).
 fn bin(edges: &[f64], v: f64) -> usize {
-    edges.partition_point(|&e| e <= v)
+    edges.iter().map(|&e| usize::from(e <= v)).sum()
 }
 
 /// Counts of today's rows in a reference's bins.
@@ -208,23 +169,26 @@ fn observe(reference: &DriftReference, prep: &Prep, data: &Dataset) -> Observed 
             .map(|(r, i)| i.as_ref().map(|_| vec![0; r.shares.len()]))
             .collect(),
     };
-    let count = |observed: &mut Observed, values: &[f64], onehot: &[f32]| {
-        observed.rows += 1;
+    let count = |observed: &mut Observed, block: &Block| {
+        observed.rows += block.rows() as u64;
         for ((r, index), counts) in reference.numeric.iter().zip(&numeric_index).zip(&mut observed.numeric) {
             if let (Some(j), Some((bins, outside))) = (index, counts) {
-                let v = values[*j];
-                bins[bin(&r.edges, v)] += 1;
-                *outside += u64::from(v < r.min || v > r.max);
+                for &v in block.column(*j) {
+                    bins[bin(&r.edges, v)] += 1;
+                    *outside += u64::from(v < r.min || v > r.max);
+                }
             }
         }
-        for (levels, counts) in level_index.iter().zip(&mut observed.categorical) {
-            if let (Some(levels), Some(counts)) = (levels, counts) {
-                let hit = levels.iter().position(|o| o.is_some_and(|o| onehot[o] > 0.5));
-                counts[hit.unwrap_or(levels.len())] += 1;
+        for onehot in block.onehot() {
+            for (levels, counts) in level_index.iter().zip(&mut observed.categorical) {
+                if let (Some(levels), Some(counts)) = (levels, counts) {
+                    let hit = levels.iter().position(|o| o.is_some_and(|o| onehot[o] > 0.5));
+                    counts[hit.unwrap_or(levels.len())] += 1;
+                }
             }
         }
     };
-    fold_rows(prep, data, &empty, count, Observed::add)
+    fold_blocks(prep, data, &empty, count, Observed::add)
 }
 
 fn shares(counts: &[u64], rows: u64) -> Vec<f64> {
@@ -235,13 +199,15 @@ fn shares(counts: &[u64], rows: u64) -> Vec<f64> {
 /// streamed passes: range, histogram, bin counts).
 pub fn reference(prep: &Prep, data: &Dataset) -> DriftReference {
     let n_numeric = prep.numeric.len();
-    let range = fold_rows(
+    let range = fold_blocks(
         prep,
         data,
         &vec![(f64::INFINITY, f64::NEG_INFINITY); n_numeric],
-        |range, values, _| {
-            for (r, &v) in range.iter_mut().zip(values) {
-                *r = (r.0.min(v), r.1.max(v));
+        |range, block| {
+            for (j, r) in range.iter_mut().enumerate() {
+                for &v in block.column(j) {
+                    *r = (r.0.min(v), r.1.max(v));
+                }
             }
         },
         |range, other| {
@@ -250,15 +216,17 @@ pub fn reference(prep: &Prep, data: &Dataset) -> DriftReference {
             }
         },
     );
-    let (histograms, rows) = fold_rows(
+    let (histograms, rows) = fold_blocks(
         prep,
         data,
         &(vec![vec![0u64; FINE_BINS]; n_numeric], 0u64),
-        |(histograms, rows), values, _| {
-            *rows += 1;
-            for ((h, &(lo, hi)), &v) in histograms.iter_mut().zip(&range).zip(values) {
-                let b = if hi > lo { ((v - lo) / (hi - lo) * FINE_BINS as f64) as usize } else { 0 };
-                h[b.min(FINE_BINS - 1)] += 1;
+        |(histograms, rows), block| {
+            *rows += block.rows() as u64;
+            for (j, (h, &(lo, hi))) in histograms.iter_mut().zip(&range).enumerate() {
+                for &v in block.column(j) {
+                    let b = if hi > lo { ((v - lo) / (hi - lo) * FINE_BINS as f64) as usize } else { 0 };
+                    h[b.min(FINE_BINS - 1)] += 1;
+                }
             }
         },
         |(histograms, rows), (more, more_rows)| {
@@ -408,6 +376,15 @@ mod tests {
         assert!((psi(&e, &a) - by_hand).abs() < 1e-15);
         assert_eq!(psi(&e, &e), 0.0);
         assert!(psi(&[1.0, 0.0], &[0.0, 1.0]).is_finite(), "empty bins are floored");
+    }
+
+    #[test]
+    fn bins_count_the_edges_at_or_below_a_value_as_a_binary_search_does() {
+        let edges = [-2.5, 0.0, 1.0, 1.5, 7.0];
+        for v in [-3.0, -2.5, -0.0, 0.0, 0.5, 1.0, 1.25, 1.5, 6.9, 7.0, 8.0, f64::INFINITY, f64::NAN] {
+            assert_eq!(bin(&edges, v), edges.partition_point(|&e| e <= v), "{v}");
+        }
+        assert_eq!(bin(&[], 1.0), 0);
     }
 
     #[test]

@@ -10,6 +10,7 @@
 //!   reference distribution stored in the model.
 
 pub mod drift;
+mod drift_blocks;
 pub mod hungarian;
 pub mod ids;
 pub mod migration;

@@ -3,6 +3,7 @@
 //! `sample` rows and a seeded-sample estimate with its standard error beyond.
 //! Unweighted, as scikit-learn computes them.
 
+use rayon::prelude::*;
 use serde::Serialize;
 
 use crate::backend::Backend;
@@ -44,29 +45,12 @@ pub fn score(
     seed: u64,
 ) -> Result<Scores> {
     let d = data.dim();
-    let rows = || data.stream().zip(labels).flat_map(move |(c, l)| c.values.chunks_exact(d).zip(l.iter()));
-    // Pass 1: segment means and the overall mean.
-    let mut sums = vec![0.0f64; k * d];
-    let mut counts = vec![0usize; k];
-    for (x, &l) in rows() {
-        counts[l as usize] += 1;
-        for (s, &v) in sums[l as usize * d..(l as usize + 1) * d].iter_mut().zip(x) {
-            *s += v as f64;
-        }
-    }
+    let (counts, sums) = segment_sums(data, labels, k);
     let n: usize = counts.iter().sum();
     let overall: Vec<f64> = (0..d).map(|j| (0..k).map(|c| sums[c * d + j]).sum::<f64>() / n as f64).collect();
     let means: Vec<f64> =
         (0..k * d).map(|i| if counts[i / d] > 0 { sums[i] / counts[i / d] as f64 } else { 0.0 }).collect();
-    // Pass 2: within-segment squared and plain distances to the segment mean.
-    let mut within = 0.0f64;
-    let mut spread = vec![0.0f64; k];
-    for (x, &l) in rows() {
-        let m = &means[l as usize * d..(l as usize + 1) * d];
-        let d2: f64 = x.iter().zip(m).map(|(&a, &b)| (a as f64 - b).powi(2)).sum();
-        within += d2;
-        spread[l as usize] += d2.sqrt();
-    }
+    let (within, spread) = within_segment_distances(data, labels, k, &means);
     let used: Vec<usize> = (0..k).filter(|&c| counts[c] > 0).collect();
     let kk = used.len();
     let between: f64 = used
@@ -102,6 +86,67 @@ pub fn score(
     let silhouette = silhouette(backend, data, labels, k, sample, seed)?;
     data.release_all(); // the sample's rows were read at random
     Ok(Scores { calinski_harabasz, davies_bouldin, silhouette })
+}
+
+/// Pass 1 of the segment statistics: rows and per-feature sums (`k × d`) of each segment.
+/// Groups of features run on their own threads; each sum adds its rows in row order, so the
+/// bits do not depend on the number of threads.
+fn segment_sums(data: &Dataset, labels: &[Vec<u32>], k: usize) -> (Vec<usize>, Vec<f64>) {
+    let d = data.dim();
+    let per_group = d.div_ceil(rayon::current_num_threads().max(1)).max(1);
+    let groups: Vec<std::ops::Range<usize>> =
+        (0..d).step_by(per_group).map(|start| start..(start + per_group).min(d)).collect();
+    let mut group_sums: Vec<Vec<f64>> = groups.iter().map(|g| vec![0.0f64; k * g.len()]).collect();
+    let mut counts = vec![0usize; k];
+    for (chunk, chunk_labels) in data.stream().zip(labels) {
+        let rows = || chunk.values.chunks_exact(d).zip(chunk_labels);
+        rayon::join(
+            || {
+                group_sums.par_iter_mut().zip(&groups).for_each(|(sums, group)| {
+                    let g = group.len();
+                    for (x, &l) in rows() {
+                        for (s, &v) in sums[l as usize * g..(l as usize + 1) * g].iter_mut().zip(&x[group.clone()]) {
+                            *s += v as f64;
+                        }
+                    }
+                })
+            },
+            || rows().for_each(|(_, &l)| counts[l as usize] += 1),
+        );
+    }
+    let mut sums = vec![0.0f64; k * d];
+    for (group, group_sums) in groups.iter().zip(&group_sums) {
+        let g = group.len();
+        for c in 0..k {
+            sums[c * d + group.start..c * d + group.end].copy_from_slice(&group_sums[c * g..(c + 1) * g]);
+        }
+    }
+    (counts, sums)
+}
+
+/// Pass 2: the sum of squared distances to the own segment's mean, and per segment the sum
+/// of the distances. The distances are computed in parallel, then added in row order.
+fn within_segment_distances(data: &Dataset, labels: &[Vec<u32>], k: usize, means: &[f64]) -> (f64, Vec<f64>) {
+    let d = data.dim();
+    let mut within = 0.0f64;
+    let mut spread = vec![0.0f64; k];
+    let mut squared = Vec::new();
+    for (chunk, chunk_labels) in data.stream().zip(labels) {
+        chunk
+            .values
+            .par_chunks_exact(d)
+            .zip(chunk_labels.par_iter())
+            .map(|(x, &l)| {
+                let m = &means[l as usize * d..(l as usize + 1) * d];
+                x.iter().zip(m).map(|(&a, &b)| (a as f64 - b).powi(2)).sum::<f64>()
+            })
+            .collect_into_vec(&mut squared);
+        for (&d2, &l) in squared.iter().zip(chunk_labels) {
+            within += d2;
+            spread[l as usize] += d2.sqrt();
+        }
+    }
+    (within, spread)
 }
 
 /// The silhouette of `labels`: exact when the data have at most `sample` rows, else
@@ -185,4 +230,52 @@ pub fn silhouette(
         })
         .collect();
     Ok(Silhouette { mean, standard_error, rows: m, exact, per_segment })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The two passes as plain row-by-row loops: the order every sum must keep.
+    fn sequential(data: &Dataset, labels: &[Vec<u32>], k: usize) -> (Vec<usize>, Vec<f64>, f64, Vec<f64>) {
+        let d = data.dim();
+        let rows = || data.stream().zip(labels).flat_map(move |(c, l)| c.values.chunks_exact(d).zip(l.iter()));
+        let (mut counts, mut sums) = (vec![0usize; k], vec![0.0f64; k * d]);
+        for (x, &l) in rows() {
+            counts[l as usize] += 1;
+            for (s, &v) in sums[l as usize * d..(l as usize + 1) * d].iter_mut().zip(x) {
+                *s += v as f64;
+            }
+        }
+        let means: Vec<f64> = (0..k * d).map(|i| sums[i] / counts[i / d].max(1) as f64).collect();
+        let (mut within, mut spread) = (0.0f64, vec![0.0f64; k]);
+        for (x, &l) in rows() {
+            let m = &means[l as usize * d..(l as usize + 1) * d];
+            let d2: f64 = x.iter().zip(m).map(|(&a, &b)| (a as f64 - b).powi(2)).sum();
+            within += d2;
+            spread[l as usize] += d2.sqrt();
+        }
+        (counts, sums, within, spread)
+    }
+
+    #[test]
+    fn parallel_passes_give_the_sequential_bits_whatever_the_thread_count() {
+        let (n, d, k) = (10_007, 5, 7);
+        let mut rng = Rng::new(3);
+        let values: Vec<f32> = (0..n * d).map(|_| (rng.uniform() * 1e4 - 3e3) as f32).collect();
+        let data = Dataset::from_rows(&values, d, None, 1000);
+        let labels: Vec<Vec<u32>> =
+            data.chunks().iter().map(|c| (0..c.rows(d)).map(|_| rng.below(k as u64 - 1) as u32).collect()).collect();
+        let (counts, sums, within, spread) = sequential(&data, &labels, k);
+        assert_eq!(counts[k - 1], 0, "an empty segment is part of the case");
+        let bits = |v: &[f64]| v.iter().map(|x| x.to_bits()).collect::<Vec<_>>();
+        for threads in [1, 2, 3] {
+            let pool = rayon::ThreadPoolBuilder::new().num_threads(threads).build().unwrap();
+            let (c, s) = pool.install(|| segment_sums(&data, &labels, k));
+            assert_eq!((c, bits(&s)), (counts.clone(), bits(&sums)), "{threads} thread(s)");
+            let means: Vec<f64> = (0..k * d).map(|i| s[i] / counts[i / d].max(1) as f64).collect();
+            let (w, sp) = pool.install(|| within_segment_distances(&data, &labels, k, &means));
+            assert_eq!((w.to_bits(), bits(&sp)), (within.to_bits(), bits(&spread)), "{threads} thread(s)");
+        }
+    }
 }

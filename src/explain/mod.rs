@@ -5,3 +5,4 @@
 pub mod labels;
 pub mod profiles;
 pub mod rules;
+mod segment_sums;

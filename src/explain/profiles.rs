@@ -10,6 +10,7 @@ use std::sync::Arc;
 
 use arrow::array::{ArrayRef, Float64Array, RecordBatch, StringArray, UInt32Array, UInt64Array};
 use arrow::datatypes::{DataType, Field, Schema};
+use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 
 use crate::data::Dataset;
@@ -18,6 +19,7 @@ use crate::io::atomic::Staged;
 use crate::prep::Prep;
 
 use super::labels;
+use super::segment_sums::{segment_sums, SegmentSums};
 
 /// Segment medians are exact up to this many rows; beyond, they are taken on every
 /// ⌈n / this⌉-th row (means, z-scores and shares stay exact).
@@ -92,41 +94,26 @@ pub fn profile(prep: &Prep, data: &Dataset, labels: &[Vec<u32>], k: usize) -> Ve
         Some((x, _)) => prep.numeric.iter().enumerate().map(|(j, col)| col.inverse(x[j] as f64)).collect(),
         None => vec![0.0; n_numeric],
     };
-    let mut sums = vec![vec![0.0f64; n_numeric]; k];
-    let (mut base_sum, mut base_sq) = (vec![0.0f64; n_numeric], vec![0.0f64; n_numeric]);
-    let mut for_median: Vec<Vec<Vec<f64>>> = vec![vec![Vec::new(); n_numeric]; k];
-    let mut shares = vec![vec![0.0f64; d - n_numeric]; k];
-    for (row, (x, &l)) in labelled().enumerate() {
-        let l = l as usize;
-        for (j, col) in prep.numeric.iter().enumerate() {
-            let v = col.inverse(x[j] as f64);
-            let t = v - shift[j];
-            sums[l][j] += t;
-            base_sum[j] += t;
-            base_sq[j] += t * t;
-            if row % stride == 0 {
-                for_median[l][j].push(v);
-            }
-        }
-        for (s, &v) in shares[l].iter_mut().zip(&x[n_numeric..]) {
-            *s += v as f64;
-        }
-    }
+    let SegmentSums { sums, base_sum, base_sq, mut for_median, shares } =
+        segment_sums(prep, data, labels, k, &shift, stride);
     let base_medians: Vec<Option<f64>> = (0..n_numeric)
+        .into_par_iter()
         .map(|j| {
             let mut all: Vec<f64> = for_median.iter().flat_map(|s| s[j].iter().copied()).collect();
             (!all.is_empty()).then(|| crate::prep::quantile_unsorted(&mut all, 0.5))
         })
         .collect();
-    let numeric: Vec<Vec<FeatureProfile>> = (0..k)
-        .map(|c| {
+    let numeric: Vec<Vec<FeatureProfile>> = for_median
+        .par_iter_mut()
+        .enumerate()
+        .map(|(c, segment_values)| {
             prep.numeric
                 .iter()
                 .enumerate()
                 .map(|(j, col)| {
                     let base_mean = base_sum[j] / n;
                     let base_sd = (base_sq[j] / n - base_mean * base_mean).max(0.0).sqrt();
-                    let values = &mut for_median[c][j];
+                    let values = &mut segment_values[j];
                     let mean = (sizes[c] > 0).then(|| sums[c][j] / sizes[c] as f64 + shift[j]);
                     let median = (!values.is_empty()).then(|| crate::prep::quantile_unsorted(values, 0.5));
                     let z = match mean {

@@ -13,7 +13,7 @@ use super::{Impute, PrepParams, RowMasks};
 use crate::error::{Error, Param, Result};
 use crate::io::reader::RawTable;
 
-/// Columns per group: one pass reads the 64-byte lines holding them.
+/// Columns per group (at most): one pass reads the 64-byte lines holding them.
 const GROUP: usize = 16;
 
 /// A numeric column's statistics after log1p and imputation (no clipping).
@@ -40,11 +40,14 @@ pub(super) fn unsorted(params: &PrepParams) -> bool {
 pub(super) fn moments(table: &RawTable, params: &PrepParams, masks: &RowMasks) -> Result<Vec<Moments>> {
     let d = table.numeric.len();
     let log1p: Vec<bool> = table.numeric.iter().map(|n| params.log1p.contains(n)).collect();
+    // Narrower groups when there are fewer than one per thread (each column's sums keep
+    // their row order, so the grouping cannot change a bit).
+    let group = GROUP.min(d.div_ceil(rayon::current_num_threads().max(1))).max(1);
     let groups: Vec<Vec<Moments>> = (0..d)
-        .step_by(GROUP)
+        .step_by(group)
         .collect::<Vec<_>>()
         .into_par_iter()
-        .map(|start| group_moments(table, masks, start..(start + GROUP).min(d), &log1p))
+        .map(|start| group_moments(table, masks, start..(start + group).min(d), &log1p))
         .collect::<Result<_>>()?;
     Ok(groups.into_iter().flatten().collect())
 }
