@@ -9,6 +9,9 @@ use crate::prep::Prep;
 
 /// Rows per block of a parallel pass (each block folds into its own accumulator).
 const BLOCK_ROWS: usize = 8192;
+/// Rows a block maps back to original units at a time (their rows and columns stay in
+/// the core's cache).
+const TILE_ROWS: usize = 512;
 
 /// One block of prepared rows: numeric features in original units, column by column, and
 /// the one-hot columns as they are.
@@ -23,18 +26,22 @@ pub(super) struct Block<'a> {
 }
 
 impl<'a> Block<'a> {
-    fn new(prep: &Prep, values: &'a [f32], dim: usize) -> Block<'a> {
-        let n_numeric = prep.numeric.len();
-        let rows = values.len().checked_div(dim).unwrap_or(0);
-        let mut numeric = vec![0.0f64; n_numeric * rows];
+    fn empty(prep: &Prep, dim: usize) -> Block<'a> {
+        Block { rows: 0, numeric: Vec::new(), values: &[], dim, n_numeric: prep.numeric.len() }
+    }
+
+    /// Makes the block hold the rows `values` (reusing its buffer).
+    fn fill(&mut self, prep: &Prep, values: &'a [f32]) {
+        let (dim, rows) = (self.dim, values.len().checked_div(self.dim).unwrap_or(0));
+        self.numeric.resize(self.n_numeric * rows, 0.0);
         if rows > 0 {
-            for (j, (col, out)) in prep.numeric.iter().zip(numeric.chunks_exact_mut(rows)).enumerate() {
+            for (j, (col, out)) in prep.numeric.iter().zip(self.numeric.chunks_exact_mut(rows)).enumerate() {
                 for (o, x) in out.iter_mut().zip(values.chunks_exact(dim)) {
                     *o = col.inverse(x[j] as f64);
                 }
             }
         }
-        Block { rows, numeric, values, dim, n_numeric }
+        (self.rows, self.values) = (rows, values);
     }
 
     /// Rows in the block.
@@ -72,7 +79,11 @@ pub(super) fn fold_blocks<A: Clone + Send + Sync>(
             .par_chunks(d.max(1) * BLOCK_ROWS)
             .map(|values| {
                 let mut acc = empty.clone();
-                fold(&mut acc, &Block::new(prep, values, d));
+                let mut block = Block::empty(prep, d);
+                for tile in values.chunks(d.max(1) * TILE_ROWS) {
+                    block.fill(prep, tile);
+                    fold(&mut acc, &block);
+                }
                 acc
             })
             .collect();
