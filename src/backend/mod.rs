@@ -57,6 +57,9 @@ pub struct LloydStats {
     pub inertia: f64,
     /// Rows whose label differs from the previous pass.
     pub changed: u64,
+    /// Rows whose label bounds proved unchanged, so the pass did not score them against
+    /// every centre (the CPU's bounds; 0 elsewhere). The rest of the statistics are the same.
+    pub skipped: u64,
 }
 
 impl LloydStats {
@@ -70,6 +73,7 @@ impl LloydStats {
             counts: vec![0; k],
             inertia: 0.0,
             changed: 0,
+            skipped: 0,
         }
     }
 
@@ -87,6 +91,7 @@ impl LloydStats {
         }
         self.inertia += other.inertia;
         self.changed += other.changed;
+        self.skipped += other.skipped;
     }
 }
 
