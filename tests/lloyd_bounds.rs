@@ -3,7 +3,7 @@
 //! iterations) bit for bit, on generated data with ties and duplicates, weighted rows,
 //! rows streamed from the on-disk cache and Fränti's sets (CUSTSEG_DATA_DIR, loud skip).
 
-use custseg::backend::cpu::{Bounds, CpuBackendWith, BOUNDS_MIN_K};
+use custseg::backend::cpu::{Bounds, CpuBackendWith};
 use custseg::backend::{Backend, Centres, LloydStats};
 use custseg::cluster::kmeans::{fit, random_rows, weighted_means, KMeansFit, KMeansParams};
 use custseg::data::Dataset;
@@ -128,7 +128,7 @@ fn rows_streamed_from_the_disk_cache_give_the_same_bits_with_bounds() {
     let spilled = prepare_to_cache(&spec, &params, (3000, 3000), 1, &cache, None, &mut |_| {}).unwrap();
     let data = &spilled.prepared.data;
     assert!(data.is_on_disk() && data.chunks().len() > 1, "streamed in several chunks");
-    let k = BOUNDS_MIN_K;
+    let k = 8;
     let skipped = passes_agree(data, random_rows(data, k, &mut Rng::new(2)), 10, "streamed");
     assert!(skipped > 0);
     let streamed = fits_agree(data, &KMeansParams { k, seed: 1, ..KMeansParams::new(k) }, "streamed");

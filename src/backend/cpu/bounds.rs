@@ -1,15 +1,15 @@
 //! Hamerly's bounds for the CPU Lloyd pass, made exact under the kernel's f32 rounding.
 //!
-//! Each row keeps a lower bound `L` on its true (real-number) distance to every centre but
-//! its own, and `‖x‖`; its upper bound comes from the previous pass's exact `dist2`. When
-//! the centres move by `δ`, `U` grows by its centre's `δ` and `L` shrinks by the largest
-//! other `δ` (triangle inequality). A row keeps its label without the kernel only when
+//! Each row keeps an upper bound `U` on its true (real-number) distance to its centre, a
+//! lower bound `L` on its distance to every other centre, and `‖x‖`. When the centres move
+//! by `δ`, `U` grows by its centre's `δ` and `L` shrinks by the largest other `δ` (triangle
+//! inequality); when the test below fails on the drifted `U`, `U` is tightened to the exact
+//! distance and the test is tried again. A row keeps its label without the kernel only when
 //! `U² + 2E < L²`, where `E` bounds the kernel's rounding error on any score
 //! `‖c‖² − 2x·c` (see [`Drift::score_error`]): then the kernel's own score of the row's
 //! centre is strictly below every other score, so the kernel would pick it too. Every f64
 //! step rounds towards the safe side (`UP`, `DOWN`), so the bounds hold as real numbers.
 
-use super::nearest::Kernel;
 use crate::backend::distance::sq_dist;
 use crate::backend::Centres;
 
@@ -29,16 +29,23 @@ fn gamma(n: usize) -> f64 {
     nu / (1.0 - nu)
 }
 
-/// Per chunk: each row's lower bound on its distance to the other centres and its norm.
+/// Per chunk: each row's upper bound on its distance to its centre, lower bound on its
+/// distance to the other centres, and norm.
 #[derive(Debug, Default, Clone)]
 pub(super) struct RowBounds {
+    pub upper: Vec<f32>,
     pub lower: Vec<f32>,
     pub norm: Vec<f32>,
 }
 
 impl RowBounds {
     pub fn new(rows: usize) -> Self {
-        RowBounds { lower: vec![0.0; rows], norm: vec![0.0; rows] }
+        RowBounds { upper: vec![0.0; rows], lower: vec![0.0; rows], norm: vec![0.0; rows] }
+    }
+
+    /// Sets row `i`'s upper bound from its f32 `sq_dist` to its centre.
+    pub fn set_upper(&mut self, i: usize, dist2: f32, drift: &Drift) {
+        self.upper[i] = up_f32(drift.upper_from(dist2));
     }
 
     /// Sets row `i`'s bounds after the kernel scored it: `second` is its second-lowest score
@@ -67,7 +74,6 @@ impl RowBounds {
 /// scores against the new centres.
 pub(super) struct Drift {
     k: usize,
-    dim: usize,
     /// ‖c_new − c_old‖ per centre, rounded up.
     delta: Vec<f64>,
     /// The largest δ and its centre, and the second largest.
@@ -77,6 +83,12 @@ pub(super) struct Drift {
     centre_norm: f64,
     /// `1 − ε` under the f64 error of ‖x‖² summed over `dim` terms.
     norm_down: f64,
+    /// γ(2·dim + 4) and the underflow allowance of a score ([`Drift::score_error`]).
+    score_gamma: f64,
+    score_tiny: f64,
+    /// 1 + 2γ(dim + 3) and the underflow allowance of an f32 `sq_dist` ([`Drift::upper_from`]).
+    dist_factor: f64,
+    dist_tiny: f64,
 }
 
 impl Drift {
@@ -97,7 +109,18 @@ impl Drift {
         let centre_norm = (0..k)
             .map(|c| new.centre(c).iter().map(|&v| v as f64 * v as f64).sum::<f64>().sqrt() * f64_error)
             .fold(0.0, f64::max);
-        Drift { k, dim, delta, largest, second_largest, centre_norm, norm_down: 1.0 / f64_error }
+        Drift {
+            k,
+            delta,
+            largest,
+            second_largest,
+            centre_norm,
+            norm_down: 1.0 / f64_error,
+            score_gamma: gamma(2 * dim + 4),
+            score_tiny: (4 * dim + 8) as f64 * TINY,
+            dist_factor: 1.0 + 2.0 * gamma(dim + 3),
+            dist_tiny: (2 * dim + 4) as f64 * TINY,
+        }
     }
 
     /// Bounds |kernel score − (‖c‖² − 2x·c)| for any centre and a row of norm ≤ `x_norm`:
@@ -108,38 +131,36 @@ impl Drift {
         if x_norm + c > LARGEST_NORM || !(x_norm + c).is_finite() {
             return f64::INFINITY;
         }
-        (gamma(2 * self.dim + 4) * (c * c + 2.0 * x_norm * c) + (4 * self.dim + 8) as f64 * TINY) * UP
+        (self.score_gamma * (c * c + 2.0 * x_norm * c) + self.score_tiny) * UP
     }
 
     /// An upper bound on the true ‖x − c‖ from the f32 `sq_dist` `dist2` (error ≤ γ(dim + 3)).
     fn upper_from(&self, dist2: f32) -> f64 {
-        ((dist2 as f64 * (1.0 + 2.0 * gamma(self.dim + 3)) + (2 * self.dim + 4) as f64 * TINY) * UP).sqrt() * UP
+        ((dist2 as f64 * self.dist_factor + self.dist_tiny) * UP).sqrt() * UP
     }
 
-    /// Whether row `i` (values `x`, label `label` after the previous pass, its squared
-    /// distance `dist2` to that centre then) provably keeps its label under the kernel; moves
-    /// its lower bound to the new centres either way.
-    pub fn keeps(
-        &self,
-        x: &[f32],
-        label: u32,
-        dist2: f32,
-        bounds: &mut RowBounds,
-        i: usize,
-        centres: &Centres,
-    ) -> bool {
+    /// Whether row `i` (values `x`, label `label` after the previous pass) provably keeps its
+    /// label under the kernel; moves its bounds to the new centres either way.
+    pub fn keeps(&self, x: &[f32], label: u32, bounds: &mut RowBounds, i: usize, centres: &Centres) -> bool {
         let a = label as usize;
         let other = if a == self.largest.1 { self.second_largest } else { self.largest.0 };
         let lower = bounds.lower[i] as f64;
         let lower = if lower.is_infinite() { lower } else { ((lower - other) * DOWN).max(0.0) };
         bounds.lower[i] = down_f32(lower);
+        let upper = (bounds.upper[i] as f64 + self.delta[a]) * UP;
+        bounds.upper[i] = up_f32(upper);
         if lower == 0.0 {
             return false;
         }
         let e2 = 2.0 * self.score_error(bounds.norm[i] as f64);
         let passes = |upper: f64| (upper * upper + e2) * UP < lower * lower * DOWN;
-        // First the drifted bound, then the exact distance to the moved centre.
-        passes((self.upper_from(dist2) + self.delta[a]) * UP) || passes(self.upper_from(sq_dist(x, centres.centre(a))))
+        if passes(upper) {
+            return true;
+        }
+        // Tightened to the exact distance to the moved centre.
+        let upper = self.upper_from(sq_dist(x, centres.centre(a)));
+        bounds.upper[i] = up_f32(upper);
+        passes(upper)
     }
 }
 
@@ -163,13 +184,15 @@ fn up_f32(v: f64) -> f32 {
     }
 }
 
-/// Whether the Lloyd pass keeps bounds for `k` centres of `dim` features by default.
-pub(super) fn pays(k: usize, _dim: usize, _kernel: Kernel) -> bool {
-    k >= MIN_K
+/// Whether the Lloyd pass keeps bounds for `k` centres of `dim` features by default: where
+/// the kernel's k·dim work per row outweighs the bounds' own cost per row (BENCHMARKS.md).
+pub(super) fn pays(k: usize, dim: usize) -> bool {
+    k.saturating_mul(dim) >= MIN_WORK
 }
 
-/// The fewest centres for which the bounds pay by default (measured: BENCHMARKS.md).
-pub const MIN_K: usize = 8;
+/// The least k·dim for which the bounds pay by default (measured on 2 cores with AVX-512:
+/// 1M × 32, k = 64 gains 17 % CPU; k·dim = 1024 and below lose; BENCHMARKS.md, #19).
+pub const MIN_WORK: usize = 2048;
 
 #[cfg(test)]
 mod tests {
@@ -194,8 +217,11 @@ mod tests {
         bounds.reset(1, &[5.25], -5.0, &drift);
         assert!(bounds.lower[0] <= 9.0 && bounds.lower[0] > 8.99);
         assert!(bounds.lower[1] <= 4.75 && bounds.lower[1] > 4.74);
+        bounds.set_upper(0, 1.0, &drift);
+        bounds.set_upper(1, 27.5625, &drift);
         let moved = Drift::new(&old, &new);
-        assert!(moved.keeps(&[1.0], 0, 1.0, &mut bounds, 0, &new));
-        assert!(!moved.keeps(&[5.25], 0, 27.5625, &mut bounds, 1, &new));
+        assert!(moved.keeps(&[1.0], 0, &mut bounds, 0, &new));
+        assert!(!moved.keeps(&[5.25], 0, &mut bounds, 1, &new));
+        assert!(bounds.upper[0] >= 1.5 && bounds.upper[1] >= 4.75);
     }
 }

@@ -17,7 +17,7 @@ const STATS_ROWS: usize = 512;
 /// When the CPU's Lloyd pass keeps Hamerly bounds to skip rows (same results either way).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum Bounds {
-    /// Where they pay: k ≥ [`super::bounds::MIN_K`] (measured, BENCHMARKS.md).
+    /// Where they pay: k·dim ≥ [`super::bounds::MIN_WORK`] (measured, BENCHMARKS.md).
     #[default]
     Auto,
     Always,
@@ -28,7 +28,7 @@ impl Bounds {
     /// Whether a pass with `k` centres of `dim` features keeps bounds.
     pub fn applies(self, k: usize, dim: usize) -> bool {
         match self {
-            Bounds::Auto => super::bounds::pays(k, dim, Kernel::detect()),
+            Bounds::Auto => super::bounds::pays(k, dim),
             Bounds::Always => true,
             Bounds::Never => false,
         }
@@ -94,7 +94,7 @@ pub(super) fn lloyd_chunk(
             }
             Mode::Skip(drift) => {
                 let block = Block { kernel, drift, centres, packed, values, start };
-                stats.skipped += block.label_unless_kept(previous, dist2, bounds, &mut scratch, labels);
+                stats.skipped += block.label_unless_kept(previous, bounds, &mut scratch, labels);
             }
         }
         let rows = stats::Rows {
@@ -105,6 +105,14 @@ pub(super) fn lloyd_chunk(
             dist2: &mut dist2[start..end],
         };
         stats::add_stats(kernel, rows, centres, &mut stats);
+        // Rows scored by the kernel take their upper bound from their exact new distance.
+        match mode {
+            Mode::Plain => {}
+            Mode::Start(drift) => (start..end).for_each(|r| bounds.set_upper(r, dist2[r], drift)),
+            Mode::Skip(drift) => {
+                scratch.todo.iter().for_each(|&i| bounds.set_upper(start + i, dist2[start + i], drift))
+            }
+        }
     }
     stats
 }
@@ -125,7 +133,6 @@ impl Block<'_> {
     fn label_unless_kept(
         &self,
         previous: &[u32],
-        dist2: &[f32],
         bounds: &mut RowBounds,
         scratch: &mut Scratch,
         labels: &mut [u32],
@@ -135,7 +142,7 @@ impl Block<'_> {
         scratch.rows.clear();
         for (i, x) in self.values.chunks_exact(dim).enumerate() {
             let r = self.start + i;
-            if self.drift.keeps(x, previous[r], dist2[r], bounds, r, self.centres) {
+            if self.drift.keeps(x, previous[r], bounds, r, self.centres) {
                 labels[i] = previous[r];
             } else {
                 scratch.todo.push(i);

@@ -18,7 +18,7 @@ mod with_bounds;
 
 use rayon::prelude::*;
 
-pub use self::bounds::MIN_K as BOUNDS_MIN_K;
+pub use self::bounds::MIN_WORK as BOUNDS_MIN_WORK;
 use self::bounds::{Drift, RowBounds};
 pub use self::lloyd::Bounds;
 use self::lloyd::{lloyd_chunk, ChunkState, Mode};
@@ -348,6 +348,13 @@ mod tests {
         assert_eq!(stats.changed, 4);
         let again = CpuBackend.lloyd_pass(&data, &centres, &mut state).unwrap();
         assert_eq!(again.changed, 0);
+    }
+
+    #[test]
+    fn bounds_are_on_by_default_only_where_they_pay() {
+        assert!(Bounds::Auto.applies(64, 32));
+        assert!(!Bounds::Auto.applies(16, 16) && !Bounds::Auto.applies(100, 2));
+        assert!(Bounds::Always.applies(1, 1) && !Bounds::Never.applies(1024, 64));
     }
 
     #[test]
