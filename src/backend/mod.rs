@@ -135,6 +135,13 @@ pub trait Backend: Send + Sync {
     /// Lloyd and k-means++ pass of one run over `data`.
     fn new_state(&self, data: &Dataset) -> Result<LloydState>;
 
+    /// A state like [`Backend::new_state`]'s whose Lloyd passes score every row against
+    /// every centre (no bounds that skip rows): what `custseg bench` times, so its GFLOP/s
+    /// count work done. Backends without bounds return their usual state.
+    fn new_full_state(&self, data: &Dataset) -> Result<LloydState> {
+        self.new_state(data)
+    }
+
     /// Assigns every row to its nearest centre (lowest index on exact ties), stores each
     /// row's label and squared distance in `state`, and returns per-cluster sums, weights,
     /// counts, inertia and how many labels differ from those `state` held before.

@@ -93,6 +93,10 @@ impl Backend for CpuBackend {
         self.new_state_with(data, Bounds::Auto)
     }
 
+    fn new_full_state(&self, data: &Dataset) -> Result<LloydState> {
+        self.new_state_with(data, Bounds::Never)
+    }
+
     fn lloyd_pass(&self, data: &Dataset, centres: &Centres, state: &mut LloydState) -> Result<LloydStats> {
         let rows: &mut HostRows = state.held_mut(data)?;
         let packed = PackedCentres::new(centres);
@@ -357,6 +361,19 @@ mod tests {
         assert!(Bounds::Auto.applies(64, 32));
         assert!(!Bounds::Auto.applies(16, 16) && !Bounds::Auto.applies(100, 2));
         assert!(Bounds::Always.applies(1, 1) && !Bounds::Never.applies(1024, 64));
+    }
+
+    #[test]
+    fn a_full_state_scores_every_row_where_the_default_one_skips() {
+        let (n, d, k) = (4096, 32, 64);
+        let data = Dataset::from_rows(&crate::synth::blobs(n, d, k, 3), d, None, 1024);
+        let centres = crate::cluster::kmeans::random_rows(&data, k, &mut crate::rng::Rng::new(1));
+        let skipped = |mut state: LloydState| {
+            CpuBackend.lloyd_pass(&data, &centres, &mut state).unwrap();
+            CpuBackend.lloyd_pass(&data, &centres, &mut state).unwrap().skipped
+        };
+        assert_eq!(skipped(CpuBackend.new_full_state(&data).unwrap()), 0);
+        assert!(skipped(CpuBackend.new_state(&data).unwrap()) > 0, "k·dim = {} keeps bounds by default", k * d);
     }
 
     #[test]
