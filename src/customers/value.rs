@@ -149,13 +149,14 @@ pub fn assess(rows: &[CustomerSummary], as_of: i64, options: &ValueOptions) -> R
 
 impl Assessment {
     /// The prediction columns of the customer table.
-    pub fn columns(&self) -> Vec<Column> {
+    pub fn into_columns(self) -> Vec<Column> {
+        let churn = self.p_alive.par_iter().map(|p| 1.0 - p).collect();
         vec![
-            Column::Float("p_alive", self.p_alive.clone()),
-            Column::Float("churn_probability", self.p_alive.iter().map(|p| 1.0 - p).collect()),
-            Column::Float("expected_purchases", self.expected_purchases.clone()),
-            Column::Float("expected_spend", self.expected_spend.clone()),
-            Column::Float("clv", self.clv.clone()),
+            Column::Float("p_alive", self.p_alive),
+            Column::Float("churn_probability", churn),
+            Column::Float("expected_purchases", self.expected_purchases),
+            Column::Float("expected_spend", self.expected_spend),
+            Column::Float("clv", self.clv),
         ]
     }
 
