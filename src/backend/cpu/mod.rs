@@ -11,6 +11,8 @@ mod nearest;
 #[cfg(target_arch = "x86_64")]
 mod nearest_x86;
 mod seeding;
+#[cfg(target_arch = "x86_64")]
+mod seeding_x86;
 mod stats;
 
 use rayon::prelude::*;

@@ -68,6 +68,22 @@ impl Kernel {
         Kernel::Portable
     }
 
+    /// Every kernel this CPU can run, the portable one first (tests compare them).
+    #[cfg(test)]
+    pub(super) fn supported() -> Vec<Kernel> {
+        let mut kernels = vec![Kernel::Portable];
+        #[cfg(target_arch = "x86_64")]
+        {
+            if std::arch::is_x86_feature_detected!("avx512f") && std::arch::is_x86_feature_detected!("fma") {
+                kernels.push(Kernel::Avx512);
+            }
+            if std::arch::is_x86_feature_detected!("avx2") && std::arch::is_x86_feature_detected!("fma") {
+                kernels.push(Kernel::Avx2Fma);
+            }
+        }
+        kernels
+    }
+
     /// For logs: what the kernel uses.
     pub(super) fn name(self) -> &'static str {
         match self {
@@ -161,20 +177,6 @@ mod tests {
         })
     }
 
-    fn supported() -> Vec<Kernel> {
-        let mut kernels = vec![Kernel::Portable];
-        #[cfg(target_arch = "x86_64")]
-        {
-            if std::arch::is_x86_feature_detected!("avx512f") && std::arch::is_x86_feature_detected!("fma") {
-                kernels.push(Kernel::Avx512);
-            }
-            if std::arch::is_x86_feature_detected!("avx2") && std::arch::is_x86_feature_detected!("fma") {
-                kernels.push(Kernel::Avx2Fma);
-            }
-        }
-        kernels
-    }
-
     #[test]
     fn every_kernel_gives_the_same_labels_and_the_naive_argmin_for_awkward_shapes() {
         let shapes = [(1, 1, 1), (5, 3, 17), (130, 7, 33), (257, 1, 5), (64, 40, 16), (300, 32, 64), (129, 16, 80)];
@@ -184,7 +186,7 @@ mod tests {
             let packed = PackedCentres::new(&centres);
             let mut portable = vec![0u32; n];
             nearest_labels_with(Kernel::Portable, &values, &packed, &mut portable);
-            for kernel in supported() {
+            for kernel in Kernel::supported() {
                 let mut fast = vec![7u32; n];
                 nearest_labels_with(kernel, &values, &packed, &mut fast);
                 assert_eq!(fast, portable, "{kernel:?} and the portable kernel disagree (n={n} d={d} k={k})");
@@ -217,7 +219,7 @@ mod tests {
         values[40] = -3.0;
         let centres = Centres::new(41, 1, values);
         let packed = PackedCentres::new(&centres);
-        for kernel in supported() {
+        for kernel in Kernel::supported() {
             let mut labels = vec![9u32; 2];
             nearest_labels_with(kernel, &[0.0, -3.0], &packed, &mut labels);
             assert_eq!(labels, vec![0, 17], "{kernel:?}");

@@ -9,25 +9,26 @@
 //! chain of `dim` dependent fused multiply-adds, so [`ROWS`] rows are scored together: their
 //! chains are independent and fill the pipeline (one row at a time, the pass waited on the
 //! FMA latency: ≈ 4 cycles × `dim` a row). The potentials still add the rows in row order.
-//! The body is compiled for AVX-512, AVX2 + FMA and the baseline and chosen at run time, as
-//! the Lloyd pass is.
+//! On x86-64 the body is written with intrinsics (`seeding_x86.rs`, AVX-512VL or AVX2 +
+//! FMA, chosen at run time, as the Lloyd pass is); elsewhere it is the portable body below,
+//! with the same bits.
 
 use super::nearest::Kernel;
 use crate::backend::Centres;
 
 /// Candidates per block: one AVX2 register (half an AVX-512 one; on AMD's Zen 4 both run at
 /// the same rate) of distances per row.
-const LANES: usize = 8;
+pub(super) const LANES: usize = 8;
 /// Rows scored together, each with its own chain of fused multiply-adds per block.
 const ROWS: usize = 8;
 
 /// Candidates transposed into blocks of [`LANES`]; padding lanes are zero (their distances
 /// are computed and ignored).
 pub(super) struct PackedCandidates {
-    dim: usize,
+    pub(super) dim: usize,
     /// Real candidates.
     pub(super) count: usize,
-    n_blocks: usize,
+    pub(super) n_blocks: usize,
     lanes: Vec<f32>,
 }
 
@@ -46,7 +47,7 @@ impl PackedCandidates {
     }
 
     /// Block `b`: `dim × LANES` values.
-    fn block(&self, b: usize) -> &[f32] {
+    pub(super) fn block(&self, b: usize) -> &[f32] {
         &self.lanes[b * self.dim * LANES..(b + 1) * self.dim * LANES]
     }
 }
@@ -70,11 +71,14 @@ pub(super) fn potentials(
     kept: Option<&mut [f32]>,
 ) -> Vec<f64> {
     match kernel {
-        // SAFETY: `Kernel::detect` chose these only where the CPU has the features.
+        // SAFETY: `Kernel::detect` chose these only where the CPU has the features (AVX-512F
+        // CPUs have AVX2 and FMA; AVX-512VL is checked here).
         #[cfg(target_arch = "x86_64")]
-        Kernel::Avx512 => unsafe { potentials_avx512(rows, packed, kept) },
+        Kernel::Avx512 if std::arch::is_x86_feature_detected!("avx512vl") => unsafe {
+            super::seeding_x86::potentials_avx512vl(rows, packed, kept)
+        },
         #[cfg(target_arch = "x86_64")]
-        Kernel::Avx2Fma => unsafe { potentials_avx2(rows, packed, kept) },
+        Kernel::Avx512 | Kernel::Avx2Fma => unsafe { super::seeding_x86::potentials_avx2(rows, packed, kept) },
         _ => potentials_body(rows, packed, kept),
     }
 }
@@ -87,18 +91,6 @@ pub(super) fn fold_min_sq(kernel: Kernel, values: &[f32], centre: &[f32], min_sq
     let mut kept = vec![0.0f32; min_sq.len()];
     potentials(kernel, rows, &packed, Some(&mut kept));
     min_sq.copy_from_slice(&kept);
-}
-
-#[cfg(target_arch = "x86_64")]
-#[target_feature(enable = "avx512f,fma")]
-unsafe fn potentials_avx512(rows: SeedRows, packed: &PackedCandidates, kept: Option<&mut [f32]>) -> Vec<f64> {
-    potentials_body(rows, packed, kept)
-}
-
-#[cfg(target_arch = "x86_64")]
-#[target_feature(enable = "avx2,fma")]
-unsafe fn potentials_avx2(rows: SeedRows, packed: &PackedCandidates, kept: Option<&mut [f32]>) -> Vec<f64> {
-    potentials_body(rows, packed, kept)
 }
 
 #[inline(always)]
@@ -216,8 +208,13 @@ mod tests {
             }
             assert_eq!(p, sum, "candidate {c}");
         }
-        let fast = potentials(Kernel::detect(), rows(), &packed, None);
-        assert_eq!(fast, portable, "{:?} and the portable kernel disagree", Kernel::detect());
+        for kernel in Kernel::supported() {
+            let mut fast_kept = vec![0.0f32; n * count];
+            let fast = potentials(kernel, rows(), &packed, Some(&mut fast_kept));
+            assert_eq!(fast, portable, "{kernel:?} and the portable kernel disagree");
+            assert_eq!(fast_kept, kept, "{kernel:?} kept other distances");
+            assert_eq!(potentials(kernel, rows(), &packed, None), portable, "{kernel:?} without kept");
+        }
         // The kept minimum of candidate 5 is what folding candidate 5 in gives.
         let mut folded = min_sq.clone();
         fold_min_sq(Kernel::detect(), &values, candidates.centre(5), &mut folded);
