@@ -76,7 +76,7 @@ pub fn forecast(model: &BgNbd, rfm: &[Rfm], horizon: f64, clv: &ClvOptions, hold
 fn distinct_pairs(rfm: &[Rfm]) -> (Vec<u32>, Vec<(f64, f64)>) {
     let key = |r: &Rfm| (r.x.to_bits(), r.t.to_bits());
     let mut keys: Vec<(u64, u64)> = rfm.par_iter().map(key).collect();
-    keys.par_sort();
+    keys.par_sort_unstable();
     keys.dedup();
     let pair_of =
         rfm.par_iter().map(|r| keys.binary_search(&key(r)).expect("every pair is among the keys") as u32).collect();

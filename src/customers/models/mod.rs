@@ -89,7 +89,7 @@ impl Distinct {
     /// looked up, in parallel: the same result whatever the thread count).
     pub fn of<T: Sync>(rows: &[T], key: impl Fn(&T) -> f64 + Sync) -> Distinct {
         let mut values: Vec<f64> = rows.par_iter().map(&key).collect();
-        values.par_sort_by(f64::total_cmp);
+        values.par_sort_unstable_by(f64::total_cmp);
         values.dedup_by(|a, b| a.total_cmp(b).is_eq());
         let index = rows
             .par_iter()
@@ -132,7 +132,9 @@ impl Rfm {
 /// then t_x, then T (a deterministic order whatever the input order).
 pub fn distinct_triples(rows: &[Rfm]) -> Vec<(Rfm, f64)> {
     let mut sorted = rows.to_vec();
-    sorted.par_sort_by(|a, b| a.x.total_cmp(&b.x).then(a.t_x.total_cmp(&b.t_x)).then(a.t.total_cmp(&b.t)));
+    // Triples that compare equal are the same bits, so an unstable sort gives the same order
+    // (and costs less CPU than rayon's parallel merge sort).
+    sorted.par_sort_unstable_by(|a, b| a.x.total_cmp(&b.x).then(a.t_x.total_cmp(&b.t_x)).then(a.t.total_cmp(&b.t)));
     let mut out: Vec<(Rfm, f64)> = Vec::new();
     for rfm in sorted {
         match out.last_mut() {
