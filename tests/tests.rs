@@ -19,6 +19,7 @@ mod faults;
 mod fuzz;
 mod holdout;
 mod input;
+mod lloyd_bounds;
 mod marketing;
 #[cfg(target_os = "linux")]
 mod memory;

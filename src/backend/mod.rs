@@ -57,6 +57,9 @@ pub struct LloydStats {
     pub inertia: f64,
     /// Rows whose label differs from the previous pass.
     pub changed: u64,
+    /// Rows whose label bounds proved unchanged, so the pass did not score them against
+    /// every centre (the CPU's bounds; 0 elsewhere). The rest of the statistics are the same.
+    pub skipped: u64,
 }
 
 impl LloydStats {
@@ -70,6 +73,7 @@ impl LloydStats {
             counts: vec![0; k],
             inertia: 0.0,
             changed: 0,
+            skipped: 0,
         }
     }
 
@@ -87,6 +91,7 @@ impl LloydStats {
         }
         self.inertia += other.inertia;
         self.changed += other.changed;
+        self.skipped += other.skipped;
     }
 }
 
@@ -129,6 +134,13 @@ pub trait Backend: Send + Sync {
     /// Fresh per-run state for `data`: no labels yet, minimum distances +∞. Pass it to every
     /// Lloyd and k-means++ pass of one run over `data`.
     fn new_state(&self, data: &Dataset) -> Result<LloydState>;
+
+    /// A state like [`Backend::new_state`]'s whose Lloyd passes score every row against
+    /// every centre (no bounds that skip rows): what `custseg bench` times, so its GFLOP/s
+    /// count work done. Backends without bounds return their usual state.
+    fn new_full_state(&self, data: &Dataset) -> Result<LloydState> {
+        self.new_state(data)
+    }
 
     /// Assigns every row to its nearest centre (lowest index on exact ties), stores each
     /// row's label and squared distance in `state`, and returns per-cluster sums, weights,

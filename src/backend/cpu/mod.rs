@@ -6,7 +6,9 @@
 //! AVX2 + FMA, chosen at run time, and portable) all use fused multiply-adds in the same
 //! order, so they give bit-identical labels too.
 
+mod bounds;
 pub mod estep;
+mod lloyd;
 mod nearest;
 #[cfg(target_arch = "x86_64")]
 mod nearest_x86;
@@ -14,11 +16,17 @@ mod seeding;
 #[cfg(target_arch = "x86_64")]
 mod seeding_x86;
 mod stats;
+mod with_bounds;
 
 use rayon::prelude::*;
 
-use self::nearest::{nearest_labels, nearest_labels_with, Kernel, PackedCentres};
+pub use self::bounds::MIN_WORK as BOUNDS_MIN_WORK;
+use self::bounds::{Drift, RowBounds};
+pub use self::lloyd::Bounds;
+use self::lloyd::{lloyd_chunk, ChunkState, Mode};
+use self::nearest::{nearest_labels, Kernel, PackedCentres};
 use self::seeding::PackedCandidates;
+pub use self::with_bounds::CpuBackendWith;
 use super::distance::{keep_farthest, sq_dist};
 use super::mixture::{log_sum_exp, LogDensity, MixturePass, MixtureStats};
 use super::{
@@ -27,8 +35,6 @@ use super::{
 use crate::data::{Chunk, Dataset};
 use crate::error::Result;
 
-/// Rows labelled before their statistics are added (64 KiB at 32 features: in L2).
-const STATS_ROWS: usize = 512;
 /// The most memory a k-means++ step keeps for its candidates' distances (4 bytes per row
 /// and candidate); past it, or when the rows stream from the on-disk cache (where they are
 /// over the memory budget), the winner's distances are computed again in a second pass.
@@ -48,6 +54,16 @@ impl CpuBackend {
     pub fn new() -> Self {
         CpuBackend
     }
+
+    /// A Lloyd state whose passes keep bounds as `bounds` says ([`Backend::new_state`]: `Auto`).
+    pub fn new_state_with(&self, data: &Dataset, bounds: Bounds) -> Result<LloydState> {
+        let rows = |c: &Chunk| c.rows(data.dim());
+        let labels = data.chunks().iter().map(|c| vec![u32::MAX; rows(c)]).collect();
+        let dist2 = data.chunks().iter().map(|c| vec![0.0; rows(c)]).collect();
+        let row_bounds = data.chunks().iter().map(|_| RowBounds::default()).collect();
+        let held = HostRows { labels, dist2, seeding: Vec::new(), policy: bounds, bounds: row_bounds, bounded: None };
+        Ok(LloydState::new(data, held))
+    }
 }
 
 /// The CPU's part of a [`LloydState`]: per chunk, every row's label and its squared
@@ -58,35 +74,11 @@ struct HostRows {
     /// k-means++: per chunk, each row's min(min_sq, d²) for each candidate of the current
     /// step (`rows × candidates`), reused from step to step; empty past [`SEED_KEEP_BYTES`].
     seeding: Vec<Vec<f32>>,
-}
-
-/// Labels and statistics of one chunk; `previous` (labels) and `dist2` are updated in place.
-fn lloyd_chunk(
-    chunk: &Chunk,
-    centres: &Centres,
-    packed: &PackedCentres,
-    previous: &mut [u32],
-    dist2: &mut [f32],
-) -> LloydStats {
-    let (kernel, dim) = (Kernel::detect(), centres.dim);
-    let mut stats = LloydStats::zeros(centres.k, dim);
-    let mut labels = [0u32; STATS_ROWS];
-    // Label a block of rows, then add its statistics while its rows are still in cache.
-    for start in (0..chunk.rows(dim)).step_by(STATS_ROWS) {
-        let end = (start + STATS_ROWS).min(chunk.rows(dim));
-        let labels = &mut labels[..end - start];
-        let values = &chunk.values[start * dim..end * dim];
-        nearest_labels_with(kernel, values, packed, labels);
-        let rows = stats::Rows {
-            values,
-            weights: chunk.weights.as_ref().map(|w| &w[start..end]),
-            labels,
-            previous: &mut previous[start..end],
-            dist2: &mut dist2[start..end],
-        };
-        stats::add_stats(kernel, rows, centres, &mut stats);
-    }
-    stats
+    /// Whether Lloyd passes keep bounds, and per chunk the bounds (empty until a pass sets them).
+    policy: Bounds,
+    bounds: Vec<RowBounds>,
+    /// The centres the bounds were last set or moved against; `None` when they are not set.
+    bounded: Option<Centres>,
 }
 
 impl Backend for CpuBackend {
@@ -98,29 +90,52 @@ impl Backend for CpuBackend {
     }
 
     fn new_state(&self, data: &Dataset) -> Result<LloydState> {
-        let rows = |c: &Chunk| c.rows(data.dim());
-        let labels = data.chunks().iter().map(|c| vec![u32::MAX; rows(c)]).collect();
-        let dist2 = data.chunks().iter().map(|c| vec![0.0; rows(c)]).collect();
-        Ok(LloydState::new(data, HostRows { labels, dist2, seeding: Vec::new() }))
+        self.new_state_with(data, Bounds::Auto)
+    }
+
+    fn new_full_state(&self, data: &Dataset) -> Result<LloydState> {
+        self.new_state_with(data, Bounds::Never)
     }
 
     fn lloyd_pass(&self, data: &Dataset, centres: &Centres, state: &mut LloydState) -> Result<LloydStats> {
         let rows: &mut HostRows = state.held_mut(data)?;
         let packed = PackedCentres::new(centres);
         let mut total = LloydStats::zeros(centres.k, centres.dim);
+        // Bounds from the previous pass move with the centres; otherwise they are set afresh.
+        let with_bounds = rows.policy.applies(centres.k, centres.dim);
+        let drift = with_bounds.then(|| match &rows.bounded {
+            Some(old) if (old.k, old.dim) == (centres.k, centres.dim) => (Drift::new(old, centres), true),
+            _ => (Drift::new(centres, centres), false),
+        });
+        let mode = match &drift {
+            None => Mode::Plain,
+            Some((drift, true)) => Mode::Skip(drift),
+            Some((drift, false)) => Mode::Start(drift),
+        };
+        if with_bounds {
+            for (b, labels) in rows.bounds.iter_mut().zip(&rows.labels) {
+                if b.lower.len() != labels.len() {
+                    *b = RowBounds::new(labels.len());
+                }
+            }
+        }
+        rows.bounded = None;
         // Windows of chunks bound the statistics held at once (k × dim f64 each).
         let windows = data
             .chunks()
             .chunks(STATS_WINDOW)
             .zip(rows.labels.chunks_mut(STATS_WINDOW))
-            .zip(rows.dist2.chunks_mut(STATS_WINDOW));
-        for ((chunks, previous), dist2) in windows {
+            .zip(rows.dist2.chunks_mut(STATS_WINDOW))
+            .zip(rows.bounds.chunks_mut(STATS_WINDOW));
+        for (((chunks, previous), dist2), bounds) in windows {
             let parts: Vec<LloydStats> = chunks
                 .par_iter()
                 .zip(previous.par_iter_mut())
                 .zip(dist2.par_iter_mut())
-                .map(|((chunk, previous), dist2)| {
-                    let stats = lloyd_chunk(chunk, centres, &packed, previous, dist2);
+                .zip(bounds.par_iter_mut())
+                .map(|(((chunk, previous), dist2), bounds)| {
+                    let state = ChunkState { previous, dist2, bounds };
+                    let stats = lloyd_chunk(chunk, centres, &packed, &mode, state);
                     chunk.values.release();
                     stats
                 })
@@ -129,6 +144,7 @@ impl Backend for CpuBackend {
                 total.merge(part);
             }
         }
+        rows.bounded = with_bounds.then(|| centres.clone());
         Ok(total)
     }
 
@@ -338,6 +354,26 @@ mod tests {
         assert_eq!(stats.changed, 4);
         let again = CpuBackend.lloyd_pass(&data, &centres, &mut state).unwrap();
         assert_eq!(again.changed, 0);
+    }
+
+    #[test]
+    fn bounds_are_on_by_default_only_where_they_pay() {
+        assert!(Bounds::Auto.applies(64, 32));
+        assert!(!Bounds::Auto.applies(16, 16) && !Bounds::Auto.applies(100, 2));
+        assert!(Bounds::Always.applies(1, 1) && !Bounds::Never.applies(1024, 64));
+    }
+
+    #[test]
+    fn a_full_state_scores_every_row_where_the_default_one_skips() {
+        let (n, d, k) = (4096, 32, 64);
+        let data = Dataset::from_rows(&crate::synth::blobs(n, d, k, 3), d, None, 1024);
+        let centres = crate::cluster::kmeans::random_rows(&data, k, &mut crate::rng::Rng::new(1));
+        let skipped = |mut state: LloydState| {
+            CpuBackend.lloyd_pass(&data, &centres, &mut state).unwrap();
+            CpuBackend.lloyd_pass(&data, &centres, &mut state).unwrap().skipped
+        };
+        assert_eq!(skipped(CpuBackend.new_full_state(&data).unwrap()), 0);
+        assert!(skipped(CpuBackend.new_state(&data).unwrap()) > 0, "k·dim = {} keeps bounds by default", k * d);
     }
 
     #[test]

@@ -101,13 +101,35 @@ pub(super) fn nearest_labels(values: &[f32], packed: &PackedCentres, out: &mut [
 
 /// [`nearest_labels`] with the given kernel (one the CPU supports: tests compare them).
 pub(super) fn nearest_labels_with(kernel: Kernel, values: &[f32], packed: &PackedCentres, out: &mut [u32]) {
+    run_kernel::<false>(kernel, values, packed, out, &mut []);
+}
+
+/// [`nearest_labels_with`] that also writes each row's second-lowest score (+∞ with one
+/// centre) to `second`: the same labels, bit for bit, and the same scores.
+pub(super) fn nearest_two_with(
+    kernel: Kernel,
+    values: &[f32],
+    packed: &PackedCentres,
+    out: &mut [u32],
+    second: &mut [f32],
+) {
+    run_kernel::<true>(kernel, values, packed, out, second);
+}
+
+fn run_kernel<const SECOND: bool>(
+    kernel: Kernel,
+    values: &[f32],
+    packed: &PackedCentres,
+    out: &mut [u32],
+    second: &mut [f32],
+) {
     match kernel {
         // SAFETY: `Kernel::detect` chose these only where the CPU has the features.
         #[cfg(target_arch = "x86_64")]
-        Kernel::Avx512 => unsafe { super::nearest_x86::nearest_labels_avx512(values, packed, out) },
+        Kernel::Avx512 => unsafe { super::nearest_x86::nearest_labels_avx512::<SECOND>(values, packed, out, second) },
         #[cfg(target_arch = "x86_64")]
-        Kernel::Avx2Fma => unsafe { super::nearest_x86::nearest_labels_avx2(values, packed, out) },
-        _ => nearest_labels_portable(values, packed, out),
+        Kernel::Avx2Fma => unsafe { super::nearest_x86::nearest_labels_avx2::<SECOND>(values, packed, out, second) },
+        _ => nearest_labels_portable::<SECOND>(values, packed, out, second),
     }
 }
 
@@ -133,10 +155,16 @@ pub(super) fn row_group<'a>(
 /// The portable kernel: one row and one block of 16 centres at a time, the same fused
 /// multiply-adds in the same order as the SIMD kernels (slow on x86 CPUs without FMA,
 /// which emulate it, but the same bits everywhere).
-fn nearest_labels_portable(values: &[f32], packed: &PackedCentres, out: &mut [u32]) {
+fn nearest_labels_portable<const SECOND: bool>(
+    values: &[f32],
+    packed: &PackedCentres,
+    out: &mut [u32],
+    second: &mut [f32],
+) {
     let dim = packed.dim;
-    for (x, label) in values.chunks_exact(dim).zip(out.iter_mut()) {
+    for (i, (x, label)) in values.chunks_exact(dim).zip(out.iter_mut()).enumerate() {
         let mut best = f32::INFINITY;
+        let mut next = f32::INFINITY;
         *label = 0;
         for b in 0..packed.n_blocks {
             let block = &packed.blocks[b * dim * LANES..(b + 1) * dim * LANES];
@@ -148,10 +176,16 @@ fn nearest_labels_portable(values: &[f32], packed: &PackedCentres, out: &mut [u3
             }
             for (l, &score) in acc.iter().enumerate() {
                 if score < best {
+                    next = best;
                     best = score;
                     *label = (b * LANES + l) as u32;
+                } else if score < next {
+                    next = score;
                 }
             }
+        }
+        if SECOND {
+            second[i] = next;
         }
     }
 }
@@ -199,6 +233,34 @@ mod tests {
                     "n={n} d={d} k={k} row {i}: got {} ({got}), want {want} ({best})",
                     portable[i]
                 );
+            }
+        }
+    }
+
+    #[test]
+    fn the_second_score_variant_keeps_the_labels_and_finds_the_second_lowest_score() {
+        for &(n, d, k) in &[(5, 3, 1), (130, 7, 33), (300, 32, 64), (129, 16, 80), (40, 2, 16)] {
+            let mut values = random_rows(n, d, 3);
+            // Duplicated rows and a row on a centre: ties and a zero distance.
+            values.copy_within(0..d, d);
+            let centres = Centres::new(k, d, random_rows(k, d, 4));
+            values[2 * d..3 * d].copy_from_slice(centres.centre(0));
+            let packed = PackedCentres::new(&centres);
+            let mut plain = vec![0u32; n];
+            nearest_labels_with(Kernel::Portable, &values, &packed, &mut plain);
+            for kernel in Kernel::supported() {
+                let (mut labels, mut second) = (vec![7u32; n], vec![0.0f32; n]);
+                nearest_two_with(kernel, &values, &packed, &mut labels, &mut second);
+                assert_eq!(labels, plain, "{kernel:?} n={n} d={d} k={k}");
+                for (i, x) in values.chunks_exact(d).enumerate() {
+                    // The portable kernel's scores, one centre at a time (same fma order).
+                    let score = |c: usize| {
+                        let norm = sq_norm(centres.centre(c));
+                        x.iter().zip(centres.centre(c)).fold(norm, |acc, (&xj, &cj)| xj.mul_add(-2.0 * cj, acc))
+                    };
+                    let want = (0..k).filter(|&c| c != labels[i] as usize).map(score).fold(f32::INFINITY, f32::min);
+                    assert_eq!(second[i].to_bits(), want.to_bits(), "{kernel:?} n={n} d={d} k={k} row {i}");
+                }
             }
         }
     }

@@ -84,9 +84,11 @@ pub(super) fn lloyd(
     let mut iterations = 0;
     let mut converged = false;
     let mut reseeded = 0;
+    let mut skipped = 0;
     for iteration in 1..=max_iter {
         let mut stats = backend.lloyd_pass(data, &centres, &mut state)?;
         iterations = iteration;
+        skipped += stats.skipped;
         let mut fallback = centres.clone();
         reseeded += reseed_empty_clusters(backend, data, &state, &mut stats, &mut fallback)?;
         let next = weighted_means(&stats, &fallback);
@@ -100,6 +102,11 @@ pub(super) fn lloyd(
     }
     // One more assignment so labels, sizes and inertia describe the final centres.
     let last = backend.lloyd_pass(data, &centres, &mut state)?;
+    if skipped + last.skipped > 0 {
+        let assignments = (iterations + 1) as f64 * data.rows() as f64;
+        let share = 100.0 * (skipped + last.skipped) as f64 / assignments;
+        crate::info!("run {run}: bounds kept {share:.1}% of the row assignments without scoring every centre");
+    }
     Ok(KMeansFit {
         centres,
         inertia: last.inertia,
