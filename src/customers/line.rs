@@ -62,8 +62,9 @@ impl GroupedLine for Line {
     }
 }
 
-/// A line of a log without invoices, grouped: 16 bytes instead of [`Line`]'s 24, so the
-/// sorted copy of ten million lines is 80 MB smaller and faster to write.
+/// A line of a log without invoices, grouped: 12 bytes (packed) instead of [`Line`]'s 24,
+/// so the sorted copy of ten million lines is 120 MB smaller and faster to write.
+#[repr(C, packed)]
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct DayValue {
     pub day: i32,

@@ -72,49 +72,88 @@ pub fn summarise(chunks: Vec<Vec<Line>>, periods: Periods) -> (Vec<CustomerSumma
 }
 
 /// Summarises every customer of `lines`, ordered by customer, customer c's from `start[c]`.
-fn summarise_grouped<T: GroupedLine>(
-    (mut lines, start): (Vec<T>, Vec<usize>),
+fn summarise_grouped<T: GroupedLine + 'static>(
+    (lines, start): (Vec<T>, Vec<usize>),
     periods: Periods,
 ) -> (Vec<CustomerSummary>, PeriodCounts) {
-    let after = |end: i64| lines.par_iter().filter(|l| i64::from(l.day()) > end).count() as u64;
-    let mut counts = PeriodCounts {
-        lines_after_as_of: after(periods.as_of),
-        lines_after_holdout: periods.holdout_end.map_or(0, after),
-        customers_without_purchase: 0,
-    };
-    let mut groups: Vec<(u32, &mut [T])> = Vec::with_capacity(start.len());
-    let mut rest = lines.as_mut_slice();
-    for (customer, w) in start.windows(2).enumerate() {
-        let (group, tail) = rest.split_at_mut(w[1] - w[0]);
-        if !group.is_empty() {
-            groups.push((customer as u32, group));
-        }
-        rest = tail;
-    }
     // Each customer's lines by day (stably, so sums run in input order within a day), then
     // summarised: independent per customer, so the result does not depend on the thread count.
-    let summaries: Vec<Option<CustomerSummary>> = groups
+    let customers = start.len().saturating_sub(1);
+    // Indexed (one entry per customer, None without lines), so the pool writes the results
+    // in place instead of handing back pieces to join.
+    let summaries: Vec<Option<(Option<CustomerSummary>, LinesAfter)>> = (0..customers)
         .into_par_iter()
-        .map(|(customer, g)| {
+        .with_min_len(1 << 10)
+        .map(|c| {
+            let group = &lines[start[c]..start[c + 1]];
             // Logs usually come in time order: a sorted group needs no sort.
-            if !g.is_sorted_by_key(|l| l.day()) {
-                g.sort_by_key(|l| l.day());
+            if group.is_empty() {
+                None
+            } else if group.is_sorted_by_key(|l| l.day()) {
+                Some(summarise_customer(c as u32, group, periods))
+            } else {
+                let mut sorted = group.to_vec();
+                sorted.sort_by_key(|l| l.day());
+                Some(summarise_customer(c as u32, &sorted, periods))
             }
-            summarise_customer(customer, g, periods)
         })
         .collect();
-    counts.customers_without_purchase = summaries.iter().filter(|s| s.is_none()).count() as u64;
-    (summaries.into_iter().flatten().collect(), counts)
+    // The sorted copy is freed by the pool while the caller goes on.
+    rayon::spawn(move || drop(lines));
+    let counts = summaries
+        .par_iter()
+        .flatten()
+        .map(|(summary, after)| PeriodCounts {
+            lines_after_as_of: after.as_of,
+            lines_after_holdout: after.holdout,
+            customers_without_purchase: u64::from(summary.is_none()),
+        })
+        .reduce(PeriodCounts::default, |a, b| PeriodCounts {
+            lines_after_as_of: a.lines_after_as_of + b.lines_after_as_of,
+            lines_after_holdout: a.lines_after_holdout + b.lines_after_holdout,
+            customers_without_purchase: a.customers_without_purchase + b.customers_without_purchase,
+        });
+    (present(summaries), counts)
 }
 
-/// One customer's lines, sorted by day.
-fn summarise_customer<T: GroupedLine>(customer: u32, lines: &[T], periods: Periods) -> Option<CustomerSummary> {
+/// The customers' summaries, in order, leaving out customers without lines or without a
+/// purchase. When every customer has one (the usual case) they are moved in place in
+/// parallel; otherwise gathered one by one.
+fn present(summaries: Vec<Option<(Option<CustomerSummary>, LinesAfter)>>) -> Vec<CustomerSummary> {
+    let complete = summaries.par_iter().all(|s| matches!(s, Some((Some(_), _))));
+    if !complete {
+        return summaries.into_iter().flatten().filter_map(|(summary, _)| summary).collect();
+    }
+    summaries
+        .into_par_iter()
+        .map(|s| match s {
+            Some((Some(summary), _)) => summary,
+            _ => unreachable!("every customer has a summary: checked above"),
+        })
+        .collect()
+}
+
+/// A customer's lines after the as-of date and after the holdout's end.
+#[derive(Default)]
+struct LinesAfter {
+    as_of: u64,
+    holdout: u64,
+}
+
+/// One customer's lines, sorted by day: the summary (None without a purchase up to the
+/// as-of date) and the lines the periods leave out.
+fn summarise_customer<T: GroupedLine>(
+    customer: u32,
+    lines: &[T],
+    periods: Periods,
+) -> (Option<CustomerSummary>, LinesAfter) {
     let mut first = None;
     let mut last = 0;
     let mut occasions = 0u32;
     let mut net = 0.0f64;
     let mut repeat_sum = 0.0f64;
     let mut holdout = 0u32;
+    let mut after = LinesAfter::default();
     let mut invoices: Vec<u64> = Vec::new();
     for day_lines in lines.chunk_by(|a, b| a.day() == b.day()) {
         let day = i64::from(day_lines[0].day());
@@ -134,16 +173,21 @@ fn summarise_customer<T: GroupedLine>(customer: u32, lines: &[T], periods: Perio
                     day_lines.iter().filter(|l| l.is_purchase() && l.invoice() != NO_INVOICE).map(|l| l.invoice()),
                 );
             }
-        } else if any_purchase && periods.holdout_end.is_some_and(|end| day <= end) {
-            holdout += 1;
+            continue;
+        }
+        after.as_of += day_lines.len() as u64;
+        match periods.holdout_end {
+            Some(end) if day > end => after.holdout += day_lines.len() as u64,
+            Some(_) if any_purchase => holdout += 1,
+            _ => {}
         }
     }
-    let first = first?;
+    let Some(first) = first else { return (None, after) };
     invoices.sort_unstable();
     invoices.dedup();
     let orders = if invoices.is_empty() { occasions } else { invoices.len() as u32 };
     let repeats = occasions - 1;
-    Some(CustomerSummary {
+    let summary = CustomerSummary {
         customer,
         first,
         last,
@@ -152,7 +196,8 @@ fn summarise_customer<T: GroupedLine>(customer: u32, lines: &[T], periods: Perio
         net_spend: net,
         repeat_mean: if repeats > 0 { repeat_sum / repeats as f64 } else { 0.0 },
         holdout_purchases: holdout,
-    })
+    };
+    (Some(summary), after)
 }
 
 #[cfg(test)]

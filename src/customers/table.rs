@@ -8,6 +8,7 @@ use arrow::array::{ArrayRef, Float64Array, Int64Array, RecordBatch, StringArray}
 use arrow::datatypes::{DataType, Field, Schema};
 use parquet::basic::Compression;
 use parquet::file::properties::WriterProperties;
+use rayon::prelude::*;
 
 use super::transactions::CustomerId;
 use crate::error::{Error, Result};
@@ -47,7 +48,7 @@ pub fn write(target: &Path, id_name: &str, ids: &[CustomerId], columns: Vec<Colu
                 arrays.push(Arc::new(Int64Array::from(values)));
             }
             Column::Float(name, values) => {
-                if let Some(row) = values.iter().position(|v| !v.is_finite()) {
+                if let Some(row) = values.par_iter().position_first(|v| !v.is_finite()) {
                     return Err(Error::Internal(format!(
                         "{}: column '{name}', row {row} would be {}; nothing was written",
                         target.display(),

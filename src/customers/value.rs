@@ -60,7 +60,7 @@ fn in_spend_fit(row: &CustomerSummary) -> bool {
 /// Fits both models on `rows` (summarised up to `as_of`) and predicts every customer.
 pub fn assess(rows: &[CustomerSummary], as_of: i64, options: &ValueOptions) -> Result<Assessment> {
     let unit = options.unit_days;
-    let rfm: Vec<Rfm> = rows.iter().map(|r| rfm_of(r, as_of, unit)).collect();
+    let rfm: Vec<Rfm> = rows.par_iter().map(|r| rfm_of(r, as_of, unit)).collect();
     let triples = distinct_triples(&rfm);
     let bfgs = BfgsOptions { gradient_tolerance: 1e-7, ..BfgsOptions::default() };
     let bgnbd = BgNbd::fit(&triples, &bfgs).map_err(|e| Error::data("the customer table", format!("BG/NBD: {e}")))?;
@@ -83,7 +83,7 @@ pub fn assess(rows: &[CustomerSummary], as_of: i64, options: &ValueOptions) -> R
         );
     }
     let spend_rows: Vec<(f64, f64, f64)> =
-        rows.iter().filter(|r| in_spend_fit(r)).map(|r| (r.frequency() as f64, r.repeat_mean, 1.0)).collect();
+        rows.par_iter().filter(|r| in_spend_fit(r)).map(|r| (r.frequency() as f64, r.repeat_mean, 1.0)).collect();
     let gamma_gamma = if spend_rows.is_empty() {
         warn!("no customer has a repeat purchase with positive spend: Gamma-Gamma is not fitted");
         None
@@ -102,7 +102,7 @@ pub fn assess(rows: &[CustomerSummary], as_of: i64, options: &ValueOptions) -> R
     };
     // Customers the spend model leaves out get its population mean; without a usable model,
     // the mean value of the repeat occasions (or, with no repeats at all, of every occasion).
-    let observed_mean = {
+    let observed_mean = || {
         let (sum, n) =
             rows.iter().filter(|r| in_spend_fit(r)).fold((0.0, 0.0), |(s, n), r| (s + r.repeat_mean, n + 1.0));
         let per_occasion =
@@ -113,7 +113,7 @@ pub fn assess(rows: &[CustomerSummary], as_of: i64, options: &ValueOptions) -> R
             per_occasion
         }
     };
-    let population_spend = gamma_gamma.as_ref().and_then(|g| g.params.mean_spend()).unwrap_or(observed_mean);
+    let population_spend = gamma_gamma.as_ref().and_then(|g| g.params.mean_spend()).unwrap_or_else(observed_mean);
     let spend = |i: usize| match &gamma_gamma {
         Some(g) if in_spend_fit(&rows[i]) => g.params.conditional_expected_spend(rfm[i].x, rows[i].repeat_mean),
         _ => population_spend,
@@ -129,12 +129,12 @@ pub fn assess(rows: &[CustomerSummary], as_of: i64, options: &ValueOptions) -> R
     let model = &bgnbd.params;
     let expected_spend: Vec<f64> = (0..rows.len()).into_par_iter().map(spend).collect();
     let purchases = forecast(model, &rfm, options.horizon, &clv_options, options.holdout);
-    let clv = purchases.discounted.iter().zip(&expected_spend).map(|(d, s)| s * d).collect();
+    let clv = purchases.discounted.par_iter().zip(&expected_spend).map(|(d, s)| s * d).collect();
     Ok(Assessment {
         spend_customers: spend_rows.len(),
         spend_left_out: rows.len() - spend_rows.len(),
         population_spend,
-        p_alive: rfm.par_iter().map(|r| model.p_alive(r)).collect(),
+        p_alive: purchases.p_alive,
         expected_purchases: purchases.expected,
         expected_spend,
         clv,
@@ -149,13 +149,14 @@ pub fn assess(rows: &[CustomerSummary], as_of: i64, options: &ValueOptions) -> R
 
 impl Assessment {
     /// The prediction columns of the customer table.
-    pub fn columns(&self) -> Vec<Column> {
+    pub fn into_columns(self) -> Vec<Column> {
+        let churn = self.p_alive.par_iter().map(|p| 1.0 - p).collect();
         vec![
-            Column::Float("p_alive", self.p_alive.clone()),
-            Column::Float("churn_probability", self.p_alive.iter().map(|p| 1.0 - p).collect()),
-            Column::Float("expected_purchases", self.expected_purchases.clone()),
-            Column::Float("expected_spend", self.expected_spend.clone()),
-            Column::Float("clv", self.clv.clone()),
+            Column::Float("p_alive", self.p_alive),
+            Column::Float("churn_probability", churn),
+            Column::Float("expected_purchases", self.expected_purchases),
+            Column::Float("expected_spend", self.expected_spend),
+            Column::Float("clv", self.clv),
         ]
     }
 

@@ -77,38 +77,49 @@ fn parquet_batches<T: Send>(
     }
     let window = GROUPS_PER_THREAD * rayon::current_num_threads().max(1);
     let indices: Vec<usize> = (0..groups.len()).collect();
+    let decode = |group: usize| -> Result<Vec<T>> {
+        let file = File::open(path).map_err(|e| Error::io(path, e))?;
+        let reader = guarded(path, || {
+            ParquetRecordBatchReaderBuilder::new_with_metadata(file, meta.clone())
+                .with_batch_size(batch_rows.max(1))
+                .with_row_groups(vec![group])
+                .with_projection(mask.clone())
+                .build()
+                .map_err(|e| Error::parquet(path, e))
+        })?;
+        let mut first = first_rows[group];
+        let mut out = Vec::new();
+        for batch in reader {
+            let batch = guarded(path, || batch.map_err(|e| Error::parquet(path, e)))?;
+            // The projection keeps the file's column order: put the columns in the asked order.
+            let order: Vec<usize> = columns.iter().map(|n| batch.schema().index_of(n).unwrap_or(0)).collect();
+            let batch =
+                batch.project(&order).map_err(|e| Error::Internal(format!("projecting {}: {e}", path.display())))?;
+            out.push(convert(path, first, &batch)?);
+            first += batch.num_rows();
+        }
+        Ok(out)
+    };
+    // Each window is decoded by the pool while this thread absorbs the window before it,
+    // in file and row order.
+    let mut pending: Vec<Result<Vec<T>>> = Vec::new();
     for chunk in indices.chunks(window) {
-        let converted: Vec<Result<Vec<T>>> = chunk
-            .par_iter()
-            .map(|&group| {
-                let file = File::open(path).map_err(|e| Error::io(path, e))?;
-                let reader = guarded(path, || {
-                    ParquetRecordBatchReaderBuilder::new_with_metadata(file, meta.clone())
-                        .with_batch_size(batch_rows.max(1))
-                        .with_row_groups(vec![group])
-                        .with_projection(mask.clone())
-                        .build()
-                        .map_err(|e| Error::parquet(path, e))
-                })?;
-                let mut first = first_rows[group];
-                let mut out = Vec::new();
-                for batch in reader {
-                    let batch = guarded(path, || batch.map_err(|e| Error::parquet(path, e)))?;
-                    // The projection keeps the file's column order: put the columns in the asked order.
-                    let order: Vec<usize> = columns.iter().map(|n| batch.schema().index_of(n).unwrap_or(0)).collect();
-                    let batch = batch
-                        .project(&order)
-                        .map_err(|e| Error::Internal(format!("projecting {}: {e}", path.display())))?;
-                    out.push(convert(path, first, &batch)?);
-                    first += batch.num_rows();
-                }
-                Ok(out)
-            })
-            .collect();
-        for group in converted {
-            for item in group? {
-                absorb(item)?;
-            }
+        let mut converted = Vec::new();
+        let absorbed = rayon::in_place_scope(|scope| {
+            scope.spawn(|_| converted = chunk.par_iter().map(|&group| decode(group)).collect());
+            absorb_in_order(std::mem::take(&mut pending), absorb)
+        });
+        absorbed?;
+        pending = converted;
+    }
+    absorb_in_order(pending, absorb)
+}
+
+/// Hands every item of `groups` to `absorb`, in order; stops at the first error.
+fn absorb_in_order<T>(groups: Vec<Result<Vec<T>>>, absorb: &mut dyn FnMut(T) -> Result<()>) -> Result<()> {
+    for group in groups {
+        for item in group? {
+            absorb(item)?;
         }
     }
     Ok(())

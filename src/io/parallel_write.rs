@@ -18,10 +18,13 @@ pub fn write_in_parallel<W: Write + Send>(out: W, batch: &RecordBatch, props: Wr
     let (mut file, factory) = ArrowWriter::try_new(out, schema.clone(), Some(props))?.into_serialized_writer()?;
     for (index, first) in (0..batch.num_rows()).step_by(rows_per_group).enumerate() {
         let group = batch.slice(first, rows_per_group.min(batch.num_rows() - first));
-        let mut leaves = Vec::new();
-        for (field, column) in schema.fields().iter().zip(group.columns()) {
-            leaves.extend(compute_leaves(field, column)?);
-        }
+        let leaves: Vec<Vec<_>> = schema
+            .fields()
+            .par_iter()
+            .zip(group.columns())
+            .map(|(field, column)| compute_leaves(field, column))
+            .collect::<ParquetResult<_>>()?;
+        let leaves: Vec<_> = leaves.into_iter().flatten().collect();
         let chunks: Vec<ArrowColumnChunk> = factory
             .create_column_writers(index)?
             .into_par_iter()

@@ -5,6 +5,7 @@
 use std::path::PathBuf;
 use std::time::Instant;
 
+use rayon::prelude::*;
 use serde_json::{json, Value};
 
 use super::secs;
@@ -137,11 +138,12 @@ pub fn customers(request: &CustomersRequest) -> Result<Value> {
     let assessed = value::assess(&rows, as_of, &options)?;
     let t_models = started.elapsed().as_secs_f64() - t_read - t_group;
 
-    let ids: Vec<_> = rows.iter().map(|r| log.ids[r.customer as usize].clone()).collect();
+    let model_summary = assessed.summary(&rows);
+    let ids: Vec<_> = rows.par_iter().map(|r| log.ids[r.customer as usize].clone()).collect();
     let mut columns = rfm_columns(&rows, as_of, unit);
-    columns.extend(assessed.columns());
+    columns.extend(assessed.into_columns());
     if request.holdout_end.is_some() {
-        columns.push(Column::Int("holdout_purchases", rows.iter().map(|r| r.holdout_purchases as i64).collect()));
+        columns.push(Column::Int("holdout_purchases", rows.par_iter().map(|r| r.holdout_purchases as i64).collect()));
     }
     let staged = table::write(&target, &request.transactions.customer_id, &ids, columns)?;
     staged.commit()?;
@@ -182,7 +184,7 @@ pub fn customers(request: &CustomersRequest) -> Result<Value> {
             "total": secs(started.elapsed().as_secs_f64()),
         },
     });
-    if let (Some(all), Value::Object(models)) = (summary.as_object_mut(), assessed.summary(&rows)) {
+    if let (Some(all), Value::Object(models)) = (summary.as_object_mut(), model_summary) {
         all.extend(models);
     }
     Ok(summary)
@@ -190,15 +192,16 @@ pub fn customers(request: &CustomersRequest) -> Result<Value> {
 
 /// The RFM and tenure columns; recency and T in units of `unit` days.
 fn rfm_columns(rows: &[CustomerSummary], as_of: i64, unit: f64) -> Vec<Column> {
-    let days = |f: &dyn Fn(&CustomerSummary) -> i64| rows.iter().map(f).collect::<Vec<i64>>();
+    let ints = |f: &(dyn Fn(&CustomerSummary) -> i64 + Sync)| rows.par_iter().map(f).collect::<Vec<i64>>();
+    let floats = |f: &(dyn Fn(&CustomerSummary) -> f64 + Sync)| rows.par_iter().map(f).collect::<Vec<f64>>();
     vec![
-        Column::Int("frequency", rows.iter().map(|r| r.frequency() as i64).collect()),
-        Column::Float("recency", rows.iter().map(|r| (r.last - r.first) as f64 / unit).collect()),
-        Column::Float("T", rows.iter().map(|r| (as_of - r.first) as f64 / unit).collect()),
-        Column::Int("days_since_last", days(&|r| as_of - r.last)),
-        Column::Int("orders", rows.iter().map(|r| r.orders as i64).collect()),
-        Column::Float("monetary_total", rows.iter().map(|r| r.net_spend).collect()),
-        Column::Float("monetary_mean", rows.iter().map(|r| r.repeat_mean).collect()),
-        Column::Int("tenure_days", days(&|r| as_of - r.first)),
+        Column::Int("frequency", ints(&|r| r.frequency() as i64)),
+        Column::Float("recency", floats(&|r| (r.last - r.first) as f64 / unit)),
+        Column::Float("T", floats(&|r| (as_of - r.first) as f64 / unit)),
+        Column::Int("days_since_last", ints(&|r| as_of - r.last)),
+        Column::Int("orders", ints(&|r| r.orders as i64)),
+        Column::Float("monetary_total", floats(&|r| r.net_spend)),
+        Column::Float("monetary_mean", floats(&|r| r.repeat_mean)),
+        Column::Int("tenure_days", ints(&|r| as_of - r.first)),
     ]
 }

@@ -9,14 +9,14 @@
 //! [`discounted_purchases`](super::discounted_purchases), bit for bit.
 
 use rayon::prelude::*;
-use rustc_hash::FxHashMap;
 
 use super::clv::{discount_factors, discounted_steps, discounted_with, step_ends, ClvOptions};
 use super::{BgNbd, Rfm};
 
-/// Per customer (in input order): expected purchases over the horizon, discounted purchases
-/// over the CLV's steps, and expected purchases over the holdout when there is one.
+/// Per customer (in input order): P(alive), expected purchases over the horizon, discounted
+/// purchases over the CLV's steps, and expected purchases over the holdout when there is one.
 pub struct Forecast {
+    pub p_alive: Vec<f64>,
     pub expected: Vec<f64>,
     pub discounted: Vec<f64>,
     pub holdout_expected: Option<Vec<f64>>,
@@ -29,6 +29,7 @@ pub fn forecast(model: &BgNbd, rfm: &[Rfm], horizon: f64, clv: &ClvOptions, hold
     if !model.expectation_factorises() {
         let over = |t: f64| rfm.par_iter().map(|r| model.expected_purchases(t, r)).collect::<Vec<f64>>();
         return Forecast {
+            p_alive: rfm.par_iter().map(|r| model.p_alive(r)).collect(),
             expected: over(horizon),
             discounted: rfm
                 .par_iter()
@@ -48,8 +49,8 @@ pub fn forecast(model: &BgNbd, rfm: &[Rfm], horizon: f64, clv: &ClvOptions, hold
         .collect();
     let per_pair = times.len();
     let at = |customer: usize| &shares[pair_of[customer] as usize * per_pair..][..per_pair];
-    // The t_x term is the same at every time: once per customer.
-    let weights: Vec<f64> = rfm.par_iter().map(|r| model.alive_weight(r)).collect();
+    // The t_x term is the same at every time, and P(alive) comes from it: once per customer.
+    let (p_alive, weights): (Vec<f64>, Vec<f64>) = rfm.par_iter().map(|r| model.p_alive_and_weight(r)).unzip();
     let expected_at = |customer: usize, k: usize| {
         let t = times[k];
         if t <= 0.0 {
@@ -63,25 +64,23 @@ pub fn forecast(model: &BgNbd, rfm: &[Rfm], horizon: f64, clv: &ClvOptions, hold
         (0..rfm.len()).into_par_iter().map(|i| discounted_with(&steps, &factors, |k, _| expected_at(i, k))).collect();
     let n = steps.len();
     Forecast {
+        p_alive,
         expected: (0..rfm.len()).into_par_iter().map(|i| expected_at(i, n)).collect(),
         discounted,
         holdout_expected: holdout.map(|_| (0..rfm.len()).into_par_iter().map(|i| expected_at(i, n + 1)).collect()),
     }
 }
 
-/// The distinct (x, T) pairs of `rfm` in order of first appearance, and each customer's pair.
+/// The distinct (x, T) pairs of `rfm` (in the order of their bits) and each customer's pair,
+/// found by a parallel sort: the same result whatever the thread count.
 fn distinct_pairs(rfm: &[Rfm]) -> (Vec<u32>, Vec<(f64, f64)>) {
-    let mut index: FxHashMap<(u64, u64), u32> = FxHashMap::default();
-    let mut pairs = Vec::new();
-    let pair_of = rfm
-        .iter()
-        .map(|r| {
-            *index.entry((r.x.to_bits(), r.t.to_bits())).or_insert_with(|| {
-                pairs.push((r.x, r.t));
-                pairs.len() as u32 - 1
-            })
-        })
-        .collect();
+    let key = |r: &Rfm| (r.x.to_bits(), r.t.to_bits());
+    let mut keys: Vec<(u64, u64)> = rfm.par_iter().map(key).collect();
+    keys.par_sort_unstable();
+    keys.dedup();
+    let pair_of =
+        rfm.par_iter().map(|r| keys.binary_search(&key(r)).expect("every pair is among the keys") as u32).collect();
+    let pairs = keys.into_iter().map(|(x, t)| (f64::from_bits(x), f64::from_bits(t))).collect();
     (pair_of, pairs)
 }
 
@@ -113,6 +112,7 @@ mod tests {
             let rfm = customers();
             let got = forecast(&model, &rfm, 39.0, &options, Some(20.0));
             for (i, r) in rfm.iter().enumerate() {
+                assert_eq!(got.p_alive[i], model.p_alive(r), "{r:?}");
                 assert_eq!(got.expected[i], model.expected_purchases(39.0, r), "{r:?}");
                 assert_eq!(got.discounted[i], discounted_purchases(&model, r, &options), "{r:?}");
                 assert_eq!(got.holdout_expected.as_ref().unwrap()[i], model.expected_purchases(20.0, r), "{r:?}");

@@ -11,6 +11,8 @@
 //! gradients and BFGS from p = q = v = 1. Customers without repeat purchases or with a mean
 //! spend ≤ 0 are the caller's to leave out.
 
+use rayon::prelude::*;
+
 use super::errors::ModelError;
 use super::optimize::{minimize_bfgs, BfgsOptions, Minimum};
 use super::special::{digamma, ln_gamma};
@@ -55,10 +57,10 @@ struct SpendTerms {
 /// evaluation, so a row costs one ln.
 fn minimize_on(rows: &[(f64, f64, f64)], start: &[f64], options: &BfgsOptions) -> Result<Minimum, ModelError> {
     let total: f64 = rows.iter().map(|r| r.2).sum();
-    let frequencies = Distinct::of(rows.iter().map(|r| r.0));
+    let frequencies = Distinct::of(rows, |r| r.0);
     // ln m is the same at every evaluation.
     let rows: Vec<(u32, f64, f64, f64)> =
-        rows.iter().zip(&frequencies.index).map(|(&(_, m, w), &x)| (x, m, w, m.ln())).collect();
+        rows.par_iter().zip(&frequencies.index).map(|(&(_, m, w), &x)| (x, m, w, m.ln())).collect();
     let objective = |theta: &[f64], gradient: &mut [f64]| -> f64 {
         let model = GammaGamma::from_log(theta);
         let terms: Vec<SpendTerms> = frequencies.values.iter().map(|&x| model.frequency_terms(x)).collect();

@@ -22,6 +22,8 @@ pub use gamma_gamma::{GammaGamma, GammaGammaFit};
 pub use optimize::BfgsOptions;
 pub use special::hyp2f1;
 
+use rayon::prelude::*;
+
 /// Rows per block of a parallel likelihood sum: blocks are summed in parallel, then in
 /// block order, so a fit does not depend on the thread count.
 const SUM_BLOCK: usize = 2048;
@@ -32,7 +34,6 @@ pub(crate) fn negative_log_likelihood<T: Sync, const N: usize>(
     rows: &[T],
     term: impl Fn(&T) -> (f64, f64, [f64; N]) + Sync,
 ) -> (f64, [f64; N]) {
-    use rayon::prelude::*;
     let blocks: Vec<(f64, [f64; N])> = rows
         .par_chunks(SUM_BLOCK)
         .map(|block| {
@@ -84,11 +85,19 @@ pub(crate) struct Distinct {
 }
 
 impl Distinct {
-    pub fn of(column: impl Iterator<Item = f64> + Clone) -> Distinct {
-        let mut values: Vec<f64> = column.clone().collect();
-        values.sort_unstable_by(f64::total_cmp);
+    /// The distinct values of `key` over `rows` (sorted, and each row's index among them
+    /// looked up, in parallel: the same result whatever the thread count).
+    pub fn of<T: Sync>(rows: &[T], key: impl Fn(&T) -> f64 + Sync) -> Distinct {
+        let mut values: Vec<f64> = rows.par_iter().map(&key).collect();
+        values.par_sort_unstable_by(f64::total_cmp);
         values.dedup_by(|a, b| a.total_cmp(b).is_eq());
-        let index = column.map(|v| values.partition_point(|u| u.total_cmp(&v).is_lt()) as u32).collect();
+        let index = rows
+            .par_iter()
+            .map(|row| {
+                let v = key(row);
+                values.partition_point(|u| u.total_cmp(&v).is_lt()) as u32
+            })
+            .collect();
         Distinct { values, index }
     }
 }
@@ -123,7 +132,9 @@ impl Rfm {
 /// then t_x, then T (a deterministic order whatever the input order).
 pub fn distinct_triples(rows: &[Rfm]) -> Vec<(Rfm, f64)> {
     let mut sorted = rows.to_vec();
-    sorted.sort_by(|a, b| a.x.total_cmp(&b.x).then(a.t_x.total_cmp(&b.t_x)).then(a.t.total_cmp(&b.t)));
+    // Triples that compare equal are the same bits, so an unstable sort gives the same order
+    // (and costs less CPU than rayon's parallel merge sort).
+    sorted.par_sort_unstable_by(|a, b| a.x.total_cmp(&b.x).then(a.t_x.total_cmp(&b.t_x)).then(a.t.total_cmp(&b.t)));
     let mut out: Vec<(Rfm, f64)> = Vec::new();
     for rfm in sorted {
         match out.last_mut() {
