@@ -16,7 +16,7 @@
 use std::hash::Hasher;
 use std::path::PathBuf;
 
-use arrow::array::{Array, ArrayRef, AsArray, Int64Array, PrimitiveArray, RecordBatch, StringArray};
+use arrow::array::{Array, ArrayRef, AsArray, Float64Array, Int64Array, PrimitiveArray, RecordBatch, StringArray};
 use arrow::datatypes::{DataType, Float64Type, Int64Type};
 use rayon::prelude::*;
 use rustc_hash::{FxHashMap, FxHasher};
@@ -202,7 +202,8 @@ impl BatchError {
     }
 }
 
-fn as_f64(array: &ArrayRef, column: usize) -> std::result::Result<Vec<Option<f64>>, BatchError> {
+/// A numeric column of a batch as f64 (a cast array: no per-row copy).
+fn as_f64(array: &ArrayRef, column: usize) -> std::result::Result<Float64Array, BatchError> {
     let numeric = array.data_type().is_numeric() || matches!(array.data_type(), DataType::Decimal128(..));
     if !numeric {
         return Err(BatchError { column, row: 0, what: format!("has type {}; a number is needed", array.data_type()) });
@@ -212,7 +213,12 @@ fn as_f64(array: &ArrayRef, column: usize) -> std::result::Result<Vec<Option<f64
         row: 0,
         what: format!("cannot be read as numbers ({e})"),
     })?;
-    Ok(cast.as_primitive::<Float64Type>().iter().collect())
+    Ok(cast.as_primitive::<Float64Type>().clone())
+}
+
+/// Row `row` of `values`, or None where it is null.
+fn value_at(values: &Float64Array, row: usize) -> Option<f64> {
+    values.is_valid(row).then(|| values.value(row))
 }
 
 /// Customer ids of a batch: integers, integral floats or text.
@@ -229,7 +235,7 @@ fn ids_of(array: &ArrayRef) -> std::result::Result<BatchIds, BatchError> {
     if t.is_floating() {
         let values = as_f64(array, 0)?;
         let ints = values
-            .into_iter()
+            .iter()
             .enumerate()
             .map(|(row, v)| match v {
                 None => Ok(None),
@@ -289,7 +295,7 @@ impl State {
                     column: 1, row: i, what: "is a date out of range (years ±5 million)".into()
                 });
             };
-            let value = match (values[i], prices.as_ref().map(|p| p[i])) {
+            let value = match (value_at(&values, i), prices.as_ref().map(|p| value_at(p, i))) {
                 (Some(v), None) => v,
                 (Some(q), Some(Some(p))) if q.is_finite() && p.is_finite() => {
                     if p <= 0.0 {
