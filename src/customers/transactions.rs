@@ -281,12 +281,12 @@ impl State {
                 what: format!("cannot be read as text ({e})"),
             })?;
         let invoices = invoices.as_ref().map(|a| a.as_string::<i32>());
-        for i in 0..n {
+        for (i, &day) in days.iter().enumerate().take(n) {
             let Some(id) = ids.get(i) else {
                 self.cleaning.missing_customer_id += 1;
                 continue;
             };
-            let Some(day) = days[i] else {
+            let Some(day) = day else {
                 self.cleaning.missing_time += 1;
                 continue;
             };
