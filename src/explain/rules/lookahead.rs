@@ -7,6 +7,8 @@
 //! counts rows per (feature, bin, feature, bin, segment); sums over that table give, for
 //! every first split, the segment counts of every second split on each side.
 
+use rayon::prelude::*;
+
 use super::tree::{nice_threshold, Node};
 
 /// Most table cells (feature × bin × feature × bin × segment) the search allocates.
@@ -41,6 +43,47 @@ fn bin_feature(column: &[f64], rows: &[usize], max_bins: usize) -> Binned {
     Binned { thresholds, bins }
 }
 
+/// The counts table[f][bf][g][bg][s] (flattened with per-feature offsets, as `cell` in
+/// [`best_two_levels`] indexes it): rows in bin bf of feature f, bin bg of feature g and
+/// segment s. Each feature's slab (its bins × every feature's bins × segments) is filled on
+/// its own thread: the row-by-row increments are random accesses into a table of up to
+/// [`MAX_CELLS`] cells, most of the tree's time; the counts do not depend on the threads.
+fn count_table(binned: &[Binned], offset: &[usize], labels: &[u32], rows: &[usize], k: usize) -> Vec<u32> {
+    let total_bins: usize = binned.iter().map(|b| b.thresholds.len() + 1).sum();
+    let mut table = vec![0u32; total_bins * total_bins * k];
+    let mut slabs = Vec::with_capacity(binned.len());
+    let mut rest = table.as_mut_slice();
+    for b in binned {
+        let (slab, tail) = rest.split_at_mut((b.thresholds.len() + 1) * total_bins * k);
+        slabs.push(slab);
+        rest = tail;
+    }
+    // The table is symmetric (cell f, bf, g, bg counts what cell g, bg, f, bf does): count
+    // g ≥ f, then copy the rest across.
+    slabs.into_par_iter().enumerate().for_each(|(f, slab)| {
+        for (i, &r) in rows.iter().enumerate() {
+            let s = labels[r] as usize;
+            let row = binned[f].bins[i] as usize * total_bins;
+            for (g, &o) in offset.iter().enumerate().skip(f) {
+                slab[(row + o + binned[g].bins[i] as usize) * k + s] += 1;
+            }
+        }
+    });
+    let width = |f: usize| binned[f].thresholds.len() + 1;
+    let cell = |f: usize, bf: usize, g: usize, bg: usize| ((offset[f] + bf) * total_bins + offset[g] + bg) * k;
+    for f in 1..binned.len() {
+        for bf in 0..width(f) {
+            for g in 0..f {
+                for bg in 0..width(g) {
+                    let (to, from) = (cell(f, bf, g, bg), cell(g, bg, f, bf));
+                    table.copy_within(from..from + k, to);
+                }
+            }
+        }
+    }
+    table
+}
+
 /// A split found by the search: feature, bin (left: bins ≤ it), and the rows it keeps in
 /// their segment.
 #[derive(Clone, Copy)]
@@ -70,16 +113,7 @@ pub fn best_two_levels(
     let offset: Vec<usize> = width.iter().scan(0, |acc, w| Some(std::mem::replace(acc, *acc + w))).collect();
     let total_bins: usize = width.iter().sum();
     let cell = |f: usize, bf: usize, g: usize, bg: usize| ((offset[f] + bf) * total_bins + offset[g] + bg) * k;
-    let mut table = vec![0u32; total_bins * total_bins * k];
-    for (i, &r) in rows.iter().enumerate() {
-        let s = labels[r] as usize;
-        for f in 0..p {
-            let bf = binned[f].bins[i] as usize;
-            for g in 0..p {
-                table[cell(f, bf, g, binned[g].bins[i] as usize) + s] += 1;
-            }
-        }
-    }
+    let table = count_table(&binned, &offset, labels, rows, k);
     // marginal[g][bg][s]: every row counted once per g (through f = g's diagonal).
     let marginal: Vec<u64> = (0..total_bins * k)
         .map(|i| {
@@ -191,6 +225,33 @@ fn best_one_level(
 mod tests {
     use super::*;
     use crate::explain::rules::tree::predict;
+
+    #[test]
+    fn the_counts_table_counts_every_pair_of_bins_whatever_the_threads() {
+        let mut rng = crate::rng::Rng::new(7);
+        let (n, p, k) = (3000, 4, 3);
+        let columns: Vec<Vec<f64>> = (0..p).map(|_| (0..n).map(|_| (rng.normal() * 4.0).round()).collect()).collect();
+        let labels: Vec<u32> = (0..n).map(|i| (i % k) as u32).collect();
+        let rows: Vec<usize> = (0..n).filter(|i| i % 5 != 0).collect();
+        let binned: Vec<Binned> = columns.iter().map(|c| bin_feature(c, &rows, 8)).collect();
+        let width: Vec<usize> = binned.iter().map(|b| b.thresholds.len() + 1).collect();
+        let offset: Vec<usize> = width.iter().scan(0, |acc, w| Some(std::mem::replace(acc, *acc + w))).collect();
+        let total: usize = width.iter().sum();
+        let mut naive = vec![0u32; total * total * k];
+        for (i, &r) in rows.iter().enumerate() {
+            for f in 0..p {
+                for g in 0..p {
+                    let (bf, bg) = (binned[f].bins[i] as usize, binned[g].bins[i] as usize);
+                    naive[((offset[f] + bf) * total + offset[g] + bg) * k + labels[r] as usize] += 1;
+                }
+            }
+        }
+        for threads in [1, 3] {
+            let pool = rayon::ThreadPoolBuilder::new().num_threads(threads).build().unwrap();
+            let table = pool.install(|| count_table(&binned, &offset, &labels, &rows, k));
+            assert_eq!(table, naive, "{threads} threads");
+        }
+    }
 
     #[test]
     fn two_levels_are_chosen_together_where_greedy_gini_isolates_one_segment_first() {

@@ -10,6 +10,7 @@ mod lookahead;
 mod text;
 pub mod tree;
 
+use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 
 pub use text::{parse_conditions, ParseError};
@@ -162,13 +163,18 @@ fn original_columns(prep: &Prep, data: &Dataset, labels: &[Vec<u32>], seed: u64)
             }
             next += 1;
             sample.push(l);
-            for (j, column) in columns.iter_mut().enumerate() {
-                let v = x[j] as f64;
-                column.push(prep.numeric.get(j).map_or(v, |col| snap(col.inverse(v))));
+            for (column, &v) in columns.iter_mut().zip(x) {
+                column.push(v as f64);
             }
         }
         first += chunk_labels.len();
     }
+    // Back to original units, a column per thread (`snap` formats and parses every value).
+    columns.par_iter_mut().enumerate().for_each(|(j, column)| {
+        if let Some(col) = prep.numeric.get(j) {
+            column.iter_mut().for_each(|v| *v = snap(col.inverse(*v)));
+        }
+    });
     (columns, sample)
 }
 

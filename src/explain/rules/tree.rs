@@ -7,6 +7,8 @@
 //! and the best pair of splits found jointly ([`super::lookahead`]), so the last two levels
 //! are not spent isolating one segment at a time.
 
+use rayon::prelude::*;
+
 /// A node of the tree.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Node {
@@ -69,16 +71,22 @@ fn grow_node(columns: &[Vec<f64>], labels: &[u32], k: usize, growth: Growth, row
     let Some((column, threshold)) = best_split(columns, labels, &counts, &rows, growth.min_leaf.max(1)) else {
         return leaf();
     };
-    let joint = (growth.max_depth - depth == 2)
-        .then(|| super::lookahead::best_two_levels(columns, labels, k, &rows, growth.min_leaf.max(1)))
-        .flatten();
-    let (left, right): (Vec<usize>, Vec<usize>) = rows.iter().partition(|&&r| columns[column][r] <= threshold);
-    let greedy = Node::Split {
-        column,
-        threshold,
-        left: Box::new(grow_node(columns, labels, k, growth, left, depth + 1)),
-        right: Box::new(grow_node(columns, labels, k, growth, right, depth + 1)),
+    // The joint two-level search and the two greedy subtrees are independent: each on its
+    // own thread (the tree is the same whatever the threads).
+    let joint = || {
+        (growth.max_depth - depth == 2)
+            .then(|| super::lookahead::best_two_levels(columns, labels, k, &rows, growth.min_leaf.max(1)))
+            .flatten()
     };
+    let greedy = || {
+        let (left, right): (Vec<usize>, Vec<usize>) = rows.iter().partition(|&&r| columns[column][r] <= threshold);
+        let (left, right) = rayon::join(
+            || grow_node(columns, labels, k, growth, left, depth + 1),
+            || grow_node(columns, labels, k, growth, right, depth + 1),
+        );
+        Node::Split { column, threshold, left: Box::new(left), right: Box::new(right) }
+    };
+    let (joint, greedy) = rayon::join(joint, greedy);
     match joint {
         Some((node, kept)) if kept > rows_kept(&greedy) => node,
         _ => greedy,
@@ -105,32 +113,42 @@ fn best_split(
     let n = rows.len();
     let square = |c: &[u64]| c.iter().map(|&v| (v * v) as f64).sum::<f64>();
     let unsplit = square(counts) / n as f64;
-    let mut best: Option<(f64, usize, f64)> = None;
-    let mut order = rows.to_vec();
-    for (j, column) in columns.iter().enumerate() {
-        order.copy_from_slice(rows);
-        order.sort_by(|&a, &b| column[a].total_cmp(&column[b]).then(a.cmp(&b)));
+    // The best split so far: score, feature, and the two values it separates (the threshold
+    // between them is worked out once, for the winner).
+    let mut best: Option<(f64, usize, f64, f64)> = None;
+    // Per feature, (value, row) sorted by value then row: the order of a stable sort of the
+    // rows by value, with the values beside their rows; sorted on all threads, then scanned
+    // in feature order.
+    let orders: Vec<Vec<(f64, usize)>> = columns
+        .par_iter()
+        .map(|column| {
+            let mut order: Vec<(f64, usize)> = rows.iter().map(|&r| (column[r], r)).collect();
+            order.sort_unstable_by(|a, b| a.0.total_cmp(&b.0).then(a.1.cmp(&b.1)));
+            order
+        })
+        .collect();
+    for (j, order) in orders.iter().enumerate() {
         let (mut left, mut right) = (vec![0u64; counts.len()], counts.to_vec());
         let (mut left_sq, mut right_sq) = (0.0f64, square(counts));
         for i in 0..n - 1 {
-            let y = labels[order[i]] as usize;
+            let y = labels[order[i].1] as usize;
             left_sq += (2 * left[y] + 1) as f64;
             right_sq -= (2 * right[y] - 1) as f64;
             left[y] += 1;
             right[y] -= 1;
-            let (lo, hi) = (column[order[i]], column[order[i + 1]]);
+            let (lo, hi) = (order[i].0, order[i + 1].0);
             let (n_left, n_right) = (i + 1, n - i - 1);
             if lo >= hi || n_left < min_leaf || n_right < min_leaf {
                 continue;
             }
             let score = left_sq / n_left as f64 + right_sq / n_right as f64;
             let gain = score - unsplit;
-            if gain > 1e-9 * unsplit.max(1.0) && best.is_none_or(|(b, _, _)| score > b + 1e-12 * b.abs()) {
-                best = Some((score, j, nice_threshold(lo, hi)));
+            if gain > 1e-9 * unsplit.max(1.0) && best.is_none_or(|(b, ..)| score > b + 1e-12 * b.abs()) {
+                best = Some((score, j, lo, hi));
             }
         }
     }
-    best.map(|(_, j, t)| (j, t))
+    best.map(|(_, j, lo, hi)| (j, nice_threshold(lo, hi)))
 }
 
 /// The shortest decimal `t` with `lo ≤ t < hi` (so `x ≤ t` separates the two values, and
@@ -170,6 +188,25 @@ fn merge_equal_leaves(node: Node) -> Node {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_tree_is_the_same_whatever_the_threads() {
+        let mut rng = crate::rng::Rng::new(11);
+        let n = 2000;
+        let columns: Vec<Vec<f64>> = (0..5).map(|_| (0..n).map(|_| (rng.normal() * 3.0).round()).collect()).collect();
+        let labels: Vec<u32> =
+            (0..n).map(|i| ((columns[0][i] > 0.0) as u32) * 2 + (columns[3][i] + columns[1][i] > 1.0) as u32).collect();
+        let growth = Growth { max_depth: 4, min_leaf: 10 };
+        let trees: Vec<Node> = [1, 3]
+            .iter()
+            .map(|&threads| {
+                let pool = rayon::ThreadPoolBuilder::new().num_threads(threads).build().unwrap();
+                pool.install(|| grow(&columns, &labels, 4, growth))
+            })
+            .collect();
+        assert!(matches!(trees[0], Node::Split { .. }));
+        assert_eq!(trees[0], trees[1]);
+    }
 
     #[test]
     fn thresholds_are_the_shortest_decimal_between_the_values() {
