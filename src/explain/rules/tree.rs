@@ -117,34 +117,36 @@ fn best_split(
     // between them is worked out once, for the winner).
     let mut best: Option<(f64, usize, f64, f64)> = None;
     // Per feature, (value, row) sorted by value then row: the order of a stable sort of the
-    // rows by value, with the values beside their rows; sorted on all threads, then scanned
-    // in feature order.
-    let orders: Vec<Vec<(f64, usize)>> = columns
-        .par_iter()
-        .map(|column| {
-            let mut order: Vec<(f64, usize)> = rows.iter().map(|&r| (column[r], r)).collect();
-            order.sort_unstable_by(|a, b| a.0.total_cmp(&b.0).then(a.1.cmp(&b.1)));
-            order
-        })
-        .collect();
-    for (j, order) in orders.iter().enumerate() {
-        let (mut left, mut right) = (vec![0u64; counts.len()], counts.to_vec());
-        let (mut left_sq, mut right_sq) = (0.0f64, square(counts));
-        for i in 0..n - 1 {
-            let y = labels[order[i].1] as usize;
-            left_sq += (2 * left[y] + 1) as f64;
-            right_sq -= (2 * right[y] - 1) as f64;
-            left[y] += 1;
-            right[y] -= 1;
-            let (lo, hi) = (order[i].0, order[i + 1].0);
-            let (n_left, n_right) = (i + 1, n - i - 1);
-            if lo >= hi || n_left < min_leaf || n_right < min_leaf {
-                continue;
-            }
-            let score = left_sq / n_left as f64 + right_sq / n_right as f64;
-            let gain = score - unsplit;
-            if gain > 1e-9 * unsplit.max(1.0) && best.is_none_or(|(b, ..)| score > b + 1e-12 * b.abs()) {
-                best = Some((score, j, lo, hi));
+    // rows by value, with the values beside their rows. Features are sorted a group (one per
+    // thread) at a time on all threads, then scanned in feature order: memory for one group.
+    let sorted = |column: &Vec<f64>| {
+        let mut order: Vec<(f64, usize)> = rows.iter().map(|&r| (column[r], r)).collect();
+        order.sort_unstable_by(|a, b| a.0.total_cmp(&b.0).then(a.1.cmp(&b.1)));
+        order
+    };
+    let group = rayon::current_num_threads().max(1);
+    for (g, features) in columns.chunks(group).enumerate() {
+        let orders: Vec<Vec<(f64, usize)>> = features.par_iter().map(sorted).collect();
+        for (offset, order) in orders.iter().enumerate() {
+            let j = g * group + offset;
+            let (mut left, mut right) = (vec![0u64; counts.len()], counts.to_vec());
+            let (mut left_sq, mut right_sq) = (0.0f64, square(counts));
+            for i in 0..n - 1 {
+                let y = labels[order[i].1] as usize;
+                left_sq += (2 * left[y] + 1) as f64;
+                right_sq -= (2 * right[y] - 1) as f64;
+                left[y] += 1;
+                right[y] -= 1;
+                let (lo, hi) = (order[i].0, order[i + 1].0);
+                let (n_left, n_right) = (i + 1, n - i - 1);
+                if lo >= hi || n_left < min_leaf || n_right < min_leaf {
+                    continue;
+                }
+                let score = left_sq / n_left as f64 + right_sq / n_right as f64;
+                let gain = score - unsplit;
+                if gain > 1e-9 * unsplit.max(1.0) && best.is_none_or(|(b, ..)| score > b + 1e-12 * b.abs()) {
+                    best = Some((score, j, lo, hi));
+                }
             }
         }
     }
